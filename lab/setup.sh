@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create the lab's Python environment (.lab/venv) with Ray pinned, and make
+# sure tmux exists (TUI tests drive raytop inside tmux).
+# Idempotent: does nothing when the stamp shows the pinned spec is installed.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$LAB"
+
+if ! command -v tmux >/dev/null 2>&1; then
+  log "installing tmux"
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+  # Try without refreshing indexes first; update only if that fails.
+  if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; then
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+  fi
+fi
+
+PYTHON="${LAB_PYTHON:-python3}"
+want_stamp="$RAY_SPEC python=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+
+if [[ -f "$VENV_STAMP" && "$(cat "$VENV_STAMP")" == "$want_stamp" ]] \
+   && "$VENV/bin/python" -c 'import ray, ray.serve, ray.tune' 2>/dev/null; then
+  log "venv ready ($want_stamp)"
+  exit 0
+fi
+
+start=$SECONDS
+log "creating $VENV with $RAY_SPEC (one to two minutes)"
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$RAY_SPEC"
+got=$("$VENV/bin/python" -c 'import ray; print(ray.__version__)')
+[[ "$got" == "$RAY_VERSION_PIN" ]] || die "installed ray $got, wanted $RAY_VERSION_PIN"
+printf '%s\n' "$want_stamp" >"$VENV_STAMP"
+log "venv ready in $(( SECONDS - start ))s ($want_stamp)"

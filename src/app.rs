@@ -1,0 +1,320 @@
+//! The app state and its update function: keys and source messages in, effects out. No I/O here,
+//! so tests drive it directly with key events and fixture data.
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use crate::config::{Command, Keymap, Scope, Theme};
+use crate::model::ClusterState;
+use crate::msg::Msg;
+use crate::rows::{self, Row};
+use crate::source::dashboard::poller::Interest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Cluster,
+    Autoscaler,
+    Serve,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Cluster, View::Autoscaler, View::Serve];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Cluster => "Cluster",
+            View::Autoscaler => "Autoscaler",
+            View::Serve => "Serve",
+        }
+    }
+
+    pub fn scope(self) -> Scope {
+        match self {
+            View::Cluster => Scope::Cluster,
+            View::Autoscaler => Scope::Autoscaler,
+            View::Serve => Scope::Serve,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            View::Cluster => 0,
+            View::Autoscaler => 1,
+            View::Serve => 2,
+        }
+    }
+
+    /// What the view needs fetched; nothing else is polled while it is on screen.
+    pub fn interest(self) -> Interest {
+        match self {
+            View::Cluster => Interest { nodes: true, ..Interest::default() },
+            View::Autoscaler => Interest { autoscaler: true, ..Interest::default() },
+            View::Serve => Interest { serve: true, ..Interest::default() },
+        }
+    }
+}
+
+/// A popup or input line that takes keys before the view does.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Help,
+    Palette(Input),
+    Filter(Input),
+}
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The visible view changed: poll for what it needs.
+    Interest(Interest),
+    /// Fetch now, regardless of schedules.
+    RefreshNow,
+    Quit,
+}
+
+/// Commands the palette knows, with what they do (shown as completions).
+pub const PALETTE: [(&str, &str); 7] = [
+    ("cluster", "Cluster view: groups and nodes"),
+    ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
+    ("serve", "Serve view: applications, deployments, replicas"),
+    ("dead", "Show or fold dead nodes"),
+    ("refresh", "Fetch everything now"),
+    ("help", "List the keys"),
+    ("quit", "Quit raytop"),
+];
+
+pub struct App {
+    pub clusters: Vec<ClusterState>,
+    pub current: usize,
+    pub view: View,
+    pub overlay: Overlay,
+    /// One filter per view, kept when switching.
+    pub filters: [String; 3],
+    pub selected: [usize; 3],
+    pub show_dead: bool,
+    /// Folded groups (cluster view) and applications (serve view), by name.
+    pub folded: BTreeSet<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Problems with the user's files, shown until dismissed with Esc.
+    pub warnings: Vec<String>,
+    /// A one-line message after a command (unknown palette command, refresh requested…).
+    pub toast: Option<String>,
+    /// The rows of the current view, rebuilt when the model, filter or folds change.
+    pub rows: Vec<Row>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(clusters: Vec<ClusterState>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
+        let mut app = App {
+            clusters,
+            current: 0,
+            view: View::Cluster,
+            overlay: Overlay::None,
+            filters: Default::default(),
+            selected: [0; 3],
+            show_dead: false,
+            folded: BTreeSet::new(),
+            keymap,
+            theme,
+            warnings,
+            toast: None,
+            rows: Vec::new(),
+            quit: false,
+        };
+        app.rebuild_rows();
+        app
+    }
+
+    pub fn cluster(&self) -> Option<&ClusterState> {
+        self.clusters.get(self.current)
+    }
+
+    pub fn filter(&self) -> &str {
+        &self.filters[self.view.index()]
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected[self.view.index()]
+    }
+
+    pub fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Dash { cluster, update } => {
+                if let Some(c) = self.clusters.get_mut(cluster)
+                    && c.apply(update)
+                    && cluster == self.current
+                {
+                    self.rebuild_rows();
+                }
+            }
+        }
+    }
+
+    pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<Effect> {
+        match ev {
+            TermEvent::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        match &mut self.overlay {
+            Overlay::Palette(input) => {
+                match key.code {
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Enter => {
+                        let line = input.value().trim().to_string();
+                        self.overlay = Overlay::None;
+                        return self.run_palette(&line);
+                    }
+                    KeyCode::Tab => {
+                        let typed = input.value().trim().to_string();
+                        if let Some((name, _)) = PALETTE.iter().find(|(n, _)| n.starts_with(&typed)) {
+                            *input = Input::new(name.to_string());
+                        }
+                    }
+                    _ => {
+                        input.handle_event(&TermEvent::Key(*key));
+                    }
+                }
+                return Vec::new();
+            }
+            Overlay::Filter(input) => {
+                match key.code {
+                    KeyCode::Esc => {
+                        self.filters[self.view.index()].clear();
+                        self.overlay = Overlay::None;
+                    }
+                    KeyCode::Enter => self.overlay = Overlay::None,
+                    _ => {
+                        input.handle_event(&TermEvent::Key(*key));
+                        self.filters[self.view.index()] = input.value().to_string();
+                    }
+                }
+                self.selected[self.view.index()] = 0;
+                self.rebuild_rows();
+                return Vec::new();
+            }
+            Overlay::Help => {
+                // Any key closes help; quit still quits.
+                self.overlay = Overlay::None;
+                if self.keymap.resolve(self.view.scope(), key) == Some(Command::Quit) {
+                    self.quit = true;
+                    return vec![Effect::Quit];
+                }
+                return Vec::new();
+            }
+            Overlay::None => {}
+        }
+        match self.keymap.resolve(self.view.scope(), key) {
+            Some(cmd) => self.run(cmd),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn run(&mut self, cmd: Command) -> Vec<Effect> {
+        self.toast = None;
+        let v = self.view.index();
+        let last = self.rows.len().saturating_sub(1);
+        match cmd {
+            Command::Quit => {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            Command::Help => self.overlay = Overlay::Help,
+            Command::Palette => self.overlay = Overlay::Palette(Input::default()),
+            Command::Filter => self.overlay = Overlay::Filter(Input::new(self.filters[v].clone())),
+            Command::Back => {
+                if !self.warnings.is_empty() {
+                    self.warnings.clear();
+                } else {
+                    self.filters[v].clear();
+                    self.rebuild_rows();
+                }
+            }
+            Command::NextView => return self.switch(View::ALL[(v + 1) % 3]),
+            Command::PrevView => return self.switch(View::ALL[(v + 2) % 3]),
+            Command::ViewCluster => return self.switch(View::Cluster),
+            Command::ViewAutoscaler => return self.switch(View::Autoscaler),
+            Command::ViewServe => return self.switch(View::Serve),
+            Command::Down => self.selected[v] = (self.selected[v] + 1).min(last),
+            Command::Up => self.selected[v] = self.selected[v].saturating_sub(1),
+            Command::Top => self.selected[v] = 0,
+            Command::Bottom => self.selected[v] = last,
+            Command::PageDown => self.selected[v] = (self.selected[v] + 10).min(last),
+            Command::PageUp => self.selected[v] = self.selected[v].saturating_sub(10),
+            Command::Refresh => {
+                self.toast = Some("refreshing…".into());
+                return vec![Effect::RefreshNow];
+            }
+            Command::ToggleDead => {
+                self.show_dead = !self.show_dead;
+                self.rebuild_rows();
+            }
+            Command::ToggleFold => {
+                if let Some(name) = self.rows.get(self.selected[v]).and_then(Row::fold_key) {
+                    if !self.folded.remove(&name) {
+                        self.folded.insert(name);
+                    }
+                    self.rebuild_rows();
+                }
+            }
+            Command::Noop => {}
+        }
+        Vec::new()
+    }
+
+    fn switch(&mut self, view: View) -> Vec<Effect> {
+        if self.view == view {
+            return Vec::new();
+        }
+        self.view = view;
+        self.rebuild_rows();
+        vec![Effect::Interest(view.interest())]
+    }
+
+    fn run_palette(&mut self, line: &str) -> Vec<Effect> {
+        let word = line.split_whitespace().next().unwrap_or_default();
+        let cmd = match word {
+            "" => return Vec::new(),
+            "cluster" | "nodes" => Command::ViewCluster,
+            "autoscaler" | "as" => Command::ViewAutoscaler,
+            "serve" => Command::ViewServe,
+            "dead" => Command::ToggleDead,
+            "refresh" => Command::Refresh,
+            "help" => Command::Help,
+            "quit" | "q" => Command::Quit,
+            other => {
+                self.toast = Some(format!("unknown command {other:?}: try {}", names()));
+                return Vec::new();
+            }
+        };
+        self.run(cmd)
+    }
+
+    /// Rebuilds the current view's rows and keeps the selection in range.
+    pub fn rebuild_rows(&mut self) {
+        let v = self.view.index();
+        self.rows = match self.clusters.get(self.current) {
+            Some(c) => rows::build(self.view, c, &self.filters[v], self.show_dead, &self.folded),
+            None => Vec::new(),
+        };
+        self.selected[v] = self.selected[v].min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Seconds since `t`, against the given clock (tests pass a fixed one).
+    pub fn age(now: SystemTime, t: SystemTime) -> f64 {
+        now.duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    }
+}
+
+fn names() -> String {
+    PALETTE.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,88 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// A terminal console for Ray clusters: groups and nodes, autoscaler decisions, Serve apps.
+#[derive(Debug, Parser)]
+#[command(name = "raytop", version, about)]
+pub struct Cli {
+    /// The Ray dashboard's address. Falls back to RAY_ADDRESS when that is an http(s) URL.
+    #[arg(long, env = "RAYTOP_DASHBOARD", global = true)]
+    pub dashboard: Option<String>,
+
+    /// Ray auth token, sent as a bearer token (for clusters with token auth on).
+    #[arg(long, env = "RAY_AUTH_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+
+    /// A file holding the Ray auth token. Without --token, ~/.ray/auth_token is used if present.
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+
+    /// Seconds between refreshes of what the view shows. Heavy endpoints stretch their own
+    /// period with the size of their answers.
+    #[arg(long, default_value_t = 2.0, global = true)]
+    pub refresh: f64,
+
+    /// Seconds before a dashboard request is abandoned.
+    #[arg(long, default_value_t = 10.0, global = true)]
+    pub timeout: f64,
+
+    /// The Ray cluster config (YAML or JSON with `available_node_types`): gives each group's
+    /// min/max workers, which the dashboard does not serve, for the scaling verdicts.
+    #[arg(long, global = true)]
+    pub cluster_config: Option<PathBuf>,
+
+    /// A name for the cluster on screen (default: the dashboard's host:port).
+    #[arg(long, global = true)]
+    pub name: Option<String>,
+
+    /// Colour theme: default, light, or one in the config dir's themes/.
+    #[arg(long, default_value = "default", global = true)]
+    pub theme: String,
+
+    /// Directory of keymap.toml and themes/ (default: $XDG_CONFIG_HOME/raytop).
+    #[arg(long, env = "RAYTOP_CONFIG_DIR", global = true)]
+    pub config_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Fetch everything once and print the model the TUI shows.
+    Snapshot {
+        /// Print JSON (the only format for now; kept explicit for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub const DEFAULT_DASHBOARD: &str = "http://127.0.0.1:8265";
+
+impl Cli {
+    /// The dashboard address: the flag or RAYTOP_DASHBOARD, else an http(s) RAY_ADDRESS, else the
+    /// local default.
+    pub fn dashboard_url(&self) -> String {
+        if let Some(d) = &self.dashboard {
+            return d.clone();
+        }
+        match std::env::var("RAY_ADDRESS") {
+            Ok(a) if a.starts_with("http://") || a.starts_with("https://") => a,
+            _ => DEFAULT_DASHBOARD.to_string(),
+        }
+    }
+
+    pub fn cluster_name(&self, url: &str) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
+        })
+    }
+
+    /// Whether the token came from the environment rather than the flag (for messages).
+    pub fn token_from_env(&self) -> bool {
+        self.token.is_some() && std::env::var("RAY_AUTH_TOKEN").ok() == self.token
+    }
+}

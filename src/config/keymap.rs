@@ -1,0 +1,326 @@
+//! Key bindings as data: `keymaps/default.toml` embedded, the user's `keymap.toml` over it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+
+const DEFAULT: &str = include_str!("../../keymaps/default.toml");
+
+/// Everything a key can ask for. Names are the `run` values of the keymap files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    Quit,
+    Help,
+    Palette,
+    Filter,
+    Back,
+    NextView,
+    PrevView,
+    ViewCluster,
+    ViewAutoscaler,
+    ViewServe,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Refresh,
+    ToggleDead,
+    ToggleFold,
+    /// Unbinds a key that a lower layer binds.
+    Noop,
+}
+
+/// Keymap sections: `global`, or one per view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Global,
+    Cluster,
+    Autoscaler,
+    Serve,
+}
+
+impl Scope {
+    fn from_name(s: &str) -> Option<Scope> {
+        match s {
+            "global" => Some(Scope::Global),
+            "cluster" => Some(Scope::Cluster),
+            "autoscaler" => Some(Scope::Autoscaler),
+            "serve" => Some(Scope::Serve),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Cluster => "cluster",
+            Scope::Autoscaler => "autoscaler",
+            Scope::Serve => "serve",
+        }
+    }
+}
+
+/// A key as written in a keymap file, normalised for matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    code: KeyCodeOrd,
+    ctrl: bool,
+}
+
+/// `KeyCode` has no `Ord`; this is the subset keymaps can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyCodeOrd {
+    Char(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Backspace,
+    Delete,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        if let Some(name) = s.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
+            if let Some(c) = name.strip_prefix("C-").or_else(|| name.strip_prefix("c-")) {
+                let mut chars = c.chars();
+                return match (chars.next(), chars.next()) {
+                    (Some(ch), None) => Some(Key { code: KeyCodeOrd::Char(ch.to_ascii_lowercase()), ctrl: true }),
+                    _ => None,
+                };
+            }
+            let code = match name.to_ascii_lowercase().as_str() {
+                "enter" | "cr" => KeyCodeOrd::Enter,
+                "esc" => KeyCodeOrd::Esc,
+                "tab" => KeyCodeOrd::Tab,
+                "backtab" | "s-tab" => KeyCodeOrd::BackTab,
+                "up" => KeyCodeOrd::Up,
+                "down" => KeyCodeOrd::Down,
+                "left" => KeyCodeOrd::Left,
+                "right" => KeyCodeOrd::Right,
+                "pageup" => KeyCodeOrd::PageUp,
+                "pagedown" => KeyCodeOrd::PageDown,
+                "home" => KeyCodeOrd::Home,
+                "end" => KeyCodeOrd::End,
+                "backspace" => KeyCodeOrd::Backspace,
+                "delete" | "del" => KeyCodeOrd::Delete,
+                "space" => KeyCodeOrd::Char(' '),
+                "lt" => KeyCodeOrd::Char('<'),
+                _ => return None,
+            };
+            return Some(Key { code, ctrl: false });
+        }
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(ch), None) => Some(Key { code: KeyCodeOrd::Char(ch), ctrl: false }),
+            _ => None,
+        }
+    }
+
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let code = match ev.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Delete => KeyCodeOrd::Delete,
+            _ => return None,
+        };
+        Some(Key { code, ctrl })
+    }
+
+    /// How help shows the key.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCodeOrd::Char(' ') => "Space".to_string(),
+            KeyCodeOrd::Char(c) => c.to_string(),
+            other => format!("{other:?}"),
+        };
+        if self.ctrl { format!("Ctrl-{base}") } else { base }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub key: Key,
+    pub command: Command,
+    pub desc: String,
+}
+
+/// Bindings per scope, in file order (help lists them that way).
+#[derive(Debug, Clone, Default)]
+pub struct Keymap {
+    scopes: BTreeMap<Scope, Vec<Binding>>,
+}
+
+#[derive(Deserialize)]
+struct FileBinding {
+    on: String,
+    run: String,
+    #[serde(default)]
+    desc: String,
+}
+
+#[derive(Deserialize)]
+struct FileSection {
+    #[serde(default)]
+    bindings: Vec<FileBinding>,
+}
+
+impl Keymap {
+    /// The command for a key in a view: the view's section first, then `[global]`.
+    pub fn resolve(&self, scope: Scope, ev: &KeyEvent) -> Option<Command> {
+        let key = Key::from_event(ev)?;
+        let find = |s: Scope| self.scopes.get(&s).and_then(|b| b.iter().find(|b| b.key == key));
+        let hit = find(scope).or_else(|| find(Scope::Global))?;
+        (hit.command != Command::Noop).then_some(hit.command)
+    }
+
+    /// The bindings of a scope, for help and hints; unbound keys left out.
+    pub fn bindings(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.scopes.get(&scope).into_iter().flatten().filter(|b| b.command != Command::Noop)
+    }
+
+    /// The first key bound to a command in a scope (or global), for hints.
+    pub fn key_for(&self, scope: Scope, command: Command) -> Option<String> {
+        [scope, Scope::Global]
+            .iter()
+            .filter_map(|s| self.scopes.get(s))
+            .flatten()
+            .find(|b| b.command == command)
+            .map(|b| b.key.label())
+    }
+
+    /// Lays the bindings of one TOML text over this keymap. Problems become warnings naming
+    /// `origin`; the good bindings still apply.
+    fn overlay(&mut self, text: &str, origin: &str, warnings: &mut Vec<String>) {
+        let sections: BTreeMap<String, FileSection> = match toml::from_str(text) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(format!("{origin}: not a valid keymap, using the defaults ({})", first_line(&e.to_string())));
+                return;
+            }
+        };
+        for (name, section) in sections {
+            let Some(scope) = Scope::from_name(&name) else {
+                warnings.push(format!("{origin}: unknown section [{name}] ignored"));
+                continue;
+            };
+            let list = self.scopes.entry(scope).or_default();
+            for b in section.bindings {
+                let Some(key) = Key::parse(&b.on) else {
+                    warnings.push(format!("{origin}: [{name}] key {:?} not understood, ignored", b.on));
+                    continue;
+                };
+                let command = match toml::Value::String(b.run.clone()).try_into::<Command>() {
+                    Ok(c) => c,
+                    Err(_) => {
+                        warnings.push(format!("{origin}: [{name}] unknown command {:?} for {:?}, ignored", b.run, b.on));
+                        continue;
+                    }
+                };
+                let desc = if b.desc.is_empty() { b.run.replace('_', " ") } else { b.desc };
+                match list.iter_mut().find(|x| x.key == key) {
+                    Some(existing) => *existing = Binding { key, command, desc },
+                    None => list.push(Binding { key, command, desc }),
+                }
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// The built-in keymap with the user's file (if any) laid over it.
+pub fn load(user_file: Option<&Path>, warnings: &mut Vec<String>) -> Keymap {
+    let mut km = Keymap::default();
+    km.overlay(DEFAULT, "built-in keymap", warnings);
+    if let Some(path) = user_file.filter(|p| p.exists()) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => km.overlay(&text, &path.display().to_string(), warnings),
+            Err(e) => warnings.push(format!("{}: cannot read ({e}), using the defaults", path.display())),
+        }
+    }
+    km
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn builtin_keymap_parses_cleanly() {
+        let mut w = Vec::new();
+        let km = load(None, &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(km.resolve(Scope::Cluster, &key('q')), Some(Command::Quit));
+        assert_eq!(km.resolve(Scope::Cluster, &key('d')), Some(Command::ToggleDead));
+        assert_eq!(km.resolve(Scope::Serve, &key('d')), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(km.resolve(Scope::Serve, &ctrl_c), Some(Command::Quit));
+    }
+
+    #[test]
+    fn user_file_rebinds_unbinds_and_warns() {
+        let mut w = Vec::new();
+        let mut km = load(None, &mut w);
+        km.overlay(
+            r#"
+[global]
+bindings = [
+  { on = "x", run = "quit" },
+  { on = "q", run = "noop" },
+  { on = "<Nope>", run = "quit" },
+  { on = "z", run = "explode" },
+]
+[weird]
+bindings = []
+"#,
+            "user",
+            &mut w,
+        );
+        assert_eq!(km.resolve(Scope::Global, &key('x')), Some(Command::Quit));
+        assert_eq!(km.resolve(Scope::Global, &key('q')), None);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w.iter().any(|m| m.contains("explode")));
+    }
+
+    #[test]
+    fn broken_user_file_keeps_defaults() {
+        let mut w = Vec::new();
+        let mut km = load(None, &mut w);
+        km.overlay("this is [not toml", "user", &mut w);
+        assert_eq!(w.len(), 1);
+        assert_eq!(km.resolve(Scope::Global, &key('q')), Some(Command::Quit));
+    }
+}

@@ -1,0 +1,93 @@
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use color_eyre::eyre::{Result, eyre};
+use tokio::sync::{mpsc, watch};
+
+use raytop::app::App;
+use raytop::cli::{Cli, Cmd};
+use raytop::model::{ClusterConfig, ClusterState, Snapshot};
+use raytop::source::dashboard::{DashboardClient, poller};
+use raytop::source::token;
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    if let Err(e) = color_eyre::install() {
+        eprintln!("raytop: {e}");
+    }
+    let cli = Cli::parse();
+    let _log = raytop::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("raytop: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Some(Cmd::Snapshot { .. }) => snapshot(&cli).await,
+            None => tui(&cli, started).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("raytop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Setup {
+    client: DashboardClient,
+    state: ClusterState,
+}
+
+fn setup(cli: &Cli) -> Result<Setup> {
+    let url = cli.dashboard_url();
+    let home = dirs::home_dir();
+    let tok = token::resolve(cli.token.as_deref(), cli.token_from_env(), cli.token_file.as_deref(), home.as_deref())
+        .map_err(|e| eyre!(e))?;
+    if cli.refresh <= 0.0 || cli.timeout <= 0.0 {
+        return Err(eyre!("--refresh and --timeout must be positive numbers of seconds"));
+    }
+    let client = DashboardClient::new(&url, tok, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
+    let config = match &cli.cluster_config {
+        Some(path) => raytop::cluster_config::load(path).map_err(|e| eyre!(e))?,
+        None => ClusterConfig::default(),
+    };
+    let state = ClusterState::new(cli.cluster_name(&url), url, config);
+    Ok(Setup { client, state })
+}
+
+/// `raytop snapshot --json`: one fetch of everything, printed as the TUI's model. Exits non-zero
+/// when the dashboard could not be read at all, so scripts notice.
+async fn snapshot(cli: &Cli) -> Result<ExitCode> {
+    let Setup { client, mut state } = setup(cli)?;
+    for update in poller::fetch_once(&client).await {
+        state.apply(update);
+    }
+    let json = serde_json::to_string_pretty(&Snapshot { clusters: vec![&state] })?;
+    println!("{json}");
+    let reachable = state.freshness.values().any(|f| f.fetched_at.is_some());
+    Ok(if reachable { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
+    let Setup { client, state } = setup(cli)?;
+    let loaded = raytop::config::load(raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(), &cli.theme);
+    let mut app = App::new(vec![state], loaded.keymap, loaded.theme, loaded.warnings);
+    let (tx, rx) = mpsc::channel(256);
+    let (interest_tx, interest_rx) = watch::channel(app.view.interest());
+    let refresh = Duration::from_secs_f64(cli.refresh);
+    let poller = tokio::spawn(poller::run(client, 0, refresh, interest_rx, tx));
+    let sources = raytop::tui::Sources { interest: vec![interest_tx] };
+    let mut terminal = ratatui::init();
+    let result = raytop::tui::run(&mut terminal, &mut app, rx, &sources, started).await;
+    ratatui::restore();
+    poller.abort();
+    result?;
+    Ok(ExitCode::SUCCESS)
+}

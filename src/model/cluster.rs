@@ -1,0 +1,177 @@
+//! Head and worker groups with their Ray nodes, derived from `/nodes?view=summary`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::resources::{Usage, parse_usage_text};
+use crate::source::dashboard::api::{GpuStat, NodesSummary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupKind {
+    Head,
+    Worker,
+}
+
+/// One Ray node, as a row of the cluster view.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub node_id: String,
+    pub ip: String,
+    pub hostname: String,
+    /// Pod name on KubeRay (`RAY_CLOUD_INSTANCE_ID`); the fake provider's node id locally.
+    pub instance_id: String,
+    pub group: String,
+    pub is_head: bool,
+    pub alive: bool,
+    pub state_message: Option<String>,
+    /// Physical CPU busy percent, from the node's agent.
+    pub cpu_percent: Option<f64>,
+    pub physical_cores: Option<u64>,
+    pub mem_used: Option<f64>,
+    pub mem_total: Option<f64>,
+    /// Unix seconds at which the raylet started.
+    pub start_time: Option<f64>,
+    pub cpu: Usage,
+    pub gpu: Usage,
+    pub memory: Usage,
+    pub gpus: Vec<GpuStat>,
+    /// Logical resource totals as the dashboard reports them (keys camelCased, see facts §4.0).
+    #[serde(skip)]
+    pub resources: BTreeMap<String, f64>,
+}
+
+/// A head or worker group with totals over its live nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub kind: GroupKind,
+    pub nodes_alive: usize,
+    pub nodes_dead: usize,
+    pub cpu: Usage,
+    pub gpu: Usage,
+    pub memory: Usage,
+    /// `min_workers`/`max_workers` when known (cluster config or, later, the RayCluster spec).
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    pub nodes: Vec<Node>,
+}
+
+/// Min/max workers per group, from whatever source knows them.
+pub type GroupLimits = BTreeMap<String, (u64, u64)>;
+
+/// The group name of a head node that reports no node type (local clusters); on KubeRay the head
+/// reports `headgroup`.
+pub const HEAD_GROUP_FALLBACK: &str = "head";
+/// The group of worker nodes that report no node type (clusters started by hand).
+pub const UNTYPED_WORKERS: &str = "workers";
+
+/// Builds the groups: the head first, then worker groups by name. Nodes within a group: alive
+/// first, then by start time, so the list is stable between refreshes.
+pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> {
+    let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();
+    for item in &summary.summary {
+        let r = &item.raylet;
+        let group = match (r.is_head_node, r.node_type_name.is_empty()) {
+            (_, false) => r.node_type_name.clone(),
+            (true, true) => HEAD_GROUP_FALLBACK.to_string(),
+            (false, true) => UNTYPED_WORKERS.to_string(),
+        };
+        let usage = summary
+            .node_logical_resources
+            .get(&r.node_id)
+            .map(|t| parse_usage_text(t))
+            .unwrap_or_default();
+        let from_totals = |key: &str| Usage {
+            used: 0.0,
+            total: r.resources_total.get(key).copied().unwrap_or(0.0),
+        };
+        let pick = |key: &str| usage.get(key).copied().unwrap_or_else(|| from_totals(key));
+        let alive = r.state.eq_ignore_ascii_case("ALIVE");
+        let node = Node {
+            node_id: r.node_id.clone(),
+            ip: if item.ip.is_empty() { r.node_manager_address.clone() } else { item.ip.clone() },
+            hostname: if item.hostname.is_empty() {
+                r.node_manager_hostname.clone()
+            } else {
+                item.hostname.clone()
+            },
+            instance_id: r.instance_id.clone(),
+            group: group.clone(),
+            is_head: r.is_head_node,
+            alive,
+            state_message: r.state_message.clone().filter(|m| !m.is_empty()),
+            cpu_percent: item.cpu,
+            physical_cores: item.cpus.get(1).copied(),
+            mem_used: item.mem.get(3).copied(),
+            mem_total: item.mem.first().copied(),
+            start_time: r.start_time_ms.filter(|ms| *ms > 0).map(|ms| ms as f64 / 1000.0),
+            cpu: pick("CPU"),
+            gpu: pick("GPU"),
+            memory: pick("memory"),
+            gpus: item.gpus.clone(),
+            resources: r.resources_total.clone(),
+        };
+        let kind = if r.is_head_node { GroupKind::Head } else { GroupKind::Worker };
+        let order = u8::from(kind == GroupKind::Worker);
+        let entry = groups.entry((order, group.clone())).or_insert_with(|| Group {
+            name: group.clone(),
+            kind,
+            nodes_alive: 0,
+            nodes_dead: 0,
+            cpu: Usage::default(),
+            gpu: Usage::default(),
+            memory: Usage::default(),
+            min: limits.get(&group).map(|l| l.0),
+            max: limits.get(&group).map(|l| l.1),
+            nodes: Vec::new(),
+        });
+        if node.alive {
+            entry.nodes_alive += 1;
+            entry.cpu.add(node.cpu);
+            entry.gpu.add(node.gpu);
+            entry.memory.add(node.memory);
+        } else {
+            entry.nodes_dead += 1;
+        }
+        entry.nodes.push(node);
+    }
+    // Groups the config declares but that have no node yet (a GPU group scaled to zero) still
+    // belong on screen: "why has it no nodes" is the question a user comes with.
+    for (name, (min, max)) in limits {
+        let known = groups.keys().any(|(_, n)| n == name);
+        if !known && !is_head_type(name) {
+            groups.insert(
+                (1, name.clone()),
+                Group {
+                    name: name.clone(),
+                    kind: GroupKind::Worker,
+                    nodes_alive: 0,
+                    nodes_dead: 0,
+                    cpu: Usage::default(),
+                    gpu: Usage::default(),
+                    memory: Usage::default(),
+                    min: Some(*min),
+                    max: Some(*max),
+                    nodes: Vec::new(),
+                },
+            );
+        }
+    }
+    let mut out: Vec<Group> = groups.into_values().collect();
+    for g in &mut out {
+        g.nodes.sort_by(|a, b| {
+            b.alive
+                .cmp(&a.alive)
+                .then(a.start_time.partial_cmp(&b.start_time).unwrap_or(std::cmp::Ordering::Equal))
+                .then(a.node_id.cmp(&b.node_id))
+        });
+    }
+    out
+}
+
+/// Names the Ray autoscaler and KubeRay give the head's node type.
+pub fn is_head_type(name: &str) -> bool {
+    name == "ray.head.default" || name == "headgroup" || name == HEAD_GROUP_FALLBACK
+}

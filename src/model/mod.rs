@@ -1,0 +1,232 @@
+//! The domain model: pure and synchronous. Sources send updates; `ClusterState::apply` folds them
+//! in and recomputes what the views show, so drawing never parses or derives anything heavy.
+
+pub mod autoscaler;
+pub mod cluster;
+pub mod resources;
+pub mod serve;
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::source::dashboard::api::{ClusterEvent, JobDetails, Version};
+use crate::source::dashboard::{DashData, Endpoint, FetchError};
+use autoscaler::{Autoscaler, Event, GroupShapes, Report, report_from_text, report_from_v1};
+use cluster::{Group, GroupLimits, build_groups};
+use serve::Serve;
+
+/// What a source sends about one dashboard.
+#[derive(Debug, Clone)]
+pub enum DashUpdate {
+    Fetched { endpoint: Endpoint, at: SystemTime, bytes: usize, data: Box<DashData> },
+    Failed { endpoint: Endpoint, at: SystemTime, error: FetchError },
+}
+
+/// How fresh one endpoint's data is, and what went wrong last.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Freshness {
+    #[serde(serialize_with = "ser_time")]
+    pub fetched_at: Option<SystemTime>,
+    pub last_error: Option<String>,
+    /// Failures since the last success; 0 when healthy.
+    pub failing_for: u32,
+    /// All failures since launch, malformed responses included.
+    pub errors_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "message", rename_all = "snake_case")]
+pub enum Connection {
+    Connecting,
+    Connected,
+    /// Nothing answers (refused, timed out): raytop retries with backoff and keeps the last data.
+    Disconnected(String),
+    /// The dashboard wants a token raytop doesn't have, or rejects the one it has.
+    Unauthorized(String),
+}
+
+/// Static knowledge about the cluster that the dashboard does not serve (limits, node shapes).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterConfig {
+    pub limits: GroupLimits,
+    pub shapes: GroupShapes,
+}
+
+/// Everything raytop knows about one Ray cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterState {
+    pub name: String,
+    pub source: &'static str,
+    pub dashboard: String,
+    pub ray_version: Option<String>,
+    pub session: Option<String>,
+    pub connection: Connection,
+    pub groups: Vec<Group>,
+    pub autoscaler: Autoscaler,
+    pub serve: Serve,
+    pub jobs: Vec<JobSummary>,
+    pub freshness: BTreeMap<Endpoint, Freshness>,
+    /// Bumped on every change; views cache derived rows against it.
+    #[serde(skip)]
+    pub generation: u64,
+    #[serde(skip)]
+    config: ClusterConfig,
+    #[serde(skip)]
+    report: Report,
+    #[serde(skip)]
+    nodes: Option<crate::source::dashboard::api::NodesSummary>,
+    #[serde(skip)]
+    events: Vec<ClusterEvent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummary {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub entrypoint: String,
+}
+
+impl From<&JobDetails> for JobSummary {
+    fn from(j: &JobDetails) -> Self {
+        JobSummary {
+            id: j.submission_id.clone().or_else(|| j.job_id.clone()).unwrap_or_default(),
+            kind: j.kind.clone(),
+            status: j.status.clone(),
+            entrypoint: j.entrypoint.clone(),
+        }
+    }
+}
+
+impl ClusterState {
+    pub fn new(name: String, dashboard: String, config: ClusterConfig) -> Self {
+        ClusterState {
+            name,
+            source: "dashboard",
+            dashboard,
+            ray_version: None,
+            session: None,
+            connection: Connection::Connecting,
+            groups: Vec::new(),
+            autoscaler: Autoscaler::default(),
+            serve: Serve::default(),
+            jobs: Vec::new(),
+            freshness: BTreeMap::new(),
+            generation: 0,
+            config,
+            report: Report::default(),
+            nodes: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// Folds one update in. Returns whether anything visible changed.
+    pub fn apply(&mut self, update: DashUpdate) -> bool {
+        self.generation += 1;
+        match update {
+            DashUpdate::Fetched { endpoint, at, data, .. } => {
+                let f = self.freshness.entry(endpoint).or_default();
+                f.fetched_at = Some(at);
+                f.failing_for = 0;
+                f.last_error = None;
+                self.connection = Connection::Connected;
+                self.absorb(*data);
+            }
+            DashUpdate::Failed { endpoint, at: _, error } => {
+                let f = self.freshness.entry(endpoint).or_default();
+                f.failing_for += 1;
+                f.errors_total += 1;
+                f.last_error = Some(error.to_string());
+                match &error {
+                    FetchError::Unreachable(_) | FetchError::Timeout(_) => {
+                        self.connection = Connection::Disconnected(error.to_string());
+                    }
+                    FetchError::Unauthorized { .. } => {
+                        self.connection = Connection::Unauthorized(error.to_string());
+                    }
+                    // A malformed body or an HTTP error on one endpoint: the dashboard is there.
+                    FetchError::Http { .. } | FetchError::Malformed { .. } => {}
+                }
+            }
+        }
+        true
+    }
+
+    fn absorb(&mut self, data: DashData) {
+        match data {
+            DashData::Version(v) => self.set_version(v),
+            DashData::Nodes(n) => {
+                self.nodes = Some(n);
+                self.rebuild();
+            }
+            DashData::ClusterStatus(s) => {
+                // Under autoscaler v2 the structured report is null; the text report is fetched
+                // instead (the poller sees the same null) and replaces it.
+                if let Some(v1) = s.cluster_status {
+                    self.report = report_from_v1(&v1);
+                    self.rebuild();
+                }
+            }
+            DashData::ClusterStatusText(text) => {
+                self.report = report_from_text(&text);
+                self.rebuild();
+            }
+            DashData::Events(mut events) => {
+                events.sort_by(|a, b| a.time.cmp(&b.time));
+                self.events = events;
+                self.autoscaler.events = self.events.iter().map(Event::from_cluster_event).collect();
+            }
+            DashData::Serve(inst) => self.serve = Serve::from_instance(&inst),
+            DashData::Jobs(jobs) => self.jobs = jobs.iter().map(JobSummary::from).collect(),
+            DashData::Actors(_) => {}
+        }
+    }
+
+    fn set_version(&mut self, v: Version) {
+        self.ray_version = Some(v.ray_version).filter(|s| !s.is_empty());
+        self.session = Some(v.session_name).filter(|s| !s.is_empty());
+    }
+
+    /// Recomputes groups and verdicts from the latest node list and autoscaler report.
+    fn rebuild(&mut self) {
+        if let Some(nodes) = &self.nodes {
+            self.groups = build_groups(nodes, &self.config.limits);
+        }
+        let shapes = autoscaler::shapes_from_groups(&self.groups, &self.config.shapes);
+        self.autoscaler.source = self.report.source;
+        self.autoscaler.pending = self.report.pending.clone();
+        self.autoscaler.launches = self.report.launches.clone();
+        self.autoscaler.failures = self.report.failures.clone();
+        self.autoscaler.verdicts = autoscaler::verdicts(&self.report, &self.groups, &shapes);
+    }
+
+    /// The newest fetch time over all endpoints: "data as of".
+    pub fn last_fetch(&self) -> Option<SystemTime> {
+        self.freshness.values().filter_map(|f| f.fetched_at).max()
+    }
+
+    /// Whether any data at all has arrived (the first populated frame).
+    pub fn has_data(&self) -> bool {
+        !self.groups.is_empty()
+    }
+}
+
+/// Unix seconds as a float, for JSON and age computations.
+pub fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_f64((unix_secs(*t) * 1000.0).round() / 1000.0),
+        None => s.serialize_none(),
+    }
+}
+
+/// What `raytop snapshot --json` prints.
+#[derive(Debug, Serialize)]
+pub struct Snapshot<'a> {
+    pub clusters: Vec<&'a ClusterState>,
+}

@@ -1,0 +1,98 @@
+//! Serve applications, their deployments and replicas, from `/api/serve/applications/`.
+
+use serde::Serialize;
+
+use crate::source::dashboard::api::{ServeInstance, ServeReplica};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Serve {
+    pub proxy_location: Option<String>,
+    pub applications: Vec<Application>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub name: String,
+    pub route_prefix: Option<String>,
+    pub status: String,
+    /// The status message; for a failed deploy, Ray's traceback or reason.
+    pub message: String,
+    pub last_deployed_time: Option<f64>,
+    pub deployments: Vec<Deployment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    pub name: String,
+    pub status: String,
+    pub status_trigger: String,
+    pub message: String,
+    pub target_replicas: Option<u64>,
+    pub replicas: Vec<Replica>,
+    /// Replicas that died recently (Ray 2.60+), kept so a crash loop is visible.
+    pub recent_dead: Vec<Replica>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Replica {
+    pub replica_id: String,
+    pub state: String,
+    pub node_id: String,
+    pub node_ip: String,
+    /// Pod name on KubeRay.
+    pub node_instance_id: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub pid: Option<u64>,
+    pub start_time: Option<f64>,
+}
+
+impl From<&ServeReplica> for Replica {
+    fn from(r: &ServeReplica) -> Self {
+        Replica {
+            replica_id: r.replica_id.clone(),
+            state: r.state.clone(),
+            node_id: r.node_id.clone(),
+            node_ip: r.node_ip.clone(),
+            node_instance_id: r.node_instance_id.clone(),
+            actor_id: r.actor_id.clone(),
+            actor_name: r.actor_name.clone(),
+            pid: r.pid,
+            start_time: r.start_time_s,
+        }
+    }
+}
+
+impl Serve {
+    pub fn from_instance(inst: &ServeInstance) -> Self {
+        let applications = inst
+            .applications
+            .iter()
+            .map(|(key, app)| Application {
+                name: if app.name.is_empty() { key.clone() } else { app.name.clone() },
+                route_prefix: app.route_prefix.clone(),
+                status: app.status.clone(),
+                message: app.message.trim().to_string(),
+                last_deployed_time: app.last_deployed_time_s,
+                deployments: app
+                    .deployments
+                    .iter()
+                    .map(|(dkey, d)| Deployment {
+                        name: if d.name.is_empty() { dkey.clone() } else { d.name.clone() },
+                        status: d.status.clone(),
+                        status_trigger: d.status_trigger.clone(),
+                        message: d.message.trim().to_string(),
+                        target_replicas: d.target_num_replicas,
+                        replicas: d.replicas.iter().map(Replica::from).collect(),
+                        recent_dead: d.recent_dead_replicas.iter().map(Replica::from).collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Serve { proxy_location: inst.proxy_location.clone(), applications }
+    }
+
+    pub fn is_unhealthy(status: &str) -> bool {
+        matches!(status, "DEPLOY_FAILED" | "UNHEALTHY")
+    }
+}

@@ -1,0 +1,282 @@
+//! Typed bodies of the Ray dashboard endpoints raytop reads.
+//!
+//! Every struct tolerates unknown fields and missing ones (`#[serde(default)]`): the dashboard's
+//! internal endpoints change shape between Ray versions, and one missing field must not blank a view.
+//! Two envelopes exist (facts §4.0): "A" wraps data as `{result, msg, data}`; "B" is the bare body.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// Envelope A: `{"result": bool, "msg": str, "data": T}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope<T> {
+    #[serde(default)]
+    pub result: bool,
+    #[serde(default)]
+    pub msg: String,
+    pub data: Option<T>,
+}
+
+/// `GET /api/version` (envelope B).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Version {
+    pub version: String,
+    pub ray_version: String,
+    pub ray_commit: String,
+    pub session_name: String,
+}
+
+/// `GET /nodes?view=summary` data (envelope A, camelCased keys).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodesSummary {
+    pub summary: Vec<NodeSummary>,
+    /// Per node id, the `ray status`-style usage text: "1.0/2.0 CPU\n0B/16.03GiB memory\n...".
+    pub node_logical_resources: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeSummary {
+    pub now: Option<f64>,
+    pub hostname: String,
+    pub ip: String,
+    /// Physical CPU utilisation in percent.
+    pub cpu: Option<f64>,
+    /// `[logical, physical]` core counts.
+    pub cpus: Vec<u64>,
+    /// `[total, available, percent, used]` in bytes.
+    pub mem: Vec<f64>,
+    pub boot_time: Option<f64>,
+    pub gpus: Vec<GpuStat>,
+    pub raylet: Raylet,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Raylet {
+    pub node_id: String,
+    pub state: String,
+    pub is_head_node: bool,
+    pub node_manager_address: String,
+    pub node_manager_hostname: String,
+    pub instance_id: String,
+    pub node_type_name: String,
+    /// Resource totals; keys are camelCased by the dashboard except the plain ones (CPU, GPU, memory).
+    pub resources_total: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub start_time_ms: Option<i64>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub end_time_ms: Option<i64>,
+    pub state_message: Option<String>,
+}
+
+/// One physical GPU as the node's agent reports it (`gpus[]`, facts §4.3).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GpuStat {
+    pub index: Option<u32>,
+    pub name: Option<String>,
+    pub uuid: Option<String>,
+    pub utilization_gpu: Option<f64>,
+    pub memory_used: Option<f64>,
+    pub memory_total: Option<f64>,
+}
+
+/// `GET /api/cluster_status` data (envelope A). All three fields are null under autoscaler v2.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterStatusData {
+    pub autoscaling_status: Option<String>,
+    pub autoscaling_error: Option<String>,
+    pub cluster_status: Option<ClusterStatusV1>,
+}
+
+/// The v1 monitor's report (camelCased by the dashboard).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterStatusV1 {
+    pub time: Option<f64>,
+    pub autoscaler_report: AutoscalerReport,
+    pub load_metrics_report: LoadMetricsReport,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AutoscalerReport {
+    #[serde(deserialize_with = "null_as_default")]
+    pub active_nodes: BTreeMap<String, u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub idle_nodes: BTreeMap<String, u64>,
+    /// `[ip, node type, status]` triples.
+    #[serde(deserialize_with = "null_as_default")]
+    pub pending_nodes: Vec<Vec<serde_json::Value>>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub pending_launches: BTreeMap<String, u64>,
+    /// `[ip, node type]` pairs.
+    #[serde(deserialize_with = "null_as_default")]
+    pub failed_nodes: Vec<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LoadMetricsReport {
+    /// Resource name (camelCased) → `[used, total]`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub usage: BTreeMap<String, Vec<f64>>,
+    /// `[[{resource: amount}, count], ...]`: task and actor demands.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource_demand: Vec<(BTreeMap<String, f64>, u64)>,
+    /// `[[{bundles: [[{res: amt}, n]], strategy}, count], ...]`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub pg_demand: Vec<(PgShape, u64)>,
+    /// `ray.autoscaler.sdk.request_resources` demands, same shape as resource_demand.
+    #[serde(deserialize_with = "null_as_default")]
+    pub request_demand: Vec<(BTreeMap<String, f64>, u64)>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PgShape {
+    pub bundles: Vec<(BTreeMap<String, f64>, u64)>,
+    pub strategy: String,
+}
+
+/// `GET /api/cluster_status?format=1` data: the `ray status` text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterStatusText {
+    pub cluster_status: Option<String>,
+}
+
+/// State API list wrapper: `data.result = {total, result: [...]}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct StateList<T> {
+    pub result: StateListInner<T>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StateListInner<T> {
+    pub total: u64,
+    pub num_after_truncation: u64,
+    pub result: Vec<T>,
+}
+
+impl<T> Default for StateListInner<T> {
+    fn default() -> Self {
+        Self { total: 0, num_after_truncation: 0, result: Vec::new() }
+    }
+}
+
+/// One `GET /api/v0/cluster_events` item.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default)]
+pub struct ClusterEvent {
+    pub severity: String,
+    /// "YYYY-MM-DD HH:MM:SS" in the head node's local time.
+    pub time: String,
+    pub source_type: String,
+    pub message: String,
+    pub event_id: String,
+}
+
+/// `GET /api/serve/applications/` (envelope B).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServeInstance {
+    pub proxy_location: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub applications: BTreeMap<String, ServeApplication>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServeApplication {
+    pub name: String,
+    pub route_prefix: Option<String>,
+    pub status: String,
+    pub message: String,
+    pub last_deployed_time_s: Option<f64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub deployments: BTreeMap<String, ServeDeployment>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServeDeployment {
+    pub name: String,
+    pub status: String,
+    pub status_trigger: String,
+    pub message: String,
+    pub target_num_replicas: Option<u64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub replicas: Vec<ServeReplica>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub recent_dead_replicas: Vec<ServeReplica>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServeReplica {
+    pub replica_id: String,
+    pub state: String,
+    pub pid: Option<u64>,
+    pub start_time_s: Option<f64>,
+    pub node_id: String,
+    pub node_ip: String,
+    pub node_instance_id: String,
+    pub actor_id: String,
+    pub actor_name: String,
+}
+
+/// One `GET /api/jobs/` item (envelope B, a bare list).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct JobDetails {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub job_id: Option<String>,
+    pub submission_id: Option<String>,
+    pub status: String,
+    pub entrypoint: String,
+    pub message: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+/// One `GET /api/v0/actors` item.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ActorState {
+    pub actor_id: String,
+    pub class_name: String,
+    pub state: String,
+    pub job_id: String,
+    pub name: String,
+    pub node_id: String,
+    pub pid: Option<u64>,
+    pub repr_name: Option<String>,
+}
+
+/// Protobuf int64s arrive as strings in proto-derived dicts ("179…"); accept both.
+fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    })
+}
+
+/// Treat an explicit JSON `null` like a missing field.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

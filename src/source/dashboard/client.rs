@@ -1,0 +1,125 @@
+//! HTTP client for one Ray dashboard: auth header, timeouts, error classification.
+//!
+//! It never sends browser-like headers (a `Mozilla` user agent, `Origin`, `Referer`): Ray 2.60
+//! refuses mutations from what looks like a browser and redacts runtime envs for it (facts §4.0).
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use serde::Serialize;
+
+use super::{DashData, Endpoint, parse};
+use crate::source::token::Token;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum FetchError {
+    #[error("dashboard unreachable: {0}")]
+    Unreachable(String),
+    #[error("dashboard timed out: {0}")]
+    Timeout(String),
+    #[error("{status} from the dashboard: {hint}")]
+    Unauthorized { status: u16, hint: String },
+    #[error("HTTP {status} from {path}: {body}")]
+    Http { status: u16, path: String, body: String },
+    #[error("malformed response from {path}: {detail}")]
+    Malformed { path: String, detail: String },
+}
+
+/// One successful fetch: the parsed body, when it arrived and how big it was.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub data: DashData,
+    pub at: SystemTime,
+    pub bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct DashboardClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<Token>,
+    /// `Authorization` directly; `X-Ray-Authorization` through the API server's proxy, which
+    /// consumes `Authorization` itself (facts §2).
+    auth_header: &'static str,
+}
+
+impl DashboardClient {
+    pub fn new(base: &str, token: Option<Token>, timeout: Duration) -> Result<Self, String> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("raytop/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(3).min(timeout))
+            .timeout(timeout)
+            .pool_max_idle_per_host(4)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!("dashboard address {base:?} must start with http:// or https://"));
+        }
+        Ok(DashboardClient { http, base, token, auth_header: "Authorization" })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
+        let path = endpoint.path();
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.get(&url);
+        if let Some(t) = &self.token {
+            req = req.header(self.auth_header, format!("Bearer {}", t.value));
+        }
+        let resp = req.send().await.map_err(|e| classify(&e))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| classify(&e))?;
+        let at = SystemTime::now();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(FetchError::Unauthorized { status: status.as_u16(), hint: self.auth_hint(status) });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Http {
+                status: status.as_u16(),
+                path: path.to_string(),
+                body: snippet(&body),
+            });
+        }
+        let data = parse(endpoint, &body)
+            .map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
+        Ok(Fetched { data, at, bytes: body.len() })
+    }
+
+    fn auth_hint(&self, status: StatusCode) -> String {
+        match (&self.token, status) {
+            (None, _) => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
+                          or point --token-file at the cluster's auth_token"
+                .to_string(),
+            (Some(t), StatusCode::FORBIDDEN) => format!("the token from {} is not allowed here", t.origin),
+            (Some(t), _) => format!("the dashboard rejected the token from {}: check it is this cluster's", t.origin),
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> FetchError {
+    // reqwest's Display hides the cause ("error sending request"); the source chain names it.
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if e.is_timeout() { FetchError::Timeout(detail) } else { FetchError::Unreachable(detail) }
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(200).collect()
+}
+
+/// rustls needs a process-wide crypto provider; install ring's once (a second call is harmless).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

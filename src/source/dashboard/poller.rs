@@ -1,0 +1,207 @@
+//! Polls one dashboard for what the visible view needs.
+//!
+//! Each endpoint has its own period: never faster than the user's refresh interval, never faster
+//! than the dashboard can change it (its handlers cache for 2 s; the autoscaler reports every few
+//! seconds), and slower as its body grows, so a 2,000-node `/nodes?view=summary` (tens of MB) is
+//! not pulled every second. When the dashboard is down or refuses us, only a cheap probe runs, with
+//! exponential backoff, until it answers again.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use futures::future::join_all;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::{DashData, DashboardClient, Endpoint, FetchError};
+use crate::model::DashUpdate;
+use crate::msg::Msg;
+
+/// Which data the visible view needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interest {
+    pub nodes: bool,
+    pub autoscaler: bool,
+    pub serve: bool,
+    pub jobs: bool,
+    /// Bumped by "refresh now": the poller then fetches everything wanted at once.
+    pub refresh_seq: u32,
+}
+
+/// Bytes per second one endpoint may pull on average before its period stretches.
+const BYTE_BUDGET_PER_SEC: f64 = 4096.0;
+const MAX_PERIOD: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn floor_period(ep: Endpoint) -> Duration {
+    match ep {
+        Endpoint::Version => Duration::from_secs(30),
+        Endpoint::Nodes | Endpoint::ClusterStatus | Endpoint::ClusterStatusText | Endpoint::Serve => {
+            Duration::from_secs(2)
+        }
+        Endpoint::ClusterEvents | Endpoint::Jobs | Endpoint::Actors => Duration::from_secs(5),
+    }
+}
+
+/// The period of an endpoint given the refresh interval and the size of its last body.
+pub fn period(ep: Endpoint, refresh: Duration, last_bytes: usize) -> Duration {
+    let by_size = Duration::from_secs_f64(last_bytes as f64 / BYTE_BUDGET_PER_SEC);
+    floor_period(ep).max(refresh).max(by_size).min(MAX_PERIOD.max(refresh))
+}
+
+/// Whether an endpoint is wanted, given the view's interest and the autoscaler flavour.
+pub fn wanted(ep: Endpoint, interest: Interest, autoscaler_v2: bool) -> bool {
+    match ep {
+        Endpoint::Version => true,
+        Endpoint::Nodes => interest.nodes || interest.autoscaler,
+        Endpoint::ClusterStatus => interest.autoscaler && !autoscaler_v2,
+        Endpoint::ClusterStatusText => interest.autoscaler && autoscaler_v2,
+        Endpoint::ClusterEvents => interest.autoscaler,
+        Endpoint::Serve => interest.serve,
+        Endpoint::Jobs => interest.jobs,
+        Endpoint::Actors => false,
+    }
+}
+
+struct Schedule {
+    due: BTreeMap<Endpoint, Instant>,
+    last_bytes: BTreeMap<Endpoint, usize>,
+    autoscaler_v2: bool,
+    /// Set while the dashboard is unreachable or refuses us: the backoff before the next probe.
+    backoff: Option<Duration>,
+}
+
+pub async fn run(
+    client: DashboardClient,
+    cluster: usize,
+    refresh: Duration,
+    mut interest: watch::Receiver<Interest>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let mut s = Schedule { due: BTreeMap::new(), last_bytes: BTreeMap::new(), autoscaler_v2: false, backoff: None };
+    let mut seen_seq = interest.borrow().refresh_seq;
+    loop {
+        let now = Instant::now();
+        let want = *interest.borrow_and_update();
+        if want.refresh_seq != seen_seq {
+            seen_seq = want.refresh_seq;
+            s.due.clear();
+            s.backoff = None;
+        }
+        let batch: Vec<Endpoint> = if s.backoff.is_some() {
+            // Down: probe with the cheapest request only.
+            if s.due.get(&Endpoint::Version).is_none_or(|d| *d <= now) { vec![Endpoint::Version] } else { vec![] }
+        } else {
+            Endpoint::ALL
+                .into_iter()
+                .filter(|ep| wanted(*ep, want, s.autoscaler_v2))
+                .filter(|ep| s.due.get(ep).is_none_or(|d| *d <= now))
+                .collect()
+        };
+        let results = join_all(batch.iter().map(|ep| {
+            let client = &client;
+            async move { (*ep, client.fetch(*ep).await) }
+        }))
+        .await;
+        for (ep, result) in results {
+            let update = match result {
+                Ok(f) => {
+                    s.last_bytes.insert(ep, f.bytes);
+                    s.due.insert(ep, Instant::now() + period(ep, refresh, f.bytes));
+                    if s.backoff.take().is_some() {
+                        // Back: fetch everything the view wants right away.
+                        s.due.retain(|k, _| *k == Endpoint::Version);
+                    }
+                    if let DashData::ClusterStatus(cs) = &f.data
+                        && cs.cluster_status.is_none()
+                        && !s.autoscaler_v2
+                    {
+                        s.autoscaler_v2 = true;
+                        s.due.remove(&Endpoint::ClusterStatusText);
+                    }
+                    DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
+                }
+                Err(error) => {
+                    let next = match &error {
+                        FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. } => {
+                            let b = s.backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
+                            s.backoff = Some(b);
+                            s.due.insert(Endpoint::Version, Instant::now() + b);
+                            b
+                        }
+                        // One endpoint misbehaves: retry it later, leave the others alone.
+                        FetchError::Http { .. } | FetchError::Malformed { .. } => period(ep, refresh, 0) * 2,
+                    };
+                    s.due.insert(ep, Instant::now() + next);
+                    tracing::warn!(endpoint = ep.label(), %error, retry_in = ?next, "fetch failed");
+                    DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error }
+                }
+            };
+            if tx.send(Msg::Dash { cluster, update }).await.is_err() {
+                return; // The app is gone.
+            }
+        }
+        let next_due = s
+            .due
+            .iter()
+            .filter(|(ep, _)| if s.backoff.is_some() { **ep == Endpoint::Version } else { wanted(**ep, want, s.autoscaler_v2) })
+            .map(|(_, d)| *d)
+            .min()
+            .unwrap_or_else(|| Instant::now() + refresh);
+        tokio::select! {
+            _ = tokio::time::sleep_until(next_due) => {}
+            changed = interest.changed() => {
+                if changed.is_err() {
+                    return; // The app dropped the sender: stop polling.
+                }
+            }
+        }
+    }
+}
+
+/// Fetches everything once, for `raytop snapshot`. Under autoscaler v2 the text report is fetched
+/// too, as the structured one is null.
+pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
+    let first = [Endpoint::Version, Endpoint::Nodes, Endpoint::ClusterStatus, Endpoint::ClusterEvents, Endpoint::Serve, Endpoint::Jobs];
+    let mut results = join_all(first.iter().map(|ep| async move { (*ep, client.fetch(*ep).await) })).await;
+    let v2 = results.iter().any(|(_, r)| {
+        matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.cluster_status.is_none()))
+    });
+    if v2 {
+        results.push((Endpoint::ClusterStatusText, client.fetch(Endpoint::ClusterStatusText).await));
+    }
+    results
+        .into_iter()
+        .map(|(ep, r)| match r {
+            Ok(f) => DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) },
+            Err(error) => DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_respects_refresh_floor_and_size() {
+        let one = Duration::from_secs(1);
+        assert_eq!(period(Endpoint::Nodes, one, 1000), Duration::from_secs(2));
+        assert_eq!(period(Endpoint::Nodes, Duration::from_secs(5), 1000), Duration::from_secs(5));
+        assert_eq!(period(Endpoint::Nodes, one, 40 * 4096), Duration::from_secs(40));
+        assert_eq!(period(Endpoint::Nodes, one, 50_000_000), Duration::from_secs(60));
+        assert_eq!(period(Endpoint::Version, one, 100), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn interest_selects_endpoints() {
+        let cluster = Interest { nodes: true, ..Interest::default() };
+        assert!(wanted(Endpoint::Nodes, cluster, false));
+        assert!(!wanted(Endpoint::Serve, cluster, false));
+        let autoscaler = Interest { autoscaler: true, ..Interest::default() };
+        assert!(wanted(Endpoint::ClusterStatus, autoscaler, false));
+        assert!(!wanted(Endpoint::ClusterStatusText, autoscaler, false));
+        assert!(wanted(Endpoint::ClusterStatusText, autoscaler, true));
+        assert!(wanted(Endpoint::Nodes, autoscaler, true), "verdicts need the groups");
+    }
+}

@@ -1,0 +1,4 @@
+//! Data sources: tasks that talk to the outside world and only send messages to the app loop.
+
+pub mod dashboard;
+pub mod token;

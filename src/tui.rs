@@ -1,0 +1,103 @@
+//! The app loop: owns the App and the terminal, takes terminal events, source messages and a
+//! clock tick, and draws only when something changed.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::{mpsc, watch};
+
+use crate::app::{App, Effect};
+use crate::msg::Msg;
+use crate::source::dashboard::poller::Interest;
+
+/// How the loop reaches the sources it controls.
+pub struct Sources {
+    /// One per cluster: what its poller should fetch.
+    pub interest: Vec<watch::Sender<Interest>>,
+}
+
+/// Runs until the user quits or the terminal goes away. `started` is the process start, to log
+/// the time to the first populated frame.
+pub async fn run(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    mut rx: mpsc::Receiver<Msg>,
+    sources: &Sources,
+    started: Instant,
+) -> std::io::Result<()> {
+    let mut events = EventStream::new();
+    // The tick only ages "n s ago" labels; 1 Hz is enough and keeps idle CPU near zero.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut first_populated = false;
+    let mut term_signals = terminate_signals()?;
+    loop {
+        if dirty {
+            terminal.draw(|f| crate::ui::draw(f, app, SystemTime::now()))?;
+            dirty = false;
+            if !first_populated && app.cluster().is_some_and(|c| c.has_data()) {
+                first_populated = true;
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "first populated frame");
+            }
+        }
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    effects = app.on_terminal(&ev);
+                    dirty = matches!(ev, crossterm::event::Event::Key(_) | crossterm::event::Event::Resize(..));
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()), // stdin closed
+            },
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return Ok(()) };
+                app.on_msg(msg);
+                // Coalesce a burst (a batch of fetches) into one frame.
+                while let Ok(more) = rx.try_recv() {
+                    app.on_msg(more);
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => dirty = true,
+            _ = term_signals.recv() => return Ok(()),
+        }
+        for e in effects {
+            match e {
+                Effect::Quit => return Ok(()),
+                Effect::Interest(i) => {
+                    for tx in &sources.interest {
+                        let _ = tx.send(Interest { refresh_seq: tx.borrow().refresh_seq, ..i });
+                    }
+                }
+                Effect::RefreshNow => {
+                    for tx in &sources.interest {
+                        tx.send_modify(|i| i.refresh_seq = i.refresh_seq.wrapping_add(1));
+                    }
+                }
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// SIGTERM and SIGHUP end raytop like `q` does, so the terminal is restored.
+fn terminate_signals() -> std::io::Result<mpsc::Receiver<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::channel(1);
+    for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+        let mut s = signal(kind)?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if s.recv().await.is_some() {
+                let _ = tx.send(()).await;
+            }
+        });
+    }
+    Ok(rx)
+}

@@ -1,0 +1,187 @@
+//! Drawing: pure functions of the app state and a clock. Nothing here fetches or parses.
+
+pub mod views;
+pub mod widgets;
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::app::{App, Overlay, PALETTE, View};
+use crate::model::resources::fmt_age;
+use crate::model::{ClusterState, Connection};
+
+pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
+    let area = f.area();
+    let banner = banner(app, now);
+    let [header, banner_area, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner.as_ref().map_or(0, |_| 1)),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, header, app, now);
+    if let Some(b) = banner {
+        f.render_widget(Paragraph::new(b), banner_area);
+    }
+    match app.cluster() {
+        Some(c) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
+        Some(c) => match app.view {
+            View::Cluster => views::cluster::draw(f, body, app, c, now),
+            View::Autoscaler => views::autoscaler::draw(f, body, app, c),
+            View::Serve => views::serve::draw(f, body, app, c, now),
+        },
+        None => f.render_widget(Paragraph::new("no cluster configured"), body),
+    }
+    draw_footer(f, footer, app);
+    match &app.overlay {
+        Overlay::Help => views::help::draw(f, area, app),
+        Overlay::Palette(input) => draw_palette(f, area, app, input.value()),
+        _ => {}
+    }
+}
+
+fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" raytop ", t.title().add_modifier(Modifier::REVERSED)), Span::raw(" ")];
+    if let Some(c) = app.cluster() {
+        spans.push(Span::styled(c.name.clone(), t.accent().add_modifier(Modifier::BOLD)));
+        if let Some(v) = &c.ray_version {
+            spans.push(Span::styled(format!(" ray {v}"), t.muted()));
+        }
+        let (dot, style) = match &c.connection {
+            Connection::Connected => ("● connected", t.ok()),
+            Connection::Connecting => ("○ connecting", t.pending()),
+            Connection::Disconnected(_) => ("✖ disconnected", t.error()),
+            Connection::Unauthorized(_) => ("✖ unauthorized", t.error()),
+        };
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(dot, style));
+        if let Some(at) = c.last_fetch() {
+            spans.push(Span::styled(format!("  data {} ago", fmt_age(App::age(now, at))), t.muted()));
+        }
+    }
+    spans.push(Span::raw("   "));
+    for (i, v) in View::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, v.title());
+        let style = if *v == app.view { t.selected().add_modifier(Modifier::BOLD) } else { t.muted() };
+        spans.push(Span::styled(label, style));
+        spans.push(Span::raw(" "));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A one-line warning under the header: connection trouble with the data's age, config problems.
+fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
+    let t = &app.theme;
+    let c = app.cluster()?;
+    let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
+    let kept = age.unwrap_or_else(|| "no data yet".into());
+    let text = match &c.connection {
+        Connection::Disconnected(e) => format!(" disconnected, retrying: {e} — {kept}"),
+        Connection::Unauthorized(e) => format!(" {e} — {kept}"),
+        _ => {
+            if let Some(w) = app.warnings.first() {
+                let more = if app.warnings.len() > 1 { format!(" (+{} more)", app.warnings.len() - 1) } else { String::new() };
+                return Some(Line::from(Span::styled(format!(" ⚠ {w}{more} — Esc to dismiss"), t.warn())));
+            }
+            let failing: Vec<String> = c
+                .freshness
+                .iter()
+                .filter(|(_, f)| f.failing_for > 0)
+                .map(|(ep, f)| format!("{}: {} ({} errors)", ep.label(), f.last_error.clone().unwrap_or_default(), f.errors_total))
+                .collect();
+            if failing.is_empty() {
+                return None;
+            }
+            return Some(Line::from(Span::styled(format!(" ⚠ {}", failing.join("; ")), t.warn())));
+        }
+    };
+    Some(Line::from(Span::styled(text, t.error())))
+}
+
+fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+    let t = &app.theme;
+    let msg = match &c.connection {
+        Connection::Connecting => format!("Connecting to {} …", c.dashboard),
+        Connection::Disconnected(e) => format!("Cannot reach {}: {e}\nRetrying with backoff. Is the dashboard up, and is this its address (--dashboard)?", c.dashboard),
+        Connection::Unauthorized(e) => format!("{}: {e}", c.dashboard),
+        Connection::Connected => "Waiting for the node list …".into(),
+    };
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" Cluster ", t.title()));
+    f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
+}
+
+fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let line = match &app.overlay {
+        Overlay::Filter(input) => Line::from(vec![
+            Span::styled("/", t.accent()),
+            Span::raw(input.value().to_string()),
+            Span::styled("█", t.accent()),
+            Span::styled("   Enter keep · Esc clear", t.muted()),
+        ]),
+        Overlay::Palette(input) => Line::from(vec![
+            Span::styled(":", t.accent()),
+            Span::raw(input.value().to_string()),
+            Span::styled("█", t.accent()),
+            Span::styled("   Tab complete · Enter run · Esc cancel", t.muted()),
+        ]),
+        _ => {
+            if let Some(msg) = &app.toast {
+                Line::from(Span::styled(format!(" {msg}"), t.warn()))
+            } else {
+                hints(app)
+            }
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn hints(app: &App) -> Line<'static> {
+    use crate::config::Command as C;
+    let t = &app.theme;
+    let scope = app.view.scope();
+    let mut wanted = vec![(C::Help, "help"), (C::Palette, "command"), (C::Filter, "filter"), (C::NextView, "view")];
+    match app.view {
+        View::Cluster => {
+            wanted.push((C::ToggleFold, "fold"));
+            wanted.push((C::ToggleDead, "dead nodes"));
+        }
+        View::Serve => wanted.push((C::ToggleFold, "fold")),
+        View::Autoscaler => {}
+    }
+    wanted.push((C::Quit, "quit"));
+    let mut spans = Vec::new();
+    for (cmd, label) in wanted {
+        if let Some(k) = app.keymap.key_for(scope, cmd) {
+            spans.push(Span::styled(format!(" {k} "), t.selected()));
+            spans.push(Span::styled(format!(" {label}  "), t.muted()));
+        }
+    }
+    if !app.filter().is_empty() {
+        spans.push(Span::styled(format!("filter: {}", app.filter()), t.accent()));
+    }
+    Line::from(spans)
+}
+
+fn draw_palette(f: &mut Frame, area: Rect, app: &App, typed: &str) {
+    let t = &app.theme;
+    let typed = typed.trim();
+    let lines: Vec<Line> = PALETTE
+        .iter()
+        .filter(|(n, _)| n.starts_with(typed) || typed.is_empty())
+        .map(|(n, d)| Line::from(vec![Span::styled(format!(" {n:<12}"), t.accent()), Span::styled(d.to_string(), t.muted())]))
+        .collect();
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2)).max(3);
+    let w = 60.min(area.width);
+    let rect = Rect { x: area.x + 1, y: area.bottom().saturating_sub(h + 1), width: w, height: h };
+    f.render_widget(Clear, rect);
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" commands ", t.title()));
+    f.render_widget(Paragraph::new(lines).block(block).style(Style::default()), rect);
+}

@@ -1,0 +1,101 @@
+//! Cluster view: the head and each worker group with logical usage bars, and their nodes.
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Row as TRow, Table};
+
+use super::table_state;
+use crate::app::App;
+use crate::model::ClusterState;
+use crate::model::cluster::GroupKind;
+use crate::model::resources::{Usage, fmt_age, fmt_bytes};
+use crate::rows::Row;
+use crate::ui::widgets::{amount_pair, bar, bytes_pair, short};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+    let t = &app.theme;
+    let now_s = crate::model::unix_secs(now);
+    let header = TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "MIN/MAX / UPTIME"])
+        .style(t.header());
+    let usage_cell = |u: Usage, bytes: bool| -> Cell<'static> {
+        let mut spans = bar(u, 8, t);
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(if bytes { bytes_pair(u) } else { amount_pair(u) }));
+        Cell::from(Line::from(spans))
+    };
+    let rows: Vec<TRow> = app
+        .rows
+        .iter()
+        .filter_map(|row| match row {
+            Row::Group { g } => {
+                let grp = c.groups.get(*g)?;
+                let folded = app.folded.contains(&format!("group:{g}"));
+                let marker = if folded { "▸" } else { "▾" };
+                let kind = match grp.kind {
+                    GroupKind::Head => "head",
+                    GroupKind::Worker => "worker",
+                };
+                let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
+                let limits = match (grp.min, grp.max) {
+                    (Some(lo), Some(hi)) => format!("{lo}/{hi}"),
+                    _ => "-".into(),
+                };
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("{marker} {}", grp.name), t.group())),
+                    Cell::from(kind),
+                    Cell::from(format!("{} alive{dead}", grp.nodes_alive)),
+                    usage_cell(grp.cpu, false),
+                    usage_cell(grp.gpu, false),
+                    usage_cell(grp.memory, true),
+                    Cell::from(limits),
+                ]))
+            }
+            Row::Node { g, n } => {
+                let node = c.groups.get(*g)?.nodes.get(*n)?;
+                let state = if node.alive { "ALIVE" } else { "DEAD" };
+                let phys = match (node.cpu_percent, node.mem_used, node.mem_total) {
+                    (Some(cpu), Some(used), Some(total)) => format!("{cpu:>3.0}% {}/{}", fmt_bytes(used), fmt_bytes(total)),
+                    _ => String::new(),
+                };
+                let uptime = node.start_time.map(|s| fmt_age(now_s - s)).unwrap_or_default();
+                Some(TRow::new(vec![
+                    Cell::from(format!("  {}", short(&node.node_id, 14))),
+                    Cell::from(node.ip.clone()),
+                    Cell::from(Span::styled(state, t.status(state))),
+                    usage_cell(node.cpu, false),
+                    usage_cell(node.gpu, false),
+                    Cell::from(phys),
+                    Cell::from(uptime),
+                ]))
+            }
+            Row::DeadFolded { count, .. } => Some(
+                TRow::new(vec![Cell::from(Span::styled(
+                    format!("  … {count} dead node(s) folded (press d)"),
+                    t.muted(),
+                ))]),
+            ),
+            _ => None,
+        })
+        .collect();
+    let title = format!(" Cluster — {} group(s), {} node(s) alive ", c.groups.len(), c.groups.iter().map(|g| g.nodes_alive).sum::<usize>());
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(24),
+            Constraint::Length(16),
+            Constraint::Length(16),
+            Constraint::Length(16),
+            Constraint::Length(14),
+            Constraint::Length(24),
+            Constraint::Min(8),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(t.selected())
+    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    let mut state = table_state(app.selected(), app.rows.len());
+    f.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,31 @@
+//! Help: the keys of the current view and the global ones, straight from the keymap.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use crate::app::App;
+use crate::config::Scope;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    for scope in [app.view.scope(), Scope::Global] {
+        lines.push(Line::from(Span::styled(format!("{}", scope.name()), t.header())));
+        for b in app.keymap.bindings(scope) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12}", b.key.label()), t.accent()),
+                Span::raw(b.desc.clone()),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::from(Span::styled("any key closes this help", t.muted())));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 64.min(area.width);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    f.render_widget(Clear, rect);
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" keys ", t.title()));
+    f.render_widget(Paragraph::new(lines).block(block), rect);
+}
