@@ -68,8 +68,8 @@ HEAD_ID=$(cd /tmp && lab_python -c \
   'from ray.autoscaler._private.fake_multi_node.node_provider import FAKE_HEAD_NODE_ID as h; print(h)')
 V2_PROVIDER_KEYS=""
 if (( V2 )); then
-  V2_PROVIDER_KEYS="    launch_multiple: true
-    head_node_id: $HEAD_ID"
+  V2_PROVIDER_KEYS="  launch_multiple: true
+  head_node_id: $HEAD_ID"
 fi
 CONFIG="$LAB/cluster.yaml"
 cat >"$CONFIG" <<YAML
@@ -111,6 +111,11 @@ worker_setup_commands: []
 head_start_ray_commands: []
 worker_start_ray_commands: []
 YAML
+
+# The autoscaler only logs a bad config (monitor.err) and never scales, so
+# check it parses here.
+lab_python -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$CONFIG" \
+  || die "generated $CONFIG is not valid YAML"
 
 # --- Start the head ------------------------------------------------------
 export RAY_FAKE_CLUSTER=1 AUTOSCALER_UPDATE_INTERVAL_S=1 RAY_USAGE_STATS_ENABLED=0

@@ -17,7 +17,7 @@ pub struct Cli {
     pub token: Option<String>,
 
     /// A file holding the Ray auth token. Without --token, ~/.ray/auth_token is used if present.
-    #[arg(long, global = true)]
+    #[arg(long, env = "RAY_AUTH_TOKEN_PATH", global = true)]
     pub token_file: Option<PathBuf>,
 
     /// Seconds between refreshes of what the view shows. Heavy endpoints stretch their own

@@ -48,7 +48,7 @@ pub async fn run(
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     effects = app.on_terminal(&ev);
-                    dirty = matches!(ev, crossterm::event::Event::Key(_) | crossterm::event::Event::Resize(..));
+                    dirty |= matches!(ev, crossterm::event::Event::Key(_) | crossterm::event::Event::Resize(..));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()), // stdin closed

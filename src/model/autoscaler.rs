@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::cluster::{Group, GroupKind};
+use super::cluster::{Group, GroupKind, is_head_type};
 use super::resources::{fmt_amount, fmt_shape};
 use crate::source::dashboard::api::{ClusterEvent, ClusterStatusV1};
 
@@ -355,50 +355,71 @@ fn fits(demand: &[(String, f64)], node: &BTreeMap<String, f64>) -> bool {
 }
 
 /// Joins the report with the groups: one verdict per worker group, plus one per demand that no
-/// group can ever serve.
+/// group can serve. Groups the report names but that have no node yet (launching from zero) get a
+/// verdict too.
 pub fn verdicts(report: &Report, groups: &[Group], shapes: &GroupShapes) -> Vec<Verdict> {
+    struct Seen<'a> {
+        name: &'a str,
+        nodes: u64,
+        max: Option<u64>,
+    }
+    let mut seen: Vec<Seen> = groups
+        .iter()
+        .filter(|g| g.kind == GroupKind::Worker)
+        .map(|g| Seen { name: &g.name, nodes: g.nodes_alive as u64, max: g.max })
+        .collect();
+    for l in &report.launches {
+        if !l.group.is_empty() && !is_head_type(&l.group) && !seen.iter().any(|s| s.name == l.group) {
+            seen.push(Seen { name: &l.group, nodes: 0, max: None });
+        }
+    }
     let mut out = Vec::new();
-    let workers: Vec<&Group> = groups.iter().filter(|g| g.kind == GroupKind::Worker).collect();
     let mut served = vec![false; report.pending.len()];
-    for g in &workers {
-        let shape = shapes.get(&g.name);
-        let fitting: Vec<(usize, &Demand)> = report
+    for g in &seen {
+        let shape = shapes.get(g.name);
+        let fitting: Vec<&Demand> = report
             .pending
             .iter()
             .enumerate()
             .filter(|(_, d)| shape.is_some_and(|s| fits(&d.shape, s)))
+            .map(|(i, d)| {
+                served[i] = true;
+                d
+            })
             .collect();
-        for (i, _) in &fitting {
-            served[*i] = true;
-        }
         let launching: u64 = report.launches.iter().filter(|l| l.group == g.name).map(|l| l.count).sum();
         let failed = report.failures.iter().find(|f| f.group == g.name);
-        let nodes = g.nodes_alive as u64;
+        let nodes = g.nodes;
         let limit = g.max.map(|m| format!("{nodes}/{m}")).unwrap_or_else(|| format!("{nodes} nodes"));
-        let demand_text = fitting.iter().map(|(_, d)| demand_phrase(d)).collect::<Vec<_>>().join(", ");
-        let (state, text) = if fitting.is_empty() {
-            let why = if shape.is_none() { "shape unknown, no node yet" } else { "no pending demand fits it" };
-            (VerdictState::Steady, format!("{}: {limit}; {why}", g.name))
-        } else if launching > 0 {
-            (VerdictState::ScalingUp, format!("{demand_text}; {} launching {launching} ({limit})", g.name))
+        let demand_text = fitting.iter().map(|d| demand_phrase(d)).collect::<Vec<_>>().join(", ");
+        let name = g.name;
+        let (state, text) = if launching > 0 {
+            let why = if demand_text.is_empty() { String::new() } else { format!("{demand_text}; ") };
+            (VerdictState::ScalingUp, format!("{why}{name} launching {launching} ({limit})"))
+        } else if fitting.is_empty() {
+            let why = if shape.is_none() { "node shape unknown (no node yet; --cluster-config tells)" } else { "no pending demand fits it" };
+            (VerdictState::Steady, format!("{name}: {limit}; {why}"))
         } else if let Some(max) = g.max.filter(|m| nodes >= *m) {
-            (VerdictState::Blocked, format!("{demand_text}; {} at max {nodes}/{max}", g.name))
+            (VerdictState::Blocked, format!("{demand_text}; {name} at max {nodes}/{max}"))
         } else if let Some(f) = failed {
-            (VerdictState::Blocked, format!("{demand_text}; {} launch failed: {}", g.name, f.detail))
+            (VerdictState::Blocked, format!("{demand_text}; {name} launch failed: {}", f.detail))
         } else {
             let max = if g.max.is_some() { "" } else { ", max unknown" };
-            (VerdictState::Blocked, format!("{demand_text}; {} not launching ({limit}{max})", g.name))
+            (VerdictState::Blocked, format!("{demand_text}; {name} not launching ({limit}{max})"))
         };
-        out.push(Verdict { group: Some(g.name.clone()), state, text });
+        out.push(Verdict { group: Some(name.to_string()), state, text });
     }
+    let unknown: Vec<&str> = seen.iter().filter(|g| !shapes.contains_key(g.name)).map(|g| g.name).collect();
     for (d, served) in report.pending.iter().zip(served) {
-        if !served {
-            out.push(Verdict {
-                group: None,
-                state: VerdictState::Infeasible,
-                text: format!("{}: no worker group has a node that fits", demand_phrase(d)),
-            });
+        if served {
+            continue;
         }
+        let text = if unknown.is_empty() {
+            format!("{}: no worker group has a node that fits", demand_phrase(d))
+        } else {
+            format!("{}: fits no group with a known shape ({} unknown; --cluster-config tells)", demand_phrase(d), unknown.join(", "))
+        };
+        out.push(Verdict { group: None, state: VerdictState::Infeasible, text });
     }
     out
 }

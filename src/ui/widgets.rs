@@ -20,9 +20,25 @@ pub fn amount_pair(u: Usage) -> String {
     format!("{}/{}", fmt_amount(u.used), fmt_amount(u.total))
 }
 
-/// "2.1GiB/32.0GiB" for bytes.
+/// "2.1G/32.0G" for bytes (compact: table cells are narrow).
 pub fn bytes_pair(u: Usage) -> String {
-    format!("{}/{}", fmt_bytes(u.used), fmt_bytes(u.total))
+    format!("{}/{}", fmt_bytes_short(u.used), fmt_bytes_short(u.total))
+}
+
+/// Bytes with a one-letter binary unit: "16.1G", "512M", "0B".
+pub fn fmt_bytes_short(bytes: f64) -> String {
+    fmt_bytes(bytes).replace("iB", "")
+}
+
+/// A long hex id as head and tail ("ffffff…00002"): Ray ids differ at either end.
+pub fn short_id(id: &str) -> String {
+    let n = id.chars().count();
+    if n <= 14 {
+        return id.to_string();
+    }
+    let head: String = id.chars().take(6).collect();
+    let tail: String = id.chars().skip(n - 6).collect();
+    format!("{head}…{tail}")
 }
 
 /// Shortens an id to `n` characters with an ellipsis, for narrow columns.

@@ -14,6 +14,7 @@ pub struct Envelope<T> {
     #[serde(default)]
     pub result: bool,
     #[serde(default)]
+    #[serde(deserialize_with = "null_as_default")]
     pub msg: String,
     pub data: Option<T>,
 }
@@ -22,9 +23,13 @@ pub struct Envelope<T> {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Version {
+    #[serde(deserialize_with = "null_as_default")]
     pub version: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub ray_version: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub ray_commit: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub session_name: String,
 }
 
@@ -32,8 +37,10 @@ pub struct Version {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NodesSummary {
+    #[serde(deserialize_with = "null_as_default")]
     pub summary: Vec<NodeSummary>,
     /// Per node id, the `ray status`-style usage text: "1.0/2.0 CPU\n0B/16.03GiB memory\n...".
+    #[serde(deserialize_with = "null_as_default")]
     pub node_logical_resources: BTreeMap<String, String>,
 }
 
@@ -41,15 +48,20 @@ pub struct NodesSummary {
 #[serde(default, rename_all = "camelCase")]
 pub struct NodeSummary {
     pub now: Option<f64>,
+    #[serde(deserialize_with = "null_as_default")]
     pub hostname: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub ip: String,
     /// Physical CPU utilisation in percent.
     pub cpu: Option<f64>,
     /// `[logical, physical]` core counts.
+    #[serde(deserialize_with = "null_as_default")]
     pub cpus: Vec<u64>,
     /// `[total, available, percent, used]` in bytes.
+    #[serde(deserialize_with = "null_as_default")]
     pub mem: Vec<f64>,
     pub boot_time: Option<f64>,
+    #[serde(deserialize_with = "null_as_default")]
     pub gpus: Vec<GpuStat>,
     pub raylet: Raylet,
 }
@@ -57,14 +69,21 @@ pub struct NodeSummary {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Raylet {
+    #[serde(deserialize_with = "null_as_default")]
     pub node_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub state: String,
     pub is_head_node: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_manager_address: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_manager_hostname: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub instance_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_type_name: String,
     /// Resource totals; keys are camelCased by the dashboard except the plain ones (CPU, GPU, memory).
+    #[serde(deserialize_with = "null_as_default")]
     pub resources_total: BTreeMap<String, f64>,
     #[serde(deserialize_with = "lenient_i64")]
     pub start_time_ms: Option<i64>,
@@ -141,6 +160,7 @@ pub struct LoadMetricsReport {
 #[serde(default)]
 pub struct PgShape {
     pub bundles: Vec<(BTreeMap<String, f64>, u64)>,
+    #[serde(deserialize_with = "null_as_default")]
     pub strategy: String,
 }
 
@@ -176,11 +196,16 @@ impl<T> Default for StateListInner<T> {
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
 #[serde(default)]
 pub struct ClusterEvent {
+    #[serde(deserialize_with = "null_as_default")]
     pub severity: String,
     /// "YYYY-MM-DD HH:MM:SS" in the head node's local time.
+    #[serde(deserialize_with = "null_as_default")]
     pub time: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub source_type: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub message: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub event_id: String,
 }
 
@@ -196,9 +221,12 @@ pub struct ServeInstance {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ServeApplication {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     pub route_prefix: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub message: String,
     pub last_deployed_time_s: Option<f64>,
     #[serde(deserialize_with = "null_as_default")]
@@ -208,9 +236,13 @@ pub struct ServeApplication {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ServeDeployment {
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub status_trigger: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub message: String,
     pub target_num_replicas: Option<u64>,
     #[serde(deserialize_with = "null_as_default")]
@@ -222,14 +254,21 @@ pub struct ServeDeployment {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ServeReplica {
+    #[serde(deserialize_with = "null_as_default")]
     pub replica_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub state: String,
     pub pid: Option<u64>,
     pub start_time_s: Option<f64>,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_ip: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_instance_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub actor_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub actor_name: String,
 }
 
@@ -238,10 +277,13 @@ pub struct ServeReplica {
 #[serde(default)]
 pub struct JobDetails {
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "null_as_default")]
     pub kind: String,
     pub job_id: Option<String>,
     pub submission_id: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
     pub status: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub entrypoint: String,
     pub message: Option<String>,
     pub start_time: Option<i64>,
@@ -252,11 +294,17 @@ pub struct JobDetails {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ActorState {
+    #[serde(deserialize_with = "null_as_default")]
     pub actor_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub class_name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub state: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub node_id: String,
     pub pid: Option<u64>,
     pub repr_name: Option<String>,
@@ -272,7 +320,8 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     })
 }
 
-/// Treat an explicit JSON `null` like a missing field.
+/// Treat an explicit JSON `null` like a missing field: Ray sends `null` for many strings and
+/// lists depending on state (an actor without a repr, a replica without a node yet).
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

@@ -11,17 +11,17 @@ use super::table_state;
 use crate::app::App;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
-use crate::model::resources::{Usage, fmt_age, fmt_bytes};
+use crate::model::resources::{Usage, fmt_age};
 use crate::rows::Row;
-use crate::ui::widgets::{amount_pair, bar, bytes_pair, short};
+use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, short_id};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
-    let header = TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "MIN/MAX / UPTIME"])
+    let header = TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "HOST CPU MEM", "UPTIME"])
         .style(t.header());
     let usage_cell = |u: Usage, bytes: bool| -> Cell<'static> {
-        let mut spans = bar(u, 8, t);
+        let mut spans = bar(u, 5, t);
         spans.push(Span::raw(" "));
         spans.push(Span::raw(if bytes { bytes_pair(u) } else { amount_pair(u) }));
         Cell::from(Line::from(spans))
@@ -40,33 +40,43 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                 };
                 let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
                 let limits = match (grp.min, grp.max) {
-                    (Some(lo), Some(hi)) => format!("{lo}/{hi}"),
-                    _ => "-".into(),
+                    (Some(lo), Some(hi)) if hi < u64::from(u32::MAX) => format!(" [{lo}..{hi}]"),
+                    (Some(lo), Some(_)) => format!(" [{lo}..]"),
+                    _ => String::new(),
                 };
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("{marker} {}", grp.name), t.group())),
                     Cell::from(kind),
-                    Cell::from(format!("{} alive{dead}", grp.nodes_alive)),
+                    Cell::from(format!("{} alive{limits}{dead}", grp.nodes_alive)),
                     usage_cell(grp.cpu, false),
                     usage_cell(grp.gpu, false),
                     usage_cell(grp.memory, true),
-                    Cell::from(limits),
+                    Cell::from(""),
+                    Cell::from(""),
                 ]))
             }
             Row::Node { g, n } => {
                 let node = c.groups.get(*g)?.nodes.get(*n)?;
                 let state = if node.alive { "ALIVE" } else { "DEAD" };
                 let phys = match (node.cpu_percent, node.mem_used, node.mem_total) {
-                    (Some(cpu), Some(used), Some(total)) => format!("{cpu:>3.0}% {}/{}", fmt_bytes(used), fmt_bytes(total)),
+                    (Some(cpu), Some(used), Some(total)) => format!("{cpu:>3.0}% {}/{}", fmt_bytes_short(used), fmt_bytes_short(total)),
                     _ => String::new(),
                 };
                 let uptime = node.start_time.map(|s| fmt_age(now_s - s)).unwrap_or_default();
+                // On KubeRay the instance id is the pod name: the name a user knows the node by.
+                let name = if !node.instance_id.is_empty() && node.instance_id != node.node_id {
+                    short(&node.instance_id, 16)
+                } else {
+                    short_id(&node.node_id)
+                };
+                let style = if node.alive { t.text() } else { t.muted() };
                 Some(TRow::new(vec![
-                    Cell::from(format!("  {}", short(&node.node_id, 14))),
+                    Cell::from(Span::styled(format!("  {name}"), style)),
                     Cell::from(node.ip.clone()),
                     Cell::from(Span::styled(state, t.status(state))),
                     usage_cell(node.cpu, false),
                     usage_cell(node.gpu, false),
+                    usage_cell(node.memory, true),
                     Cell::from(phys),
                     Cell::from(uptime),
                 ]))
@@ -84,13 +94,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     let table = Table::new(
         rows,
         [
-            Constraint::Length(24),
+            Constraint::Length(18),
+            Constraint::Length(15),
+            Constraint::Length(16),
+            Constraint::Length(12),
+            Constraint::Length(11),
             Constraint::Length(16),
             Constraint::Length(16),
-            Constraint::Length(16),
-            Constraint::Length(14),
-            Constraint::Length(24),
-            Constraint::Min(8),
+            Constraint::Min(7),
         ],
     )
     .header(header)

@@ -15,7 +15,7 @@ use crate::model::ClusterState;
 use crate::model::resources::fmt_age;
 use crate::model::serve::Serve;
 use crate::rows::Row;
-use crate::ui::widgets::short;
+use crate::ui::widgets::{short, short_id};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
@@ -32,12 +32,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
             Row::App { a, .. } => {
                 let x = apps.get(*a)?;
                 let marker = if app.folded.contains(&format!("app:{}", x.name)) { "▸" } else { "▾" };
-                let deployed = x.last_deployed_time.map(|s| format!("deployed {} ago", fmt_age(now_s - s))).unwrap_or_default();
+                let deployed = x.last_deployed_time.map(|s| format!("{} ago", fmt_age(now_s - s))).unwrap_or_default();
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("{marker} {}", x.name), t.group())),
                     Cell::from(Span::styled(x.status.clone(), t.status(&x.status))),
-                    Cell::from(x.route_prefix.clone().unwrap_or_default()),
-                    Cell::from(""),
+                    Cell::from(format!("route {}", x.route_prefix.clone().unwrap_or_else(|| "-".into()))),
                     Cell::from(deployed),
                     Cell::from(Span::styled(first_line(&x.message), t.status(&x.status))),
                 ]))
@@ -46,27 +45,30 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                 let dep = apps.get(*a)?.deployments.get(*d)?;
                 let running = dep.replicas.iter().filter(|r| r.state == "RUNNING").count();
                 let target = dep.target_replicas.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
-                let dead = if dep.recent_dead.is_empty() { String::new() } else { format!(" ({} recently dead)", dep.recent_dead.len()) };
+                let dead = if dep.recent_dead.is_empty() { String::new() } else { format!(", {} dead", dep.recent_dead.len()) };
                 Some(TRow::new(vec![
                     Cell::from(format!("  {}", dep.name)),
                     Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
-                    Cell::from(format!("{running}/{target} running{dead}")),
-                    Cell::from(dep.status_trigger.clone()),
+                    Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
                     Cell::from(""),
                     Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))),
                 ]))
             }
             Row::Replica { a, d, r } => {
                 let rep = apps.get(*a)?.deployments.get(*d)?.replicas.get(*r)?;
-                let node = if rep.node_instance_id.is_empty() { short(&rep.node_id, 12) } else { short(&rep.node_instance_id, 24) };
+                let node = if rep.node_instance_id.is_empty() || rep.node_instance_id == rep.node_id {
+                    short_id(&rep.node_id)
+                } else {
+                    short(&rep.node_instance_id, 20)
+                };
                 let started = rep.start_time.map(|s| format!("up {}", fmt_age(now_s - s))).unwrap_or_default();
+                let pid = rep.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
                 Some(TRow::new(vec![
                     Cell::from(format!("    {}", rep.replica_id)),
                     Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
-                    Cell::from(format!("{} {}", rep.node_ip, node)),
-                    Cell::from(format!("actor {}", short(&rep.actor_id, 12))),
+                    Cell::from(format!("{} {node}{pid}", rep.node_ip)),
                     Cell::from(started),
-                    Cell::from(rep.pid.map(|p| format!("pid {p}")).unwrap_or_default()),
+                    Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())),
                 ]))
             }
             _ => None,
@@ -81,9 +83,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     };
     let table = Table::new(
         body,
-        [Constraint::Length(26), Constraint::Length(14), Constraint::Length(36), Constraint::Length(24), Constraint::Length(18), Constraint::Min(10)],
+        [Constraint::Length(22), Constraint::Length(14), Constraint::Length(38), Constraint::Length(10), Constraint::Min(10)],
     )
-    .header(TRow::new(["APP / DEPLOYMENT / REPLICA", "STATUS", "ROUTE / REPLICAS / NODE", "TRIGGER / ACTOR", "AGE", "MESSAGE"]).style(t.header()))
+    .header(TRow::new(["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE", "MESSAGE / ACTOR"]).style(t.header()))
     .row_highlight_style(t.selected())
     .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     let mut state = table_state(app.selected(), app.rows.len());
@@ -102,20 +104,27 @@ fn first_line(s: &str) -> String {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string()
 }
 
-/// The message to show in full: the selected row's application or deployment if it has one,
-/// else the first failing one.
+/// The message to show in full: the selected row's application (with the messages of its failing
+/// deployments, where the real reason is) or deployment, else the first failing application.
 fn detail_message(app: &App, c: &ClusterState) -> Option<(String, String, String)> {
     let apps = &c.serve.applications;
+    let app_text = |x: &crate::model::serve::Application| -> (String, String, String) {
+        let mut text = x.message.clone();
+        for d in x.deployments.iter().filter(|d| Serve::is_unhealthy(&d.status) || d.status == "DEPLOY_FAILED") {
+            if !d.message.is_empty() {
+                text.push_str(&format!("\n{}: {}", d.name, d.message));
+            }
+        }
+        (format!(" {} ", x.name), x.status.clone(), text.trim().to_string())
+    };
     let selected = app.rows.get(app.selected()).and_then(|r| match r {
-        Row::App { a, .. } => apps.get(*a).map(|x| (format!(" {} ", x.name), x.status.clone(), x.message.clone())),
+        Row::App { a, .. } => apps.get(*a).map(app_text),
         Row::Deployment { a, d } | Row::Replica { a, d, .. } => apps
             .get(*a)
             .and_then(|x| x.deployments.get(*d).map(|dep| (format!(" {}/{} ", x.name, dep.name), dep.status.clone(), dep.message.clone()))),
         _ => None,
     });
-    selected.filter(|(_, _, m)| !m.is_empty()).or_else(|| {
-        apps.iter()
-            .find(|x| Serve::is_unhealthy(&x.status) && !x.message.is_empty())
-            .map(|x| (format!(" {} ", x.name), x.status.clone(), x.message.clone()))
-    })
+    selected
+        .filter(|(_, _, m)| !m.is_empty())
+        .or_else(|| apps.iter().find(|x| Serve::is_unhealthy(&x.status)).map(app_text).filter(|(_, _, m)| !m.is_empty()))
 }

@@ -1,0 +1,69 @@
+//! Shared test helpers: a cluster model built from captured dashboard bodies.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::source::dashboard::{DashData, Endpoint, parse};
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard").join(name)
+}
+
+pub fn read(dir: &str, file: &str) -> Vec<u8> {
+    std::fs::read(fixture_dir(dir).join(file)).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"))
+}
+
+/// Which file holds which endpoint's body (as `lab/capture.sh` names them).
+pub const FILES: [(Endpoint, &str); 8] = [
+    (Endpoint::Version, "version.json"),
+    (Endpoint::Nodes, "nodes_summary.json"),
+    (Endpoint::ClusterStatus, "cluster_status.json"),
+    (Endpoint::ClusterStatusText, "cluster_status_format1.json"),
+    (Endpoint::ClusterEvents, "cluster_events.json"),
+    (Endpoint::Serve, "serve_applications.json"),
+    (Endpoint::Jobs, "jobs.json"),
+    (Endpoint::Actors, "actors.json"),
+];
+
+/// The capture's own clock: the `now` the node agents reported, so ages are stable.
+pub fn capture_clock(dir: &str) -> SystemTime {
+    let body = read(dir, "nodes_summary.json");
+    let Ok(DashData::Nodes(n)) = parse(Endpoint::Nodes, &body) else { panic!("{dir}: nodes_summary") };
+    let now = n.summary.iter().filter_map(|s| s.now).fold(0.0, f64::max);
+    UNIX_EPOCH + Duration::from_secs_f64(now)
+}
+
+/// The lab's cluster config: the groups and limits `lab/up.sh` starts.
+pub fn lab_config() -> ClusterConfig {
+    raytop::cluster_config::parse(
+        "head_node_type: ray.head.default\n\
+         available_node_types:\n\
+         \x20 ray.head.default: {resources: {CPU: 1}, max_workers: 0}\n\
+         \x20 cpu-group: {resources: {CPU: 2}, min_workers: 1, max_workers: 3}\n\
+         \x20 gpu-group: {resources: {CPU: 1, GPU: 1, 'accelerator_type:A100': 1}, min_workers: 0, max_workers: 2}\n",
+    )
+    .unwrap()
+}
+
+/// Applies every captured body of `dir` as the poller would: the text report only when the
+/// structured one is null (autoscaler v2).
+pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
+    let at = capture_clock(dir);
+    let mut c = ClusterState::new("lab".into(), "http://127.0.0.1:8265".into(), config);
+    let mut v2 = false;
+    for (ep, file) in FILES {
+        let path = fixture_dir(dir).join(file);
+        if !path.exists() || (ep == Endpoint::ClusterStatusText && !v2) {
+            continue;
+        }
+        let body = std::fs::read(&path).unwrap();
+        let data = parse(ep, &body).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"));
+        if let DashData::ClusterStatus(cs) = &data {
+            v2 = cs.cluster_status.is_none();
+        }
+        c.apply(DashUpdate::Fetched { endpoint: ep, at, bytes: body.len(), data: Box::new(data) });
+    }
+    c
+}

@@ -1,0 +1,121 @@
+//! Key sequences through the app's update function: views, filter, palette, folding, help.
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use raytop::app::{App, Effect, Overlay, View};
+use raytop::config::Theme;
+use raytop::rows::Row;
+
+fn app() -> App {
+    let c = common::load_cluster("v1-busy", common::lab_config());
+    let mut w = Vec::new();
+    let keymap = raytop::config::keymap::load(None, &mut w);
+    App::new(vec![c], keymap, Theme::builtin_default(), w)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.on_key(&KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
+    let mut a = app();
+    assert_eq!(a.view, View::Cluster);
+    let fx = press(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.view, View::Autoscaler);
+    assert_eq!(fx, vec![Effect::Interest(View::Autoscaler.interest())]);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Serve);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Cluster);
+    press(&mut a, KeyCode::BackTab);
+    assert_eq!(a.view, View::Serve);
+}
+
+#[test]
+fn filter_narrows_rows_and_esc_clears_it() {
+    let mut a = app();
+    let all = a.rows.len();
+    press(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "gpu");
+    assert!(matches!(a.overlay, Overlay::Filter(_)));
+    assert!(a.rows.len() < all);
+    assert!(a.rows.iter().all(|r| match r {
+        Row::Group { g } | Row::Node { g, .. } => a.clusters[0].groups[*g].name == "gpu-group",
+        _ => true,
+    }));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.filter(), "gpu");
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.filter(), "");
+    assert_eq!(a.rows.len(), all);
+}
+
+#[test]
+fn palette_runs_commands_and_rejects_unknown_ones() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "ser");
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.view, View::Serve);
+    press(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "explode");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.toast.as_deref().unwrap_or_default().contains("unknown command"));
+    assert_eq!(a.view, View::Serve);
+}
+
+#[test]
+fn enter_folds_a_group_and_navigation_stays_in_range() {
+    let mut a = app();
+    let before = a.rows.len();
+    press(&mut a, KeyCode::Enter); // first row is the head group
+    assert!(a.rows.len() < before);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.rows.len(), before);
+    press(&mut a, KeyCode::Char('G'));
+    assert_eq!(a.selected(), a.rows.len() - 1);
+    press(&mut a, KeyCode::Down);
+    assert_eq!(a.selected(), a.rows.len() - 1);
+    press(&mut a, KeyCode::Char('g'));
+    assert_eq!(a.selected(), 0);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it_but_q_quits() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('?'));
+    assert!(matches!(a.overlay, Overlay::Help));
+    press(&mut a, KeyCode::Char('x'));
+    assert!(matches!(a.overlay, Overlay::None));
+    assert!(!a.quit);
+    press(&mut a, KeyCode::Char('?'));
+    let fx = press(&mut a, KeyCode::Char('q'));
+    assert!(a.quit);
+    assert_eq!(fx, vec![Effect::Quit]);
+}
+
+#[test]
+fn refresh_asks_the_sources_to_fetch_now() {
+    let mut a = app();
+    assert_eq!(press(&mut a, KeyCode::Char('r')), vec![Effect::RefreshNow]);
+}
+
+#[test]
+fn a_bad_user_keymap_warns_and_keeps_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keymap.toml"), "[global\nbindings = oops").unwrap();
+    let loaded = raytop::config::load(Some(dir.path()), "default");
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].contains("keymap.toml"));
+    let mut a = App::new(vec![common::load_cluster("v1-busy", common::lab_config())], loaded.keymap, loaded.theme, loaded.warnings);
+    assert_eq!(press(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
+}

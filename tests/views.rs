@@ -1,0 +1,153 @@
+//! Snapshots of each view at 120x40, drawn from captured lab bodies.
+
+mod common;
+
+use std::time::SystemTime;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use raytop::app::{App, View};
+use raytop::config::{Command, Theme};
+use raytop::model::{ClusterState, DashUpdate};
+use raytop::source::dashboard::{Endpoint, FetchError};
+
+fn app_for(c: ClusterState) -> App {
+    let mut w = Vec::new();
+    let keymap = raytop::config::keymap::load(None, &mut w);
+    App::new(vec![c], keymap, Theme::builtin_default(), w)
+}
+
+fn render(app: &App, now: SystemTime) -> String {
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, app, now)).unwrap();
+    term.backend().to_string()
+}
+
+fn lab_app(dir: &str, view: View) -> (App, SystemTime) {
+    let c = common::load_cluster(dir, common::lab_config());
+    let mut app = app_for(c);
+    let cmd = match view {
+        View::Cluster => Command::ViewCluster,
+        View::Autoscaler => Command::ViewAutoscaler,
+        View::Serve => Command::ViewServe,
+    };
+    app.run(cmd);
+    (app, common::capture_clock(dir))
+}
+
+#[test]
+fn cluster_view() {
+    let (app, now) = lab_app("v1-busy", View::Cluster);
+    let screen = render(&app, now);
+    assert!(screen.contains("gpu-group"));
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn autoscaler_view() {
+    let (app, now) = lab_app("v1-busy", View::Autoscaler);
+    let screen = render(&app, now);
+    assert!(screen.contains("gpu-group at max 2/2"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn autoscaler_view_v2() {
+    let (app, now) = lab_app("v2", View::Autoscaler);
+    insta::assert_snapshot!(render(&app, now));
+}
+
+#[test]
+fn serve_view() {
+    let (app, now) = lab_app("v1-busy", View::Serve);
+    let screen = render(&app, now);
+    assert!(screen.contains("RUNNING"));
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn serve_view_deploy_failed() {
+    let (app, now) = lab_app("v1-serve-failed", View::Serve);
+    let screen = render(&app, now);
+    assert!(screen.contains("DEPLOY_FAILED"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn help_overlay_lists_keys_from_the_keymap() {
+    let (mut app, now) = lab_app("v1-busy", View::Cluster);
+    app.run(Command::Help);
+    let screen = render(&app, now);
+    assert!(screen.contains("Show or fold dead nodes"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn disconnected_keeps_last_data_with_its_age() {
+    let (mut app, now) = lab_app("v1-busy", View::Cluster);
+    let later = now + std::time::Duration::from_secs(75);
+    app.on_msg(raytop::msg::Msg::Dash {
+        cluster: 0,
+        update: DashUpdate::Failed {
+            endpoint: Endpoint::Nodes,
+            at: later,
+            error: FetchError::Unreachable("Connection refused (os error 111)".into()),
+        },
+    });
+    let screen = render(&app, later);
+    assert!(screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"), "{screen}");
+    assert!(screen.contains("showing data from 1m15s ago"), "{screen}");
+    assert!(screen.contains("gpu-group"), "the last data stays on screen");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn unreachable_at_start_says_what_to_check() {
+    let c = ClusterState::new("nowhere".into(), "http://127.0.0.1:9".into(), Default::default());
+    let mut app = app_for(c);
+    let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
+    app.on_msg(raytop::msg::Msg::Dash {
+        cluster: 0,
+        update: DashUpdate::Failed { endpoint: Endpoint::Version, at: now, error: FetchError::Unreachable("Connection refused (os error 111)".into()) },
+    });
+    let screen = render(&app, now);
+    assert!(screen.contains("Cannot reach http://127.0.0.1:9"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn unauthorized_names_the_fix() {
+    let c = ClusterState::new("secure".into(), "http://127.0.0.1:8265".into(), Default::default());
+    let mut app = app_for(c);
+    let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
+    app.on_msg(raytop::msg::Msg::Dash {
+        cluster: 0,
+        update: DashUpdate::Failed {
+            endpoint: Endpoint::Version,
+            at: now,
+            error: FetchError::Unauthorized { status: 401, hint: "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, or point --token-file at the cluster's auth_token".into() },
+        },
+    });
+    let screen = render(&app, now);
+    assert!(screen.contains("--token"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn malformed_response_is_counted_and_shown() {
+    let (mut app, now) = lab_app("v1-busy", View::Cluster);
+    for _ in 0..3 {
+        app.on_msg(raytop::msg::Msg::Dash {
+            cluster: 0,
+            update: DashUpdate::Failed {
+                endpoint: Endpoint::Nodes,
+                at: now,
+                error: FetchError::Malformed { path: "/nodes?view=summary".into(), detail: "EOF while parsing an object at line 1 column 9000".into() },
+            },
+        });
+    }
+    let screen = render(&app, now);
+    assert!(screen.contains("malformed response from /nodes?view=summary"), "{screen}");
+    assert!(screen.contains("(3 errors)"), "{screen}");
+    assert!(screen.contains("gpu-group"), "the last good data stays");
+}
