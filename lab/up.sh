@@ -66,8 +66,15 @@ export_auth_env "$AUTH"
 # real Ray node ids in v1.
 HEAD_ID=$(cd /tmp && lab_python -c \
   'from ray.autoscaler._private.fake_multi_node.node_provider import FAKE_HEAD_NODE_ID as h; print(h)')
+PROVIDER_TYPE="type: fake_multinode"
 V2_PROVIDER_KEYS=""
 if (( V2 )); then
+  # The v2 monitor fills in provider defaults from fake_multi_node/example.yaml,
+  # which the 2.60 wheel does not ship (FileNotFoundError in monitor.err, and
+  # no node is ever launched). Loading the same provider class as an
+  # "external" module skips that lookup; our config sets every key anyway.
+  PROVIDER_TYPE="type: external
+  module: ray.autoscaler._private.fake_multi_node.node_provider.FakeMultiNodeProvider"
   V2_PROVIDER_KEYS="  launch_multiple: true
   head_node_id: $HEAD_ID"
 fi
@@ -76,7 +83,7 @@ cat >"$CONFIG" <<YAML
 cluster_name: raytop-lab
 max_workers: 5
 provider:
-  type: fake_multinode
+  $PROVIDER_TYPE
   use_node_id_as_ip: true
   disable_node_updaters: true
   disable_launch_config_check: true
@@ -119,7 +126,10 @@ lab_python -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$CONFIG" \
 
 # --- Start the head ------------------------------------------------------
 export RAY_FAKE_CLUSTER=1 AUTOSCALER_UPDATE_INTERVAL_S=1 RAY_USAGE_STATS_ENABLED=0
-export RAY_OVERRIDE_NODE_ID_FOR_TESTING="$HEAD_ID" RAY_CLOUD_INSTANCE_ID="$HEAD_ID"
+# Head identity as KubeRay gives it (instance id, node type name); the fake
+# provider sets the same three variables for each worker node it launches.
+export RAY_OVERRIDE_NODE_ID_FOR_TESTING="$HEAD_ID" RAY_CLOUD_INSTANCE_ID="$HEAD_ID" \
+  RAY_NODE_TYPE_NAME=ray.head.default
 if (( V2 )); then export RAY_enable_autoscaler_v2=1; else unset RAY_enable_autoscaler_v2; fi
 
 {
@@ -137,7 +147,7 @@ if ! ray start --head --num-cpus=1 --autoscaling-config="$CONFIG" \
   die "ray start failed (run lab/down.sh to clean up)"
 fi
 # Child processes of this script must not inherit the head's node id.
-unset RAY_OVERRIDE_NODE_ID_FOR_TESTING RAY_CLOUD_INSTANCE_ID
+unset RAY_OVERRIDE_NODE_ID_FOR_TESTING RAY_CLOUD_INSTANCE_ID RAY_NODE_TYPE_NAME
 
 wait_for 120 "dashboard answering 200 on /api/version" dashboard_ready \
   || die "dashboard not ready; see /tmp/ray/session_latest/logs/dashboard.log"

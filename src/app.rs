@@ -158,6 +158,7 @@ impl App {
     }
 
     pub fn on_terminal(&mut self, ev: &TermEvent) -> Vec<Effect> {
+        tracing::debug!(?ev, "terminal event");
         match ev {
             TermEvent::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
             _ => Vec::new(),

@@ -70,7 +70,8 @@ pub async fn run(
                 Effect::Quit => return Ok(()),
                 Effect::Interest(i) => {
                     for tx in &sources.interest {
-                        let _ = tx.send(Interest { refresh_seq: tx.borrow().refresh_seq, ..i });
+                        // Keep the refresh counter; only what to fetch changes.
+                        tx.send_modify(|cur| *cur = Interest { refresh_seq: cur.refresh_seq, ..i });
                     }
                 }
                 Effect::RefreshNow => {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::cluster::{Group, GroupKind, is_head_type};
 use super::resources::{fmt_amount, fmt_shape};
+use super::text::clean;
 use crate::source::dashboard::api::{ClusterEvent, ClusterStatusV1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -153,7 +154,7 @@ impl Event {
             severity: e.severity.clone(),
             source: e.source_type.clone(),
             decision,
-            message: m.to_string(),
+            message: clean(m),
         }
     }
 }
@@ -247,7 +248,7 @@ pub fn report_from_text(text: &str) -> Report {
                     _ => ("", line),
                 };
                 let group = group.rsplit(' ').next().unwrap_or(group);
-                report.failures.push(FailedLaunch { group: group.to_string(), detail: detail.to_string() });
+                report.failures.push(FailedLaunch { group: group.to_string(), detail: clean(detail) });
             }
             Section::Demands => {
                 if let Some(d) = parse_demand_line(line) {

@@ -101,7 +101,7 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
             group: group.clone(),
             is_head: r.is_head_node,
             alive,
-            state_message: r.state_message.clone().filter(|m| !m.is_empty()),
+            state_message: r.state_message.as_deref().map(super::text::clean).filter(|m| !m.is_empty()),
             cpu_percent: item.cpu,
             physical_cores: item.cpus.get(1).copied(),
             mem_used: item.mem.get(3).copied(),

@@ -5,6 +5,7 @@ pub mod autoscaler;
 pub mod cluster;
 pub mod resources;
 pub mod serve;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::text::clean;
 use crate::source::dashboard::api::{ServeInstance, ServeReplica};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -72,7 +73,7 @@ impl Serve {
                 name: if app.name.is_empty() { key.clone() } else { app.name.clone() },
                 route_prefix: app.route_prefix.clone(),
                 status: app.status.clone(),
-                message: app.message.trim().to_string(),
+                message: clean(app.message.trim()),
                 last_deployed_time: app.last_deployed_time_s,
                 deployments: app
                     .deployments
@@ -81,7 +82,7 @@ impl Serve {
                         name: if d.name.is_empty() { dkey.clone() } else { d.name.clone() },
                         status: d.status.clone(),
                         status_trigger: d.status_trigger.clone(),
-                        message: d.message.trim().to_string(),
+                        message: clean(d.message.trim()),
                         target_replicas: d.target_num_replicas,
                         replicas: d.replicas.iter().map(Replica::from).collect(),
                         recent_dead: d.recent_dead_replicas.iter().map(Replica::from).collect(),

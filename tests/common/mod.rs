@@ -67,3 +67,47 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
     }
     c
 }
+
+pub mod forward;
+pub mod http;
+pub mod tmux;
+
+/// The lab's dashboard, as `lab/up.sh` started it.
+pub fn lab_url() -> String {
+    std::env::var("RAYTOP_LAB_URL").unwrap_or_else(|_| "http://127.0.0.1:8265".into())
+}
+
+/// The lab's cluster config (group limits), as `lab/up.sh` wrote it.
+pub fn lab_config_file() -> String {
+    std::env::var("RAYTOP_LAB_CONFIG")
+        .unwrap_or_else(|_| format!("{}/.lab/cluster.yaml", env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Runs `raytop snapshot --json ARGS` and returns (exit code, parsed JSON).
+pub fn snapshot(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--json"])
+        .args(args)
+        .env("RAYTOP_CONFIG_DIR", "/nonexistent")
+        .env_remove("RAY_AUTH_TOKEN")
+        .env_remove("RAY_AUTH_TOKEN_PATH")
+        .env_remove("RAY_ADDRESS")
+        .env_remove("RAYTOP_DASHBOARD")
+        .output()
+        .expect("run raytop");
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("snapshot output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+/// Polls `f` until it returns Ok, or panics with its last error after `timeout`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if start.elapsed() > timeout => panic!("timed out after {timeout:?} waiting for {what}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}

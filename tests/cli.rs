@@ -1,0 +1,114 @@
+//! The real binary against faults that need no lab: nothing listening, a truncated body, bad
+//! flags and a broken user keymap. TUI cases run in tmux.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::tmux::Pane;
+use common::{read, snapshot};
+
+/// A port nothing listens on: bind, note the port, close.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn snapshot_of_an_unreachable_dashboard_exits_2_and_says_why() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let (code, json) = snapshot(&["--dashboard", &url, "--timeout", "2"]);
+    assert_eq!(code, 2);
+    let c = &json["clusters"][0];
+    assert_eq!(c["connection"]["state"], "disconnected");
+    assert!(c["connection"]["message"].as_str().unwrap().contains("unreachable"), "{c}");
+}
+
+#[test]
+fn tui_with_an_unreachable_dashboard_explains_and_quits_cleanly() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let p = Pane::raytop(&["--dashboard", &url, "--timeout", "2"]);
+    let s = p.wait_for("Cannot reach", Duration::from_secs(15));
+    assert!(s.contains("Retrying with backoff"), "{s}");
+    assert!(s.contains("disconnected, retrying"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    assert_eq!(p.state(), (true, false), "exited with the terminal restored");
+}
+
+fn lab_routes() -> HashMap<String, (u16, Vec<u8>)> {
+    let mut routes = HashMap::new();
+    for (ep, file) in common::FILES {
+        if common::fixture_dir("v1-busy").join(file).exists() {
+            routes.insert(ep.path().to_string(), (200, read("v1-busy", file)));
+        }
+    }
+    routes
+}
+
+#[test]
+fn truncated_json_is_counted_and_shown_without_a_crash() {
+    let mut routes = lab_routes();
+    let nodes = read("v1-busy", "nodes_summary.json");
+    routes.insert("/nodes?view=summary".into(), (200, nodes[..nodes.len() / 2].to_vec()));
+    let server = common::http::serve(routes);
+    let (code, json) = snapshot(&["--dashboard", &server.url]);
+    assert_eq!(code, 0, "the rest of the dashboard answered");
+    let nodes = &json["clusters"][0]["freshness"]["nodes"];
+    assert_eq!(nodes["errors_total"], 1);
+    assert!(nodes["last_error"].as_str().unwrap().contains("malformed response from /nodes?view=summary"), "{nodes}");
+    assert_eq!(json["clusters"][0]["serve"]["applications"][0]["name"], "demo", "other data still shown");
+
+    let p = Pane::raytop(&["--dashboard", &server.url, "--refresh", "1"]);
+    let s = p.wait_for("malformed response", Duration::from_secs(15));
+    assert!(s.contains("errors)"), "{s}");
+    p.keys(&["3"]);
+    p.wait_for("demo", Duration::from_secs(10));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+fn a_401_names_the_fix() {
+    let mut routes = HashMap::new();
+    let body = read("auth", "version_noauth.json");
+    for ep in ["/api/version", "/nodes?view=summary"] {
+        routes.insert(ep.to_string(), (401, body.clone()));
+    }
+    let server = common::http::serve(routes);
+    let (code, json) = snapshot(&["--dashboard", &server.url]);
+    assert_eq!(code, 2);
+    let msg = json["clusters"][0]["connection"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("401") && msg.contains("--token") && msg.contains("RAY_AUTH_TOKEN"), "{msg}");
+}
+
+#[test]
+fn bad_flags_fail_with_a_message() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--json", "--refresh", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--refresh and --timeout must be positive"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--dashboard", "127.0.0.1:8265"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must start with http://"));
+}
+
+#[test]
+fn a_broken_user_keymap_shows_a_warning_and_defaults_still_work() {
+    let server = common::http::serve(lab_routes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keymap.toml"), "[global\nbroken").unwrap();
+    // Pane sets its own config dir; point this one at ours through the flag, which wins.
+    let cfg = dir.path().display().to_string();
+    let p = Pane::raytop(&["--dashboard", &server.url, "--config-dir", &cfg]);
+    p.wait_for("not a valid keymap, using the defaults", Duration::from_secs(10));
+    p.keys(&["Escape"]);
+    p.wait("warning dismissed", Duration::from_secs(5), |s| !s.contains("not a valid keymap"));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}

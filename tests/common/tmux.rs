@@ -1,0 +1,99 @@
+//! Drives the real binary in a tmux pane: type keys, read the screen, wait for text.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Pane {
+    pub session: String,
+    _dirs: tempfile::TempDir,
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux is installed (lab/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Pane {
+    /// Starts `raytop ARGS` in a detached 120x40 tmux session with its own config and state dirs.
+    pub fn raytop(args: &[&str]) -> Pane {
+        let dirs = tempfile::tempdir().unwrap();
+        let session = format!("raytop-test-{}-{}", std::process::id(), rand_suffix());
+        let mut cmd = format!(
+            "env RAYTOP_CONFIG_DIR={cfg} XDG_STATE_HOME={state} TERM=xterm-256color {bin}",
+            cfg = dirs.path().join("config").display(),
+            state = dirs.path().join("state").display(),
+            bin = env!("CARGO_BIN_EXE_raytop"),
+        );
+        for a in args {
+            cmd.push_str(&format!(" '{a}'"));
+        }
+        tmux(&["new-session", "-d", "-x", "120", "-y", "40", "-s", &session, &cmd]);
+        tmux(&["set-option", "-t", &session, "remain-on-exit", "on"]);
+        Pane { session, _dirs: dirs }
+    }
+
+    pub fn log_file(&self) -> std::path::PathBuf {
+        self._dirs.path().join("state/raytop/raytop.log")
+    }
+
+    pub fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        tmux(&args);
+    }
+
+    /// Types text literally (no key-name interpretation).
+    pub fn type_text(&self, text: &str) {
+        tmux(&["send-keys", "-l", "-t", &self.session, text]);
+    }
+
+    /// Waits until `pred` holds for the screen; panics with the last screen after `timeout`.
+    pub fn wait(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        self.wait(&format!("{text:?}"), timeout, |s| s.contains(text))
+    }
+
+    /// `(pane_dead, alternate_on)`: whether raytop exited, and whether the screen is still in
+    /// the alternate buffer (a terminal left unrestored).
+    pub fn state(&self) -> (bool, bool) {
+        let out = tmux(&["display-message", "-p", "-t", &self.session, "#{pane_dead} #{alternate_on}"]);
+        let mut it = out.split_whitespace();
+        (it.next() == Some("1"), it.next() == Some("1"))
+    }
+
+    pub fn wait_exit(&self, timeout: Duration) {
+        let start = Instant::now();
+        while !self.state().0 {
+            assert!(start.elapsed() < timeout, "raytop did not exit; screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() % 1_000_000_007).unwrap_or(0)
+}
