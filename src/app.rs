@@ -51,9 +51,18 @@ impl View {
     /// What the view needs fetched; nothing else is polled while it is on screen.
     pub fn interest(self) -> Interest {
         match self {
-            View::Cluster => Interest { nodes: true, ..Interest::default() },
-            View::Autoscaler => Interest { autoscaler: true, ..Interest::default() },
-            View::Serve => Interest { serve: true, ..Interest::default() },
+            View::Cluster => Interest {
+                nodes: true,
+                ..Interest::default()
+            },
+            View::Autoscaler => Interest {
+                autoscaler: true,
+                ..Interest::default()
+            },
+            View::Serve => Interest {
+                serve: true,
+                ..Interest::default()
+            },
         }
     }
 }
@@ -80,7 +89,10 @@ pub enum Effect {
 /// Commands the palette knows, with what they do (shown as completions).
 pub const PALETTE: [(&str, &str); 7] = [
     ("cluster", "Cluster view: groups and nodes"),
-    ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
+    (
+        "autoscaler",
+        "Autoscaler view: decisions, demands, verdicts",
+    ),
     ("serve", "Serve view: applications, deployments, replicas"),
     ("dead", "Show or fold dead nodes"),
     ("refresh", "Fetch everything now"),
@@ -111,7 +123,12 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(clusters: Vec<ClusterState>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
+    pub fn new(
+        clusters: Vec<ClusterState>,
+        keymap: Keymap,
+        theme: Theme,
+        warnings: Vec<String>,
+    ) -> Self {
         let mut app = App {
             clusters,
             current: 0,
@@ -177,7 +194,8 @@ impl App {
                     }
                     KeyCode::Tab => {
                         let typed = input.value().trim().to_string();
-                        if let Some((name, _)) = PALETTE.iter().find(|(n, _)| n.starts_with(&typed)) {
+                        if let Some((name, _)) = PALETTE.iter().find(|(n, _)| n.starts_with(&typed))
+                        {
                             *input = Input::new(name.to_string());
                         }
                     }
@@ -312,10 +330,16 @@ impl App {
 
     /// Seconds since `t`, against the given clock (tests pass a fixed one).
     pub fn age(now: SystemTime, t: SystemTime) -> f64 {
-        now.duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+        now.duration_since(t)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
     }
 }
 
 fn names() -> String {
-    PALETTE.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    PALETTE
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

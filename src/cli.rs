@@ -77,7 +77,10 @@ impl Cli {
 
     pub fn cluster_name(&self, url: &str) -> String {
         self.name.clone().unwrap_or_else(|| {
-            url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
+            url.trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_end_matches('/')
+                .to_string()
         })
     }
 

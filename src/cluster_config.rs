@@ -33,7 +33,13 @@ pub fn parse(text: &str) -> Result<ClusterConfig, String> {
     let mut cfg = ClusterConfig::default();
     for (name, t) in f.available_node_types {
         if f.head_node_type.as_deref() != Some(name.as_str()) {
-            cfg.limits.insert(name.clone(), (t.min_workers.unwrap_or(0), t.max_workers.unwrap_or(u64::MAX)));
+            cfg.limits.insert(
+                name.clone(),
+                (
+                    t.min_workers.unwrap_or(0),
+                    t.max_workers.unwrap_or(u64::MAX),
+                ),
+            );
         }
         if !t.resources.is_empty() {
             cfg.shapes.insert(name, t.resources);
@@ -43,7 +49,8 @@ pub fn parse(text: &str) -> Result<ClusterConfig, String> {
 }
 
 pub fn load(path: &Path) -> Result<ClusterConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read cluster config {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read cluster config {}: {e}", path.display()))?;
     parse(&text).map_err(|e| format!("cluster config {} is not valid: {e}", path.display()))
 }
 

@@ -9,15 +9,35 @@ use crate::model::ClusterState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
     /// Cluster view: group `g`, and the folded-away dead node count when there are some.
-    Group { g: usize },
-    Node { g: usize, n: usize },
-    DeadFolded { g: usize, count: usize },
+    Group {
+        g: usize,
+    },
+    Node {
+        g: usize,
+        n: usize,
+    },
+    DeadFolded {
+        g: usize,
+        count: usize,
+    },
     /// Autoscaler view: event `e` (the timeline is listed newest first).
-    Event { e: usize },
+    Event {
+        e: usize,
+    },
     /// Serve view.
-    App { a: usize, name: String },
-    Deployment { a: usize, d: usize },
-    Replica { a: usize, d: usize, r: usize },
+    App {
+        a: usize,
+        name: String,
+    },
+    Deployment {
+        a: usize,
+        d: usize,
+    },
+    Replica {
+        a: usize,
+        d: usize,
+        r: usize,
+    },
 }
 
 impl Row {
@@ -38,7 +58,13 @@ fn matches(filter: &str, fields: &[&str]) -> bool {
     }
 }
 
-pub fn build(view: View, c: &ClusterState, filter: &str, show_dead: bool, folded: &BTreeSet<String>) -> Vec<Row> {
+pub fn build(
+    view: View,
+    c: &ClusterState,
+    filter: &str,
+    show_dead: bool,
+    folded: &BTreeSet<String>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     match view {
         View::Cluster => {
@@ -50,7 +76,8 @@ pub fn build(view: View, c: &ClusterState, filter: &str, show_dead: bool, folded
                     .enumerate()
                     .filter(|(_, n)| n.alive || show_dead)
                     .filter(|(_, n)| {
-                        group_hit || matches(filter, &[&n.node_id, &n.ip, &n.hostname, &n.instance_id])
+                        group_hit
+                            || matches(filter, &[&n.node_id, &n.ip, &n.hostname, &n.instance_id])
                     })
                     .map(|(i, _)| i)
                     .collect();
@@ -63,7 +90,10 @@ pub fn build(view: View, c: &ClusterState, filter: &str, show_dead: bool, folded
                 }
                 rows.extend(nodes.into_iter().map(|n| Row::Node { g, n }));
                 if !show_dead && group.nodes_dead > 0 {
-                    rows.push(Row::DeadFolded { g, count: group.nodes_dead });
+                    rows.push(Row::DeadFolded {
+                        g,
+                        count: group.nodes_dead,
+                    });
                 }
             }
         }
@@ -87,7 +117,17 @@ pub fn build(view: View, c: &ClusterState, filter: &str, show_dead: bool, folded
                         .iter()
                         .enumerate()
                         .filter(|(_, r)| {
-                            dep_hit || matches(filter, &[&r.replica_id, &r.state, &r.node_ip, &r.node_instance_id, &r.actor_id])
+                            dep_hit
+                                || matches(
+                                    filter,
+                                    &[
+                                        &r.replica_id,
+                                        &r.state,
+                                        &r.node_ip,
+                                        &r.node_instance_id,
+                                        &r.actor_id,
+                                    ],
+                                )
                         })
                         .map(|(r, _)| Row::Replica { a, d, r })
                         .collect();
@@ -99,7 +139,10 @@ pub fn build(view: View, c: &ClusterState, filter: &str, show_dead: bool, folded
                 if !app_hit && children.is_empty() {
                     continue;
                 }
-                rows.push(Row::App { a, name: app.name.clone() });
+                rows.push(Row::App {
+                    a,
+                    name: app.name.clone(),
+                });
                 if !folded.contains(&format!("app:{}", app.name)) {
                     rows.extend(children);
                 }

@@ -1,5 +1,8 @@
 //! Key sequences through the app's update function: views, filter, palette, folding, help.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -69,7 +72,12 @@ fn palette_runs_commands_and_rejects_unknown_ones() {
     press(&mut a, KeyCode::Char(':'));
     typed(&mut a, "explode");
     press(&mut a, KeyCode::Enter);
-    assert!(a.toast.as_deref().unwrap_or_default().contains("unknown command"));
+    assert!(
+        a.toast
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unknown command")
+    );
     assert_eq!(a.view, View::Serve);
 }
 
@@ -116,6 +124,11 @@ fn a_bad_user_keymap_warns_and_keeps_defaults() {
     let loaded = raytop::config::load(Some(dir.path()), "default");
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
     assert!(loaded.warnings[0].contains("keymap.toml"));
-    let mut a = App::new(vec![common::load_cluster("v1-busy", common::lab_config())], loaded.keymap, loaded.theme, loaded.warnings);
+    let mut a = App::new(
+        vec![common::load_cluster("v1-busy", common::lab_config())],
+        loaded.keymap,
+        loaded.theme,
+        loaded.warnings,
+    );
     assert_eq!(press(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
 }

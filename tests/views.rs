@@ -1,5 +1,8 @@
 //! Snapshots of each view at 120x40, drawn from captured lab bodies.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::SystemTime;
@@ -95,29 +98,50 @@ fn disconnected_keeps_last_data_with_its_age() {
         },
     });
     let screen = render(&app, later);
-    assert!(screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"), "{screen}");
+    assert!(
+        screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"),
+        "{screen}"
+    );
     assert!(screen.contains("showing data from 1m15s ago"), "{screen}");
-    assert!(screen.contains("gpu-group"), "the last data stays on screen");
+    assert!(
+        screen.contains("gpu-group"),
+        "the last data stays on screen"
+    );
     insta::assert_snapshot!(screen);
 }
 
 #[test]
 fn unreachable_at_start_says_what_to_check() {
-    let c = ClusterState::new("nowhere".into(), "http://127.0.0.1:9".into(), Default::default());
+    let c = ClusterState::new(
+        "nowhere".into(),
+        "http://127.0.0.1:9".into(),
+        Default::default(),
+    );
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
         cluster: 0,
-        update: DashUpdate::Failed { endpoint: Endpoint::Version, at: now, error: FetchError::Unreachable("Connection refused (os error 111)".into()) },
+        update: DashUpdate::Failed {
+            endpoint: Endpoint::Version,
+            at: now,
+            error: FetchError::Unreachable("Connection refused (os error 111)".into()),
+        },
     });
     let screen = render(&app, now);
-    assert!(screen.contains("Cannot reach http://127.0.0.1:9"), "{screen}");
+    assert!(
+        screen.contains("Cannot reach http://127.0.0.1:9"),
+        "{screen}"
+    );
     insta::assert_snapshot!(screen);
 }
 
 #[test]
 fn unauthorized_names_the_fix() {
-    let c = ClusterState::new("secure".into(), "http://127.0.0.1:8265".into(), Default::default());
+    let c = ClusterState::new(
+        "secure".into(),
+        "http://127.0.0.1:8265".into(),
+        Default::default(),
+    );
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
@@ -142,12 +166,18 @@ fn malformed_response_is_counted_and_shown() {
             update: DashUpdate::Failed {
                 endpoint: Endpoint::Nodes,
                 at: now,
-                error: FetchError::Malformed { path: "/nodes?view=summary".into(), detail: "EOF while parsing an object at line 1 column 9000".into() },
+                error: FetchError::Malformed {
+                    path: "/nodes?view=summary".into(),
+                    detail: "EOF while parsing an object at line 1 column 9000".into(),
+                },
             },
         });
     }
     let screen = render(&app, now);
-    assert!(screen.contains("malformed response from /nodes?view=summary"), "{screen}");
+    assert!(
+        screen.contains("malformed response from /nodes?view=summary"),
+        "{screen}"
+    );
     assert!(screen.contains("(3 errors)"), "{screen}");
     assert!(screen.contains("gpu-group"), "the last good data stays");
 }

@@ -21,8 +21,17 @@ use serve::Serve;
 /// What a source sends about one dashboard.
 #[derive(Debug, Clone)]
 pub enum DashUpdate {
-    Fetched { endpoint: Endpoint, at: SystemTime, bytes: usize, data: Box<DashData> },
-    Failed { endpoint: Endpoint, at: SystemTime, error: FetchError },
+    Fetched {
+        endpoint: Endpoint,
+        at: SystemTime,
+        bytes: usize,
+        data: Box<DashData>,
+    },
+    Failed {
+        endpoint: Endpoint,
+        at: SystemTime,
+        error: FetchError,
+    },
 }
 
 /// How fresh one endpoint's data is, and what went wrong last.
@@ -93,7 +102,11 @@ pub struct JobSummary {
 impl From<&JobDetails> for JobSummary {
     fn from(j: &JobDetails) -> Self {
         JobSummary {
-            id: j.submission_id.clone().or_else(|| j.job_id.clone()).unwrap_or_default(),
+            id: j
+                .submission_id
+                .clone()
+                .or_else(|| j.job_id.clone())
+                .unwrap_or_default(),
             kind: j.kind.clone(),
             status: j.status.clone(),
             entrypoint: j.entrypoint.clone(),
@@ -127,7 +140,9 @@ impl ClusterState {
     pub fn apply(&mut self, update: DashUpdate) -> bool {
         self.generation += 1;
         match update {
-            DashUpdate::Fetched { endpoint, at, data, .. } => {
+            DashUpdate::Fetched {
+                endpoint, at, data, ..
+            } => {
                 let f = self.freshness.entry(endpoint).or_default();
                 f.fetched_at = Some(at);
                 f.failing_for = 0;
@@ -135,7 +150,11 @@ impl ClusterState {
                 self.connection = Connection::Connected;
                 self.absorb(*data);
             }
-            DashUpdate::Failed { endpoint, at: _, error } => {
+            DashUpdate::Failed {
+                endpoint,
+                at: _,
+                error,
+            } => {
                 let f = self.freshness.entry(endpoint).or_default();
                 f.failing_for += 1;
                 f.errors_total += 1;
@@ -177,7 +196,8 @@ impl ClusterState {
             DashData::Events(mut events) => {
                 events.sort_by(|a, b| a.time.cmp(&b.time));
                 self.events = events;
-                self.autoscaler.events = self.events.iter().map(Event::from_cluster_event).collect();
+                self.autoscaler.events =
+                    self.events.iter().map(Event::from_cluster_event).collect();
             }
             DashData::Serve(inst) => self.serve = Serve::from_instance(&inst),
             DashData::Jobs(jobs) => self.jobs = jobs.iter().map(JobSummary::from).collect(),
@@ -216,7 +236,9 @@ impl ClusterState {
 
 /// Unix seconds as a float, for JSON and age computations.
 pub fn unix_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {

@@ -8,10 +8,17 @@ use crate::model::resources::{Usage, fmt_amount, fmt_bytes};
 /// A text bar `████░░░░` of `width` cells for a usage ratio.
 pub fn bar(u: Usage, width: usize, theme: &Theme) -> Vec<Span<'static>> {
     let filled = ((u.ratio() * width as f64).round() as usize).min(width);
-    let used_style = if u.ratio() >= 0.999 && u.total > 0.0 { theme.warn() } else { ratatui::style::Style::default().fg(theme.bar_used) };
+    let used_style = if u.ratio() >= 0.999 && u.total > 0.0 {
+        theme.warn()
+    } else {
+        ratatui::style::Style::default().fg(theme.bar_used)
+    };
     vec![
         Span::styled("█".repeat(filled), used_style),
-        Span::styled("░".repeat(width - filled), ratatui::style::Style::default().fg(theme.bar_free)),
+        Span::styled(
+            "░".repeat(width - filled),
+            ratatui::style::Style::default().fg(theme.bar_free),
+        ),
     ]
 }
 
@@ -43,5 +50,12 @@ pub fn short_id(id: &str) -> String {
 
 /// Shortens an id to `n` characters with an ellipsis, for narrow columns.
 pub fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    }
 }

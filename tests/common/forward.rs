@@ -19,7 +19,13 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn start(target: SocketAddr, port: u16) -> Forwarder {
-        let mut f = Forwarder { port, target, stop: Arc::new(AtomicBool::new(false)), conns: Arc::default(), accept: None };
+        let mut f = Forwarder {
+            port,
+            target,
+            stop: Arc::new(AtomicBool::new(false)),
+            conns: Arc::default(),
+            accept: None,
+        };
         f.up();
         f
     }
@@ -36,8 +42,13 @@ impl Forwarder {
                 match listener.accept() {
                     Ok((client, _)) => {
                         client.set_nonblocking(false).unwrap();
-                        let Ok(server) = TcpStream::connect(target) else { continue };
-                        conns.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                        let Ok(server) = TcpStream::connect(target) else {
+                            continue;
+                        };
+                        conns
+                            .lock()
+                            .unwrap()
+                            .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
                         pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
                         pipe(server, client);
                     }

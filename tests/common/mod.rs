@@ -8,7 +8,9 @@ use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
 use raytop::source::dashboard::{DashData, Endpoint, parse};
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dashboard")
+        .join(name)
 }
 
 pub fn read(dir: &str, file: &str) -> Vec<u8> {
@@ -30,7 +32,9 @@ pub const FILES: [(Endpoint, &str); 8] = [
 /// The capture's own clock: the `now` the node agents reported, so ages are stable.
 pub fn capture_clock(dir: &str) -> SystemTime {
     let body = read(dir, "nodes_summary.json");
-    let Ok(DashData::Nodes(n)) = parse(Endpoint::Nodes, &body) else { panic!("{dir}: nodes_summary") };
+    let Ok(DashData::Nodes(n)) = parse(Endpoint::Nodes, &body) else {
+        panic!("{dir}: nodes_summary")
+    };
     let now = n.summary.iter().filter_map(|s| s.now).fold(0.0, f64::max);
     UNIX_EPOCH + Duration::from_secs_f64(now)
 }
@@ -63,7 +67,12 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
         if let DashData::ClusterStatus(cs) = &data {
             v2 = cs.cluster_status.is_none();
         }
-        c.apply(DashUpdate::Fetched { endpoint: ep, at, bytes: body.len(), data: Box::new(data) });
+        c.apply(DashUpdate::Fetched {
+            endpoint: ep,
+            at,
+            bytes: body.len(),
+            data: Box::new(data),
+        });
     }
     c
 }
@@ -95,8 +104,12 @@ pub fn snapshot(args: &[&str]) -> (i32, serde_json::Value) {
         .env_remove("RAYTOP_DASHBOARD")
         .output()
         .expect("run raytop");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("snapshot output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "snapshot output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     (out.status.code().unwrap_or(-1), json)
 }
 
@@ -106,7 +119,9 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Resul
     loop {
         match f() {
             Ok(v) => return v,
-            Err(e) if start.elapsed() > timeout => panic!("timed out after {timeout:?} waiting for {what}: {e}"),
+            Err(e) if start.elapsed() > timeout => {
+                panic!("timed out after {timeout:?} waiting for {what}: {e}")
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
     }

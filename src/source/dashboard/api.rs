@@ -188,7 +188,11 @@ pub struct StateListInner<T> {
 
 impl<T> Default for StateListInner<T> {
     fn default() -> Self {
-        Self { total: 0, num_after_truncation: 0, result: Vec::new() }
+        Self {
+            total: 0,
+            num_after_truncation: 0,
+            result: Vec::new(),
+        }
     }
 }
 

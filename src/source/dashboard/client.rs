@@ -21,7 +21,11 @@ pub enum FetchError {
     #[error("{status} from the dashboard: {hint}")]
     Unauthorized { status: u16, hint: String },
     #[error("HTTP {status} from {path}: {body}")]
-    Http { status: u16, path: String, body: String },
+    Http {
+        status: u16,
+        path: String,
+        body: String,
+    },
     #[error("malformed response from {path}: {detail}")]
     Malformed { path: String, detail: String },
 }
@@ -56,9 +60,16 @@ impl DashboardClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!("dashboard address {base:?} must start with http:// or https://"));
+            return Err(format!(
+                "dashboard address {base:?} must start with http:// or https://"
+            ));
         }
-        Ok(DashboardClient { http, base, token, auth_header: "Authorization" })
+        Ok(DashboardClient {
+            http,
+            base,
+            token,
+            auth_header: "Authorization",
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -77,7 +88,10 @@ impl DashboardClient {
         let body = resp.bytes().await.map_err(|e| classify(&e))?;
         let at = SystemTime::now();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(FetchError::Unauthorized { status: status.as_u16(), hint: self.auth_hint(status) });
+            return Err(FetchError::Unauthorized {
+                status: status.as_u16(),
+                hint: self.auth_hint(status),
+            });
         }
         if !status.is_success() {
             return Err(FetchError::Http {
@@ -86,9 +100,15 @@ impl DashboardClient {
                 body: snippet(&body),
             });
         }
-        let data = parse(endpoint, &body)
-            .map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
-        Ok(Fetched { data, at, bytes: body.len() })
+        let data = parse(endpoint, &body).map_err(|detail| FetchError::Malformed {
+            path: path.to_string(),
+            detail,
+        })?;
+        Ok(Fetched {
+            data,
+            at,
+            bytes: body.len(),
+        })
     }
 
     fn auth_hint(&self, status: StatusCode) -> String {
@@ -96,8 +116,13 @@ impl DashboardClient {
             (None, _) => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
                           or point --token-file at the cluster's auth_token"
                 .to_string(),
-            (Some(t), StatusCode::FORBIDDEN) => format!("the token from {} is not allowed here", t.origin),
-            (Some(t), _) => format!("the dashboard rejected the token from {}: check it is this cluster's", t.origin),
+            (Some(t), StatusCode::FORBIDDEN) => {
+                format!("the token from {} is not allowed here", t.origin)
+            }
+            (Some(t), _) => format!(
+                "the dashboard rejected the token from {}: check it is this cluster's",
+                t.origin
+            ),
         }
     }
 }
@@ -110,7 +135,11 @@ fn classify(e: &reqwest::Error) -> FetchError {
         detail = s.to_string();
         src = s.source();
     }
-    if e.is_timeout() { FetchError::Timeout(detail) } else { FetchError::Unreachable(detail) }
+    if e.is_timeout() {
+        FetchError::Timeout(detail)
+    } else {
+        FetchError::Unreachable(detail)
+    }
 }
 
 fn snippet(body: &[u8]) -> String {

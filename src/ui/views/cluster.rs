@@ -18,12 +18,25 @@ use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, s
 pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
-    let header = TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "HOST CPU MEM", "UPTIME"])
-        .style(t.header());
+    let header = TRow::new([
+        "GROUP / NODE",
+        "KIND / IP",
+        "NODES / STATE",
+        "CPU",
+        "GPU",
+        "MEMORY",
+        "HOST CPU MEM",
+        "UPTIME",
+    ])
+    .style(t.header());
     let usage_cell = |u: Usage, bytes: bool| -> Cell<'static> {
         let mut spans = bar(u, 5, t);
         spans.push(Span::raw(" "));
-        spans.push(Span::raw(if bytes { bytes_pair(u) } else { amount_pair(u) }));
+        spans.push(Span::raw(if bytes {
+            bytes_pair(u)
+        } else {
+            amount_pair(u)
+        }));
         Cell::from(Line::from(spans))
     };
     let rows: Vec<TRow> = app
@@ -38,7 +51,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                     GroupKind::Head => "head",
                     GroupKind::Worker => "worker",
                 };
-                let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
+                let dead = if grp.nodes_dead > 0 {
+                    format!(" ({} dead)", grp.nodes_dead)
+                } else {
+                    String::new()
+                };
                 let limits = match (grp.min, grp.max) {
                     (Some(lo), Some(hi)) if hi < u64::from(u32::MAX) => format!(" [{lo}..{hi}]"),
                     (Some(lo), Some(_)) => format!(" [{lo}..]"),
@@ -59,10 +76,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                 let node = c.groups.get(*g)?.nodes.get(*n)?;
                 let state = if node.alive { "ALIVE" } else { "DEAD" };
                 let phys = match (node.cpu_percent, node.mem_used, node.mem_total) {
-                    (Some(cpu), Some(used), Some(total)) => format!("{cpu:>3.0}% {}/{}", fmt_bytes_short(used), fmt_bytes_short(total)),
+                    (Some(cpu), Some(used), Some(total)) => format!(
+                        "{cpu:>3.0}% {}/{}",
+                        fmt_bytes_short(used),
+                        fmt_bytes_short(total)
+                    ),
                     _ => String::new(),
                 };
-                let uptime = node.start_time.map(|s| fmt_age(now_s - s)).unwrap_or_default();
+                let uptime = node
+                    .start_time
+                    .map(|s| fmt_age(now_s - s))
+                    .unwrap_or_default();
                 // On KubeRay the instance id is the pod name: the name a user knows the node by.
                 let name = if !node.instance_id.is_empty() && node.instance_id != node.node_id {
                     short(&node.instance_id, 16)
@@ -81,16 +105,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                     Cell::from(uptime),
                 ]))
             }
-            Row::DeadFolded { count, .. } => Some(
-                TRow::new(vec![Cell::from(Span::styled(
-                    format!("  … {count} dead node(s) folded (press d)"),
-                    t.muted(),
-                ))]),
-            ),
+            Row::DeadFolded { count, .. } => Some(TRow::new(vec![Cell::from(Span::styled(
+                format!("  … {count} dead node(s) folded (press d)"),
+                t.muted(),
+            ))])),
             _ => None,
         })
         .collect();
-    let title = format!(" Cluster — {} group(s), {} node(s) alive ", c.groups.len(), c.groups.iter().map(|g| g.nodes_alive).sum::<usize>());
+    let title = format!(
+        " Cluster — {} group(s), {} node(s) alive ",
+        c.groups.len(),
+        c.groups.iter().map(|g| g.nodes_alive).sum::<usize>()
+    );
     let table = Table::new(
         rows,
         [
@@ -106,7 +132,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     )
     .header(header)
     .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    .block(
+        Block::bordered()
+            .border_style(t.border())
+            .title(Span::styled(title, t.title())),
+    );
     let mut state = table_state(app.selected(), app.rows.len());
     f.render_stateful_widget(table, area, &mut state);
 }
