@@ -1,1 +1,95 @@
-fn main() {}
+//! What one refresh costs raytop on a large cluster: parsing `/nodes?view=summary`, folding it into
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! the model (groups, verdicts), building the view's rows, and drawing a frame.
+//! The 2,000-node body is the lab's captured one with its worker entry repeated.
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use raytop::app::App;
+use raytop::config::Theme;
+use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::source::dashboard::{Endpoint, parse};
+use serde_json::Value;
+
+fn big_nodes_body(n: usize) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dashboard/v1-busy/nodes_summary.json"
+    );
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let data = v["data"].as_object_mut().unwrap();
+    let template = data["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| !s["raylet"]["isHeadNode"].as_bool().unwrap())
+        .unwrap()
+        .clone();
+    let usage = data["nodeLogicalResources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    let mut summary = Vec::with_capacity(n);
+    let mut logical = serde_json::Map::new();
+    for i in 0..n {
+        let mut node = template.clone();
+        let id = format!("{i:056x}");
+        node["raylet"]["nodeId"] = Value::String(id.clone());
+        node["raylet"]["nodeTypeName"] = Value::String(format!("group-{}", i % 8));
+        summary.push(node);
+        logical.insert(id, usage.clone());
+    }
+    data.insert("summary".into(), Value::Array(summary));
+    data.insert("nodeLogicalResources".into(), Value::Object(logical));
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let body = big_nodes_body(2000);
+    eprintln!("2,000-node /nodes?view=summary body: {} bytes", body.len());
+    c.bench_function("parse nodes summary, 2000 nodes", |b| {
+        b.iter(|| parse(Endpoint::Nodes, black_box(&body)).unwrap())
+    });
+
+    let data = parse(Endpoint::Nodes, &body).unwrap();
+    let now = SystemTime::now();
+    let mut state = ClusterState::new("bench".into(), "http://x".into(), ClusterConfig::default());
+    c.bench_function("apply nodes to model, 2000 nodes", |b| {
+        b.iter(|| {
+            state.apply(DashUpdate::Fetched {
+                endpoint: Endpoint::Nodes,
+                at: now,
+                bytes: body.len(),
+                data: Box::new(data.clone()),
+            })
+        })
+    });
+
+    let mut w = Vec::new();
+    let keymap = raytop::config::keymap::load(None, &mut w);
+    let mut app = App::new(vec![state], keymap, Theme::builtin_default(), w);
+    c.bench_function("rebuild cluster rows, 2000 nodes", |b| {
+        b.iter(|| app.rebuild_rows())
+    });
+
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    c.bench_function("draw cluster view 200x60, 2000 nodes", |b| {
+        b.iter(|| {
+            term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

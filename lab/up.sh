@@ -139,12 +139,20 @@ if (( V2 )); then export RAY_enable_autoscaler_v2=1; else unset RAY_enable_autos
   printf 'LAB_PORT=%s\n' "$PORT"
 } >"$STATE_FILE"
 
+# From here on a failure leaves processes behind: say how to clean up (the
+# cluster is kept as it is, for inspection).
+on_exit() {
+  local rc=$?
+  if (( rc != 0 )); then log "up.sh failed (exit $rc); inspect, then run lab/down.sh"; fi
+}
+trap on_exit EXIT
+
 log "starting Ray head ($(sed -n 's/^LAB_MODE=//p' "$STATE_FILE"), auth=$AUTH) on $DASHBOARD_URL"
 if ! ray start --head --num-cpus=1 --autoscaling-config="$CONFIG" \
     --dashboard-host=127.0.0.1 --dashboard-port="$PORT" --disable-usage-stats \
     >"$LAB/ray-start.log" 2>&1; then
   cat "$LAB/ray-start.log" >&2
-  die "ray start failed (run lab/down.sh to clean up)"
+  die "ray start failed"
 fi
 # Child processes of this script must not inherit the head's node id.
 unset RAY_OVERRIDE_NODE_ID_FOR_TESTING RAY_CLOUD_INSTANCE_ID RAY_NODE_TYPE_NAME
@@ -176,7 +184,7 @@ if (( ! MINIMAL )); then
   lab_serve_deploy demo.yaml
 
   wait_for 300 "Serve app demo RUNNING with 3 RUNNING replicas" \
-    lab_check serve-app demo RUNNING 3 || die "serve app not running; see lab_check show"
+    lab_check serve-app demo RUNNING 3 || die "Serve app demo not RUNNING with 3 replicas (see $LAB/serve-deploy.log, /tmp/ray/session_latest/logs/serve/)"
   wait_for 180 "cluster event 'Adding ... node(s)'" lab_check event 'Adding [0-9]+ node' \
     || die "autoscaler never added a node"
   gpu_busy() { lab_check gpu-nodes 2 || lab_check gpu-demand; }

@@ -12,6 +12,7 @@ use crate::config::{Command, Keymap, Scope, Theme};
 use crate::model::ClusterState;
 use crate::msg::Msg;
 use crate::rows::{self, Row};
+use crate::source::dashboard::Endpoint;
 use crate::source::dashboard::poller::Interest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,19 @@ impl View {
             View::Cluster => 0,
             View::Autoscaler => 1,
             View::Serve => 2,
+        }
+    }
+
+    /// The endpoints whose data the view shows (for "data n s ago").
+    pub fn endpoints(self) -> &'static [Endpoint] {
+        match self {
+            View::Cluster => &[Endpoint::Nodes],
+            View::Autoscaler => &[
+                Endpoint::ClusterStatus,
+                Endpoint::ClusterStatusText,
+                Endpoint::ClusterEvents,
+            ],
+            View::Serve => &[Endpoint::Serve],
         }
     }
 

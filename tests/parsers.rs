@@ -28,7 +28,7 @@ fn every_captured_body_parses() {
 fn v1_busy_groups_show_cpu_and_gpu_groups() {
     let c = load_cluster("v1-busy", lab_config());
     let names: Vec<&str> = c.groups.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(names, ["head", "cpu-group", "gpu-group"]);
+    assert_eq!(names, ["ray.head.default", "cpu-group", "gpu-group"]);
     assert_eq!(c.groups[0].kind, GroupKind::Head);
     let gpu = &c.groups[2];
     assert_eq!(gpu.kind, GroupKind::Worker);
@@ -59,7 +59,7 @@ fn v1_busy_autoscaler_explains_the_gpu_group_at_max() {
         .iter()
         .find(|d| d.kind == DemandKind::PlacementGroup)
         .expect("pg demand");
-    assert_eq!(pg.count, 9);
+    assert_eq!(pg.count, 10);
     assert_eq!(pg.strategy.as_deref(), Some("PACK"));
     let gpu = a
         .verdicts
@@ -69,7 +69,7 @@ fn v1_busy_autoscaler_explains_the_gpu_group_at_max() {
     assert_eq!(gpu.state, VerdictState::Blocked);
     assert_eq!(
         gpu.text,
-        "9 pending {GPU: 1, CPU: 1} bundles; gpu-group at max 2/2"
+        "10 pending {GPU: 1, CPU: 1} bundles; gpu-group at max 2/2"
     );
     let cpu = a
         .verdicts
@@ -100,7 +100,7 @@ fn v1_text_report_matches_the_structured_one() {
     };
     let r = raytop::model::autoscaler::report_from_text(&text);
     assert_eq!(r.pending.len(), 1);
-    assert_eq!(r.pending[0].count, 9);
+    assert_eq!(r.pending[0].count, 10);
     assert_eq!(r.pending[0].kind, DemandKind::PlacementGroup);
     assert_eq!(
         r.pending[0].shape,
@@ -118,6 +118,35 @@ fn v2_reads_the_text_report_when_data_is_null() {
     let c = load_cluster("v2", lab_config());
     assert_eq!(c.autoscaler.source, ReportSource::V2Text);
     assert!(c.groups.iter().any(|g| g.name == "cpu-group"));
+    let kinds: Vec<(DemandKind, u64)> = c
+        .autoscaler
+        .pending
+        .iter()
+        .map(|d| (d.kind, d.count))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(DemandKind::Task, 1), (DemandKind::PlacementGroup, 9)]
+    );
+    let gpu = c
+        .autoscaler
+        .verdicts
+        .iter()
+        .find(|v| v.group.as_deref() == Some("gpu-group"))
+        .unwrap();
+    assert!(gpu.text.ends_with("gpu-group at max 2/2"), "{}", gpu.text);
+    // v2 reports "No available node types can fulfill …" every second: folded, not 100 rows.
+    let spam = c
+        .autoscaler
+        .events
+        .iter()
+        .filter(|e| e.message.starts_with("No available node types"))
+        .count();
+    let repeats: u32 = c.autoscaler.events.iter().map(|e| e.repeats).sum();
+    assert!(
+        spam < 20 && repeats >= 100,
+        "{spam} rows for {repeats} events"
+    );
 }
 
 #[test]

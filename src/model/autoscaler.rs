@@ -134,11 +134,32 @@ pub enum Decision {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
+    /// When it last happened (for a repeated event, the newest occurrence).
     pub time: String,
     pub severity: String,
     pub source: String,
     pub decision: Decision,
     pub message: String,
+    /// How many times in a row it was reported: autoscaler v2 repeats "No available node types
+    /// can fulfill …" every second while demand is pending.
+    pub repeats: u32,
+}
+
+/// Events oldest first, with runs of the same message from the same source folded into one.
+pub fn fold_events(events: &[ClusterEvent]) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    for e in events {
+        let mut ev = Event::from_cluster_event(e);
+        ev.message = without_detail(&ev.message);
+        match out.last_mut() {
+            Some(last) if last.message == ev.message && last.source == ev.source => {
+                last.repeats += 1;
+                last.time = ev.time;
+            }
+            _ => out.push(ev),
+        }
+    }
+    out
 }
 
 impl Event {
@@ -163,7 +184,20 @@ impl Event {
             source: e.source_type.clone(),
             decision,
             message: clean(m),
+            repeats: 1,
         }
+    }
+}
+
+/// Drops the per-request id in "… requests (detail=<pg id>:PACK|PENDING): {…}", so the same
+/// complaint about different placement groups folds into one row.
+fn without_detail(m: &str) -> String {
+    match m.find(" (detail=") {
+        Some(start) => match m[start..].find(')') {
+            Some(len) => format!("{}{}", &m[..start], &m[start + len + 1..]),
+            None => m.to_string(),
+        },
+        None => m.to_string(),
     }
 }
 
@@ -343,7 +377,7 @@ fn parse_pending_line(line: &str) -> PendingLaunch {
 fn parse_demand_line(line: &str) -> Option<Demand> {
     let open = line.find('{')?;
     let close = line[open..].find('}')? + open;
-    let shape = parse_py_dict(&line[open + 1..close]);
+    let shape = order_shape(&parse_py_dict(&line[open + 1..close]).into_iter().collect());
     let rest = &line[close + 1..];
     let bundles_per_group = rest
         .trim_start()
@@ -358,7 +392,7 @@ fn parse_demand_line(line: &str) -> Option<Demand> {
     };
     let (kind, count, strategy) = if rest.contains("request_resources") {
         (DemandKind::Request, bundles_per_group, None)
-    } else if rest.contains("placement group") {
+    } else if rest.contains("pending placement groups") {
         let strategy = rest.find('(').and_then(|s| {
             rest[s + 1..]
                 .find(')')

@@ -12,9 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::source::dashboard::api::{ClusterEvent, JobDetails, Version};
+use crate::source::dashboard::api::{JobDetails, Version};
 use crate::source::dashboard::{DashData, Endpoint, FetchError};
-use autoscaler::{Autoscaler, Event, GroupShapes, Report, report_from_text, report_from_v1};
+use autoscaler::{Autoscaler, GroupShapes, Report, report_from_text, report_from_v1};
 use cluster::{Group, GroupLimits, build_groups};
 use serve::Serve;
 
@@ -87,8 +87,6 @@ pub struct ClusterState {
     report: Report,
     #[serde(skip)]
     nodes: Option<crate::source::dashboard::api::NodesSummary>,
-    #[serde(skip)]
-    events: Vec<ClusterEvent>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,7 +130,6 @@ impl ClusterState {
             config,
             report: Report::default(),
             nodes: None,
-            events: Vec::new(),
         }
     }
 
@@ -194,10 +191,9 @@ impl ClusterState {
                 self.rebuild();
             }
             DashData::Events(mut events) => {
+                // Stable sort: same-second events keep the dashboard's order.
                 events.sort_by(|a, b| a.time.cmp(&b.time));
-                self.events = events;
-                self.autoscaler.events =
-                    self.events.iter().map(Event::from_cluster_event).collect();
+                self.autoscaler.events = autoscaler::fold_events(&events);
             }
             DashData::Serve(inst) => self.serve = Serve::from_instance(&inst),
             DashData::Jobs(jobs) => self.jobs = jobs.iter().map(JobSummary::from).collect(),
@@ -223,9 +219,18 @@ impl ClusterState {
         self.autoscaler.verdicts = autoscaler::verdicts(&self.report, &self.groups, &shapes);
     }
 
-    /// The newest fetch time over all endpoints: "data as of".
+    /// The newest fetch time over all endpoints: whether the dashboard answers at all.
     pub fn last_fetch(&self) -> Option<SystemTime> {
         self.freshness.values().filter_map(|f| f.fetched_at).max()
+    }
+
+    /// How old the data behind a view is: the oldest fetch among the endpoints it shows that
+    /// have answered at least once (an endpoint never fetched doesn't make the rest look stale).
+    pub fn data_time(&self, endpoints: &[Endpoint]) -> Option<SystemTime> {
+        endpoints
+            .iter()
+            .filter_map(|ep| self.freshness.get(ep).and_then(|f| f.fetched_at))
+            .min()
     }
 
     /// Whether any data at all has arrived (the first populated frame).

@@ -77,7 +77,19 @@ impl DashboardClient {
     }
 
     pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
-        let path = endpoint.path();
+        self.fetch_path(endpoint, endpoint.path()).await
+    }
+
+    /// Actors matching state-API filters, e.g. `[("class_name", "=", "ImplicitFunc")]`.
+    pub async fn fetch_actors(
+        &self,
+        filters: &[(&str, &str, &str)],
+    ) -> Result<Fetched, FetchError> {
+        self.fetch_path(Endpoint::Actors, &actors_path(filters))
+            .await
+    }
+
+    async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.get(&url);
         if let Some(t) = &self.token {
@@ -127,6 +139,32 @@ impl DashboardClient {
     }
 }
 
+/// The state API's filter syntax: repeated `filter_keys`/`filter_predicates`/`filter_values`
+/// triples, percent-encoded (facts §4.3).
+pub fn actors_path(filters: &[(&str, &str, &str)]) -> String {
+    let mut path = Endpoint::Actors.path().to_string();
+    for (k, pred, v) in filters {
+        path.push_str(&format!(
+            "&filter_keys={}&filter_predicates={}&filter_values={}",
+            encode(k),
+            encode(pred),
+            encode(v)
+        ));
+    }
+    path
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn classify(e: &reqwest::Error) -> FetchError {
     // reqwest's Display hides the cause ("error sending request"); the source chain names it.
     let mut detail = e.to_string();
@@ -151,4 +189,18 @@ fn snippet(body: &[u8]) -> String {
 /// rustls needs a process-wide crypto provider; install ring's once (a second call is harmless).
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actors_path;
+
+    #[test]
+    fn actor_filters_are_encoded_triples() {
+        assert_eq!(
+            actors_path(&[("class_name", "=", "ImplicitFunc"), ("state", "!=", "DEAD")]),
+            "/api/v0/actors?detail=1&limit=10000&filter_keys=class_name&filter_predicates=%3D&filter_values=ImplicitFunc\
+             &filter_keys=state&filter_predicates=%21%3D&filter_values=DEAD"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::table_state;
+use super::window;
 use crate::app::App;
 use crate::model::ClusterState;
 use crate::model::autoscaler::{Decision, ReportSource, VerdictState};
@@ -117,8 +117,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
         right,
     );
 
-    let rows: Vec<TRow> = app
-        .rows
+    let (range, mut state) = window(app.selected(), app.rows.len(), bottom);
+    let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|r| match r {
             Row::Event { e } => a.events.get(*e),
@@ -137,7 +137,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
                 Cell::from(ev.time.clone()),
                 Cell::from(Span::styled(ev.source.clone(), t.muted())),
                 Cell::from(Span::styled(kind, style)),
-                Cell::from(ev.message.clone()),
+                Cell::from(if ev.repeats > 1 {
+                    format!("×{} {}", ev.repeats, ev.message)
+                } else {
+                    ev.message.clone()
+                }),
             ])
         })
         .collect();
@@ -158,6 +162,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
             .border_style(t.border())
             .title(Span::styled(title, t.title())),
     );
-    let mut state = table_state(app.selected(), app.rows.len());
     f.render_stateful_widget(table, bottom, &mut state);
 }

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::table_state;
+use super::window;
 use crate::app::App;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
@@ -39,8 +39,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
         }));
         Cell::from(Line::from(spans))
     };
-    let rows: Vec<TRow> = app
-        .rows
+    let (range, mut state) = window(app.selected(), app.rows.len(), area);
+    let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|row| match row {
             Row::Group { g } => {
@@ -137,6 +137,5 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
             .border_style(t.border())
             .title(Span::styled(title, t.title())),
     );
-    let mut state = table_state(app.selected(), app.rows.len());
     f.render_stateful_widget(table, area, &mut state);
 }

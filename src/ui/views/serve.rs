@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::table_state;
+use super::window;
 use crate::app::App;
 use crate::model::ClusterState;
 use crate::model::resources::fmt_age;
@@ -26,8 +26,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(detail_h)]).areas(area);
 
-    let rows: Vec<TRow> = app
-        .rows
+    let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
+    let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|r| match r {
             Row::App { a, .. } => {
@@ -152,7 +152,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
             .border_style(t.border())
             .title(Span::styled(title, t.title())),
     );
-    let mut state = table_state(app.selected(), app.rows.len());
     f.render_stateful_widget(table, table_area, &mut state);
 
     if let Some((title, status, text)) = message {
