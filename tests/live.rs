@@ -112,9 +112,20 @@ fn tui_in_tmux_switches_views_filters_helps_and_quits_cleanly() {
         s.contains("filter: cpu") && !s.contains("gpu-group")
     });
     assert!(s.contains("cpu-group"), "{s}");
-    p.keys(&["Escape", "?"]);
+    // Wait for each key's effect before the next: Esc followed at once by another key reads as
+    // Alt+key to a terminal.
+    p.keys(&["Escape"]);
+    p.wait("filter cleared", Duration::from_secs(5), |s| {
+        !s.contains("filter: cpu") && s.contains("gpu-group")
+    });
+    p.keys(&["?"]);
     p.wait_for("Show or fold dead nodes", Duration::from_secs(5));
-    p.keys(&["Escape", ":"]);
+    p.keys(&["Escape"]);
+    p.wait("help closed", Duration::from_secs(5), |s| {
+        !s.contains("Show or fold dead nodes")
+    });
+    p.keys(&[":"]);
+    p.wait_for("Tab complete", Duration::from_secs(5));
     p.type_text("autoscaler");
     p.keys(&["Enter"]);
     p.wait_for("Scaling verdicts", Duration::from_secs(5));

@@ -100,9 +100,11 @@ impl DashboardClient {
         let body = resp.bytes().await.map_err(|e| classify(&e))?;
         let at = SystemTime::now();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            // Ray answers 401 without a token and 403 for a wrong one; quote its words too.
+            let hint = format!("{} ({})", self.auth_hint(), snippet(&body));
             return Err(FetchError::Unauthorized {
                 status: status.as_u16(),
-                hint: self.auth_hint(status),
+                hint,
             });
         }
         if !status.is_success() {
@@ -123,15 +125,12 @@ impl DashboardClient {
         })
     }
 
-    fn auth_hint(&self, status: StatusCode) -> String {
-        match (&self.token, status) {
-            (None, _) => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
-                          or point --token-file at the cluster's auth_token"
+    fn auth_hint(&self) -> String {
+        match &self.token {
+            None => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
+                     or point --token-file at the cluster's auth_token"
                 .to_string(),
-            (Some(t), StatusCode::FORBIDDEN) => {
-                format!("the token from {} is not allowed here", t.origin)
-            }
-            (Some(t), _) => format!(
+            Some(t) => format!(
                 "the dashboard rejected the token from {}: check it is this cluster's",
                 t.origin
             ),
