@@ -112,10 +112,19 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
             _ => None,
         })
         .collect();
+    let mut total = (Usage::default(), Usage::default(), Usage::default());
+    for g in &c.groups {
+        total.0.add(g.cpu);
+        total.1.add(g.gpu);
+        total.2.add(g.memory);
+    }
+    let alive: usize = c.groups.iter().map(|g| g.nodes_alive).sum();
     let title = format!(
-        " Cluster — {} group(s), {} node(s) alive ",
+        " Cluster — {} group(s), {alive} node(s) alive · CPU {} · GPU {} · memory {} ",
         c.groups.len(),
-        c.groups.iter().map(|g| g.nodes_alive).sum::<usize>()
+        amount_pair(total.0),
+        amount_pair(total.1),
+        bytes_pair(total.2)
     );
     let table = Table::new(
         rows,
