@@ -16,10 +16,7 @@ use raytop::source::dashboard::{Endpoint, parse};
 use serde_json::Value;
 
 fn big_nodes_body(n: usize) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/dashboard/v1-busy/nodes_summary.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dashboard/v1-busy/nodes_summary.json");
     let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let data = v["data"].as_object_mut().unwrap();
     let template = data["summary"]
@@ -29,13 +26,7 @@ fn big_nodes_body(n: usize) -> Vec<u8> {
         .find(|s| !s["raylet"]["isHeadNode"].as_bool().unwrap())
         .unwrap()
         .clone();
-    let usage = data["nodeLogicalResources"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let usage = data["nodeLogicalResources"].as_object().unwrap().values().next().unwrap().clone();
     let mut summary = Vec::with_capacity(n);
     let mut logical = serde_json::Map::new();
     for i in 0..n {
@@ -75,9 +66,7 @@ fn bench(c: &mut Criterion) {
     let mut w = Vec::new();
     let keymap = raytop::config::keymap::load(None, &mut w);
     let mut app = App::new(vec![state], keymap, Theme::builtin_default(), w);
-    c.bench_function("rebuild cluster rows, 2000 nodes", |b| {
-        b.iter(|| app.rebuild_rows())
-    });
+    c.bench_function("rebuild cluster rows, 2000 nodes", |b| b.iter(|| app.rebuild_rows()));
 
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
     c.bench_function("draw cluster view 200x60, 2000 nodes", |b| {

@@ -32,4 +32,5 @@ else
   "$LAB_SCRIPTS/up.sh" "${UP_ARGS[@]}"
 fi
 
-"$ROOT/target/release/raytop" --dashboard "$DASHBOARD_URL" --cluster-config "$LAB/cluster.yaml" "${RAYTOP_ARGS[@]}"
+"$ROOT/target/release/raytop" --dashboard "$DASHBOARD_URL" --cluster-config "$LAB/cluster.yaml" \
+  --tune-dir "$TUNE_STORAGE" "${RAYTOP_ARGS[@]}"

@@ -48,11 +48,13 @@ def run_sweep(name):
             "lr": tune.loguniform(1e-4, 1e-1),
             "batch_size": tune.choice([16, 32, 64, 128]),
         },
+        # metric/mode on the TuneConfig (not the scheduler) so the experiment state records the
+        # metric (runner_data._metric), as most users' sweeps do.
         tune_config=tune.TuneConfig(
             num_samples=NUM_SAMPLES,
+            metric="loss",
+            mode="min",
             scheduler=ASHAScheduler(
-                metric="loss",
-                mode="min",
                 max_t=MAX_EPOCHS,
                 grace_period=2,
                 reduction_factor=2,
@@ -61,7 +63,7 @@ def run_sweep(name):
         run_config=tune.RunConfig(name=name, storage_path=STORAGE),
     )
     results = tuner.fit()
-    best = results.get_best_result(metric="loss", mode="min")
+    best = results.get_best_result()
     print(f"[tune_sweep] {name} done: best loss {best.metrics.get('loss')}"
           f" config {best.config}", flush=True)
 

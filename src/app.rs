@@ -20,16 +20,20 @@ pub enum View {
     Cluster,
     Autoscaler,
     Serve,
+    Tune,
+    Gpu,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Cluster, View::Autoscaler, View::Serve];
+    pub const ALL: [View; 5] = [View::Cluster, View::Autoscaler, View::Serve, View::Tune, View::Gpu];
 
     pub fn title(self) -> &'static str {
         match self {
             View::Cluster => "Cluster",
             View::Autoscaler => "Autoscaler",
             View::Serve => "Serve",
+            View::Tune => "Tune",
+            View::Gpu => "GPU",
         }
     }
 
@@ -38,6 +42,8 @@ impl View {
             View::Cluster => Scope::Cluster,
             View::Autoscaler => Scope::Autoscaler,
             View::Serve => Scope::Serve,
+            View::Tune => Scope::Tune,
+            View::Gpu => Scope::Gpu,
         }
     }
 
@@ -46,6 +52,8 @@ impl View {
             View::Cluster => 0,
             View::Autoscaler => 1,
             View::Serve => 2,
+            View::Tune => 3,
+            View::Gpu => 4,
         }
     }
 
@@ -53,30 +61,22 @@ impl View {
     pub fn endpoints(self) -> &'static [Endpoint] {
         match self {
             View::Cluster => &[Endpoint::Nodes],
-            View::Autoscaler => &[
-                Endpoint::ClusterStatus,
-                Endpoint::ClusterStatusText,
-                Endpoint::ClusterEvents,
-            ],
+            View::Autoscaler => &[Endpoint::ClusterStatus, Endpoint::ClusterStatusText, Endpoint::ClusterEvents],
             View::Serve => &[Endpoint::Serve],
+            View::Tune => &[],
+            View::Gpu => &[Endpoint::Nodes, Endpoint::Actors],
         }
     }
 
     /// What the view needs fetched; nothing else is polled while it is on screen.
     pub fn interest(self) -> Interest {
         match self {
-            View::Cluster => Interest {
-                nodes: true,
-                ..Interest::default()
-            },
-            View::Autoscaler => Interest {
-                autoscaler: true,
-                ..Interest::default()
-            },
-            View::Serve => Interest {
-                serve: true,
-                ..Interest::default()
-            },
+            View::Cluster => Interest { nodes: true, ..Interest::default() },
+            View::Autoscaler => Interest { autoscaler: true, ..Interest::default() },
+            View::Serve => Interest { serve: true, ..Interest::default() },
+            // Trials are read from disk; the dashboard adds the actor behind each trial.
+            View::Tune => Interest { nodes: true, actors: true, ..Interest::default() },
+            View::Gpu => Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::default() },
         }
     }
 }
@@ -103,10 +103,7 @@ pub enum Effect {
 /// Commands the palette knows, with what they do (shown as completions).
 pub const PALETTE: [(&str, &str); 7] = [
     ("cluster", "Cluster view: groups and nodes"),
-    (
-        "autoscaler",
-        "Autoscaler view: decisions, demands, verdicts",
-    ),
+    ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
     ("serve", "Serve view: applications, deployments, replicas"),
     ("dead", "Show or fold dead nodes"),
     ("refresh", "Fetch everything now"),
@@ -120,8 +117,10 @@ pub struct App {
     pub view: View,
     pub overlay: Overlay,
     /// One filter per view, kept when switching.
-    pub filters: [String; 3],
-    pub selected: [usize; 3],
+    pub filters: [String; 5],
+    pub selected: [usize; 5],
+    /// Leaderboard state: sort column and order, status shown, experiment, detail panel.
+    pub tune: TuneUi,
     pub show_dead: bool,
     /// Folded groups (cluster view) and applications (serve view), by name.
     pub folded: BTreeSet<String>,
@@ -137,19 +136,15 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        clusters: Vec<ClusterState>,
-        keymap: Keymap,
-        theme: Theme,
-        warnings: Vec<String>,
-    ) -> Self {
+    pub fn new(clusters: Vec<ClusterState>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
         let mut app = App {
             clusters,
             current: 0,
             view: View::Cluster,
             overlay: Overlay::None,
             filters: Default::default(),
-            selected: [0; 3],
+            selected: [0; 5],
+            tune: TuneUi::default(),
             show_dead: false,
             folded: BTreeSet::new(),
             keymap,
@@ -185,6 +180,16 @@ impl App {
                     self.rebuild_rows();
                 }
             }
+            Msg::Tune(update) => {
+                // Tune directories belong to the cluster they were given for (the first, today).
+                let pass_done = matches!(update, crate::source::tune::TuneUpdate::Pass { .. });
+                if let Some(c) = self.clusters.get_mut(0) {
+                    c.apply_tune(update);
+                }
+                if pass_done {
+                    self.rebuild_rows();
+                }
+            }
         }
     }
 
@@ -208,8 +213,7 @@ impl App {
                     }
                     KeyCode::Tab => {
                         let typed = input.value().trim().to_string();
-                        if let Some((name, _)) = PALETTE.iter().find(|(n, _)| n.starts_with(&typed))
-                        {
+                        if let Some((name, _)) = PALETTE.iter().find(|(n, _)| n.starts_with(&typed)) {
                             *input = Input::new(name.to_string());
                         }
                     }
@@ -272,11 +276,36 @@ impl App {
                     self.rebuild_rows();
                 }
             }
-            Command::NextView => return self.switch(View::ALL[(v + 1) % 3]),
-            Command::PrevView => return self.switch(View::ALL[(v + 2) % 3]),
+            Command::NextView => return self.switch(View::ALL[(v + 1) % View::ALL.len()]),
+            Command::PrevView => return self.switch(View::ALL[(v + View::ALL.len() - 1) % View::ALL.len()]),
             Command::ViewCluster => return self.switch(View::Cluster),
             Command::ViewAutoscaler => return self.switch(View::Autoscaler),
             Command::ViewServe => return self.switch(View::Serve),
+            Command::ViewTune => return self.switch(View::Tune),
+            Command::ViewGpu => return self.switch(View::Gpu),
+            Command::SortNext => {
+                let columns = self.tune_columns();
+                self.tune.sort = (self.tune.sort + 1) % columns.max(1);
+                self.rebuild_rows();
+            }
+            Command::SortReverse => {
+                self.tune.descending = !self.tune.descending;
+                self.rebuild_rows();
+            }
+            Command::StatusFilter => {
+                let i = TUNE_STATUSES.iter().position(|s| Some(*s) == self.tune.status).map_or(0, |i| i + 1);
+                self.tune.status = TUNE_STATUSES.get(i).copied();
+                self.rebuild_rows();
+            }
+            Command::NextExperiment | Command::PrevExperiment => {
+                let n = self.cluster().map_or(0, |c| c.tune.experiments.len()).max(1);
+                let cur = self.tune_experiment_index();
+                self.tune.experiment =
+                    Some(if cmd == Command::NextExperiment { (cur + 1) % n } else { (cur + n - 1) % n });
+                self.selected[v] = 0;
+                self.rebuild_rows();
+            }
+            Command::Detail => self.tune.detail = !self.tune.detail,
             Command::Down => self.selected[v] = (self.selected[v] + 1).min(last),
             Command::Up => self.selected[v] = self.selected[v].saturating_sub(1),
             Command::Top => self.selected[v] = 0,
@@ -320,6 +349,8 @@ impl App {
             "cluster" | "nodes" => Command::ViewCluster,
             "autoscaler" | "as" => Command::ViewAutoscaler,
             "serve" => Command::ViewServe,
+            "tune" | "trials" => Command::ViewTune,
+            "gpu" | "gpus" => Command::ViewGpu,
             "dead" => Command::ToggleDead,
             "refresh" => Command::Refresh,
             "help" => Command::Help,
@@ -335,8 +366,18 @@ impl App {
     /// Rebuilds the current view's rows and keeps the selection in range.
     pub fn rebuild_rows(&mut self) {
         let v = self.view.index();
+        let experiment = self.tune_experiment_index();
         self.rows = match self.clusters.get(self.current) {
-            Some(c) => rows::build(self.view, c, &self.filters[v], self.show_dead, &self.folded),
+            Some(c) => {
+                let opts = rows::Options {
+                    filter: &self.filters[v],
+                    show_dead: self.show_dead,
+                    folded: &self.folded,
+                    tune: &self.tune,
+                    experiment,
+                };
+                rows::build(self.view, c, &opts)
+            }
             None => Vec::new(),
         };
         self.selected[v] = self.selected[v].min(self.rows.len().saturating_sub(1));
@@ -344,16 +385,44 @@ impl App {
 
     /// Seconds since `t`, against the given clock (tests pass a fixed one).
     pub fn age(now: SystemTime, t: SystemTime) -> f64 {
-        now.duration_since(t)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0)
+        now.duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    }
+}
+
+/// Statuses the leaderboard can be narrowed to, in the order `f` cycles through them.
+pub const TUNE_STATUSES: [&str; 5] = ["RUNNING", "TERMINATED", "ERROR", "PENDING", "PAUSED"];
+
+#[derive(Debug, Clone, Default)]
+pub struct TuneUi {
+    /// Index into the leaderboard's sortable columns (0 = rank by best).
+    pub sort: usize,
+    pub descending: bool,
+    pub status: Option<&'static str>,
+    /// The experiment shown; `None` = the newest.
+    pub experiment: Option<usize>,
+    pub detail: bool,
+}
+
+impl App {
+    /// The experiment on screen: the chosen one, else the last (newest by name: Tune names
+    /// repeat runs `name-2`, `name-3`, and sessions sort by time).
+    pub fn tune_experiment_index(&self) -> usize {
+        let n = self.cluster().map_or(0, |c| c.tune.experiments.len());
+        match self.tune.experiment {
+            Some(i) if i < n => i,
+            _ => n.saturating_sub(1),
+        }
+    }
+
+    fn tune_columns(&self) -> usize {
+        let params = self
+            .cluster()
+            .and_then(|c| c.tune.experiments.get(self.tune_experiment_index()))
+            .map_or(0, |e| e.params.len());
+        rows::TUNE_SORTS.len() + params
     }
 }
 
 fn names() -> String {
-    PALETTE
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
+    PALETTE.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
 }

@@ -34,6 +34,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub cluster_config: Option<PathBuf>,
 
+    /// A Tune storage path (a folder of experiment folders, e.g. ~/ray_results) or one experiment
+    /// folder. Repeatable.
+    #[arg(long = "tune-dir", value_name = "DIR", global = true)]
+    pub tune_dirs: Vec<PathBuf>,
+
+    /// Which way an experiment's metric is better, when raytop should not infer it:
+    /// `NAME=min|max`, NAME being the experiment's or the metric's name. Repeatable.
+    #[arg(long = "tune-mode", value_name = "NAME=MODE", global = true)]
+    pub tune_modes: Vec<String>,
+
     /// A name for the cluster on screen (default: the dashboard's host:port).
     #[arg(long, global = true)]
     pub name: Option<String>,
@@ -77,11 +87,22 @@ impl Cli {
 
     pub fn cluster_name(&self, url: &str) -> String {
         self.name.clone().unwrap_or_else(|| {
-            url.trim_start_matches("http://")
-                .trim_start_matches("https://")
-                .trim_end_matches('/')
-                .to_string()
+            url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
         })
+    }
+
+    /// `--tune-mode` values as a map; a bad one is an error naming it.
+    pub fn tune_modes(&self) -> Result<std::collections::BTreeMap<String, crate::model::tune::Mode>, String> {
+        self.tune_modes
+            .iter()
+            .map(|s| {
+                let (name, mode) =
+                    s.split_once('=').ok_or_else(|| format!("--tune-mode {s:?}: expected NAME=min or NAME=max"))?;
+                let mode = crate::model::tune::Mode::parse(mode.trim())
+                    .ok_or_else(|| format!("--tune-mode {s:?}: the mode must be min or max"))?;
+                Ok((name.trim().to_string(), mode))
+            })
+            .collect()
     }
 
     /// Whether the token came from the environment rather than the flag (for messages).

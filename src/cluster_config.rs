@@ -33,13 +33,7 @@ pub fn parse(text: &str) -> Result<ClusterConfig, String> {
     let mut cfg = ClusterConfig::default();
     for (name, t) in f.available_node_types {
         if f.head_node_type.as_deref() != Some(name.as_str()) {
-            cfg.limits.insert(
-                name.clone(),
-                (
-                    t.min_workers.unwrap_or(0),
-                    t.max_workers.unwrap_or(u64::MAX),
-                ),
-            );
+            cfg.limits.insert(name.clone(), (t.min_workers.unwrap_or(0), t.max_workers.unwrap_or(u64::MAX)));
         }
         if !t.resources.is_empty() {
             cfg.shapes.insert(name, t.resources);
@@ -49,8 +43,8 @@ pub fn parse(text: &str) -> Result<ClusterConfig, String> {
 }
 
 pub fn load(path: &Path) -> Result<ClusterConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read cluster config {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read cluster config {}: {e}", path.display()))?;
     parse(&text).map_err(|e| format!("cluster config {} is not valid: {e}", path.display()))
 }
 
@@ -65,7 +59,8 @@ mod tests {
         assert_eq!(c.limits.get("gpu-group"), Some(&(0, 2)));
         assert!(!c.limits.contains_key("ray.head.default"));
         assert_eq!(c.shapes["gpu-group"]["GPU"], 1.0);
-        let json = r#"{"available_node_types": {"cpu-group": {"resources": {"CPU": 2}, "min_workers": 1, "max_workers": 3}}}"#;
+        let json =
+            r#"{"available_node_types": {"cpu-group": {"resources": {"CPU": 2}, "min_workers": 1, "max_workers": 3}}}"#;
         assert_eq!(parse(json).unwrap().limits.get("cpu-group"), Some(&(1, 3)));
         assert!(parse("available_node_types: [1, 2]").is_err());
     }

@@ -12,11 +12,6 @@ pub fn init() -> Option<(WorkerGuard, PathBuf)> {
     let appender = tracing_appender::rolling::never(&dir, "raytop.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env("RAYTOP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .ok()?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).try_init().ok()?;
     Some((guard, dir.join("raytop.log")))
 }

@@ -18,11 +18,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let _log = raytop::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("raytop: cannot start the runtime: {e}");
@@ -52,25 +48,18 @@ struct Setup {
 fn setup(cli: &Cli) -> Result<Setup> {
     let url = cli.dashboard_url();
     let home = dirs::home_dir();
-    let tok = token::resolve(
-        cli.token.as_deref(),
-        cli.token_from_env(),
-        cli.token_file.as_deref(),
-        home.as_deref(),
-    )
-    .map_err(|e| eyre!(e))?;
-    if cli.refresh <= 0.0 || cli.timeout <= 0.0 {
-        return Err(eyre!(
-            "--refresh and --timeout must be positive numbers of seconds"
-        ));
-    }
-    let client = DashboardClient::new(&url, tok, Duration::from_secs_f64(cli.timeout))
+    let tok = token::resolve(cli.token.as_deref(), cli.token_from_env(), cli.token_file.as_deref(), home.as_deref())
         .map_err(|e| eyre!(e))?;
+    if cli.refresh <= 0.0 || cli.timeout <= 0.0 {
+        return Err(eyre!("--refresh and --timeout must be positive numbers of seconds"));
+    }
+    let client = DashboardClient::new(&url, tok, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
     let config = match &cli.cluster_config {
         Some(path) => raytop::cluster_config::load(path).map_err(|e| eyre!(e))?,
         None => ClusterConfig::default(),
     };
-    let state = ClusterState::new(cli.cluster_name(&url), url, config);
+    let modes = cli.tune_modes().map_err(|e| eyre!(e))?;
+    let state = ClusterState::new(cli.cluster_name(&url), url, config).with_tune_modes(modes);
     Ok(Setup { client, state })
 }
 
@@ -81,36 +70,36 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
     for update in poller::fetch_once(&client).await {
         state.apply(update);
     }
-    let json = serde_json::to_string_pretty(&Snapshot {
-        clusters: vec![&state],
-    })?;
+    if !cli.tune_dirs.is_empty() {
+        let mut scanner = raytop::source::tune::Scanner::new(cli.tune_dirs.clone());
+        for u in scanner.pass() {
+            state.apply_tune(u);
+        }
+    }
+    let json = serde_json::to_string_pretty(&Snapshot { clusters: vec![&state] })?;
     println!("{json}");
     let reachable = state.freshness.values().any(|f| f.fetched_at.is_some());
-    Ok(if reachable {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if reachable { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let Setup { client, state } = setup(cli)?;
-    let loaded = raytop::config::load(
-        raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(),
-        &cli.theme,
-    );
+    let loaded = raytop::config::load(raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(), &cli.theme);
     let mut app = App::new(vec![state], loaded.keymap, loaded.theme, loaded.warnings);
     let (tx, rx) = mpsc::channel(256);
     let (interest_tx, interest_rx) = watch::channel(app.view.interest());
     let refresh = Duration::from_secs_f64(cli.refresh);
+    let tune = (!cli.tune_dirs.is_empty())
+        .then(|| tokio::spawn(raytop::source::tune::run(cli.tune_dirs.clone(), refresh, tx.clone())));
     let poller = tokio::spawn(poller::run(client, 0, refresh, interest_rx, tx));
-    let sources = raytop::tui::Sources {
-        interest: vec![interest_tx],
-    };
+    let sources = raytop::tui::Sources { interest: vec![interest_tx] };
     let mut terminal = ratatui::init();
     let result = raytop::tui::run(&mut terminal, &mut app, rx, &sources, started).await;
     ratatui::restore();
     poller.abort();
+    if let Some(t) = tune {
+        t.abort();
+    }
     result?;
     Ok(ExitCode::SUCCESS)
 }

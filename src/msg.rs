@@ -6,4 +6,6 @@ use crate::model::DashUpdate;
 pub enum Msg {
     /// News from the dashboard of cluster `cluster` (an index into the app's clusters).
     Dash { cluster: usize, update: DashUpdate },
+    /// News from the Tune experiment folders.
+    Tune(crate::source::tune::TuneUpdate),
 }

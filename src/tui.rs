@@ -40,10 +40,7 @@ pub async fn run(
             dirty = false;
             if !first_populated && app.cluster().is_some_and(|c| c.has_data()) {
                 first_populated = true;
-                tracing::info!(
-                    ms = started.elapsed().as_millis() as u64,
-                    "first populated frame"
-                );
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "first populated frame");
             }
         }
         let mut effects = Vec::new();
@@ -74,12 +71,7 @@ pub async fn run(
                 Effect::Interest(i) => {
                     for tx in &sources.interest {
                         // Keep the refresh counter; only what to fetch changes.
-                        tx.send_modify(|cur| {
-                            *cur = Interest {
-                                refresh_seq: cur.refresh_seq,
-                                ..i
-                            }
-                        });
+                        tx.send_modify(|cur| *cur = Interest { refresh_seq: cur.refresh_seq, ..i });
                     }
                 }
                 Effect::RefreshNow => {

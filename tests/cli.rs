@@ -14,11 +14,7 @@ use common::{read, snapshot};
 
 /// A port nothing listens on: bind, note the port, close.
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
@@ -28,13 +24,7 @@ fn snapshot_of_an_unreachable_dashboard_exits_2_and_says_why() {
     assert_eq!(code, 2);
     let c = &json["clusters"][0];
     assert_eq!(c["connection"]["state"], "disconnected");
-    assert!(
-        c["connection"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("unreachable"),
-        "{c}"
-    );
+    assert!(c["connection"]["message"].as_str().unwrap().contains("unreachable"), "{c}");
 }
 
 #[test]
@@ -46,11 +36,7 @@ fn tui_with_an_unreachable_dashboard_explains_and_quits_cleanly() {
     assert!(s.contains("disconnected, retrying"), "{s}");
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
-    assert_eq!(
-        p.state(),
-        (true, false),
-        "exited with the terminal restored"
-    );
+    assert_eq!(p.state(), (true, false), "exited with the terminal restored");
 }
 
 fn lab_routes() -> HashMap<String, (u16, Vec<u8>)> {
@@ -67,26 +53,14 @@ fn lab_routes() -> HashMap<String, (u16, Vec<u8>)> {
 fn truncated_json_is_counted_and_shown_without_a_crash() {
     let mut routes = lab_routes();
     let nodes = read("v1-busy", "nodes_summary.json");
-    routes.insert(
-        "/nodes?view=summary".into(),
-        (200, nodes[..nodes.len() / 2].to_vec()),
-    );
+    routes.insert("/nodes?view=summary".into(), (200, nodes[..nodes.len() / 2].to_vec()));
     let server = common::http::serve(routes);
     let (code, json) = snapshot(&["--dashboard", &server.url]);
     assert_eq!(code, 0, "the rest of the dashboard answered");
     let nodes = &json["clusters"][0]["freshness"]["nodes"];
     assert_eq!(nodes["errors_total"], 1);
-    assert!(
-        nodes["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("malformed response from /nodes?view=summary"),
-        "{nodes}"
-    );
-    assert_eq!(
-        json["clusters"][0]["serve"]["applications"][0]["name"], "demo",
-        "other data still shown"
-    );
+    assert!(nodes["last_error"].as_str().unwrap().contains("malformed response from /nodes?view=summary"), "{nodes}");
+    assert_eq!(json["clusters"][0]["serve"]["applications"][0]["name"], "demo", "other data still shown");
 
     let p = Pane::raytop(&["--dashboard", &server.url, "--refresh", "1"]);
     let s = p.wait_for("malformed response", Duration::from_secs(15));
@@ -107,14 +81,8 @@ fn a_401_names_the_fix() {
     let server = common::http::serve(routes);
     let (code, json) = snapshot(&["--dashboard", &server.url]);
     assert_eq!(code, 2);
-    let msg = json["clusters"][0]["connection"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        msg.contains("401") && msg.contains("--token") && msg.contains("RAY_AUTH_TOKEN"),
-        "{msg}"
-    );
+    let msg = json["clusters"][0]["connection"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("401") && msg.contains("--token") && msg.contains("RAY_AUTH_TOKEN"), "{msg}");
 }
 
 #[test]
@@ -124,9 +92,7 @@ fn bad_flags_fail_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--refresh and --timeout must be positive")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--refresh and --timeout must be positive"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
         .args(["snapshot", "--dashboard", "127.0.0.1:8265"])
         .output()
@@ -143,14 +109,9 @@ fn a_broken_user_keymap_shows_a_warning_and_defaults_still_work() {
     // Pane sets its own config dir; point this one at ours through the flag, which wins.
     let cfg = dir.path().display().to_string();
     let p = Pane::raytop(&["--dashboard", &server.url, "--config-dir", &cfg]);
-    p.wait_for(
-        "not a valid keymap, using the defaults",
-        Duration::from_secs(10),
-    );
+    p.wait_for("not a valid keymap, using the defaults", Duration::from_secs(10));
     p.keys(&["Escape"]);
-    p.wait("warning dismissed", Duration::from_secs(5), |s| {
-        !s.contains("not a valid keymap")
-    });
+    p.wait("warning dismissed", Duration::from_secs(5), |s| !s.contains("not a valid keymap"));
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }

@@ -37,9 +37,16 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Serve);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Tune);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Gpu);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Cluster);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view, View::Serve);
+    assert_eq!(a.view, View::Gpu);
+    let fx = press(&mut a, KeyCode::Char('4'));
+    assert_eq!(a.view, View::Tune);
+    assert_eq!(fx, vec![Effect::Interest(View::Tune.interest())]);
 }
 
 #[test]
@@ -72,12 +79,7 @@ fn palette_runs_commands_and_rejects_unknown_ones() {
     press(&mut a, KeyCode::Char(':'));
     typed(&mut a, "explode");
     press(&mut a, KeyCode::Enter);
-    assert!(
-        a.toast
-            .as_deref()
-            .unwrap_or_default()
-            .contains("unknown command")
-    );
+    assert!(a.toast.as_deref().unwrap_or_default().contains("unknown command"));
     assert_eq!(a.view, View::Serve);
 }
 

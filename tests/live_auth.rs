@@ -12,8 +12,7 @@ use common::tmux::Pane;
 use common::{eventually, lab_url, snapshot};
 
 fn token_file() -> String {
-    std::env::var("RAYTOP_LAB_TOKEN_FILE")
-        .unwrap_or_else(|_| format!("{}/.lab/auth_token", env!("CARGO_MANIFEST_DIR")))
+    std::env::var("RAYTOP_LAB_TOKEN_FILE").unwrap_or_else(|_| format!("{}/.lab/auth_token", env!("CARGO_MANIFEST_DIR")))
 }
 
 #[test]
@@ -31,34 +30,22 @@ fn without_a_token_the_401_names_the_fix() {
 #[ignore = "needs the token-auth lab: run ./lab/test.sh"]
 fn a_token_file_or_env_token_gets_in() {
     let file = token_file();
-    eventually(
-        "snapshot with --token-file",
-        Duration::from_secs(60),
-        || {
-            let (code, json) = snapshot(&["--dashboard", &lab_url(), "--token-file", &file]);
-            let c = &json["clusters"][0];
-            if code == 0
-                && c["ray_version"] == "2.60.0"
-                && c["groups"].as_array().is_some_and(|g| !g.is_empty())
-            {
-                Ok(())
-            } else {
-                Err(format!("exit {code}: {}", c["connection"]))
-            }
-        },
-    );
+    eventually("snapshot with --token-file", Duration::from_secs(60), || {
+        let (code, json) = snapshot(&["--dashboard", &lab_url(), "--token-file", &file]);
+        let c = &json["clusters"][0];
+        if code == 0 && c["ray_version"] == "2.60.0" && c["groups"].as_array().is_some_and(|g| !g.is_empty()) {
+            Ok(())
+        } else {
+            Err(format!("exit {code}: {}", c["connection"]))
+        }
+    });
     let token = std::fs::read_to_string(&file).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
         .args(["snapshot", "--json", "--dashboard", &lab_url()])
         .env("RAY_AUTH_TOKEN", token.trim())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]
@@ -66,10 +53,7 @@ fn a_token_file_or_env_token_gets_in() {
 fn a_wrong_token_is_named_as_rejected() {
     let (code, json) = snapshot(&["--dashboard", &lab_url(), "--token", "not-the-token"]);
     assert_eq!(code, 2);
-    let msg = json["clusters"][0]["connection"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let msg = json["clusters"][0]["connection"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("rejected the token from --token"), "{msg}");
 }
 

@@ -47,47 +47,21 @@ fn v1_busy_autoscaler_explains_the_gpu_group_at_max() {
     let c = load_cluster("v1-busy", lab_config());
     let a = &c.autoscaler;
     assert_eq!(a.source, ReportSource::V1);
-    assert!(
-        a.events
-            .iter()
-            .any(|e| e.message == "Adding 2 node(s) of type gpu-group."),
-        "{:?}",
-        a.events
-    );
-    let pg = a
-        .pending
-        .iter()
-        .find(|d| d.kind == DemandKind::PlacementGroup)
-        .expect("pg demand");
+    assert!(a.events.iter().any(|e| e.message == "Adding 2 node(s) of type gpu-group."), "{:?}", a.events);
+    let pg = a.pending.iter().find(|d| d.kind == DemandKind::PlacementGroup).expect("pg demand");
     assert_eq!(pg.count, 10);
     assert_eq!(pg.strategy.as_deref(), Some("PACK"));
-    let gpu = a
-        .verdicts
-        .iter()
-        .find(|v| v.group.as_deref() == Some("gpu-group"))
-        .unwrap();
+    let gpu = a.verdicts.iter().find(|v| v.group.as_deref() == Some("gpu-group")).unwrap();
     assert_eq!(gpu.state, VerdictState::Blocked);
-    assert_eq!(
-        gpu.text,
-        "10 pending {GPU: 1, CPU: 1} bundles; gpu-group at max 2/2"
-    );
-    let cpu = a
-        .verdicts
-        .iter()
-        .find(|v| v.group.as_deref() == Some("cpu-group"))
-        .unwrap();
+    assert_eq!(gpu.text, "10 pending {GPU: 1, CPU: 1} bundles; gpu-group at max 2/2");
+    let cpu = a.verdicts.iter().find(|v| v.group.as_deref() == Some("cpu-group")).unwrap();
     assert_eq!(cpu.state, VerdictState::Steady);
 }
 
 #[test]
 fn without_limits_the_verdict_says_max_is_unknown() {
     let c = load_cluster("v1-busy", ClusterConfig::default());
-    let gpu = c
-        .autoscaler
-        .verdicts
-        .iter()
-        .find(|v| v.group.as_deref() == Some("gpu-group"))
-        .unwrap();
+    let gpu = c.autoscaler.verdicts.iter().find(|v| v.group.as_deref() == Some("gpu-group")).unwrap();
     assert_eq!(gpu.state, VerdictState::Blocked);
     assert!(gpu.text.contains("max unknown"), "{}", gpu.text);
 }
@@ -95,102 +69,47 @@ fn without_limits_the_verdict_says_max_is_unknown() {
 #[test]
 fn v1_text_report_matches_the_structured_one() {
     let body = read("v1-busy", "cluster_status_format1.json");
-    let Ok(DashData::ClusterStatusText(text)) = parse(Endpoint::ClusterStatusText, &body) else {
-        panic!()
-    };
+    let Ok(DashData::ClusterStatusText(text)) = parse(Endpoint::ClusterStatusText, &body) else { panic!() };
     let r = raytop::model::autoscaler::report_from_text(&text);
     assert_eq!(r.pending.len(), 1);
     assert_eq!(r.pending[0].count, 10);
     assert_eq!(r.pending[0].kind, DemandKind::PlacementGroup);
-    assert_eq!(
-        r.pending[0].shape,
-        vec![("GPU".to_string(), 1.0), ("CPU".to_string(), 1.0)]
-    );
+    assert_eq!(r.pending[0].shape, vec![("GPU".to_string(), 1.0), ("CPU".to_string(), 1.0)]);
 }
 
 #[test]
 fn v2_reads_the_text_report_when_data_is_null() {
     let body = read("v2", "cluster_status.json");
-    let Ok(DashData::ClusterStatus(cs)) = parse(Endpoint::ClusterStatus, &body) else {
-        panic!()
-    };
+    let Ok(DashData::ClusterStatus(cs)) = parse(Endpoint::ClusterStatus, &body) else { panic!() };
     assert!(cs.cluster_status.is_none(), "v2 serves null data");
     let c = load_cluster("v2", lab_config());
     assert_eq!(c.autoscaler.source, ReportSource::V2Text);
     assert!(c.groups.iter().any(|g| g.name == "cpu-group"));
-    let kinds: Vec<(DemandKind, u64)> = c
-        .autoscaler
-        .pending
-        .iter()
-        .map(|d| (d.kind, d.count))
-        .collect();
-    assert_eq!(
-        kinds,
-        [(DemandKind::Task, 1), (DemandKind::PlacementGroup, 9)]
-    );
-    let gpu = c
-        .autoscaler
-        .verdicts
-        .iter()
-        .find(|v| v.group.as_deref() == Some("gpu-group"))
-        .unwrap();
+    let kinds: Vec<(DemandKind, u64)> = c.autoscaler.pending.iter().map(|d| (d.kind, d.count)).collect();
+    assert_eq!(kinds, [(DemandKind::Task, 1), (DemandKind::PlacementGroup, 9)]);
+    let gpu = c.autoscaler.verdicts.iter().find(|v| v.group.as_deref() == Some("gpu-group")).unwrap();
     assert!(gpu.text.ends_with("gpu-group at max 2/2"), "{}", gpu.text);
     // v2 reports "No available node types can fulfill …" every second: folded, not 100 rows.
-    let spam = c
-        .autoscaler
-        .events
-        .iter()
-        .filter(|e| e.message.starts_with("No available node types"))
-        .count();
+    let spam = c.autoscaler.events.iter().filter(|e| e.message.starts_with("No available node types")).count();
     let repeats: u32 = c.autoscaler.events.iter().map(|e| e.repeats).sum();
-    assert!(
-        spam < 20 && repeats >= 100,
-        "{spam} rows for {repeats} events"
-    );
+    assert!(spam < 20 && repeats >= 100, "{spam} rows for {repeats} events");
 }
 
 #[test]
 fn serve_running_app_has_three_replicas() {
     let c = load_cluster("v1-busy", lab_config());
-    let app = c
-        .serve
-        .applications
-        .iter()
-        .find(|a| a.name == "demo")
-        .unwrap();
+    let app = c.serve.applications.iter().find(|a| a.name == "demo").unwrap();
     assert_eq!(app.status, "RUNNING");
-    let reps: Vec<&str> = app
-        .deployments
-        .iter()
-        .flat_map(|d| &d.replicas)
-        .map(|r| r.state.as_str())
-        .collect();
+    let reps: Vec<&str> = app.deployments.iter().flat_map(|d| &d.replicas).map(|r| r.state.as_str()).collect();
     assert_eq!(reps, ["RUNNING"; 3]);
 }
 
 #[test]
 fn serve_failed_app_carries_a_readable_message() {
     let c = load_cluster("v1-serve-failed", lab_config());
-    let failed: Vec<_> = c
-        .serve
-        .applications
-        .iter()
-        .filter(|a| a.status == "DEPLOY_FAILED")
-        .collect();
-    assert!(
-        !failed.is_empty(),
-        "{:?}",
-        c.serve
-            .applications
-            .iter()
-            .map(|a| &a.status)
-            .collect::<Vec<_>>()
-    );
-    assert!(
-        failed[0].message.len() > 20,
-        "message: {:?}",
-        failed[0].message
-    );
+    let failed: Vec<_> = c.serve.applications.iter().filter(|a| a.status == "DEPLOY_FAILED").collect();
+    assert!(!failed.is_empty(), "{:?}", c.serve.applications.iter().map(|a| &a.status).collect::<Vec<_>>());
+    assert!(failed[0].message.len() > 20, "message: {:?}", failed[0].message);
 }
 
 #[test]
@@ -204,12 +123,6 @@ fn malformed_and_wrong_shapes_are_errors_not_panics() {
     let body = read("v1-busy", "nodes_summary.json");
     assert!(parse(Endpoint::Nodes, &body[..body.len() / 2]).is_err());
     assert!(parse(Endpoint::Serve, b"[1,2,3]").is_err());
-    assert!(
-        parse(
-            Endpoint::Nodes,
-            br#"{"result": false, "msg": "boom", "data": null}"#
-        )
-        .is_err()
-    );
+    assert!(parse(Endpoint::Nodes, br#"{"result": false, "msg": "boom", "data": null}"#).is_err());
     assert!(parse(Endpoint::Version, b"").is_err());
 }

@@ -33,6 +33,8 @@ fn lab_app(dir: &str, view: View) -> (App, SystemTime) {
         View::Cluster => Command::ViewCluster,
         View::Autoscaler => Command::ViewAutoscaler,
         View::Serve => Command::ViewServe,
+        View::Tune => Command::ViewTune,
+        View::Gpu => Command::ViewGpu,
     };
     app.run(cmd);
     (app, common::capture_clock(dir))
@@ -98,25 +100,15 @@ fn disconnected_keeps_last_data_with_its_age() {
         },
     });
     let screen = render(&app, later);
-    assert!(
-        screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"),
-        "{screen}"
-    );
+    assert!(screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"), "{screen}");
     assert!(screen.contains("showing data from 1m15s ago"), "{screen}");
-    assert!(
-        screen.contains("gpu-group"),
-        "the last data stays on screen"
-    );
+    assert!(screen.contains("gpu-group"), "the last data stays on screen");
     insta::assert_snapshot!(screen);
 }
 
 #[test]
 fn unreachable_at_start_says_what_to_check() {
-    let c = ClusterState::new(
-        "nowhere".into(),
-        "http://127.0.0.1:9".into(),
-        Default::default(),
-    );
+    let c = ClusterState::new("nowhere".into(), "http://127.0.0.1:9".into(), Default::default());
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
@@ -128,20 +120,13 @@ fn unreachable_at_start_says_what_to_check() {
         },
     });
     let screen = render(&app, now);
-    assert!(
-        screen.contains("Cannot reach http://127.0.0.1:9"),
-        "{screen}"
-    );
+    assert!(screen.contains("Cannot reach http://127.0.0.1:9"), "{screen}");
     insta::assert_snapshot!(screen);
 }
 
 #[test]
 fn unauthorized_names_the_fix() {
-    let c = ClusterState::new(
-        "secure".into(),
-        "http://127.0.0.1:8265".into(),
-        Default::default(),
-    );
+    let c = ClusterState::new("secure".into(), "http://127.0.0.1:8265".into(), Default::default());
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
@@ -174,10 +159,77 @@ fn malformed_response_is_counted_and_shown() {
         });
     }
     let screen = render(&app, now);
-    assert!(
-        screen.contains("malformed response from /nodes?view=summary"),
-        "{screen}"
-    );
+    assert!(screen.contains("malformed response from /nodes?view=summary"), "{screen}");
     assert!(screen.contains("(3 errors)"), "{screen}");
     assert!(screen.contains("gpu-group"), "the last good data stays");
+}
+
+/// The cluster of `dir` with the Tune experiments of tests/fixtures/tune/`names` read in.
+fn with_tune(dir: &str, tune_dirs: &[&str]) -> (App, SystemTime) {
+    let mut c = common::load_cluster(dir, common::lab_config());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune");
+    let mut scanner = raytop::source::tune::Scanner::new(tune_dirs.iter().map(|d| root.join(d)).collect());
+    for u in scanner.pass() {
+        c.apply_tune(u);
+    }
+    (app_for(c), common::capture_clock(dir))
+}
+
+#[test]
+fn tune_leaderboard() {
+    let (mut app, now) = with_tune("v1-busy", &["grid"]);
+    app.run(Command::ViewTune);
+    let screen = render(&app, now);
+    assert!(screen.contains("mode max — inferred from ASHA"), "{screen}");
+    assert!(screen.contains("★1"), "best trial marked: {screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn tune_leaderboard_sorted_filtered_and_detail_of_an_errored_trial() {
+    let (mut app, now) = with_tune("v1-busy", &["errored"]);
+    app.run(Command::ViewTune);
+    app.run(Command::StatusFilter); // RUNNING: none
+    assert!(app.rows.is_empty());
+    app.run(Command::StatusFilter); // TERMINATED
+    assert_eq!(app.rows.len(), 2);
+    app.run(Command::StatusFilter); // ERROR
+    assert_eq!(app.rows.len(), 1);
+    app.run(Command::Detail);
+    let screen = render(&app, now);
+    assert!(screen.contains("ValueError: fixture failure at iteration 3"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn gpu_view_joins_gpus_to_trials() {
+    let mut c = common::load_cluster("gpu-physical", common::lab_config());
+    // A trial whose last result names the pid and node of one GPU-holding actor.
+    let row = raytop::source::tune::ResultRow::parse(
+        r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
+    )
+    .unwrap();
+    let now = common::capture_clock("gpu-physical");
+    c.apply_tune(raytop::source::tune::TuneUpdate::Results {
+        experiment: "asha-sweep".into(),
+        trial_dir: "t3".into(),
+        reset: false,
+        rows: vec![row],
+    });
+    c.apply_tune(raytop::source::tune::TuneUpdate::Pass { bytes: 0, at: now });
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
+    assert!(held.iter().any(|h| h.kind == "trial" && h.name == "asha-sweep/abc12_00003"), "{held:?}");
+    assert_eq!(c.gpus.totals.physical, 2);
+    assert_eq!(c.gpus.totals.busy, 1);
+    assert_eq!(c.gpus.totals.ray.total, 2.0);
+    assert!(c.gpus.totals.pending_demand >= 1.0);
+    // Idle while held for over a minute: flagged.
+    c.apply_tune(raytop::source::tune::TuneUpdate::Pass { bytes: 0, at: now + std::time::Duration::from_secs(90) });
+    assert!(c.gpus.flags.iter().any(|f| f.contains("busy for 1m30s while held")), "{:?}", c.gpus.flags);
+    assert!(c.gpus.flags.iter().any(|f| f.starts_with("GPU demand waits")), "{:?}", c.gpus.flags);
+    let mut app = app_for(c);
+    app.run(Command::ViewGpu);
+    let screen = render(&app, now + std::time::Duration::from_secs(90));
+    assert!(screen.contains("NVIDIA A100"), "{screen}");
+    insta::assert_snapshot!(screen);
 }

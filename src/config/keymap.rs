@@ -22,6 +22,8 @@ pub enum Command {
     ViewCluster,
     ViewAutoscaler,
     ViewServe,
+    ViewTune,
+    ViewGpu,
     Up,
     Down,
     Top,
@@ -31,6 +33,14 @@ pub enum Command {
     Refresh,
     ToggleDead,
     ToggleFold,
+    /// Leaderboard: next sort column, reverse the order, cycle the status filter, switch
+    /// experiment, open the trial detail.
+    SortNext,
+    SortReverse,
+    StatusFilter,
+    NextExperiment,
+    PrevExperiment,
+    Detail,
     /// Unbinds a key that a lower layer binds.
     Noop,
 }
@@ -42,6 +52,8 @@ pub enum Scope {
     Cluster,
     Autoscaler,
     Serve,
+    Tune,
+    Gpu,
 }
 
 impl Scope {
@@ -51,6 +63,8 @@ impl Scope {
             "cluster" => Some(Scope::Cluster),
             "autoscaler" => Some(Scope::Autoscaler),
             "serve" => Some(Scope::Serve),
+            "tune" => Some(Scope::Tune),
+            "gpu" => Some(Scope::Gpu),
             _ => None,
         }
     }
@@ -61,6 +75,8 @@ impl Scope {
             Scope::Cluster => "cluster",
             Scope::Autoscaler => "autoscaler",
             Scope::Serve => "serve",
+            Scope::Tune => "tune",
+            Scope::Gpu => "gpu",
         }
     }
 }
@@ -98,10 +114,7 @@ impl Key {
             if let Some(c) = name.strip_prefix("C-").or_else(|| name.strip_prefix("c-")) {
                 let mut chars = c.chars();
                 return match (chars.next(), chars.next()) {
-                    (Some(ch), None) => Some(Key {
-                        code: KeyCodeOrd::Char(ch.to_ascii_lowercase()),
-                        ctrl: true,
-                    }),
+                    (Some(ch), None) => Some(Key { code: KeyCodeOrd::Char(ch.to_ascii_lowercase()), ctrl: true }),
                     _ => None,
                 };
             }
@@ -128,10 +141,7 @@ impl Key {
         }
         let mut chars = s.chars();
         match (chars.next(), chars.next()) {
-            (Some(ch), None) => Some(Key {
-                code: KeyCodeOrd::Char(ch),
-                ctrl: false,
-            }),
+            (Some(ch), None) => Some(Key { code: KeyCodeOrd::Char(ch), ctrl: false }),
             _ => None,
         }
     }
@@ -166,11 +176,7 @@ impl Key {
             KeyCodeOrd::Char(c) => c.to_string(),
             other => format!("{other:?}"),
         };
-        if self.ctrl {
-            format!("Ctrl-{base}")
-        } else {
-            base
-        }
+        if self.ctrl { format!("Ctrl-{base}") } else { base }
     }
 }
 
@@ -205,22 +211,14 @@ impl Keymap {
     /// The command for a key in a view: the view's section first, then `[global]`.
     pub fn resolve(&self, scope: Scope, ev: &KeyEvent) -> Option<Command> {
         let key = Key::from_event(ev)?;
-        let find = |s: Scope| {
-            self.scopes
-                .get(&s)
-                .and_then(|b| b.iter().find(|b| b.key == key))
-        };
+        let find = |s: Scope| self.scopes.get(&s).and_then(|b| b.iter().find(|b| b.key == key));
         let hit = find(scope).or_else(|| find(Scope::Global))?;
         (hit.command != Command::Noop).then_some(hit.command)
     }
 
     /// The bindings of a scope, for help and hints; unbound keys left out.
     pub fn bindings(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
-        self.scopes
-            .get(&scope)
-            .into_iter()
-            .flatten()
-            .filter(|b| b.command != Command::Noop)
+        self.scopes.get(&scope).into_iter().flatten().filter(|b| b.command != Command::Noop)
     }
 
     /// The first key bound to a command in a scope (or global), for hints.
@@ -239,10 +237,8 @@ impl Keymap {
         let sections: BTreeMap<String, FileSection> = match toml::from_str(text) {
             Ok(s) => s,
             Err(e) => {
-                warnings.push(format!(
-                    "{origin}: not a valid keymap, using the defaults ({})",
-                    first_line(&e.to_string())
-                ));
+                warnings
+                    .push(format!("{origin}: not a valid keymap, using the defaults ({})", first_line(&e.to_string())));
                 return;
             }
         };
@@ -254,27 +250,18 @@ impl Keymap {
             let list = self.scopes.entry(scope).or_default();
             for b in section.bindings {
                 let Some(key) = Key::parse(&b.on) else {
-                    warnings.push(format!(
-                        "{origin}: [{name}] key {:?} not understood, ignored",
-                        b.on
-                    ));
+                    warnings.push(format!("{origin}: [{name}] key {:?} not understood, ignored", b.on));
                     continue;
                 };
                 let command = match toml::Value::String(b.run.clone()).try_into::<Command>() {
                     Ok(c) => c,
                     Err(_) => {
-                        warnings.push(format!(
-                            "{origin}: [{name}] unknown command {:?} for {:?}, ignored",
-                            b.run, b.on
-                        ));
+                        warnings
+                            .push(format!("{origin}: [{name}] unknown command {:?} for {:?}, ignored", b.run, b.on));
                         continue;
                     }
                 };
-                let desc = if b.desc.is_empty() {
-                    b.run.replace('_', " ")
-                } else {
-                    b.desc
-                };
+                let desc = if b.desc.is_empty() { b.run.replace('_', " ") } else { b.desc };
                 match list.iter_mut().find(|x| x.key == key) {
                     Some(existing) => *existing = Binding { key, command, desc },
                     None => list.push(Binding { key, command, desc }),
@@ -295,10 +282,7 @@ pub fn load(user_file: Option<&Path>, warnings: &mut Vec<String>) -> Keymap {
     if let Some(path) = user_file.filter(|p| p.exists()) {
         match std::fs::read_to_string(path) {
             Ok(text) => km.overlay(&text, &path.display().to_string(), warnings),
-            Err(e) => warnings.push(format!(
-                "{}: cannot read ({e}), using the defaults",
-                path.display()
-            )),
+            Err(e) => warnings.push(format!("{}: cannot read ({e}), using the defaults", path.display())),
         }
     }
     km
@@ -318,10 +302,7 @@ mod tests {
         let km = load(None, &mut w);
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(km.resolve(Scope::Cluster, &key('q')), Some(Command::Quit));
-        assert_eq!(
-            km.resolve(Scope::Cluster, &key('d')),
-            Some(Command::ToggleDead)
-        );
+        assert_eq!(km.resolve(Scope::Cluster, &key('d')), Some(Command::ToggleDead));
         assert_eq!(km.resolve(Scope::Serve, &key('d')), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(km.resolve(Scope::Serve, &ctrl_c), Some(Command::Quit));

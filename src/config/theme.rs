@@ -6,10 +6,8 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-const BUILTIN: [(&str, &str); 2] = [
-    ("default", include_str!("../../themes/default.toml")),
-    ("light", include_str!("../../themes/light.toml")),
-];
+const BUILTIN: [(&str, &str); 2] =
+    [("default", include_str!("../../themes/default.toml")), ("light", include_str!("../../themes/light.toml"))];
 
 /// Semantic colour slots; views ask for meaning ("error"), not for a colour.
 #[derive(Debug, Clone)]
@@ -81,9 +79,7 @@ impl Theme {
         Style::default().fg(self.accent)
     }
     pub fn header(&self) -> Style {
-        Style::default()
-            .fg(self.header)
-            .add_modifier(Modifier::BOLD)
+        Style::default().fg(self.header).add_modifier(Modifier::BOLD)
     }
     pub fn selected(&self) -> Style {
         Style::default().fg(self.selected_fg).bg(self.selected_bg)
@@ -116,8 +112,9 @@ impl Theme {
             "ALIVE" | "RUNNING" | "HEALTHY" | "SUCCEEDED" => self.ok(),
             "DEAD" | "DEPLOY_FAILED" | "UNHEALTHY" | "FAILED" | "ERROR" => self.error(),
             "STOPPED" | "DELETING" | "STOPPING" => self.muted(),
-            "DEPLOYING" | "STARTING" | "UPDATING" | "PENDING" | "RECOVERING" | "UPSCALING"
-            | "DOWNSCALING" => self.pending(),
+            "DEPLOYING" | "STARTING" | "UPDATING" | "PENDING" | "RECOVERING" | "UPSCALING" | "DOWNSCALING" => {
+                self.pending()
+            }
             "WARNING" => self.warn(),
             _ => self.text(),
         }
@@ -181,9 +178,7 @@ pub fn load(dir: Option<&Path>, name: &str, warnings: &mut Vec<String>) -> Theme
         Ok(v) => v,
         Err(e) => return unreachable_theme(&e.to_string()),
     };
-    let user = dir
-        .map(|d| d.join(format!("{name}.toml")))
-        .filter(|p| p.exists());
+    let user = dir.map(|d| d.join(format!("{name}.toml"))).filter(|p| p.exists());
     match (&user, builtin_text) {
         (None, None) => warnings.push(format!("theme {name:?} not found, using the default theme")),
         (Some(path), _) => match std::fs::read_to_string(path)
@@ -193,14 +188,9 @@ pub fn load(dir: Option<&Path>, name: &str, warnings: &mut Vec<String>) -> Theme
             Ok(over) => {
                 let mut merged = base.clone();
                 merge(&mut merged, over);
-                match toml::to_string(&merged)
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| parse_theme(&t))
-                {
+                match toml::to_string(&merged).map_err(|e| e.to_string()).and_then(|t| parse_theme(&t)) {
                     Ok(theme) => return theme,
-                    Err(e) => {
-                        warnings.push(format!("{}: {e}; using the built-in theme", path.display()))
-                    }
+                    Err(e) => warnings.push(format!("{}: {e}; using the built-in theme", path.display())),
                 }
             }
             Err(e) => warnings.push(format!(
@@ -216,10 +206,7 @@ pub fn load(dir: Option<&Path>, name: &str, warnings: &mut Vec<String>) -> Theme
     {
         t.insert("name".into(), toml::Value::String("default".into()));
     }
-    toml::to_string(&base)
-        .map_err(|e| e.to_string())
-        .and_then(|t| parse_theme(&t))
-        .unwrap_or_else(|_| fallback())
+    toml::to_string(&base).map_err(|e| e.to_string()).and_then(|t| parse_theme(&t)).unwrap_or_else(|_| fallback())
 }
 
 /// Only reachable if a built-in theme file is broken, which the tests rule out; still, raytop
@@ -262,11 +249,7 @@ mod tests {
     #[test]
     fn partial_user_theme_overrides_some_slots() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("default.toml"),
-            "[status]\nerror = \"#ff0000\"\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("default.toml"), "[status]\nerror = \"#ff0000\"\n").unwrap();
         let mut w = Vec::new();
         let t = load(Some(dir.path()), "default", &mut w);
         assert!(w.is_empty(), "{w:?}");
@@ -277,11 +260,7 @@ mod tests {
     #[test]
     fn bad_user_theme_warns_and_falls_back() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("default.toml"),
-            "[status]\nerror = \"not-a-colour\"\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("default.toml"), "[status]\nerror = \"not-a-colour\"\n").unwrap();
         let mut w = Vec::new();
         let t = load(Some(dir.path()), "default", &mut w);
         assert_eq!(w.len(), 1, "{w:?}");

@@ -42,16 +42,8 @@ impl Demand {
             DemandKind::PlacementGroup => "placement-group bundles",
             DemandKind::Request => "requested",
         };
-        let strategy = self
-            .strategy
-            .as_deref()
-            .map(|s| format!(" ({s})"))
-            .unwrap_or_default();
-        format!(
-            "{} × {}{strategy} {what}",
-            self.count,
-            fmt_shape(&self.shape)
-        )
+        let strategy = self.strategy.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+        format!("{} × {}{strategy} {what}", self.count, fmt_shape(&self.shape))
     }
 }
 
@@ -208,12 +200,7 @@ pub fn report_from_v1(status: &ClusterStatusV1) -> Report {
     let ordered = |m: &BTreeMap<String, f64>| -> Vec<(String, f64)> { order_shape(m) };
     let mut pending = Vec::new();
     for (shape, count) in &l.resource_demand {
-        pending.push(Demand {
-            kind: DemandKind::Task,
-            shape: ordered(shape),
-            count: *count,
-            strategy: None,
-        });
+        pending.push(Demand { kind: DemandKind::Task, shape: ordered(shape), count: *count, strategy: None });
     }
     for (pg, count) in &l.pg_demand {
         for (bundle, n) in &pg.bundles {
@@ -226,58 +213,26 @@ pub fn report_from_v1(status: &ClusterStatusV1) -> Report {
         }
     }
     for (shape, count) in &l.request_demand {
-        pending.push(Demand {
-            kind: DemandKind::Request,
-            shape: ordered(shape),
-            count: *count,
-            strategy: None,
-        });
+        pending.push(Demand { kind: DemandKind::Request, shape: ordered(shape), count: *count, strategy: None });
     }
     let mut launches: Vec<PendingLaunch> = a
         .pending_launches
         .iter()
-        .map(|(group, n)| PendingLaunch {
-            group: group.clone(),
-            count: *n,
-            status: "launching".into(),
-        })
+        .map(|(group, n)| PendingLaunch { group: group.clone(), count: *n, status: "launching".into() })
         .collect();
     for p in &a.pending_nodes {
-        let field = |i: usize| {
-            p.get(i)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        launches.push(PendingLaunch {
-            group: field(1),
-            count: 1,
-            status: field(2),
-        });
+        let field = |i: usize| p.get(i).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        launches.push(PendingLaunch { group: field(1), count: 1, status: field(2) });
     }
     let failures = a
         .failed_nodes
         .iter()
         .map(|f| {
-            let field = |i: usize| {
-                f.get(i)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            FailedLaunch {
-                group: field(1),
-                detail: format!("node {} failed", field(0)),
-            }
+            let field = |i: usize| f.get(i).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            FailedLaunch { group: field(1), detail: format!("node {} failed", field(0)) }
         })
         .collect();
-    Report {
-        source: ReportSource::V1,
-        active: a.active_nodes.clone(),
-        pending,
-        launches,
-        failures,
-    }
+    Report { source: ReportSource::V1, active: a.active_nodes.clone(), pending, launches, failures }
 }
 
 /// Reads the `ray status` text, the only report autoscaler v2 serves over HTTP.
@@ -292,10 +247,7 @@ pub fn report_from_text(text: &str) -> Report {
         Demands,
         Other,
     }
-    let mut report = Report {
-        source: ReportSource::V2Text,
-        ..Report::default()
-    };
+    let mut report = Report { source: ReportSource::V2Text, ..Report::default() };
     let mut section = Section::None;
     for raw in text.lines() {
         let line = raw.trim();
@@ -305,20 +257,14 @@ pub fn report_from_text(text: &str) -> Report {
             "Pending:" => Some(Section::Pending),
             "Recent failures:" => Some(Section::Failures),
             "Pending Demands:" => Some(Section::Demands),
-            "Resources" | "Total Usage:" | "From request_resources:" | "Node status" => {
-                Some(Section::Other)
-            }
+            "Resources" | "Total Usage:" | "From request_resources:" | "Node status" => Some(Section::Other),
             _ => None,
         };
         if let Some(h) = header {
             section = h;
             continue;
         }
-        if line.is_empty()
-            || line.starts_with('(')
-            || line.starts_with("---")
-            || line.starts_with("===")
-        {
+        if line.is_empty() || line.starts_with('(') || line.starts_with("---") || line.starts_with("===") {
             continue;
         }
         match section {
@@ -336,10 +282,7 @@ pub fn report_from_text(text: &str) -> Report {
                     _ => ("", line),
                 };
                 let group = group.rsplit(' ').next().unwrap_or(group);
-                report.failures.push(FailedLaunch {
-                    group: group.to_string(),
-                    detail: clean(detail),
-                });
+                report.failures.push(FailedLaunch { group: group.to_string(), detail: clean(detail) });
             }
             Section::Demands => {
                 if let Some(d) = parse_demand_line(line) {
@@ -364,11 +307,7 @@ fn parse_pending_line(line: &str) -> PendingLaunch {
         Some(Ok(n)) => (n, words.collect::<Vec<_>>().join(" ")),
         _ => (1, status.to_string()),
     };
-    PendingLaunch {
-        group: group.trim().to_string(),
-        count,
-        status,
-    }
+    PendingLaunch { group: group.trim().to_string(), count, status }
 }
 
 /// "{'CPU': 1.0, 'GPU': 1.0}: 6+ pending tasks/actors",
@@ -386,34 +325,19 @@ fn parse_demand_line(line: &str) -> Option<Demand> {
         .and_then(|n| n.trim_end_matches(':').parse::<u64>().ok())
         .unwrap_or(1);
     let count_of = |text: &str| -> u64 {
-        text.split_whitespace()
-            .find_map(|w| w.trim_end_matches('+').parse::<u64>().ok())
-            .unwrap_or(1)
+        text.split_whitespace().find_map(|w| w.trim_end_matches('+').parse::<u64>().ok()).unwrap_or(1)
     };
     let (kind, count, strategy) = if rest.contains("request_resources") {
         (DemandKind::Request, bundles_per_group, None)
     } else if rest.contains("pending placement groups") {
-        let strategy = rest.find('(').and_then(|s| {
-            rest[s + 1..]
-                .find(')')
-                .map(|e| rest[s + 1..s + 1 + e].to_string())
-        });
+        let strategy = rest.find('(').and_then(|s| rest[s + 1..].find(')').map(|e| rest[s + 1..s + 1 + e].to_string()));
         let groups = rest.rsplit_once(':').map(|(_, t)| count_of(t)).unwrap_or(1);
-        (
-            DemandKind::PlacementGroup,
-            bundles_per_group * groups,
-            strategy,
-        )
+        (DemandKind::PlacementGroup, bundles_per_group * groups, strategy)
     } else {
         let n = rest.rsplit_once(':').map(|(_, t)| count_of(t)).unwrap_or(1);
         (DemandKind::Task, n, None)
     };
-    Some(Demand {
-        kind,
-        shape,
-        count,
-        strategy,
-    })
+    Some(Demand { kind, shape, count, strategy })
 }
 
 /// "'CPU': 1.0, 'GPU': 1.0" → [("CPU", 1.0), ("GPU", 1.0)].
@@ -447,10 +371,7 @@ pub type GroupShapes = BTreeMap<String, BTreeMap<String, f64>>;
 /// Resource names compared loosely: the dashboard camelCases names inside its JSON
 /// (`accelerator_type:A100` → `acceleratorType:A100`) while the status text keeps them.
 fn resource_key(k: &str) -> String {
-    k.chars()
-        .filter(|c| *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
+    k.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
 }
 
 fn fits(demand: &[(String, f64)], node: &BTreeMap<String, f64>) -> bool {
@@ -460,8 +381,7 @@ fn fits(demand: &[(String, f64)], node: &BTreeMap<String, f64>) -> bool {
             return true;
         }
         let want = resource_key(k);
-        node.iter()
-            .any(|(have_k, have)| resource_key(have_k) == want && have + 1e-9 >= *v)
+        node.iter().any(|(have_k, have)| resource_key(have_k) == want && have + 1e-9 >= *v)
     })
 }
 
@@ -477,20 +397,11 @@ pub fn verdicts(report: &Report, groups: &[Group], shapes: &GroupShapes) -> Vec<
     let mut seen: Vec<Seen> = groups
         .iter()
         .filter(|g| g.kind == GroupKind::Worker)
-        .map(|g| Seen {
-            name: &g.name,
-            nodes: g.nodes_alive as u64,
-            max: g.max,
-        })
+        .map(|g| Seen { name: &g.name, nodes: g.nodes_alive as u64, max: g.max })
         .collect();
     for l in &report.launches {
-        if !l.group.is_empty() && !is_head_type(&l.group) && !seen.iter().any(|s| s.name == l.group)
-        {
-            seen.push(Seen {
-                name: &l.group,
-                nodes: 0,
-                max: None,
-            });
+        if !l.group.is_empty() && !is_head_type(&l.group) && !seen.iter().any(|s| s.name == l.group) {
+            seen.push(Seen { name: &l.group, nodes: 0, max: None });
         }
     }
     let mut out = Vec::new();
@@ -507,34 +418,15 @@ pub fn verdicts(report: &Report, groups: &[Group], shapes: &GroupShapes) -> Vec<
                 d
             })
             .collect();
-        let launching: u64 = report
-            .launches
-            .iter()
-            .filter(|l| l.group == g.name)
-            .map(|l| l.count)
-            .sum();
+        let launching: u64 = report.launches.iter().filter(|l| l.group == g.name).map(|l| l.count).sum();
         let failed = report.failures.iter().find(|f| f.group == g.name);
         let nodes = g.nodes;
-        let limit = g
-            .max
-            .map(|m| format!("{nodes}/{m}"))
-            .unwrap_or_else(|| format!("{nodes} nodes"));
-        let demand_text = fitting
-            .iter()
-            .map(|d| demand_phrase(d))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let limit = g.max.map(|m| format!("{nodes}/{m}")).unwrap_or_else(|| format!("{nodes} nodes"));
+        let demand_text = fitting.iter().map(|d| demand_phrase(d)).collect::<Vec<_>>().join(", ");
         let name = g.name;
         let (state, text) = if launching > 0 {
-            let why = if demand_text.is_empty() {
-                String::new()
-            } else {
-                format!("{demand_text}; ")
-            };
-            (
-                VerdictState::ScalingUp,
-                format!("{why}{name} launching {launching} ({limit})"),
-            )
+            let why = if demand_text.is_empty() { String::new() } else { format!("{demand_text}; ") };
+            (VerdictState::ScalingUp, format!("{why}{name} launching {launching} ({limit})"))
         } else if fitting.is_empty() {
             let why = if shape.is_none() {
                 "node shape unknown (no node yet; --cluster-config tells)"
@@ -543,33 +435,16 @@ pub fn verdicts(report: &Report, groups: &[Group], shapes: &GroupShapes) -> Vec<
             };
             (VerdictState::Steady, format!("{name}: {limit}; {why}"))
         } else if let Some(max) = g.max.filter(|m| nodes >= *m) {
-            (
-                VerdictState::Blocked,
-                format!("{demand_text}; {name} at max {nodes}/{max}"),
-            )
+            (VerdictState::Blocked, format!("{demand_text}; {name} at max {nodes}/{max}"))
         } else if let Some(f) = failed {
-            (
-                VerdictState::Blocked,
-                format!("{demand_text}; {name} launch failed: {}", f.detail),
-            )
+            (VerdictState::Blocked, format!("{demand_text}; {name} launch failed: {}", f.detail))
         } else {
             let max = if g.max.is_some() { "" } else { ", max unknown" };
-            (
-                VerdictState::Blocked,
-                format!("{demand_text}; {name} not launching ({limit}{max})"),
-            )
+            (VerdictState::Blocked, format!("{demand_text}; {name} not launching ({limit}{max})"))
         };
-        out.push(Verdict {
-            group: Some(name.to_string()),
-            state,
-            text,
-        });
+        out.push(Verdict { group: Some(name.to_string()), state, text });
     }
-    let unknown: Vec<&str> = seen
-        .iter()
-        .filter(|g| !shapes.contains_key(g.name))
-        .map(|g| g.name)
-        .collect();
+    let unknown: Vec<&str> = seen.iter().filter(|g| !shapes.contains_key(g.name)).map(|g| g.name).collect();
     for (d, served) in report.pending.iter().zip(served) {
         if served {
             continue;
@@ -583,11 +458,7 @@ pub fn verdicts(report: &Report, groups: &[Group], shapes: &GroupShapes) -> Vec<
                 unknown.join(", ")
             )
         };
-        out.push(Verdict {
-            group: None,
-            state: VerdictState::Infeasible,
-            text,
-        });
+        out.push(Verdict { group: None, state: VerdictState::Infeasible, text });
     }
     out
 }

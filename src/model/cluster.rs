@@ -78,72 +78,44 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
             (true, true) => HEAD_GROUP_FALLBACK.to_string(),
             (false, true) => UNTYPED_WORKERS.to_string(),
         };
-        let usage = summary
-            .node_logical_resources
-            .get(&r.node_id)
-            .map(|t| parse_usage_text(t))
-            .unwrap_or_default();
-        let from_totals = |key: &str| Usage {
-            used: 0.0,
-            total: r.resources_total.get(key).copied().unwrap_or(0.0),
-        };
+        let usage = summary.node_logical_resources.get(&r.node_id).map(|t| parse_usage_text(t)).unwrap_or_default();
+        let from_totals = |key: &str| Usage { used: 0.0, total: r.resources_total.get(key).copied().unwrap_or(0.0) };
         let pick = |key: &str| usage.get(key).copied().unwrap_or_else(|| from_totals(key));
         let alive = r.state.eq_ignore_ascii_case("ALIVE");
         let node = Node {
             node_id: r.node_id.clone(),
-            ip: if item.ip.is_empty() {
-                r.node_manager_address.clone()
-            } else {
-                item.ip.clone()
-            },
-            hostname: if item.hostname.is_empty() {
-                r.node_manager_hostname.clone()
-            } else {
-                item.hostname.clone()
-            },
+            ip: if item.ip.is_empty() { r.node_manager_address.clone() } else { item.ip.clone() },
+            hostname: if item.hostname.is_empty() { r.node_manager_hostname.clone() } else { item.hostname.clone() },
             instance_id: r.instance_id.clone(),
             group: group.clone(),
             is_head: r.is_head_node,
             alive,
-            state_message: r
-                .state_message
-                .as_deref()
-                .map(super::text::clean)
-                .filter(|m| !m.is_empty()),
+            state_message: r.state_message.as_deref().map(super::text::clean).filter(|m| !m.is_empty()),
             cpu_percent: item.cpu,
             physical_cores: item.cpus.get(1).copied(),
             mem_used: item.mem.get(3).copied(),
             mem_total: item.mem.first().copied(),
-            start_time: r
-                .start_time_ms
-                .filter(|ms| *ms > 0)
-                .map(|ms| ms as f64 / 1000.0),
+            start_time: r.start_time_ms.filter(|ms| *ms > 0).map(|ms| ms as f64 / 1000.0),
             cpu: pick("CPU"),
             gpu: pick("GPU"),
             memory: pick("memory"),
             gpus: item.gpus.clone(),
             resources: r.resources_total.clone(),
         };
-        let kind = if r.is_head_node {
-            GroupKind::Head
-        } else {
-            GroupKind::Worker
-        };
+        let kind = if r.is_head_node { GroupKind::Head } else { GroupKind::Worker };
         let order = u8::from(kind == GroupKind::Worker);
-        let entry = groups
-            .entry((order, group.clone()))
-            .or_insert_with(|| Group {
-                name: group.clone(),
-                kind,
-                nodes_alive: 0,
-                nodes_dead: 0,
-                cpu: Usage::default(),
-                gpu: Usage::default(),
-                memory: Usage::default(),
-                min: limits.get(&group).map(|l| l.0),
-                max: limits.get(&group).map(|l| l.1),
-                nodes: Vec::new(),
-            });
+        let entry = groups.entry((order, group.clone())).or_insert_with(|| Group {
+            name: group.clone(),
+            kind,
+            nodes_alive: 0,
+            nodes_dead: 0,
+            cpu: Usage::default(),
+            gpu: Usage::default(),
+            memory: Usage::default(),
+            min: limits.get(&group).map(|l| l.0),
+            max: limits.get(&group).map(|l| l.1),
+            nodes: Vec::new(),
+        });
         if node.alive {
             entry.nodes_alive += 1;
             entry.cpu.add(node.cpu);
@@ -181,11 +153,7 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
         g.nodes.sort_by(|a, b| {
             b.alive
                 .cmp(&a.alive)
-                .then(
-                    a.start_time
-                        .partial_cmp(&b.start_time)
-                        .unwrap_or(std::cmp::Ordering::Equal),
-                )
+                .then(a.start_time.partial_cmp(&b.start_time).unwrap_or(std::cmp::Ordering::Equal))
                 .then(a.node_id.cmp(&b.node_id))
         });
     }

@@ -3,9 +3,11 @@
 
 pub mod autoscaler;
 pub mod cluster;
+pub mod gpu;
 pub mod resources;
 pub mod serve;
 pub mod text;
+pub mod tune;
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,17 +23,8 @@ use serve::Serve;
 /// What a source sends about one dashboard.
 #[derive(Debug, Clone)]
 pub enum DashUpdate {
-    Fetched {
-        endpoint: Endpoint,
-        at: SystemTime,
-        bytes: usize,
-        data: Box<DashData>,
-    },
-    Failed {
-        endpoint: Endpoint,
-        at: SystemTime,
-        error: FetchError,
-    },
+    Fetched { endpoint: Endpoint, at: SystemTime, bytes: usize, data: Box<DashData> },
+    Failed { endpoint: Endpoint, at: SystemTime, error: FetchError },
 }
 
 /// How fresh one endpoint's data is, and what went wrong last.
@@ -77,6 +70,8 @@ pub struct ClusterState {
     pub autoscaler: Autoscaler,
     pub serve: Serve,
     pub jobs: Vec<JobSummary>,
+    pub tune: tune::Tune,
+    pub gpus: gpu::Gpus,
     pub freshness: BTreeMap<Endpoint, Freshness>,
     /// Bumped on every change; views cache derived rows against it.
     #[serde(skip)]
@@ -87,6 +82,13 @@ pub struct ClusterState {
     report: Report,
     #[serde(skip)]
     nodes: Option<crate::source::dashboard::api::NodesSummary>,
+    #[serde(skip)]
+    pub actors: Vec<crate::source::dashboard::api::ActorState>,
+    /// Per GPU, since when it has been idle while held (unix seconds), across refreshes.
+    #[serde(skip)]
+    gpu_idle_since: BTreeMap<String, f64>,
+    #[serde(skip)]
+    clock: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,11 +102,7 @@ pub struct JobSummary {
 impl From<&JobDetails> for JobSummary {
     fn from(j: &JobDetails) -> Self {
         JobSummary {
-            id: j
-                .submission_id
-                .clone()
-                .or_else(|| j.job_id.clone())
-                .unwrap_or_default(),
+            id: j.submission_id.clone().or_else(|| j.job_id.clone()).unwrap_or_default(),
             kind: j.kind.clone(),
             status: j.status.clone(),
             entrypoint: j.entrypoint.clone(),
@@ -113,6 +111,11 @@ impl From<&JobDetails> for JobSummary {
 }
 
 impl ClusterState {
+    pub fn with_tune_modes(mut self, overrides: BTreeMap<String, tune::Mode>) -> Self {
+        self.tune = tune::Tune::with_overrides(overrides);
+        self
+    }
+
     pub fn new(name: String, dashboard: String, config: ClusterConfig) -> Self {
         ClusterState {
             name,
@@ -125,21 +128,49 @@ impl ClusterState {
             autoscaler: Autoscaler::default(),
             serve: Serve::default(),
             jobs: Vec::new(),
+            tune: tune::Tune::default(),
+            gpus: gpu::Gpus::default(),
             freshness: BTreeMap::new(),
             generation: 0,
             config,
             report: Report::default(),
             nodes: None,
+            actors: Vec::new(),
+            gpu_idle_since: BTreeMap::new(),
+            clock: 0.0,
         }
+    }
+
+    /// Folds in news from the Tune source; GPU holders are re-joined after each pass.
+    pub fn apply_tune(&mut self, u: crate::source::tune::TuneUpdate) {
+        self.generation += 1;
+        if let crate::source::tune::TuneUpdate::Pass { at, .. } = &u {
+            self.clock = self.clock.max(unix_secs(*at));
+            self.tune.apply(u);
+            self.rebuild_gpus();
+        } else {
+            self.tune.apply(u);
+        }
+    }
+
+    fn rebuild_gpus(&mut self) {
+        self.gpus = gpu::build(
+            &self.groups,
+            &self.actors,
+            &self.tune,
+            &self.serve,
+            &self.autoscaler,
+            &mut self.gpu_idle_since,
+            self.clock,
+        );
     }
 
     /// Folds one update in. Returns whether anything visible changed.
     pub fn apply(&mut self, update: DashUpdate) -> bool {
         self.generation += 1;
         match update {
-            DashUpdate::Fetched {
-                endpoint, at, data, ..
-            } => {
+            DashUpdate::Fetched { endpoint, at, data, .. } => {
+                self.clock = self.clock.max(unix_secs(at));
                 let f = self.freshness.entry(endpoint).or_default();
                 f.fetched_at = Some(at);
                 f.failing_for = 0;
@@ -147,11 +178,7 @@ impl ClusterState {
                 self.connection = Connection::Connected;
                 self.absorb(*data);
             }
-            DashUpdate::Failed {
-                endpoint,
-                at: _,
-                error,
-            } => {
+            DashUpdate::Failed { endpoint, at: _, error } => {
                 let f = self.freshness.entry(endpoint).or_default();
                 f.failing_for += 1;
                 f.errors_total += 1;
@@ -195,9 +222,15 @@ impl ClusterState {
                 events.sort_by(|a, b| a.time.cmp(&b.time));
                 self.autoscaler.events = autoscaler::fold_events(&events);
             }
-            DashData::Serve(inst) => self.serve = Serve::from_instance(&inst),
+            DashData::Serve(inst) => {
+                self.serve = Serve::from_instance(&inst);
+                self.rebuild_gpus();
+            }
             DashData::Jobs(jobs) => self.jobs = jobs.iter().map(JobSummary::from).collect(),
-            DashData::Actors(_) => {}
+            DashData::Actors(actors) => {
+                self.actors = actors;
+                self.rebuild_gpus();
+            }
         }
     }
 
@@ -217,6 +250,7 @@ impl ClusterState {
         self.autoscaler.launches = self.report.launches.clone();
         self.autoscaler.failures = self.report.failures.clone();
         self.autoscaler.verdicts = autoscaler::verdicts(&self.report, &self.groups, &shapes);
+        self.rebuild_gpus();
     }
 
     /// The newest fetch time over all endpoints: whether the dashboard answers at all.
@@ -227,10 +261,7 @@ impl ClusterState {
     /// How old the data behind a view is: the oldest fetch among the endpoints it shows that
     /// have answered at least once (an endpoint never fetched doesn't make the rest look stale).
     pub fn data_time(&self, endpoints: &[Endpoint]) -> Option<SystemTime> {
-        endpoints
-            .iter()
-            .filter_map(|ep| self.freshness.get(ep).and_then(|f| f.fetched_at))
-            .min()
+        endpoints.iter().filter_map(|ep| self.freshness.get(ep).and_then(|f| f.fetched_at)).min()
     }
 
     /// Whether any data at all has arrived (the first populated frame).
@@ -241,9 +272,7 @@ impl ClusterState {
 
 /// Unix seconds as a float, for JSON and age computations.
 pub fn unix_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 fn ser_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {

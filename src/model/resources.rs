@@ -19,11 +19,7 @@ impl Usage {
 
     /// Fraction used in `[0, 1]`; 0 when nothing is there.
     pub fn ratio(&self) -> f64 {
-        if self.total > 0.0 {
-            (self.used / self.total).clamp(0.0, 1.0)
-        } else {
-            0.0
-        }
+        if self.total > 0.0 { (self.used / self.total).clamp(0.0, 1.0) } else { 0.0 }
     }
 }
 
@@ -57,20 +53,14 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
         ("B", 1.0),
         ("", 1.0),
     ];
-    UNITS.iter().find_map(|(suffix, scale)| {
-        s.strip_suffix(suffix)
-            .and_then(|n| n.parse::<f64>().ok())
-            .map(|n| n * scale)
-    })
+    UNITS
+        .iter()
+        .find_map(|(suffix, scale)| s.strip_suffix(suffix).and_then(|n| n.parse::<f64>().ok()).map(|n| n * scale))
 }
 
 /// Formats a count of cores or GPUs: whole numbers without a decimal point.
 pub fn fmt_amount(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round() as i64)
-    } else {
-        format!("{v:.1}")
-    }
+    if (v - v.round()).abs() < 1e-9 { format!("{}", v.round() as i64) } else { format!("{v:.1}") }
 }
 
 /// Formats bytes with a binary unit, one decimal.
@@ -82,19 +72,12 @@ pub fn fmt_bytes(bytes: f64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{v:.0}B")
-    } else {
-        format!("{v:.1}{}", STEPS[unit])
-    }
+    if unit == 0 { format!("{v:.0}B") } else { format!("{v:.1}{}", STEPS[unit]) }
 }
 
 /// A resource shape as Ray prints it, e.g. `{GPU: 1, CPU: 1}`; keeps the given order.
 pub fn fmt_shape(shape: &[(String, f64)]) -> String {
-    let inner: Vec<String> = shape
-        .iter()
-        .map(|(k, v)| format!("{k}: {}", fmt_amount(*v)))
-        .collect();
+    let inner: Vec<String> = shape.iter().map(|(k, v)| format!("{k}: {}", fmt_amount(*v))).collect();
     format!("{{{}}}", inner.join(", "))
 }
 
@@ -118,20 +101,8 @@ mod tests {
         let text = "3.0/4.0 CPU (3.0 used of 3.0 reserved in placement groups)\n\
                     0B/16.03GiB memory\n1.0/1.0 GPU\ngarbage line";
         let u = parse_usage_text(text);
-        assert_eq!(
-            u["CPU"],
-            Usage {
-                used: 3.0,
-                total: 4.0
-            }
-        );
-        assert_eq!(
-            u["GPU"],
-            Usage {
-                used: 1.0,
-                total: 1.0
-            }
-        );
+        assert_eq!(u["CPU"], Usage { used: 3.0, total: 4.0 });
+        assert_eq!(u["GPU"], Usage { used: 1.0, total: 1.0 });
         assert!((u["memory"].total - 16.03 * 1024.0 * 1024.0 * 1024.0).abs() < 1.0);
         assert_eq!(u.len(), 3);
     }
@@ -141,10 +112,7 @@ mod tests {
         assert_eq!(fmt_amount(2.0), "2");
         assert_eq!(fmt_amount(0.5), "0.5");
         assert_eq!(fmt_bytes(1536.0), "1.5KiB");
-        assert_eq!(
-            fmt_shape(&[("GPU".into(), 1.0), ("CPU".into(), 1.0)]),
-            "{GPU: 1, CPU: 1}"
-        );
+        assert_eq!(fmt_shape(&[("GPU".into(), 1.0), ("CPU".into(), 1.0)]), "{GPU: 1, CPU: 1}");
         assert_eq!(fmt_age(3725.0), "1h2m");
         assert_eq!(fmt_age(42.0), "42s");
     }

@@ -70,11 +70,7 @@ impl Serve {
             .applications
             .iter()
             .map(|(key, app)| Application {
-                name: if app.name.is_empty() {
-                    key.clone()
-                } else {
-                    app.name.clone()
-                },
+                name: if app.name.is_empty() { key.clone() } else { app.name.clone() },
                 route_prefix: app.route_prefix.clone(),
                 status: app.status.clone(),
                 message: clean(app.message.trim()),
@@ -83,11 +79,7 @@ impl Serve {
                     .deployments
                     .iter()
                     .map(|(dkey, d)| Deployment {
-                        name: if d.name.is_empty() {
-                            dkey.clone()
-                        } else {
-                            d.name.clone()
-                        },
+                        name: if d.name.is_empty() { dkey.clone() } else { d.name.clone() },
                         status: d.status.clone(),
                         status_trigger: d.status_trigger.clone(),
                         message: clean(d.message.trim()),
@@ -98,10 +90,7 @@ impl Serve {
                     .collect(),
             })
             .collect();
-        Serve {
-            proxy_location: inst.proxy_location.clone(),
-            applications,
-        }
+        Serve { proxy_location: inst.proxy_location.clone(), applications }
     }
 
     pub fn is_unhealthy(status: &str) -> bool {

@@ -35,10 +35,7 @@ mod tests {
 
     #[test]
     fn strips_colours_and_controls() {
-        assert_eq!(
-            clean("\u{1b}[36mray::X\u{1b}[39m ok\r\n\tnext\u{7}"),
-            "ray::X ok\n    next"
-        );
+        assert_eq!(clean("\u{1b}[36mray::X\u{1b}[39m ok\r\n\tnext\u{7}"), "ray::X ok\n    next");
         assert_eq!(clean("plain"), "plain");
         assert_eq!(clean("cut \u{1b}["), "cut ");
     }

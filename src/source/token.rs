@@ -25,15 +25,8 @@ pub fn resolve(
     home: Option<&Path>,
 ) -> Result<Option<Token>, String> {
     if let Some(v) = flag_or_env.map(str::trim).filter(|v| !v.is_empty()) {
-        let origin = if from_env {
-            TokenOrigin::Env
-        } else {
-            TokenOrigin::Flag
-        };
-        return Ok(Some(Token {
-            value: v.to_string(),
-            origin,
-        }));
+        let origin = if from_env { TokenOrigin::Env } else { TokenOrigin::Flag };
+        return Ok(Some(Token { value: v.to_string(), origin }));
     }
     if let Some(path) = token_file {
         return read(path).map(Some);
@@ -46,16 +39,12 @@ pub fn resolve(
 }
 
 fn read(path: &Path) -> Result<Token, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
     let value = text.trim().to_string();
     if value.is_empty() {
         return Err(format!("token file {} is empty", path.display()));
     }
-    Ok(Token {
-        value,
-        origin: TokenOrigin::File(path.to_path_buf()),
-    })
+    Ok(Token { value, origin: TokenOrigin::File(path.to_path_buf()) })
 }
 
 impl std::fmt::Display for TokenOrigin {
@@ -77,22 +66,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tok");
         std::fs::write(&file, "abc\n").unwrap();
-        let t = resolve(Some("xyz"), false, Some(&file), None)
-            .unwrap()
-            .unwrap();
+        let t = resolve(Some("xyz"), false, Some(&file), None).unwrap().unwrap();
         assert_eq!((t.value.as_str(), t.origin), ("xyz", TokenOrigin::Flag));
         let t = resolve(None, false, Some(&file), None).unwrap().unwrap();
         assert_eq!(t.value, "abc");
-        assert!(
-            resolve(None, false, None, Some(dir.path()))
-                .unwrap()
-                .is_none()
-        );
+        assert!(resolve(None, false, None, Some(dir.path())).unwrap().is_none());
         std::fs::create_dir(dir.path().join(".ray")).unwrap();
         std::fs::write(dir.path().join(".ray/auth_token"), "def").unwrap();
-        let t = resolve(None, false, None, Some(dir.path()))
-            .unwrap()
-            .unwrap();
+        let t = resolve(None, false, None, Some(dir.path())).unwrap().unwrap();
         assert_eq!(t.value, "def");
         assert!(resolve(None, false, Some(&dir.path().join("missing")), None).is_err());
     }

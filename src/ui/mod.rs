@@ -35,6 +35,8 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
             View::Cluster => views::cluster::draw(f, body, app, c, now),
             View::Autoscaler => views::autoscaler::draw(f, body, app, c),
             View::Serve => views::serve::draw(f, body, app, c, now),
+            View::Tune => views::tune::draw(f, body, app, c),
+            View::Gpu => views::gpu::draw(f, body, app, c),
         },
         None => f.render_widget(Paragraph::new("no cluster configured"), body),
     }
@@ -48,15 +50,9 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
 
 fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
-    let mut spans = vec![
-        Span::styled(" raytop ", t.title().add_modifier(Modifier::REVERSED)),
-        Span::raw(" "),
-    ];
+    let mut spans = vec![Span::styled(" raytop ", t.title().add_modifier(Modifier::REVERSED)), Span::raw(" ")];
     if let Some(c) = app.cluster() {
-        spans.push(Span::styled(
-            c.name.clone(),
-            t.accent().add_modifier(Modifier::BOLD),
-        ));
+        spans.push(Span::styled(c.name.clone(), t.accent().add_modifier(Modifier::BOLD)));
         if let Some(v) = &c.ray_version {
             spans.push(Span::styled(format!(" ray {v}"), t.muted()));
         }
@@ -69,20 +65,13 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(dot, style));
         if let Some(at) = c.last_fetch() {
-            spans.push(Span::styled(
-                format!("  data {} ago", fmt_age(App::age(now, at))),
-                t.muted(),
-            ));
+            spans.push(Span::styled(format!("  data {} ago", fmt_age(App::age(now, at))), t.muted()));
         }
     }
     spans.push(Span::raw("   "));
     for (i, v) in View::ALL.iter().enumerate() {
         let label = format!(" {} {} ", i + 1, v.title());
-        let style = if *v == app.view {
-            t.selected().add_modifier(Modifier::BOLD)
-        } else {
-            t.muted()
-        };
+        let style = if *v == app.view { t.selected().add_modifier(Modifier::BOLD) } else { t.muted() };
         spans.push(Span::styled(label, style));
         spans.push(Span::raw(" "));
     }
@@ -93,45 +82,29 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
 fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let t = &app.theme;
     let c = app.cluster()?;
-    let age = c
-        .last_fetch()
-        .map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
+    let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
     let kept = age.unwrap_or_else(|| "no data yet".into());
     let text = match &c.connection {
         Connection::Disconnected(e) => format!(" disconnected, retrying: {e} — {kept}"),
         Connection::Unauthorized(e) => format!(" {e} — {kept}"),
         _ => {
             if let Some(w) = app.warnings.first() {
-                let more = if app.warnings.len() > 1 {
-                    format!(" (+{} more)", app.warnings.len() - 1)
-                } else {
-                    String::new()
-                };
-                return Some(Line::from(Span::styled(
-                    format!(" ⚠ {w}{more} — Esc to dismiss"),
-                    t.warn(),
-                )));
+                let more =
+                    if app.warnings.len() > 1 { format!(" (+{} more)", app.warnings.len() - 1) } else { String::new() };
+                return Some(Line::from(Span::styled(format!(" ⚠ {w}{more} — Esc to dismiss"), t.warn())));
             }
             let failing: Vec<String> = c
                 .freshness
                 .iter()
                 .filter(|(_, f)| f.failing_for > 0)
                 .map(|(ep, f)| {
-                    format!(
-                        "{}: {} ({} errors)",
-                        ep.label(),
-                        f.last_error.clone().unwrap_or_default(),
-                        f.errors_total
-                    )
+                    format!("{}: {} ({} errors)", ep.label(), f.last_error.clone().unwrap_or_default(), f.errors_total)
                 })
                 .collect();
             if failing.is_empty() {
                 return None;
             }
-            return Some(Line::from(Span::styled(
-                format!(" ⚠ {}", failing.join("; ")),
-                t.warn(),
-            )));
+            return Some(Line::from(Span::styled(format!(" ⚠ {}", failing.join("; ")), t.warn())));
         }
     };
     Some(Line::from(Span::styled(text, t.error())))
@@ -148,13 +121,8 @@ fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
         Connection::Unauthorized(e) => format!("{}: {e}", c.dashboard),
         Connection::Connected => "Waiting for the node list …".into(),
     };
-    let block = Block::bordered()
-        .border_style(t.border())
-        .title(Span::styled(" Cluster ", t.title()));
-    f.render_widget(
-        Paragraph::new(msg).wrap(Wrap { trim: true }).block(block),
-        area,
-    );
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" Cluster ", t.title()));
+    f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
 }
 
 fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
@@ -187,19 +155,20 @@ fn hints(app: &App) -> Line<'static> {
     use crate::config::Command as C;
     let t = &app.theme;
     let scope = app.view.scope();
-    let mut wanted = vec![
-        (C::Help, "help"),
-        (C::Palette, "command"),
-        (C::Filter, "filter"),
-        (C::NextView, "view"),
-    ];
+    let mut wanted = vec![(C::Help, "help"), (C::Palette, "command"), (C::Filter, "filter"), (C::NextView, "view")];
     match app.view {
         View::Cluster => {
             wanted.push((C::ToggleFold, "fold"));
             wanted.push((C::ToggleDead, "dead nodes"));
         }
         View::Serve => wanted.push((C::ToggleFold, "fold")),
-        View::Autoscaler => {}
+        View::Tune => {
+            wanted.push((C::Detail, "detail"));
+            wanted.push((C::SortNext, "sort"));
+            wanted.push((C::StatusFilter, "status"));
+            wanted.push((C::NextExperiment, "experiment"));
+        }
+        View::Autoscaler | View::Gpu => {}
     }
     wanted.push((C::Quit, "quit"));
     let mut spans = Vec::new();
@@ -210,10 +179,7 @@ fn hints(app: &App) -> Line<'static> {
         }
     }
     if !app.filter().is_empty() {
-        spans.push(Span::styled(
-            format!("filter: {}", app.filter()),
-            t.accent(),
-        ));
+        spans.push(Span::styled(format!("filter: {}", app.filter()), t.accent()));
     }
     Line::from(spans)
 }
@@ -225,28 +191,13 @@ fn draw_palette(f: &mut Frame, area: Rect, app: &App, typed: &str) {
         .iter()
         .filter(|(n, _)| n.starts_with(typed) || typed.is_empty())
         .map(|(n, d)| {
-            Line::from(vec![
-                Span::styled(format!(" {n:<12}"), t.accent()),
-                Span::styled(d.to_string(), t.muted()),
-            ])
+            Line::from(vec![Span::styled(format!(" {n:<12}"), t.accent()), Span::styled(d.to_string(), t.muted())])
         })
         .collect();
-    let h = (lines.len() as u16 + 2)
-        .min(area.height.saturating_sub(2))
-        .max(3);
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2)).max(3);
     let w = 60.min(area.width);
-    let rect = Rect {
-        x: area.x + 1,
-        y: area.bottom().saturating_sub(h + 1),
-        width: w,
-        height: h,
-    };
+    let rect = Rect { x: area.x + 1, y: area.bottom().saturating_sub(h + 1), width: w, height: h };
     f.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .border_style(t.border())
-        .title(Span::styled(" commands ", t.title()));
-    f.render_widget(
-        Paragraph::new(lines).block(block).style(Style::default()),
-        rect,
-    );
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" commands ", t.title()));
+    f.render_widget(Paragraph::new(lines).block(block).style(Style::default()), rect);
 }

@@ -15,10 +15,7 @@ pub fn bar(u: Usage, width: usize, theme: &Theme) -> Vec<Span<'static>> {
     };
     vec![
         Span::styled("█".repeat(filled), used_style),
-        Span::styled(
-            "░".repeat(width - filled),
-            ratatui::style::Style::default().fg(theme.bar_free),
-        ),
+        Span::styled("░".repeat(width - filled), ratatui::style::Style::default().fg(theme.bar_free)),
     ]
 }
 
@@ -53,9 +50,6 @@ pub fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        format!(
-            "{}…",
-            s.chars().take(n.saturating_sub(1)).collect::<String>()
-        )
+        format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
     }
 }

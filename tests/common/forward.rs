@@ -19,13 +19,8 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn start(target: SocketAddr, port: u16) -> Forwarder {
-        let mut f = Forwarder {
-            port,
-            target,
-            stop: Arc::new(AtomicBool::new(false)),
-            conns: Arc::default(),
-            accept: None,
-        };
+        let mut f =
+            Forwarder { port, target, stop: Arc::new(AtomicBool::new(false)), conns: Arc::default(), accept: None };
         f.up();
         f
     }
@@ -45,10 +40,7 @@ impl Forwarder {
                         let Ok(server) = TcpStream::connect(target) else {
                             continue;
                         };
-                        conns
-                            .lock()
-                            .unwrap()
-                            .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                        conns.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
                         pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
                         pipe(server, client);
                     }

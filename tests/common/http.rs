@@ -32,19 +32,12 @@ pub fn serve(routes: HashMap<String, (u16, Vec<u8>)>) -> Server {
                     while reader.read_line(&mut line).unwrap_or(0) > 2 {
                         line.clear();
                     }
-                    let (status, body) = routes
-                        .get(&path)
-                        .cloned()
-                        .unwrap_or((404, b"not found".to_vec()));
+                    let (status, body) = routes.get(&path).cloned().unwrap_or((404, b"not found".to_vec()));
                     let head = format!(
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     );
-                    if conn
-                        .write_all(head.as_bytes())
-                        .and_then(|_| conn.write_all(&body))
-                        .is_err()
-                    {
+                    if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(&body)).is_err() {
                         return;
                     }
                 }

@@ -8,9 +8,7 @@ use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
 use raytop::source::dashboard::{DashData, Endpoint, parse};
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/dashboard")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard").join(name)
 }
 
 pub fn read(dir: &str, file: &str) -> Vec<u8> {
@@ -32,9 +30,7 @@ pub const FILES: [(Endpoint, &str); 8] = [
 /// The capture's own clock: the `now` the node agents reported, so ages are stable.
 pub fn capture_clock(dir: &str) -> SystemTime {
     let body = read(dir, "nodes_summary.json");
-    let Ok(DashData::Nodes(n)) = parse(Endpoint::Nodes, &body) else {
-        panic!("{dir}: nodes_summary")
-    };
+    let Ok(DashData::Nodes(n)) = parse(Endpoint::Nodes, &body) else { panic!("{dir}: nodes_summary") };
     let now = n.summary.iter().filter_map(|s| s.now).fold(0.0, f64::max);
     UNIX_EPOCH + Duration::from_secs_f64(now)
 }
@@ -67,12 +63,7 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
         if let DashData::ClusterStatus(cs) = &data {
             v2 = cs.cluster_status.is_none();
         }
-        c.apply(DashUpdate::Fetched {
-            endpoint: ep,
-            at,
-            bytes: body.len(),
-            data: Box::new(data),
-        });
+        c.apply(DashUpdate::Fetched { endpoint: ep, at, bytes: body.len(), data: Box::new(data) });
     }
     c
 }
@@ -88,8 +79,7 @@ pub fn lab_url() -> String {
 
 /// The lab's cluster config (group limits), as `lab/up.sh` wrote it.
 pub fn lab_config_file() -> String {
-    std::env::var("RAYTOP_LAB_CONFIG")
-        .unwrap_or_else(|_| format!("{}/.lab/cluster.yaml", env!("CARGO_MANIFEST_DIR")))
+    std::env::var("RAYTOP_LAB_CONFIG").unwrap_or_else(|_| format!("{}/.lab/cluster.yaml", env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Runs `raytop snapshot --json ARGS` and returns (exit code, parsed JSON).
@@ -104,12 +94,8 @@ pub fn snapshot(args: &[&str]) -> (i32, serde_json::Value) {
         .env_remove("RAYTOP_DASHBOARD")
         .output()
         .expect("run raytop");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "snapshot output is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("snapshot output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code().unwrap_or(-1), json)
 }
 

@@ -10,10 +10,7 @@ pub struct Pane {
 }
 
 fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is installed (lab/setup.sh installs it)");
+    let out = Command::new("tmux").args(args).output().expect("tmux is installed (lab/setup.sh installs it)");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -31,22 +28,9 @@ impl Pane {
         for a in args {
             cmd.push_str(&format!(" '{a}'"));
         }
-        tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-s",
-            &session,
-            &cmd,
-        ]);
+        tmux(&["new-session", "-d", "-x", "120", "-y", "40", "-s", &session, &cmd]);
         tmux(&["set-option", "-t", &session, "remain-on-exit", "on"]);
-        Pane {
-            session,
-            _dirs: dirs,
-        }
+        Pane { session, _dirs: dirs }
     }
 
     pub fn log_file(&self) -> std::path::PathBuf {
@@ -90,13 +74,7 @@ impl Pane {
     /// `(pane_dead, alternate_on)`: whether raytop exited, and whether the screen is still in
     /// the alternate buffer (a terminal left unrestored).
     pub fn state(&self) -> (bool, bool) {
-        let out = tmux(&[
-            "display-message",
-            "-p",
-            "-t",
-            &self.session,
-            "#{pane_dead} #{alternate_on}",
-        ]);
+        let out = tmux(&["display-message", "-p", "-t", &self.session, "#{pane_dead} #{alternate_on}"]);
         let mut it = out.split_whitespace();
         (it.next() == Some("1"), it.next() == Some("1"))
     }
@@ -104,11 +82,7 @@ impl Pane {
     pub fn wait_exit(&self, timeout: Duration) {
         let start = Instant::now();
         while !self.state().0 {
-            assert!(
-                start.elapsed() < timeout,
-                "raytop did not exit; screen:\n{}",
-                self.screen()
-            );
+            assert!(start.elapsed() < timeout, "raytop did not exit; screen:\n{}", self.screen());
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -102,6 +102,19 @@ pub struct GpuStat {
     pub utilization_gpu: Option<f64>,
     pub memory_used: Option<f64>,
     pub memory_total: Option<f64>,
+    /// Milliwatts and degrees Celsius (Ray 2.60+).
+    pub power_mw: Option<f64>,
+    pub temperature_c: Option<f64>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub processes_pids: Vec<GpuProcess>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GpuProcess {
+    pub pid: u64,
+    /// Megabytes.
+    pub gpu_memory_usage: Option<f64>,
 }
 
 /// `GET /api/cluster_status` data (envelope A). All three fields are null under autoscaler v2.
@@ -188,11 +201,7 @@ pub struct StateListInner<T> {
 
 impl<T> Default for StateListInner<T> {
     fn default() -> Self {
-        Self {
-            total: 0,
-            num_after_truncation: 0,
-            result: Vec::new(),
-        }
+        Self { total: 0, num_after_truncation: 0, result: Vec::new() }
     }
 }
 
@@ -312,6 +321,10 @@ pub struct ActorState {
     pub node_id: String,
     pub pid: Option<u64>,
     pub repr_name: Option<String>,
+    /// With `detail=1`: what the actor holds, e.g. `GPU` or `GPU_group_<pg id>` inside a
+    /// placement group.
+    #[serde(deserialize_with = "null_as_default")]
+    pub required_resources: BTreeMap<String, f64>,
 }
 
 /// Protobuf int64s arrive as strings in proto-derived dicts ("179…"); accept both.

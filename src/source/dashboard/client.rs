@@ -21,11 +21,7 @@ pub enum FetchError {
     #[error("{status} from the dashboard: {hint}")]
     Unauthorized { status: u16, hint: String },
     #[error("HTTP {status} from {path}: {body}")]
-    Http {
-        status: u16,
-        path: String,
-        body: String,
-    },
+    Http { status: u16, path: String, body: String },
     #[error("malformed response from {path}: {detail}")]
     Malformed { path: String, detail: String },
 }
@@ -60,16 +56,9 @@ impl DashboardClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "dashboard address {base:?} must start with http:// or https://"
-            ));
+            return Err(format!("dashboard address {base:?} must start with http:// or https://"));
         }
-        Ok(DashboardClient {
-            http,
-            base,
-            token,
-            auth_header: "Authorization",
-        })
+        Ok(DashboardClient { http, base, token, auth_header: "Authorization" })
     }
 
     pub fn base(&self) -> &str {
@@ -81,12 +70,8 @@ impl DashboardClient {
     }
 
     /// Actors matching state-API filters, e.g. `[("class_name", "=", "ImplicitFunc")]`.
-    pub async fn fetch_actors(
-        &self,
-        filters: &[(&str, &str, &str)],
-    ) -> Result<Fetched, FetchError> {
-        self.fetch_path(Endpoint::Actors, &actors_path(filters))
-            .await
+    pub async fn fetch_actors(&self, filters: &[(&str, &str, &str)]) -> Result<Fetched, FetchError> {
+        self.fetch_path(Endpoint::Actors, &actors_path(filters)).await
     }
 
     async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
@@ -102,27 +87,13 @@ impl DashboardClient {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             // Ray answers 401 without a token and 403 for a wrong one; quote its words too.
             let hint = format!("{} ({})", self.auth_hint(), snippet(&body));
-            return Err(FetchError::Unauthorized {
-                status: status.as_u16(),
-                hint,
-            });
+            return Err(FetchError::Unauthorized { status: status.as_u16(), hint });
         }
         if !status.is_success() {
-            return Err(FetchError::Http {
-                status: status.as_u16(),
-                path: path.to_string(),
-                body: snippet(&body),
-            });
+            return Err(FetchError::Http { status: status.as_u16(), path: path.to_string(), body: snippet(&body) });
         }
-        let data = parse(endpoint, &body).map_err(|detail| FetchError::Malformed {
-            path: path.to_string(),
-            detail,
-        })?;
-        Ok(Fetched {
-            data,
-            at,
-            bytes: body.len(),
-        })
+        let data = parse(endpoint, &body).map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
+        Ok(Fetched { data, at, bytes: body.len() })
     }
 
     fn auth_hint(&self) -> String {
@@ -130,10 +101,7 @@ impl DashboardClient {
             None => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
                      or point --token-file at the cluster's auth_token"
                 .to_string(),
-            Some(t) => format!(
-                "the dashboard rejected the token from {}: check it is this cluster's",
-                t.origin
-            ),
+            Some(t) => format!("the dashboard rejected the token from {}: check it is this cluster's", t.origin),
         }
     }
 }
@@ -156,9 +124,7 @@ pub fn actors_path(filters: &[(&str, &str, &str)]) -> String {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -172,11 +138,7 @@ fn classify(e: &reqwest::Error) -> FetchError {
         detail = s.to_string();
         src = s.source();
     }
-    if e.is_timeout() {
-        FetchError::Timeout(detail)
-    } else {
-        FetchError::Unreachable(detail)
-    }
+    if e.is_timeout() { FetchError::Timeout(detail) } else { FetchError::Unreachable(detail) }
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -198,7 +160,7 @@ mod tests {
     fn actor_filters_are_encoded_triples() {
         assert_eq!(
             actors_path(&[("class_name", "=", "ImplicitFunc"), ("state", "!=", "DEAD")]),
-            "/api/v0/actors?detail=1&limit=10000&filter_keys=class_name&filter_predicates=%3D&filter_values=ImplicitFunc\
+            "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE&filter_keys=class_name&filter_predicates=%3D&filter_values=ImplicitFunc\
              &filter_keys=state&filter_predicates=%21%3D&filter_values=DEAD"
         );
     }

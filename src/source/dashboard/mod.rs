@@ -44,7 +44,9 @@ impl Endpoint {
             Endpoint::ClusterEvents => "/api/v0/cluster_events?limit=10000",
             Endpoint::Serve => "/api/serve/applications/",
             Endpoint::Jobs => "/api/jobs/",
-            Endpoint::Actors => "/api/v0/actors?detail=1&limit=10000",
+            Endpoint::Actors => {
+                "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE"
+            }
         }
     }
 

@@ -24,6 +24,8 @@ pub struct Interest {
     pub autoscaler: bool,
     pub serve: bool,
     pub jobs: bool,
+    /// Actors: who holds GPUs, which process runs a trial.
+    pub actors: bool,
     /// Bumped by "refresh now": the poller then fetches everything wanted at once.
     pub refresh_seq: u32,
 }
@@ -36,10 +38,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 fn floor_period(ep: Endpoint) -> Duration {
     match ep {
         Endpoint::Version => Duration::from_secs(30),
-        Endpoint::Nodes
-        | Endpoint::ClusterStatus
-        | Endpoint::ClusterStatusText
-        | Endpoint::Serve => Duration::from_secs(2),
+        Endpoint::Nodes | Endpoint::ClusterStatus | Endpoint::ClusterStatusText | Endpoint::Serve => {
+            Duration::from_secs(2)
+        }
         Endpoint::ClusterEvents | Endpoint::Jobs | Endpoint::Actors => Duration::from_secs(5),
     }
 }
@@ -47,10 +48,7 @@ fn floor_period(ep: Endpoint) -> Duration {
 /// The period of an endpoint given the refresh interval and the size of its last body.
 pub fn period(ep: Endpoint, refresh: Duration, last_bytes: usize) -> Duration {
     let by_size = Duration::from_secs_f64(last_bytes as f64 / BYTE_BUDGET_PER_SEC);
-    floor_period(ep)
-        .max(refresh)
-        .max(by_size)
-        .min(MAX_PERIOD.max(refresh))
+    floor_period(ep).max(refresh).max(by_size).min(MAX_PERIOD.max(refresh))
 }
 
 /// Whether an endpoint is wanted, given the view's interest and the autoscaler flavour.
@@ -63,7 +61,7 @@ pub fn wanted(ep: Endpoint, interest: Interest, autoscaler_v2: bool) -> bool {
         Endpoint::ClusterEvents => interest.autoscaler,
         Endpoint::Serve => interest.serve,
         Endpoint::Jobs => interest.jobs,
-        Endpoint::Actors => false,
+        Endpoint::Actors => interest.actors,
     }
 }
 
@@ -82,12 +80,7 @@ pub async fn run(
     mut interest: watch::Receiver<Interest>,
     tx: mpsc::Sender<Msg>,
 ) {
-    let mut s = Schedule {
-        due: BTreeMap::new(),
-        last_bytes: BTreeMap::new(),
-        autoscaler_v2: false,
-        backoff: None,
-    };
+    let mut s = Schedule { due: BTreeMap::new(), last_bytes: BTreeMap::new(), autoscaler_v2: false, backoff: None };
     let mut seen_seq = interest.borrow().refresh_seq;
     loop {
         let now = Instant::now();
@@ -99,11 +92,7 @@ pub async fn run(
         }
         let batch: Vec<Endpoint> = if s.backoff.is_some() {
             // Down: probe with the cheapest request only.
-            if s.due.get(&Endpoint::Version).is_none_or(|d| *d <= now) {
-                vec![Endpoint::Version]
-            } else {
-                vec![]
-            }
+            if s.due.get(&Endpoint::Version).is_none_or(|d| *d <= now) { vec![Endpoint::Version] } else { vec![] }
         } else {
             Endpoint::ALL
                 .into_iter()
@@ -120,8 +109,7 @@ pub async fn run(
             let update = match result {
                 Ok(f) => {
                     s.last_bytes.insert(ep, f.bytes);
-                    s.due
-                        .insert(ep, Instant::now() + period(ep, refresh, f.bytes));
+                    s.due.insert(ep, Instant::now() + period(ep, refresh, f.bytes));
                     if s.backoff.take().is_some() {
                         // Back: fetch everything the view wants right away.
                         s.due.retain(|k, _| *k == Endpoint::Version);
@@ -133,56 +121,37 @@ pub async fn run(
                         s.autoscaler_v2 = true;
                         s.due.remove(&Endpoint::ClusterStatusText);
                     }
-                    DashUpdate::Fetched {
-                        endpoint: ep,
-                        at: f.at,
-                        bytes: f.bytes,
-                        data: Box::new(f.data),
-                    }
+                    DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
                 }
                 Err(error) => {
                     let next = match &error {
-                        FetchError::Unreachable(_)
-                        | FetchError::Timeout(_)
-                        | FetchError::Unauthorized { .. } => {
-                            let b = s
-                                .backoff
-                                .map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
+                        FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. } => {
+                            let b = s.backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
                             s.backoff = Some(b);
                             s.due.insert(Endpoint::Version, Instant::now() + b);
                             b
                         }
                         // One endpoint misbehaves: retry it later, leave the others alone.
-                        FetchError::Http { .. } | FetchError::Malformed { .. } => {
-                            period(ep, refresh, 0) * 2
-                        }
+                        FetchError::Http { .. } | FetchError::Malformed { .. } => period(ep, refresh, 0) * 2,
                     };
                     s.due.insert(ep, Instant::now() + next);
                     tracing::warn!(endpoint = ep.label(), %error, retry_in = ?next, "fetch failed");
-                    DashUpdate::Failed {
-                        endpoint: ep,
-                        at: SystemTime::now(),
-                        error,
-                    }
+                    DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error }
                 }
             };
             if tx.send(Msg::Dash { cluster, update }).await.is_err() {
                 return; // The app is gone.
             }
         }
-        let next_due = s
-            .due
-            .iter()
-            .filter(|(ep, _)| {
-                if s.backoff.is_some() {
-                    **ep == Endpoint::Version
-                } else {
-                    wanted(**ep, want, s.autoscaler_v2)
-                }
-            })
-            .map(|(_, d)| *d)
-            .min()
-            .unwrap_or_else(|| Instant::now() + refresh);
+        let next_due =
+            s.due
+                .iter()
+                .filter(|(ep, _)| {
+                    if s.backoff.is_some() { **ep == Endpoint::Version } else { wanted(**ep, want, s.autoscaler_v2) }
+                })
+                .map(|(_, d)| *d)
+                .min()
+                .unwrap_or_else(|| Instant::now() + refresh);
         tokio::select! {
             _ = tokio::time::sleep_until(next_due) => {}
             changed = interest.changed() => {
@@ -204,36 +173,20 @@ pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
         Endpoint::ClusterEvents,
         Endpoint::Serve,
         Endpoint::Jobs,
+        Endpoint::Actors,
     ];
-    let mut results = join_all(
-        first
-            .iter()
-            .map(|ep| async move { (*ep, client.fetch(*ep).await) }),
-    )
-    .await;
-    let v2 = results.iter().any(|(_, r)| {
-        matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.cluster_status.is_none()))
-    });
+    let mut results = join_all(first.iter().map(|ep| async move { (*ep, client.fetch(*ep).await) })).await;
+    let v2 = results.iter().any(
+        |(_, r)| matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.cluster_status.is_none())),
+    );
     if v2 {
-        results.push((
-            Endpoint::ClusterStatusText,
-            client.fetch(Endpoint::ClusterStatusText).await,
-        ));
+        results.push((Endpoint::ClusterStatusText, client.fetch(Endpoint::ClusterStatusText).await));
     }
     results
         .into_iter()
         .map(|(ep, r)| match r {
-            Ok(f) => DashUpdate::Fetched {
-                endpoint: ep,
-                at: f.at,
-                bytes: f.bytes,
-                data: Box::new(f.data),
-            },
-            Err(error) => DashUpdate::Failed {
-                endpoint: ep,
-                at: SystemTime::now(),
-                error,
-            },
+            Ok(f) => DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) },
+            Err(error) => DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error },
         })
         .collect()
 }
@@ -246,39 +199,21 @@ mod tests {
     fn period_respects_refresh_floor_and_size() {
         let one = Duration::from_secs(1);
         assert_eq!(period(Endpoint::Nodes, one, 1000), Duration::from_secs(2));
-        assert_eq!(
-            period(Endpoint::Nodes, Duration::from_secs(5), 1000),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            period(Endpoint::Nodes, one, 40 * 4096),
-            Duration::from_secs(40)
-        );
-        assert_eq!(
-            period(Endpoint::Nodes, one, 50_000_000),
-            Duration::from_secs(60)
-        );
+        assert_eq!(period(Endpoint::Nodes, Duration::from_secs(5), 1000), Duration::from_secs(5));
+        assert_eq!(period(Endpoint::Nodes, one, 40 * 4096), Duration::from_secs(40));
+        assert_eq!(period(Endpoint::Nodes, one, 50_000_000), Duration::from_secs(60));
         assert_eq!(period(Endpoint::Version, one, 100), Duration::from_secs(30));
     }
 
     #[test]
     fn interest_selects_endpoints() {
-        let cluster = Interest {
-            nodes: true,
-            ..Interest::default()
-        };
+        let cluster = Interest { nodes: true, ..Interest::default() };
         assert!(wanted(Endpoint::Nodes, cluster, false));
         assert!(!wanted(Endpoint::Serve, cluster, false));
-        let autoscaler = Interest {
-            autoscaler: true,
-            ..Interest::default()
-        };
+        let autoscaler = Interest { autoscaler: true, ..Interest::default() };
         assert!(wanted(Endpoint::ClusterStatus, autoscaler, false));
         assert!(!wanted(Endpoint::ClusterStatusText, autoscaler, false));
         assert!(wanted(Endpoint::ClusterStatusText, autoscaler, true));
-        assert!(
-            wanted(Endpoint::Nodes, autoscaler, true),
-            "verdicts need the groups"
-        );
+        assert!(wanted(Endpoint::Nodes, autoscaler, true), "verdicts need the groups");
     }
 }

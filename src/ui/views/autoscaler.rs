@@ -16,18 +16,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     let t = &app.theme;
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
-    let mid_h = (a
-        .pending
-        .len()
-        .max(a.launches.len() + a.failures.len())
-        .max(1) as u16)
-        + 2;
-    let [top, mid, bottom] = Layout::vertical([
-        Constraint::Length(verdict_h),
-        Constraint::Length(mid_h),
-        Constraint::Min(4),
-    ])
-    .areas(area);
+    let mid_h = (a.pending.len().max(a.launches.len() + a.failures.len()).max(1) as u16) + 2;
+    let [top, mid, bottom] =
+        Layout::vertical([Constraint::Length(verdict_h), Constraint::Length(mid_h), Constraint::Min(4)]).areas(area);
 
     let source = match a.source {
         ReportSource::V1 => "autoscaler v1 report",
@@ -35,10 +26,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
         ReportSource::None => "no autoscaler report yet",
     };
     let verdict_lines: Vec<Line> = if a.verdicts.is_empty() {
-        vec![Line::from(Span::styled(
-            "no worker groups seen yet",
-            t.muted(),
-        ))]
+        vec![Line::from(Span::styled("no worker groups seen yet", t.muted()))]
     } else {
         a.verdicts
             .iter()
@@ -49,10 +37,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
                     VerdictState::Blocked => ("✖", t.error()),
                     VerdictState::Infeasible => ("!", t.error()),
                 };
-                Line::from(vec![
-                    Span::styled(format!("{mark} "), style),
-                    Span::styled(v.text.clone(), style),
-                ])
+                Line::from(vec![Span::styled(format!("{mark} "), style), Span::styled(v.text.clone(), style)])
             })
             .collect()
     };
@@ -60,60 +45,35 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     f.render_widget(
         Paragraph::new(verdict_lines)
             .wrap(Wrap { trim: true })
-            .block(
-                Block::bordered()
-                    .border_style(t.border())
-                    .title(Span::styled(title, t.title())),
-            ),
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
         top,
     );
 
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(mid);
+    let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(mid);
     let demand_lines: Vec<Line> = if a.pending.is_empty() {
         vec![Line::from(Span::styled("(no resource demands)", t.muted()))]
     } else {
-        a.pending
-            .iter()
-            .map(|d| Line::from(Span::styled(d.label(), t.warn())))
-            .collect()
+        a.pending.iter().map(|d| Line::from(Span::styled(d.label(), t.warn()))).collect()
     };
     f.render_widget(
-        Paragraph::new(demand_lines).block(
-            Block::bordered()
-                .border_style(t.border())
-                .title(Span::styled(" Pending demands ", t.title())),
-        ),
+        Paragraph::new(demand_lines)
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(" Pending demands ", t.title()))),
         left,
     );
     let mut launch_lines: Vec<Line> = a
         .launches
         .iter()
-        .map(|l| {
-            Line::from(Span::styled(
-                format!("{} × {} {}", l.count, l.group, l.status),
-                t.pending(),
-            ))
-        })
+        .map(|l| Line::from(Span::styled(format!("{} × {} {}", l.count, l.group, l.status), t.pending())))
         .collect();
-    launch_lines.extend(a.failures.iter().map(|fl| {
-        Line::from(Span::styled(
-            format!("✖ {}: {}", fl.group, fl.detail),
-            t.error(),
-        ))
-    }));
+    launch_lines.extend(
+        a.failures.iter().map(|fl| Line::from(Span::styled(format!("✖ {}: {}", fl.group, fl.detail), t.error()))),
+    );
     if launch_lines.is_empty() {
-        launch_lines.push(Line::from(Span::styled(
-            "(no pending launches, no failures)",
-            t.muted(),
-        )));
+        launch_lines.push(Line::from(Span::styled("(no pending launches, no failures)", t.muted())));
     }
     f.render_widget(
-        Paragraph::new(launch_lines).block(
-            Block::bordered()
-                .border_style(t.border())
-                .title(Span::styled(" Launches & failures ", t.title())),
-        ),
+        Paragraph::new(launch_lines)
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(" Launches & failures ", t.title()))),
         right,
     );
 
@@ -146,21 +106,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
         })
         .collect();
     let title = format!(" Decisions & events — {} (newest first) ", app.rows.len());
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(19),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Min(20),
-        ],
-    )
-    .header(TRow::new(["TIME", "SOURCE", "DECISION", "MESSAGE"]).style(t.header()))
-    .row_highlight_style(t.selected())
-    .block(
-        Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(title, t.title())),
-    );
+    let table =
+        Table::new(rows, [Constraint::Length(19), Constraint::Length(10), Constraint::Length(10), Constraint::Min(20)])
+            .header(TRow::new(["TIME", "SOURCE", "DECISION", "MESSAGE"]).style(t.header()))
+            .row_highlight_style(t.selected())
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, bottom, &mut state);
 }

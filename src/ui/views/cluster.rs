@@ -18,25 +18,13 @@ use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, s
 pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
-    let header = TRow::new([
-        "GROUP / NODE",
-        "KIND / IP",
-        "NODES / STATE",
-        "CPU",
-        "GPU",
-        "MEMORY",
-        "HOST CPU MEM",
-        "UPTIME",
-    ])
-    .style(t.header());
+    let header =
+        TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "HOST CPU MEM", "UPTIME"])
+            .style(t.header());
     let usage_cell = |u: Usage, bytes: bool| -> Cell<'static> {
         let mut spans = bar(u, 5, t);
         spans.push(Span::raw(" "));
-        spans.push(Span::raw(if bytes {
-            bytes_pair(u)
-        } else {
-            amount_pair(u)
-        }));
+        spans.push(Span::raw(if bytes { bytes_pair(u) } else { amount_pair(u) }));
         Cell::from(Line::from(spans))
     };
     let (range, mut state) = window(app.selected(), app.rows.len(), area);
@@ -51,11 +39,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                     GroupKind::Head => "head",
                     GroupKind::Worker => "worker",
                 };
-                let dead = if grp.nodes_dead > 0 {
-                    format!(" ({} dead)", grp.nodes_dead)
-                } else {
-                    String::new()
-                };
+                let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
                 let limits = match (grp.min, grp.max) {
                     (Some(lo), Some(hi)) if hi < u64::from(u32::MAX) => format!(" [{lo}..{hi}]"),
                     (Some(lo), Some(_)) => format!(" [{lo}..]"),
@@ -76,17 +60,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                 let node = c.groups.get(*g)?.nodes.get(*n)?;
                 let state = if node.alive { "ALIVE" } else { "DEAD" };
                 let phys = match (node.cpu_percent, node.mem_used, node.mem_total) {
-                    (Some(cpu), Some(used), Some(total)) => format!(
-                        "{cpu:>3.0}% {}/{}",
-                        fmt_bytes_short(used),
-                        fmt_bytes_short(total)
-                    ),
+                    (Some(cpu), Some(used), Some(total)) => {
+                        format!("{cpu:>3.0}% {}/{}", fmt_bytes_short(used), fmt_bytes_short(total))
+                    }
                     _ => String::new(),
                 };
-                let uptime = node
-                    .start_time
-                    .map(|s| fmt_age(now_s - s))
-                    .unwrap_or_default();
+                let uptime = node.start_time.map(|s| fmt_age(now_s - s)).unwrap_or_default();
                 // On KubeRay the instance id is the pod name: the name a user knows the node by.
                 let name = if !node.instance_id.is_empty() && node.instance_id != node.node_id {
                     short(&node.instance_id, 16)
@@ -141,10 +120,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     )
     .header(header)
     .row_highlight_style(t.selected())
-    .block(
-        Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(title, t.title())),
-    );
+    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, area, &mut state);
 }

@@ -12,10 +12,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut lines = Vec::new();
     for scope in [app.view.scope(), Scope::Global] {
-        lines.push(Line::from(Span::styled(
-            scope.name().to_string(),
-            t.header(),
-        )));
+        lines.push(Line::from(Span::styled(scope.name().to_string(), t.header())));
         for b in app.keymap.bindings(scope) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<12}", b.key.label()), t.accent()),
@@ -24,21 +21,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         }
         lines.push(Line::raw(""));
     }
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        t.muted(),
-    )));
+    lines.push(Line::from(Span::styled("any key closes this help", t.muted())));
     let h = (lines.len() as u16 + 2).min(area.height);
     let w = 64.min(area.width);
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     f.render_widget(Clear, rect);
-    let block = Block::bordered()
-        .border_style(t.border())
-        .title(Span::styled(" keys ", t.title()));
+    let block = Block::bordered().border_style(t.border()).title(Span::styled(" keys ", t.title()));
     f.render_widget(Paragraph::new(lines).block(block), rect);
 }

@@ -2,8 +2,10 @@
 
 pub mod autoscaler;
 pub mod cluster;
+pub mod gpu;
 pub mod help;
 pub mod serve;
+pub mod tune;
 
 use ratatui::widgets::TableState;
 
@@ -15,11 +17,7 @@ use ratatui::layout::Rect;
 pub fn window(selected: usize, len: usize, area: Rect) -> (std::ops::Range<usize>, TableState) {
     let height = (area.height as usize).saturating_sub(3).max(1);
     let selected = selected.min(len.saturating_sub(1));
-    let start = if selected < height {
-        0
-    } else {
-        selected + 1 - height
-    };
+    let start = if selected < height { 0 } else { selected + 1 - height };
     let end = (start + height).min(len);
     let mut state = TableState::default();
     if len > 0 {

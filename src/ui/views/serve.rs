@@ -23,8 +23,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     let apps = &c.serve.applications;
     let message = detail_message(app, c);
     let detail_h = if message.is_some() { 8 } else { 0 };
-    let [table_area, detail_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(detail_h)]).areas(area);
+    let [table_area, detail_area] = Layout::vertical([Constraint::Min(4), Constraint::Length(detail_h)]).areas(area);
 
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
     let rows: Vec<TRow> = app.rows[range]
@@ -32,22 +31,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
         .filter_map(|r| match r {
             Row::App { a, .. } => {
                 let x = apps.get(*a)?;
-                let marker = if app.folded.contains(&format!("app:{}", x.name)) {
-                    "▸"
-                } else {
-                    "▾"
-                };
-                let deployed = x
-                    .last_deployed_time
-                    .map(|s| format!("{} ago", fmt_age(now_s - s)))
-                    .unwrap_or_default();
+                let marker = if app.folded.contains(&format!("app:{}", x.name)) { "▸" } else { "▾" };
+                let deployed = x.last_deployed_time.map(|s| format!("{} ago", fmt_age(now_s - s))).unwrap_or_default();
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("{marker} {}", x.name), t.group())),
                     Cell::from(Span::styled(x.status.clone(), t.status(&x.status))),
-                    Cell::from(format!(
-                        "route {}",
-                        x.route_prefix.clone().unwrap_or_else(|| "-".into())
-                    )),
+                    Cell::from(format!("route {}", x.route_prefix.clone().unwrap_or_else(|| "-".into()))),
                     Cell::from(deployed),
                     Cell::from(Span::styled(first_line(&x.message), t.status(&x.status))),
                 ]))
@@ -55,10 +44,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
             Row::Deployment { a, d } => {
                 let dep = apps.get(*a)?.deployments.get(*d)?;
                 let running = dep.replicas.iter().filter(|r| r.state == "RUNNING").count();
-                let target = dep
-                    .target_replicas
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "?".into());
+                let target = dep.target_replicas.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
                 let dead = if dep.recent_dead.is_empty() {
                     String::new()
                 } else {
@@ -67,62 +53,39 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
                 Some(TRow::new(vec![
                     Cell::from(format!("  {}", dep.name)),
                     Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
-                    Cell::from(format!(
-                        "{running}/{target} running{dead} · {}",
-                        dep.status_trigger
-                    )),
+                    Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
                     Cell::from(""),
-                    Cell::from(Span::styled(
-                        first_line(&dep.message),
-                        t.status(&dep.status),
-                    )),
+                    Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))),
                 ]))
             }
             Row::Replica { a, d, r } => {
                 let rep = apps.get(*a)?.deployments.get(*d)?.replicas.get(*r)?;
-                let node = if rep.node_instance_id.is_empty() || rep.node_instance_id == rep.node_id
-                {
+                let node = if rep.node_instance_id.is_empty() || rep.node_instance_id == rep.node_id {
                     short_id(&rep.node_id)
                 } else {
                     short(&rep.node_instance_id, 20)
                 };
-                let started = rep
-                    .start_time
-                    .map(|s| format!("up {}", fmt_age(now_s - s)))
-                    .unwrap_or_default();
+                let started = rep.start_time.map(|s| format!("up {}", fmt_age(now_s - s))).unwrap_or_default();
                 let pid = rep.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
                 Some(TRow::new(vec![
                     Cell::from(format!("    {}", rep.replica_id)),
                     Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
                     Cell::from(format!("{} {node}{pid}", rep.node_ip)),
                     Cell::from(started),
-                    Cell::from(Span::styled(
-                        format!("actor {}", short(&rep.actor_id, 13)),
-                        t.muted(),
-                    )),
+                    Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())),
                 ]))
             }
             _ => None,
         })
         .collect();
-    let unhealthy = apps
-        .iter()
-        .filter(|a| Serve::is_unhealthy(&a.status))
-        .count();
+    let unhealthy = apps.iter().filter(|a| Serve::is_unhealthy(&a.status)).count();
     let title = format!(
         " Serve — {} application(s){} ",
         apps.len(),
-        if unhealthy > 0 {
-            format!(", {unhealthy} failing")
-        } else {
-            String::new()
-        }
+        if unhealthy > 0 { format!(", {unhealthy} failing") } else { String::new() }
     );
     let body: Vec<TRow> = if rows.is_empty() && apps.is_empty() {
-        vec![TRow::new(vec![Cell::from(Span::styled(
-            "no Serve applications",
-            t.muted(),
-        ))])]
+        vec![TRow::new(vec![Cell::from(Span::styled("no Serve applications", t.muted()))])]
     } else {
         rows
     };
@@ -137,42 +100,24 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
         ],
     )
     .header(
-        TRow::new([
-            "APP / DEPLOYMENT",
-            "STATUS",
-            "ROUTE / REPLICAS / NODE",
-            "AGE",
-            "MESSAGE / ACTOR",
-        ])
-        .style(t.header()),
+        TRow::new(["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE", "MESSAGE / ACTOR"])
+            .style(t.header()),
     )
     .row_highlight_style(t.selected())
-    .block(
-        Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(title, t.title())),
-    );
+    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, table_area, &mut state);
 
     if let Some((title, status, text)) = message {
         let p = Paragraph::new(text)
             .style(t.status(&status))
             .wrap(Wrap { trim: false })
-            .block(
-                Block::bordered()
-                    .border_style(t.border())
-                    .title(Span::styled(title, t.title())),
-            );
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
         f.render_widget(p, detail_area);
     }
 }
 
 fn first_line(s: &str) -> String {
-    s.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string()
 }
 
 /// The message to show in full: the selected row's application (with the messages of its failing
@@ -181,38 +126,23 @@ fn detail_message(app: &App, c: &ClusterState) -> Option<(String, String, String
     let apps = &c.serve.applications;
     let app_text = |x: &crate::model::serve::Application| -> (String, String, String) {
         let mut text = x.message.clone();
-        for d in x
-            .deployments
-            .iter()
-            .filter(|d| Serve::is_unhealthy(&d.status) || d.status == "DEPLOY_FAILED")
-        {
+        for d in x.deployments.iter().filter(|d| Serve::is_unhealthy(&d.status) || d.status == "DEPLOY_FAILED") {
             if !d.message.is_empty() {
                 text.push_str(&format!("\n{}: {}", d.name, d.message));
             }
         }
-        (
-            format!(" {} ", x.name),
-            x.status.clone(),
-            text.trim().to_string(),
-        )
+        (format!(" {} ", x.name), x.status.clone(), text.trim().to_string())
     };
     let selected = app.rows.get(app.selected()).and_then(|r| match r {
         Row::App { a, .. } => apps.get(*a).map(app_text),
         Row::Deployment { a, d } | Row::Replica { a, d, .. } => apps.get(*a).and_then(|x| {
-            x.deployments.get(*d).map(|dep| {
-                (
-                    format!(" {}/{} ", x.name, dep.name),
-                    dep.status.clone(),
-                    dep.message.clone(),
-                )
-            })
+            x.deployments
+                .get(*d)
+                .map(|dep| (format!(" {}/{} ", x.name, dep.name), dep.status.clone(), dep.message.clone()))
         }),
         _ => None,
     });
     selected.filter(|(_, _, m)| !m.is_empty()).or_else(|| {
-        apps.iter()
-            .find(|x| Serve::is_unhealthy(&x.status))
-            .map(app_text)
-            .filter(|(_, _, m)| !m.is_empty())
+        apps.iter().find(|x| Serve::is_unhealthy(&x.status)).map(app_text).filter(|(_, _, m)| !m.is_empty())
     })
 }

@@ -1,0 +1,237 @@
+//! GPU allocation: per GPU-bearing node, what Ray counts (total, allocated), each physical GPU's
+//! stats where the node reports them, and who holds them — actors, mapped to Tune trials and Serve
+//! replicas. Plus cluster totals and the waste worth flagging.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::autoscaler::{Autoscaler, VerdictState};
+use super::cluster::Group;
+use super::resources::Usage;
+use super::serve::Serve;
+use super::tune::Tune;
+use crate::source::dashboard::api::ActorState;
+
+/// Below this utilisation a GPU counts as idle.
+pub const IDLE_UTIL_PCT: f64 = 5.0;
+/// How long a held GPU must stay idle before it is flagged.
+pub const IDLE_FLAG_SECS: f64 = 60.0;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Gpus {
+    pub totals: Totals,
+    pub nodes: Vec<GpuNode>,
+    /// Waste and blockage worth a look, one line each.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// GPUs Ray counts, and how many are allocated to tasks and actors.
+    pub ray: Usage,
+    /// Physical GPUs the node agents report, and how many are busy (≥ 5% utilisation).
+    pub physical: usize,
+    pub busy: usize,
+    /// GPUs asked for by pending demands the autoscaler reports.
+    pub pending_demand: f64,
+    /// GPUs requested from Kubernetes (pod requests); known once the Kubernetes source runs.
+    pub k8s_requested: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GpuNode {
+    pub node_id: String,
+    pub ip: String,
+    pub group: String,
+    /// The pod name on KubeRay.
+    pub instance_id: String,
+    pub ray: Usage,
+    pub devices: Vec<Device>,
+    /// Actors holding logical GPUs on this node.
+    pub holders: Vec<Holder>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    pub index: Option<u32>,
+    pub name: Option<String>,
+    pub uuid: Option<String>,
+    pub utilization: Option<f64>,
+    pub memory_used_mb: Option<f64>,
+    pub memory_total_mb: Option<f64>,
+    pub power_w: Option<f64>,
+    pub temperature_c: Option<f64>,
+    pub processes: Vec<DeviceProcess>,
+    /// Seconds it has been below the idle threshold while held, when it is.
+    pub idle_for_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceProcess {
+    pub pid: u64,
+    pub memory_mb: Option<f64>,
+    pub holder: Option<Holder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holder {
+    /// "trial", "serve_replica" or "actor".
+    pub kind: &'static str,
+    /// Trial id, `app/deployment#replica`, or the actor's class.
+    pub name: String,
+    pub actor_id: String,
+    pub pid: Option<u64>,
+    pub gpus: f64,
+}
+
+/// GPUs an actor holds: `GPU`, or `GPU_group_…` inside placement groups (counted once: Ray lists
+/// both the bundle-indexed and the wildcard form).
+fn actor_gpus(a: &ActorState) -> f64 {
+    let plain = a.required_resources.get("GPU").copied().unwrap_or(0.0);
+    let wildcard: f64 = a
+        .required_resources
+        .iter()
+        .filter(|(k, _)| k.starts_with("GPU_group_") && !k["GPU_group_".len()..].contains('_'))
+        .map(|(_, v)| *v)
+        .sum();
+    plain + wildcard
+}
+
+/// Names an actor by what it serves: a trial (pid and node match its last result), a Serve
+/// replica (actor id), else its class.
+fn holder(a: &ActorState, ip: &str, tune: &Tune, serve: &Serve) -> Holder {
+    let gpus = actor_gpus(a);
+    for e in &tune.experiments {
+        if let Some(t) = e.trials.iter().find(|t| t.pid == a.pid && a.pid.is_some() && t.node_ip.as_deref() == Some(ip))
+        {
+            return Holder {
+                kind: "trial",
+                name: format!("{}/{}", e.name, t.trial_id),
+                actor_id: a.actor_id.clone(),
+                pid: a.pid,
+                gpus,
+            };
+        }
+    }
+    for app in &serve.applications {
+        for d in &app.deployments {
+            if let Some(r) = d.replicas.iter().find(|r| r.actor_id == a.actor_id) {
+                let name = format!("{}/{}#{}", app.name, d.name, r.replica_id);
+                return Holder { kind: "serve_replica", name, actor_id: a.actor_id.clone(), pid: a.pid, gpus };
+            }
+        }
+    }
+    let name = a.repr_name.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| a.class_name.clone());
+    Holder { kind: "actor", name, actor_id: a.actor_id.clone(), pid: a.pid, gpus }
+}
+
+/// Builds the GPU picture. `idle_since` carries, per GPU uuid, when it was first seen idle while
+/// held (kept by the caller across refreshes); `now` is unix seconds.
+pub fn build(
+    groups: &[Group],
+    actors: &[ActorState],
+    tune: &Tune,
+    serve: &Serve,
+    autoscaler: &Autoscaler,
+    idle_since: &mut BTreeMap<String, f64>,
+    now: f64,
+) -> Gpus {
+    let mut out = Gpus::default();
+    let mut seen_uuids = Vec::new();
+    for g in groups {
+        for n in g.nodes.iter().filter(|n| n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty())) {
+            let holders: Vec<Holder> = actors
+                .iter()
+                .filter(|a| a.node_id == n.node_id && a.state == "ALIVE" && actor_gpus(a) > 0.0)
+                .map(|a| holder(a, &n.ip, tune, serve))
+                .collect();
+            let by_pid = |pid: u64| -> Option<Holder> {
+                actors
+                    .iter()
+                    .find(|a| a.node_id == n.node_id && a.pid == Some(pid))
+                    .map(|a| holder(a, &n.ip, tune, serve))
+            };
+            let devices: Vec<Device> = n
+                .gpus
+                .iter()
+                .map(|d| {
+                    let processes: Vec<DeviceProcess> = d
+                        .processes_pids
+                        .iter()
+                        .map(|p| DeviceProcess { pid: p.pid, memory_mb: p.gpu_memory_usage, holder: by_pid(p.pid) })
+                        .collect();
+                    let held = !processes.is_empty();
+                    let idle = d.utilization_gpu.is_some_and(|u| u < IDLE_UTIL_PCT);
+                    let key = d.uuid.clone().unwrap_or_else(|| format!("{}#{}", n.node_id, d.index.unwrap_or(0)));
+                    seen_uuids.push(key.clone());
+                    let idle_for_s = if held && idle {
+                        Some(now - *idle_since.entry(key).or_insert(now))
+                    } else {
+                        idle_since.remove(&key);
+                        None
+                    };
+                    Device {
+                        index: d.index,
+                        name: d.name.clone(),
+                        uuid: d.uuid.clone(),
+                        utilization: d.utilization_gpu,
+                        memory_used_mb: d.memory_used,
+                        memory_total_mb: d.memory_total,
+                        power_w: d.power_mw.map(|mw| mw / 1000.0),
+                        temperature_c: d.temperature_c,
+                        processes,
+                        idle_for_s,
+                    }
+                })
+                .collect();
+            out.totals.ray.add(n.gpu);
+            out.totals.physical += devices.len();
+            out.totals.busy += devices.iter().filter(|d| d.utilization.is_some_and(|u| u >= IDLE_UTIL_PCT)).count();
+            let label = if n.instance_id.is_empty() || n.instance_id == n.node_id {
+                crate::ui::widgets::short_id(&n.node_id)
+            } else {
+                n.instance_id.clone()
+            };
+            for d in &devices {
+                if let Some(secs) = d.idle_for_s.filter(|s| *s >= IDLE_FLAG_SECS) {
+                    let who: Vec<String> =
+                        d.processes.iter().filter_map(|p| p.holder.as_ref().map(|h| h.name.clone())).collect();
+                    let who = if who.is_empty() { "a process".to_string() } else { who.join(", ") };
+                    out.flags.push(format!(
+                        "GPU {} on {label} ({}): below {IDLE_UTIL_PCT}% busy for {} while held by {who}",
+                        d.index.unwrap_or(0),
+                        g.name,
+                        super::resources::fmt_age(secs)
+                    ));
+                }
+            }
+            if n.gpu.total > 0.0 && n.gpu.used <= 0.0 {
+                out.flags.push(format!(
+                    "{label} ({}): {} GPU(s), none allocated",
+                    g.name,
+                    super::resources::fmt_amount(n.gpu.total)
+                ));
+            }
+            out.nodes.push(GpuNode {
+                node_id: n.node_id.clone(),
+                ip: n.ip.clone(),
+                group: g.name.clone(),
+                instance_id: n.instance_id.clone(),
+                ray: n.gpu,
+                devices,
+                holders,
+            });
+        }
+    }
+    idle_since.retain(|k, _| seen_uuids.contains(k));
+    out.totals.pending_demand = autoscaler
+        .pending
+        .iter()
+        .map(|d| d.count as f64 * d.shape.iter().filter(|(k, _)| k == "GPU").map(|(_, v)| *v).sum::<f64>())
+        .sum();
+    for v in autoscaler.verdicts.iter().filter(|v| v.state == VerdictState::Blocked && v.text.contains("GPU")) {
+        out.flags.push(format!("GPU demand waits: {}", v.text));
+    }
+    out
+}

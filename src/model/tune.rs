@@ -1,0 +1,453 @@
+//! Tune experiments and their trial leaderboards, folded from what the Tune source reads.
+//!
+//! The metric is what the experiment state records (`runner_data._metric`); its mode (min or max)
+//! is only in pickles raytop must not read, so it is inferred — from ASHA's own decisions when the
+//! scheduler stopped trials (it lets the better ones run on), else from the metric's name — and the
+//! screen says which. `--tune-mode NAME=min|max` settles it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::source::tune::{ExperimentState, ResultRow, TuneUpdate};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Min,
+    Max,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "min" => Some(Mode::Min),
+            "max" => Some(Mode::Max),
+            _ => None,
+        }
+    }
+
+    /// Whether `a` is better than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Mode::Min => a < b,
+            Mode::Max => a > b,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    pub trial_id: String,
+    pub status: String,
+    pub config: BTreeMap<String, Value>,
+    pub iterations: u64,
+    pub run_time_s: Option<f64>,
+    pub last: Option<f64>,
+    pub best: Option<f64>,
+    pub node_ip: Option<String>,
+    pub hostname: Option<String>,
+    pub pid: Option<u64>,
+    /// The error file's first lines, for ERROR trials.
+    pub error: Option<String>,
+    /// The ASHA milestone (iteration) the trial reached, and whether the scheduler stopped it
+    /// there before the last milestone.
+    pub rung: Option<u64>,
+    pub stopped_early: bool,
+    pub logdir: String,
+    /// The metric per reported iteration (NaN where a row lacked it).
+    #[serde(skip)]
+    pub history: Vec<f64>,
+    /// Every numeric series of result.json, by name (history of the chosen metric is one).
+    #[serde(skip)]
+    series: BTreeMap<String, Vec<f64>>,
+    #[serde(skip)]
+    last_row_iteration: u64,
+}
+
+impl Trial {
+    fn new(trial_id: String, logdir: String) -> Trial {
+        Trial {
+            trial_id,
+            status: "PENDING".into(),
+            config: BTreeMap::new(),
+            iterations: 0,
+            run_time_s: None,
+            last: None,
+            best: None,
+            node_ip: None,
+            hostname: None,
+            pid: None,
+            error: None,
+            rung: None,
+            stopped_early: false,
+            logdir,
+            history: Vec::new(),
+            series: BTreeMap::new(),
+            last_row_iteration: 0,
+        }
+    }
+
+    fn push_rows(&mut self, rows: &[ResultRow]) {
+        for r in rows {
+            let n = self.series.values().map(Vec::len).max().unwrap_or(0);
+            for (k, v) in &r.metrics {
+                let s = self.series.entry(k.clone()).or_default();
+                s.resize(n, f64::NAN);
+                s.push(*v);
+            }
+            for s in self.series.values_mut() {
+                s.resize(n + 1, f64::NAN);
+            }
+            self.last_row_iteration = r.iteration.max(self.last_row_iteration);
+            self.iterations = self.iterations.max(r.iteration);
+            self.run_time_s = r.metrics.get("time_total_s").copied().or(self.run_time_s);
+            self.pid = r.pid.or(self.pid);
+            self.node_ip = r.node_ip.clone().or(self.node_ip.take());
+            self.hostname = r.hostname.clone().or(self.hostname.take());
+        }
+    }
+
+    /// The metric's value at iteration `it` (1-based), if reported.
+    fn at(&self, it: u64) -> Option<f64> {
+        self.history.get((it as usize).checked_sub(1)?).copied().filter(|v| v.is_finite())
+    }
+
+    pub fn series_names(&self) -> impl Iterator<Item = &String> {
+        self.series.keys()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Experiment {
+    pub name: String,
+    pub dir: String,
+    pub metric: Option<String>,
+    /// "recorded" (experiment state) or how it was inferred.
+    pub metric_source: String,
+    pub mode: Mode,
+    /// Why this mode: set by the user, or what it was inferred from.
+    pub mode_source: String,
+    pub mode_inferred: bool,
+    pub trials: Vec<Trial>,
+    pub best_trial: Option<String>,
+    /// ASHA milestones seen: the iterations at which the scheduler stopped trials.
+    pub rungs: Vec<u64>,
+    /// Hyperparameter names (config keys), the leaderboard's extra columns.
+    pub params: Vec<String>,
+    #[serde(skip)]
+    recorded_metric: Option<String>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+/// Names that say which way is better.
+fn mode_from_name(metric: &str) -> Option<Mode> {
+    let m = metric.to_lowercase();
+    const MIN: [&str; 10] = ["loss", "error", "err", "mse", "mae", "rmse", "perplexity", "regret", "latency", "cost"];
+    const MAX: [&str; 10] = ["acc", "accuracy", "reward", "score", "auc", "f1", "precision", "recall", "return", "iou"];
+    let words: Vec<&str> = m.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let has =
+        |list: &[&str]| words.iter().any(|w| list.contains(w)) || list.iter().any(|k| k.len() > 3 && m.contains(k));
+    match (has(&MIN), has(&MAX)) {
+        (true, false) => Some(Mode::Min),
+        (false, true) => Some(Mode::Max),
+        _ => None,
+    }
+}
+
+/// Keys Tune adds to every result: never the metric a user optimises.
+const AUTO_KEYS: [&str; 9] = [
+    "time_this_iter_s",
+    "time_total_s",
+    "training_iteration",
+    "iterations_since_restore",
+    "time_since_restore",
+    "timestamp",
+    "timesteps_total",
+    "episodes_total",
+    "timesteps_since_restore",
+];
+
+impl Experiment {
+    fn new(name: &str) -> Experiment {
+        Experiment {
+            name: name.to_string(),
+            dir: String::new(),
+            metric: None,
+            metric_source: String::new(),
+            mode: Mode::Max,
+            mode_source: String::new(),
+            mode_inferred: true,
+            trials: Vec::new(),
+            best_trial: None,
+            rungs: Vec::new(),
+            params: Vec::new(),
+            recorded_metric: None,
+            dirty: true,
+        }
+    }
+
+    fn trial_mut(&mut self, trial_id: &str, logdir: &str) -> &mut Trial {
+        let idx = self.trials.iter().position(|t| {
+            (!logdir.is_empty() && t.logdir == logdir) || (!trial_id.is_empty() && t.trial_id == trial_id)
+        });
+        match idx {
+            Some(i) => &mut self.trials[i],
+            None => {
+                self.trials.push(Trial::new(trial_id.to_string(), logdir.to_string()));
+                let last = self.trials.len() - 1;
+                &mut self.trials[last]
+            }
+        }
+    }
+
+    fn apply_state(&mut self, s: &ExperimentState) {
+        self.dir = s.dir.display().to_string();
+        self.recorded_metric = s.metric.clone();
+        for info in &s.trials {
+            let t = self.trial_mut(&info.trial_id, &info.logdir);
+            t.trial_id = info.trial_id.clone();
+            t.logdir = info.logdir.clone();
+            t.status = info.status.clone();
+            t.config = info.config.clone();
+            if let Some(lr) = &info.last_result {
+                t.iterations = t.iterations.max(lr.iteration);
+                t.run_time_s = lr.metrics.get("time_total_s").copied().or(t.run_time_s);
+                t.pid = lr.pid.or(t.pid);
+                t.node_ip = lr.node_ip.clone().or(t.node_ip.take());
+                t.hostname = lr.hostname.clone().or(t.hostname.take());
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Recomputes metric, mode, rungs and each trial's last/best; called once per source pass.
+    fn derive(&mut self, overrides: &BTreeMap<String, Mode>) {
+        // The metric: recorded, else the first user metric of the results.
+        let (metric, metric_source) = match &self.recorded_metric {
+            Some(m) => (Some(m.clone()), "recorded in the experiment state".to_string()),
+            None => {
+                let candidates: Vec<&String> = self
+                    .trials
+                    .iter()
+                    .flat_map(|t| t.series_names())
+                    .filter(|k| !AUTO_KEYS.contains(&k.as_str()) && !k.starts_with("config/"))
+                    .collect();
+                let pick = candidates
+                    .iter()
+                    .find(|k| mode_from_name(k).is_some())
+                    .or_else(|| candidates.first())
+                    .map(|k| (*k).clone());
+                (pick, "not recorded: inferred from the results".to_string())
+            }
+        };
+        self.metric = metric.clone();
+        self.metric_source = metric_source;
+        for t in &mut self.trials {
+            t.history = metric.as_ref().and_then(|m| t.series.get(m)).cloned().unwrap_or_default();
+        }
+        // ASHA milestones: where TERMINATED trials stopped before the longest ones.
+        let max_iter = self.trials.iter().map(|t| t.iterations).max().unwrap_or(0);
+        let mut rungs: Vec<u64> = self
+            .trials
+            .iter()
+            .filter(|t| t.status == "TERMINATED" && t.iterations > 0 && t.iterations < max_iter)
+            .map(|t| t.iterations)
+            .collect();
+        rungs.sort_unstable();
+        rungs.dedup();
+        self.rungs = rungs;
+        // The mode: the user's word, else ASHA's decisions, else the metric's name.
+        let by_user = overrides.get(&self.name).or_else(|| metric.as_ref().and_then(|m| overrides.get(m)));
+        let (mode, source, inferred) = if let Some(m) = by_user {
+            (*m, "set with --tune-mode".to_string(), false)
+        } else if let Some((m, why)) = self.mode_from_asha() {
+            (m, why, true)
+        } else if let Some(m) = metric.as_deref().and_then(mode_from_name) {
+            (m, format!("inferred from the name {:?}", metric.as_deref().unwrap_or_default()), true)
+        } else {
+            (Mode::Max, "unknown: assumed max (set --tune-mode)".to_string(), true)
+        };
+        self.mode = mode;
+        self.mode_source = source;
+        self.mode_inferred = inferred;
+        let rungs = self.rungs.clone();
+        let mut best_trial: Option<(f64, String)> = None;
+        for t in &mut self.trials {
+            let finite = t.history.iter().copied().filter(|v| v.is_finite());
+            t.best = finite.reduce(|a, b| if mode.better(b, a) { b } else { a });
+            // The last reported value, NaN included: a trial whose metric just went NaN must show it.
+            t.last = t.history.last().copied();
+            t.rung = rungs.iter().copied().filter(|r| *r <= t.iterations).max();
+            t.stopped_early = t.status == "TERMINATED" && !rungs.is_empty() && t.iterations < max_iter;
+            if let Some(b) = t.best
+                && best_trial.as_ref().is_none_or(|(v, _)| mode.better(b, *v))
+            {
+                best_trial = Some((b, t.trial_id.clone()));
+            }
+        }
+        self.best_trial = best_trial.map(|(_, id)| id);
+        let mut params: Vec<String> = self.trials.iter().flat_map(|t| t.config.keys().cloned()).collect();
+        params.sort();
+        params.dedup();
+        self.params = params;
+        self.dirty = false;
+    }
+
+    /// ASHA stops the worse trials at each milestone: compare, at the milestone, the trials it let
+    /// go on with those it stopped there. Needs a clear majority of several comparisons.
+    fn mode_from_asha(&self) -> Option<(Mode, String)> {
+        let metric = self.metric.as_deref()?;
+        let (mut lower, mut higher, mut at) = (0u32, 0u32, None);
+        for &r in &self.rungs {
+            let stopped: Vec<f64> = self
+                .trials
+                .iter()
+                .filter(|t| t.status == "TERMINATED" && t.iterations == r)
+                .filter_map(|t| t.at(r))
+                .collect();
+            let kept: Vec<f64> = self.trials.iter().filter(|t| t.iterations > r).filter_map(|t| t.at(r)).collect();
+            for k in &kept {
+                for s in &stopped {
+                    if k < s {
+                        lower += 1;
+                    } else if k > s {
+                        higher += 1;
+                    }
+                }
+            }
+            if !kept.is_empty() && !stopped.is_empty() {
+                at.get_or_insert(r);
+            }
+        }
+        let total = lower + higher;
+        if total < 3 {
+            return None;
+        }
+        let (mode, agree, word) =
+            if lower >= higher { (Mode::Min, lower, "lower") } else { (Mode::Max, higher, "higher") };
+        if f64::from(agree) < 0.75 * f64::from(total) {
+            return None;
+        }
+        Some((
+            mode,
+            format!(
+                "inferred from ASHA: trials it kept past iteration {} had {word} {metric} ({agree} of {total} comparisons)",
+                at.unwrap_or(0)
+            ),
+        ))
+    }
+}
+
+/// All experiments raytop sees, and the cost of reading them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tune {
+    pub experiments: Vec<Experiment>,
+    /// Bytes read from disk in the last pass, and in all.
+    pub bytes_last_pass: u64,
+    pub bytes_total: u64,
+    /// Files that could not be read or parsed, newest last (the rest goes on).
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    pub overrides: BTreeMap<String, Mode>,
+}
+
+impl Tune {
+    pub fn with_overrides(overrides: BTreeMap<String, Mode>) -> Tune {
+        Tune { overrides, ..Tune::default() }
+    }
+
+    fn experiment_mut(&mut self, name: &str) -> &mut Experiment {
+        let idx = match self.experiments.iter().position(|e| e.name == name) {
+            Some(i) => i,
+            None => {
+                self.experiments.push(Experiment::new(name));
+                self.experiments.sort_by(|a, b| a.name.cmp(&b.name));
+                self.experiments.iter().position(|e| e.name == name).unwrap_or(0)
+            }
+        };
+        &mut self.experiments[idx]
+    }
+
+    /// Folds one update in; derived values are recomputed at the end of each pass.
+    pub fn apply(&mut self, u: TuneUpdate) {
+        match u {
+            TuneUpdate::State(s) => self.experiment_mut(&s.name).apply_state(&s),
+            TuneUpdate::Results { experiment, trial_dir, reset, rows } => {
+                let e = self.experiment_mut(&experiment);
+                let id = rows.first().map(|r| r.trial_id.clone()).unwrap_or_default();
+                let t = e.trial_mut(&id, &trial_dir);
+                if t.trial_id.is_empty() {
+                    t.trial_id = id;
+                }
+                if t.status == "PENDING" {
+                    t.status = "RUNNING".into();
+                }
+                if reset {
+                    t.series.clear();
+                }
+                t.push_rows(&rows);
+                e.dirty = true;
+            }
+            TuneUpdate::Error { experiment, trial_id, text } => {
+                let e = self.experiment_mut(&experiment);
+                e.trial_mut(&trial_id, "").error = Some(super::text::clean(&text));
+            }
+            TuneUpdate::Problem { path, error } => {
+                self.problems.push(format!("{}: {error}", path.display()));
+                let excess = self.problems.len().saturating_sub(20);
+                self.problems.drain(..excess);
+            }
+            TuneUpdate::Pass { bytes, .. } => {
+                self.bytes_last_pass = bytes;
+                self.bytes_total += bytes;
+                let overrides = self.overrides.clone();
+                for e in self.experiments.iter_mut().filter(|e| e.dirty) {
+                    e.derive(&overrides);
+                }
+            }
+        }
+    }
+}
+
+/// A sparkline of the last `width` values, scaled to their own range.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().collect();
+    let finite: Vec<f64> = tail.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    tail.iter()
+        .map(|v| {
+            if !v.is_finite() {
+                '·'
+            } else if hi > lo {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            } else {
+                BARS[3]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_suggest_a_mode() {
+        assert_eq!(mode_from_name("loss"), Some(Mode::Min));
+        assert_eq!(mode_from_name("val_loss"), Some(Mode::Min));
+        assert_eq!(mode_from_name("mean_accuracy"), Some(Mode::Max));
+        assert_eq!(mode_from_name("episode_reward_mean"), Some(Mode::Max));
+        assert_eq!(mode_from_name("foo"), None);
+    }
+
+    #[test]
+    fn sparkline_scales_and_marks_gaps() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
+        assert_eq!(sparkline(&[1.0, f64::NAN, 1.0], 5), "▄·▄");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▁█");
+    }
+}

@@ -1,0 +1,135 @@
+//! GPU view: cluster totals, what looks wasted or blocked, and per GPU node what Ray counts, each
+//! physical GPU's stats, and who holds the GPUs (trial, Serve replica or actor).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
+
+use super::window;
+use crate::app::App;
+use crate::model::ClusterState;
+use crate::model::resources::fmt_amount;
+use crate::rows::Row;
+use crate::ui::widgets::{amount_pair, bar, short, short_id};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+    let t = &app.theme;
+    let g = &c.gpus;
+    let flags_h = if g.flags.is_empty() { 3 } else { (g.flags.len().min(6) as u16) + 2 };
+    let [flags_area, table_area] = Layout::vertical([Constraint::Length(flags_h), Constraint::Min(3)]).areas(area);
+    let flag_lines: Vec<Line> = if g.flags.is_empty() {
+        vec![Line::from(Span::styled("nothing idle, nothing waiting", t.ok()))]
+    } else {
+        g.flags.iter().map(|fl| Line::from(Span::styled(format!("⚠ {fl}"), t.warn()))).collect()
+    };
+    f.render_widget(
+        Paragraph::new(flag_lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().border_style(t.border()).title(Span::styled(" Waste and waits ", t.title()))),
+        flags_area,
+    );
+
+    let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
+    let rows: Vec<TRow> = app.rows[range]
+        .iter()
+        .filter_map(|r| match r {
+            Row::GpuNode { n } => {
+                let node = g.nodes.get(*n)?;
+                let name = if node.instance_id.is_empty() || node.instance_id == node.node_id {
+                    short_id(&node.node_id)
+                } else {
+                    short(&node.instance_id, 24)
+                };
+                let mut gpu = bar(node.ray, 5, t);
+                gpu.push(Span::raw(format!(" {} allocated", amount_pair(node.ray))));
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("▾ {}", node.group), t.group())),
+                    Cell::from(name),
+                    Cell::from(node.ip.clone()),
+                    Cell::from(Line::from(gpu)),
+                    Cell::from(Span::styled(
+                        if node.devices.is_empty() {
+                            "logical GPUs: no device stats".to_string()
+                        } else {
+                            format!("{} device(s)", node.devices.len())
+                        },
+                        t.muted(),
+                    )),
+                ]))
+            }
+            Row::GpuDevice { n, d } => {
+                let dev = g.nodes.get(*n)?.devices.get(*d)?;
+                let util = dev.utilization.map(|u| format!("{u:.0}% busy")).unwrap_or_else(|| "busy ?".into());
+                let mem = match (dev.memory_used_mb, dev.memory_total_mb) {
+                    (Some(u), Some(tot)) => format!("{:.1}/{:.1}G", u / 1024.0, tot / 1024.0),
+                    _ => String::new(),
+                };
+                let extra = [dev.power_w.map(|w| format!("{w:.0}W")), dev.temperature_c.map(|c| format!("{c:.0}°C"))]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let holders: Vec<String> = dev
+                    .processes
+                    .iter()
+                    .map(|p| match &p.holder {
+                        Some(h) => format!("{} {} (pid {})", h.kind, h.name, p.pid),
+                        None => format!("pid {}", p.pid),
+                    })
+                    .collect();
+                let style = if dev.idle_for_s.is_some() { t.warn() } else { t.text() };
+                Some(TRow::new(vec![
+                    Cell::from(format!("  GPU {}", dev.index.unwrap_or(0))),
+                    Cell::from(short(dev.name.as_deref().unwrap_or("?"), 24)),
+                    Cell::from(Span::styled(util, style)),
+                    Cell::from(format!("{mem} {extra}")),
+                    Cell::from(if holders.is_empty() { "no process".into() } else { holders.join(", ") }),
+                ]))
+            }
+            Row::GpuHolder { n, h } => {
+                let holder = g.nodes.get(*n)?.holders.get(*h)?;
+                let style = match holder.kind {
+                    "trial" => t.accent(),
+                    "serve_replica" => t.ok(),
+                    _ => t.text(),
+                };
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("  ↳ {}", holder.kind.replace('_', " ")), style)),
+                    Cell::from(Span::styled(short(&holder.name, 24), style)),
+                    Cell::from(holder.pid.map(|p| format!("pid {p}")).unwrap_or_default()),
+                    Cell::from(format!("{} GPU", fmt_amount(holder.gpus))),
+                    Cell::from(Span::styled(format!("actor {}", short(&holder.actor_id, 13)), t.muted())),
+                ]))
+            }
+            _ => None,
+        })
+        .collect();
+    let k8s = g.totals.k8s_requested.map(fmt_amount).unwrap_or_else(|| "n/a (no Kubernetes source)".into());
+    let title = format!(
+        " GPUs — Ray {} allocated · physical {} ({} busy) · pending demand {} GPU · Kubernetes requests {k8s} ",
+        amount_pair(g.totals.ray),
+        g.totals.physical,
+        g.totals.busy,
+        fmt_amount(g.totals.pending_demand)
+    );
+    let body =
+        if rows.is_empty() { vec![TRow::new(vec![Cell::from(Span::styled("no GPU nodes", t.muted()))])] } else { rows };
+    let table = Table::new(
+        body,
+        [
+            Constraint::Length(18),
+            Constraint::Length(24),
+            Constraint::Length(14),
+            Constraint::Length(24),
+            Constraint::Min(20),
+        ],
+    )
+    .header(
+        TRow::new(["GROUP / GPU", "NODE / MODEL / HOLDER", "IP / BUSY", "ALLOCATED / MEMORY", "DEVICES / PROCESSES"])
+            .style(t.header()),
+    )
+    .row_highlight_style(t.selected())
+    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    f.render_stateful_widget(table, table_area, &mut state);
+}

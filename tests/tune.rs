@@ -1,0 +1,181 @@
+//! The Tune source and leaderboard model over real experiment folders (tests/fixtures/tune/,
+//! made by lab/tune_fixtures.py on Ray 2.60).
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use raytop::model::tune::{Experiment, Mode, Tune};
+use raytop::source::tune::{Scanner, TuneUpdate, lenient, newest_state_file};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune")
+}
+
+fn load(roots: Vec<PathBuf>, overrides: BTreeMap<String, Mode>) -> (Tune, Scanner) {
+    let mut scanner = Scanner::new(roots);
+    let mut tune = Tune::with_overrides(overrides);
+    for u in scanner.pass() {
+        tune.apply(u);
+    }
+    (tune, scanner)
+}
+
+fn exp<'a>(t: &'a Tune, name: &str) -> &'a Experiment {
+    t.experiments.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no experiment {name}"))
+}
+
+/// The best trial as the experiment state's own metric_analysis says (max or min over trials).
+fn best_by_state(name: &str, metric: &str, mode: Mode) -> String {
+    let dir = fixtures().join(name);
+    let text = std::fs::read_to_string(newest_state_file(&dir).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&lenient(&text)).unwrap();
+    let key = if mode == Mode::Max { "max" } else { "min" };
+    let mut best: Option<(f64, String)> = None;
+    for pair in v["trial_data"].as_array().unwrap() {
+        let state: serde_json::Value = serde_json::from_str(&lenient(pair[0].as_str().unwrap())).unwrap();
+        let meta: serde_json::Value = serde_json::from_str(&lenient(pair[1].as_str().unwrap())).unwrap();
+        let Some(x) = meta["metric_analysis"][metric][key].as_f64() else { continue };
+        if best.as_ref().is_none_or(|(b, _)| mode.better(x, *b)) {
+            best = Some((x, state["trial_id"].as_str().unwrap().to_string()));
+        }
+    }
+    best.unwrap().1
+}
+
+#[test]
+fn grid_sweep_ranks_by_the_recorded_metric_with_mode_from_asha() {
+    let (t, _) = load(vec![fixtures()], BTreeMap::new());
+    let e = exp(&t, "grid");
+    assert_eq!(e.trials.len(), 6);
+    assert_eq!(e.metric.as_deref(), Some("score"));
+    assert_eq!(e.mode, Mode::Max);
+    assert!(e.mode_inferred);
+    assert!(e.mode_source.starts_with("inferred from ASHA"), "{}", e.mode_source);
+    assert_eq!(e.best_trial.as_deref(), Some(best_by_state("grid", "score", Mode::Max).as_str()));
+    let cut: Vec<_> = e.trials.iter().filter(|tr| tr.stopped_early).collect();
+    assert!(!cut.is_empty() && cut.iter().all(|tr| tr.iterations < 8 && tr.rung.is_some()));
+    assert!(e.trials.iter().all(|tr| tr.trial_id.len() == 11 && tr.trial_id.as_bytes()[5] == b'_'));
+    assert!(e.params.len() >= 2, "{:?}", e.params);
+}
+
+#[test]
+fn hex_ids_and_mode_from_the_name() {
+    let (t, _) = load(vec![fixtures().join("hexids")], BTreeMap::new());
+    let e = exp(&t, "hexids");
+    assert_eq!(e.trials.len(), 4);
+    assert!(e.trials.iter().all(|tr| tr.trial_id.len() == 8 && tr.trial_id.chars().all(|c| c.is_ascii_hexdigit())));
+    assert_eq!(e.mode, Mode::Min);
+    assert_eq!(e.mode_source, "inferred from the name \"loss\"");
+    assert_eq!(e.best_trial.as_deref(), Some(best_by_state("hexids", "loss", Mode::Min).as_str()));
+}
+
+#[test]
+fn errored_trial_shows_its_exception_and_metric_is_inferred_when_not_recorded() {
+    let (t, _) = load(vec![fixtures()], BTreeMap::new());
+    let e = exp(&t, "errored");
+    assert!(e.metric_source.starts_with("not recorded"), "{}", e.metric_source);
+    let err = e.trials.iter().find(|tr| tr.status == "ERROR").unwrap();
+    let text = err.error.as_deref().unwrap();
+    assert!(!text.contains('\u{1b}'), "ANSI stripped");
+    assert_eq!(raytop::ui::views::tune::error_line(text), "ValueError: fixture failure at iteration 3 (seed=1)");
+}
+
+#[test]
+fn nan_and_infinity_are_read_and_kept_out_of_best() {
+    let (t, _) = load(vec![fixtures()], BTreeMap::new());
+    let e = exp(&t, "nanmetric");
+    assert_eq!(e.trials.len(), 3);
+    let nan_trial = e.trials.iter().find(|tr| tr.config.get("kind").and_then(|v| v.as_str()) == Some("nan")).unwrap();
+    assert!(nan_trial.last.unwrap().is_nan(), "the last reported value is NaN");
+    assert!(nan_trial.best.unwrap().is_finite());
+    assert!(nan_trial.history.iter().any(|v| v.is_nan()));
+    let inf_trial = e.trials.iter().find(|tr| tr.config.get("kind").and_then(|v| v.as_str()) == Some("inf")).unwrap();
+    assert!(inf_trial.history.iter().any(|v| v.is_infinite()));
+    assert!(inf_trial.best.unwrap().is_finite(), "infinity is not a best loss");
+}
+
+#[test]
+fn user_mode_overrides_inference() {
+    let (t, _) = load(vec![fixtures().join("grid")], BTreeMap::from([("grid".to_string(), Mode::Min)]));
+    let e = exp(&t, "grid");
+    assert_eq!((e.mode, e.mode_inferred), (Mode::Min, false));
+    assert_eq!(e.mode_source, "set with --tune-mode");
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() { copy_dir(&e.path(), &to) } else { std::fs::copy(e.path(), to).map(|_| ()).unwrap() }
+    }
+}
+
+#[test]
+fn half_written_line_waits_and_refresh_reads_only_what_was_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("partial");
+    copy_dir(&fixtures().join("partial"), &dir);
+    let (mut t, mut scanner) = load(vec![dir.clone()], BTreeMap::new());
+    let grid_full = load(vec![fixtures().join("grid")], BTreeMap::new()).0;
+    // The trial whose result.json ends mid-line.
+    let cut_dir = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| std::fs::read(e.path().join("result.json")).is_ok_and(|b| b.last() != Some(&b'\n')))
+        .unwrap();
+    let cut = exp(&t, "partial")
+        .trials
+        .iter()
+        .find(|tr| tr.logdir == cut_dir.file_name().to_string_lossy())
+        .unwrap()
+        .trial_id
+        .clone();
+    let full_len = exp(&grid_full, "grid").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history.len();
+    let part_len = exp(&t, "partial").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history.len();
+    assert_eq!(part_len + 1, full_len, "the half-written last line is not read yet");
+
+    // Nothing changed: a pass reads nothing.
+    let pass_bytes = |updates: &[TuneUpdate]| {
+        updates.iter().find_map(|u| if let TuneUpdate::Pass { bytes, .. } = u { Some(*bytes) } else { None }).unwrap()
+    };
+    let updates = scanner.pass();
+    assert_eq!(pass_bytes(&updates), 0);
+
+    // The writer finishes the line: exactly the appended bytes are read, and the row appears.
+    let trial_dir =
+        std::fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains(&cut)).unwrap();
+    let full = std::fs::read(fixtures().join("grid").join(trial_dir.file_name()).join("result.json")).unwrap();
+    let path = trial_dir.path().join("result.json");
+    let have = std::fs::metadata(&path).unwrap().len() as usize;
+    let rest = &full[have..];
+    std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(rest).unwrap();
+    let updates = scanner.pass();
+    assert_eq!(pass_bytes(&updates), rest.len() as u64);
+    for u in updates {
+        t.apply(u);
+    }
+    let now_len = exp(&t, "partial").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history.len();
+    assert_eq!(now_len, full_len);
+}
+
+#[test]
+fn a_torn_state_file_is_a_problem_not_a_crash_and_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hexids");
+    copy_dir(&fixtures().join("hexids"), &dir);
+    let state = newest_state_file(&dir).unwrap();
+    let text = std::fs::read(&state).unwrap();
+    std::fs::write(&state, &text[..text.len() / 3]).unwrap();
+    let (t, mut scanner) = load(vec![dir.clone()], BTreeMap::new());
+    assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+    std::fs::write(&state, &text).unwrap();
+    let mut t = t;
+    for u in scanner.pass() {
+        t.apply(u);
+    }
+    assert_eq!(exp(&t, "hexids").trials.iter().filter(|tr| tr.status == "TERMINATED").count(), 4);
+}
