@@ -144,3 +144,106 @@ fn serve_deploy_failure_is_readable_then_restored() {
     p.keys(&["q"]);
     run(&["--restore"]);
 }
+
+fn experiment<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
+    json["clusters"][0]["tune"]["experiments"].as_array()?.iter().find(|e| e["name"] == name)
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn tune_leaderboard_follows_the_sweep() {
+    let dir = common::lab_tune_dir();
+    let args = ["--dashboard", &lab_url(), "--tune-dir", &dir];
+    let running: Vec<String> = eventually("12 trials with some RUNNING", Duration::from_secs(240), || {
+        let (_, json) = snapshot(&args);
+        let e = experiment(&json, "asha-sweep").ok_or("no asha-sweep experiment yet")?;
+        let trials = e["trials"].as_array().ok_or("no trials")?;
+        if trials.len() != 12 {
+            return Err(format!("{} trials", trials.len()));
+        }
+        if e["metric"] != "loss" || e["mode"] != "min" {
+            return Err(format!("metric {} mode {}", e["metric"], e["mode"]));
+        }
+        let running: Vec<String> = trials
+            .iter()
+            .filter(|t| t["status"] == "RUNNING")
+            .filter_map(|t| t["trial_id"].as_str().map(String::from))
+            .collect();
+        if running.is_empty() { Err("none RUNNING".into()) } else { Ok(running) }
+    });
+    eventually("a RUNNING trial to become TERMINATED", Duration::from_secs(300), || {
+        let (_, json) = snapshot(&args);
+        let e = experiment(&json, "asha-sweep").ok_or("gone")?;
+        let done = e["trials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["status"] == "TERMINATED" && running.iter().any(|r| t["trial_id"] == r.as_str()));
+        if done { Ok(()) } else { Err(format!("still running: {running:?}")) }
+    });
+    let exp_dir = std::path::Path::new(&dir).join("asha-sweep");
+    eventually("raytop's best trial to be the experiment state's", Duration::from_secs(120), || {
+        let (_, json) = snapshot(&args);
+        let ours = experiment(&json, "asha-sweep").ok_or("gone")?["best_trial"].as_str().map(String::from);
+        let theirs = common::best_by_state(&exp_dir, "loss", false);
+        if ours.is_some() && ours == theirs { Ok(()) } else { Err(format!("raytop {ours:?}, state {theirs:?}")) }
+    });
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn tune_view_shows_a_new_result_within_seconds() {
+    let dir = common::lab_tune_dir();
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--tune-dir", &dir, "--refresh", "1"]);
+    p.keys(&["4"]);
+    p.wait_for("metric loss", Duration::from_secs(60));
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no RUNNING trial reported a new result; screen:\n{}",
+            p.screen()
+        );
+        // A RUNNING trial on screen and the iteration shown for it.
+        let screen = p.screen();
+        let Some((trial, shown)) = screen.lines().find_map(|l| {
+            let cols: Vec<&str> = l.trim_matches('│').split_whitespace().collect();
+            let at = cols.iter().position(|c| *c == "RUNNING")?;
+            Some((cols.get(at - 1)?.to_string(), cols.get(at + 3)?.parse::<u64>().ok()?))
+        }) else {
+            std::thread::sleep(Duration::from_millis(300));
+            continue;
+        };
+        // Wait for its result.json on disk to hold a newer iteration.
+        let file = std::fs::read_dir(std::path::Path::new(&dir).join("asha-sweep"))
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains(&trial))
+            .map(|e| e.path().join("result.json"))
+            .unwrap();
+        let lines = || std::fs::read_to_string(&file).map(|s| s.lines().count() as u64).unwrap_or(0);
+        let grew = std::time::Instant::now();
+        while lines() <= shown && grew.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let on_disk = lines();
+        if on_disk <= shown {
+            continue; // that trial stopped; pick another
+        }
+        let seen = std::time::Instant::now();
+        let screen = p.wait(&format!("{trial} at iteration {on_disk}"), Duration::from_secs(5), |s| {
+            s.lines().any(|l| {
+                let cols: Vec<&str> = l.trim_matches('│').split_whitespace().collect();
+                cols.iter()
+                    .position(|c| *c == trial)
+                    .and_then(|at| cols.get(at + 4)?.parse::<u64>().ok())
+                    .is_some_and(|it| it >= on_disk)
+            })
+        });
+        eprintln!("{trial}: iteration {on_disk} on screen {:?} after it reached the disk", seen.elapsed());
+        assert!(screen.contains(&trial));
+        break;
+    }
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}

@@ -4,12 +4,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use raytop::model::tune::{Experiment, Mode, Tune};
-use raytop::source::tune::{Scanner, TuneUpdate, lenient, newest_state_file};
+use raytop::source::tune::{Scanner, TuneUpdate, newest_state_file};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune")
@@ -28,22 +30,8 @@ fn exp<'a>(t: &'a Tune, name: &str) -> &'a Experiment {
     t.experiments.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no experiment {name}"))
 }
 
-/// The best trial as the experiment state's own metric_analysis says (max or min over trials).
 fn best_by_state(name: &str, metric: &str, mode: Mode) -> String {
-    let dir = fixtures().join(name);
-    let text = std::fs::read_to_string(newest_state_file(&dir).unwrap()).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&lenient(&text)).unwrap();
-    let key = if mode == Mode::Max { "max" } else { "min" };
-    let mut best: Option<(f64, String)> = None;
-    for pair in v["trial_data"].as_array().unwrap() {
-        let state: serde_json::Value = serde_json::from_str(&lenient(pair[0].as_str().unwrap())).unwrap();
-        let meta: serde_json::Value = serde_json::from_str(&lenient(pair[1].as_str().unwrap())).unwrap();
-        let Some(x) = meta["metric_analysis"][metric][key].as_f64() else { continue };
-        if best.as_ref().is_none_or(|(b, _)| mode.better(x, *b)) {
-            best = Some((x, state["trial_id"].as_str().unwrap().to_string()));
-        }
-    }
-    best.unwrap().1
+    common::best_by_state(&fixtures().join(name), metric, mode == Mode::Max).unwrap()
 }
 
 #[test]

@@ -116,7 +116,6 @@ binaries_present() {
 }
 
 mkdir -p "$B" "$KBIN"
-: >"$LOG"
 
 # ---- fast path: cached binaries --------------------------------------------
 if (( FORCE == 0 )) && binaries_present && [[ -f "$KSTAMP" ]]; then
@@ -124,7 +123,9 @@ if (( FORCE == 0 )) && binaries_present && [[ -f "$KSTAMP" ]]; then
   if have_lists; then
     # Offline check against the lists we already have (no network).
     want=$(versions_line || true)
-    if [[ -n "$want" && "$(cat "$KSTAMP")" == "$want" ]]; then
+    have=$(cat "$KSTAMP")
+    # A build with kubectl also satisfies --no-kubectl.
+    if [[ -n "$want" && ( "$have" == "$want" || "$have" == "$want kubectl=yes" ) ]]; then
       klog "up to date ($(cat "$KSTAMP")); nothing to do"; exit 0
     fi
     klog "stamp differs from package versions: rebuilding"
@@ -135,10 +136,12 @@ if (( FORCE == 0 )) && binaries_present && [[ -f "$KSTAMP" ]]; then
 fi
 
 START=$SECONDS
+: >"$LOG"                                         # log of this build only
+step() { klog "[$((SECONDS - START))s] $*"; }
 setup_private_apt
 apt_update
 WANT=$(versions_line) || kdie "packages not found in $SUITE: ${SRC_PKG} ${BIN_PKGS[*]}"
-klog "building: $WANT"
+step "building: $WANT"
 
 # ---- 1. fetch (apt only) -----------------------------------------------------
 mkdir -p "$DL"
@@ -206,7 +209,7 @@ cd "$PKGROOT"                                    # go resolves packages via GOPA
 # time upstream and not in the tarball. Same inputs as Makefile.generated_files'
 # KUBE target: every non-vendor Go file tagged +k8s:openapi-gen= (staging named
 # as vendor/), minus code-generator and sample-apiserver.
-klog "generating pkg/generated/openapi (openapi-gen)"
+step "generating pkg/generated/openapi (openapi-gen)"
 go build -o "$B/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen >>"$LOG" 2>&1 \
   || { tail -n 30 "$LOG" >&2; kdie "building openapi-gen failed"; }
 # Not under pipefail on purpose: grep exits 1 for directories without a match.
@@ -241,7 +244,7 @@ done
 TARGETS=(kube-apiserver)
 (( KUBECTL )) && TARGETS+=(kubectl)
 for t in "${TARGETS[@]}"; do
-  klog "go build $t (quiet; log: $LOG)"
+  step "go build $t (quiet; log: $LOG)"
   go build -p 2 -trimpath -ldflags "$LDFLAGS" -o "$KBIN/$t.new" "k8s.io/kubernetes/cmd/$t" >>"$LOG" 2>&1 \
     || { tail -n 40 "$LOG" >&2; kdie "go build $t failed"; }
   mv "$KBIN/$t.new" "$KBIN/$t"

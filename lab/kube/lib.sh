@@ -14,11 +14,6 @@ KSTATE="$KRUN/lab.env"           # written by up.sh; its presence means "up"
 KUBECONFIG_FILE="$KLAB/kubeconfig"
 KNS="ray-lab"
 
-# Fixed, well-known tokens: this is a throwaway loopback lab, and tests and
-# humans both need to know them without reading files. (Not secrets.)
-ADMIN_TOKEN="raytop-lab-admin-token"
-VIEWER_TOKEN="raytop-lab-viewer-token"
-
 klog() { printf '[kube-lab] %s\n' "$*" >&2; }
 kdie() { printf '[kube-lab] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -35,7 +30,7 @@ load_state() {
 kcurl() {
   local method=$1 path=$2
   shift 2
-  local token=${KTOKEN:-$ADMIN_TOKEN}
+  local token=${KTOKEN:-${ADMIN_TOKEN:?load_state first}}
   local out
   out=$(curl -sS --cacert "$KRUN/pki/apiserver.crt" -X "$method" \
     -H "Authorization: Bearer $token" -H 'Accept: application/json' \

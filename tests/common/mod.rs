@@ -112,3 +112,27 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Resul
         }
     }
 }
+
+/// The best trial as an experiment state file's own `metric_analysis` says (min or max of the
+/// metric over trials), for comparing raytop's leaderboard with Tune's record.
+pub fn best_by_state(dir: &Path, metric: &str, maximize: bool) -> Option<String> {
+    use raytop::source::tune::{lenient, newest_state_file};
+    let text = std::fs::read_to_string(newest_state_file(dir)?).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&lenient(&text)).ok()?;
+    let key = if maximize { "max" } else { "min" };
+    let mut best: Option<(f64, String)> = None;
+    for pair in v["trial_data"].as_array()? {
+        let state: serde_json::Value = serde_json::from_str(&lenient(pair[0].as_str()?)).ok()?;
+        let meta: serde_json::Value = serde_json::from_str(&lenient(pair[1].as_str()?)).ok()?;
+        let Some(x) = meta["metric_analysis"][metric][key].as_f64().filter(|x| x.is_finite()) else { continue };
+        if best.as_ref().is_none_or(|(b, _)| if maximize { x > *b } else { x < *b }) {
+            best = Some((x, state["trial_id"].as_str()?.to_string()));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// The lab's Tune storage path, as `lab/up.sh` set it.
+pub fn lab_tune_dir() -> String {
+    std::env::var("RAYTOP_LAB_TUNE").unwrap_or_else(|_| format!("{}/.lab/tune-results", env!("CARGO_MANIFEST_DIR")))
+}
