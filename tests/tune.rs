@@ -42,7 +42,7 @@ fn grid_sweep_ranks_by_the_recorded_metric_with_mode_from_asha() {
     assert_eq!(e.metric.as_deref(), Some("score"));
     assert_eq!(e.mode, Mode::Max);
     assert!(e.mode_inferred);
-    assert!(e.mode_source.starts_with("inferred from ASHA"), "{}", e.mode_source);
+    assert!(e.mode_source.starts_with("inferred: ASHA kept trials with higher score"), "{}", e.mode_source);
     assert_eq!(e.best_trial.as_deref(), Some(best_by_state("grid", "score", Mode::Max).as_str()));
     let cut: Vec<_> = e.trials.iter().filter(|tr| tr.stopped_early).collect();
     assert!(!cut.is_empty() && cut.iter().all(|tr| tr.iterations < 8 && tr.rung.is_some()));

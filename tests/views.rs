@@ -180,7 +180,7 @@ fn tune_leaderboard() {
     let (mut app, now) = with_tune("v1-busy", &["grid"]);
     app.run(Command::ViewTune);
     let screen = render(&app, now);
-    assert!(screen.contains("mode max — inferred from ASHA"), "{screen}");
+    assert!(screen.contains("mode max — inferred: ASHA kept trials with higher score"), "{screen}");
     assert!(screen.contains("★1"), "best trial marked: {screen}");
     insta::assert_snapshot!(screen);
 }

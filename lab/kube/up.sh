@@ -46,7 +46,8 @@ if [[ -f "$KSTATE" ]]; then
   klog "stale state from a previous run (processes gone): clearing it"
 fi
 rm -rf "$KRUN"
-mkdir -p "$KRUN/pki" "$KRUN/etcd"
+mkdir -p "$KRUN/pki"
+mkdir -m 700 "$KRUN/etcd"            # etcd warns about anything looser
 chmod 700 "$KRUN"
 
 # ---- ports -----------------------------------------------------------------------
@@ -138,7 +139,7 @@ AUTHZ_MODE=AlwaysAllow
 APISERVER_PID=$(start apiserver "$KRUN/apiserver.log" "$KBIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-  --secure-port "$API_PORT" --insecure-port 0 \
+  --secure-port "$API_PORT" \
   --cert-dir "$KRUN/pki" \
   --token-auth-file "$KRUN/tokens.csv" \
   --authorization-mode "$AUTHZ_MODE" \

@@ -334,7 +334,7 @@ impl Experiment {
         Some((
             mode,
             format!(
-                "inferred from ASHA: trials it kept past iteration {} had {word} {metric} ({agree} of {total} comparisons)",
+                "inferred: ASHA kept trials with {word} {metric} at iteration {} ({agree}/{total} comparisons)",
                 at.unwrap_or(0)
             ),
         ))

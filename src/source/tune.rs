@@ -138,6 +138,11 @@ impl Tail {
 
     pub fn read(&mut self) -> std::io::Result<TailRead> {
         use std::os::unix::fs::MetadataExt;
+        // A stat first: most files have not grown, and a stat is cheaper than an open.
+        let meta = std::fs::metadata(&self.path)?;
+        if self.inode == Some(meta.ino()) && meta.len() == self.offset {
+            return Ok(TailRead { lines: Vec::new(), reset: false });
+        }
         let mut f = File::open(&self.path)?;
         let meta = f.metadata()?;
         let mut reset = false;
