@@ -247,3 +247,28 @@ fn tune_view_shows_a_new_result_within_seconds() {
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn gpu_allocation_names_the_trials_holding_the_lab_gpus() {
+    let dir = common::lab_tune_dir();
+    eventually("both lab GPUs held by Tune trials", Duration::from_secs(240), || {
+        let (_, json) = snapshot(&["--dashboard", &lab_url(), "--tune-dir", &dir]);
+        let g = &json["clusters"][0]["gpus"];
+        if g["totals"]["ray"]["total"].as_f64() != Some(2.0) {
+            return Err(format!("totals {}", g["totals"]));
+        }
+        let trials = g["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| n["holders"].as_array().into_iter().flatten())
+            .filter(|h| h["kind"] == "trial")
+            .count();
+        if trials >= 1 && g["totals"]["pending_demand"].as_f64() > Some(0.0) {
+            Ok(())
+        } else {
+            Err(format!("{trials} trial holders; pending {}", g["totals"]["pending_demand"]))
+        }
+    });
+}
