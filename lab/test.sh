@@ -33,6 +33,10 @@ trap '"$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
 
 log "3/4 live tests against the lab"
+if [[ -f "$STATE_FILE" ]]; then
+  log "a lab is already up: stopping it, the live tests need a fresh one"
+  "$LAB_SCRIPTS/down.sh"
+fi
 "$LAB_SCRIPTS/up.sh"
 run_tests --run-ignored only -E 'binary(live)'
 "$LAB_SCRIPTS/down.sh"
