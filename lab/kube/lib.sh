@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings and helpers for the Kubernetes lab scripts. Sourced, never run.
 # Everything lives under $KLAB (the repo's .lab/kube/, git-ignored), so
 # `lab/kube/down.sh && rm -rf .lab/kube` leaves nothing behind.

@@ -79,8 +79,7 @@ start() {
   shift 2
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KRUN/$name.pid" "$@" >"$log" 2>&1 </dev/null &
-  local i
-  for i in $(seq 50); do [[ -s "$KRUN/$name.pid" ]] && break; sleep 0.1; done
+  for _ in $(seq 50); do [[ -s "$KRUN/$name.pid" ]] && break; sleep 0.1; done
   cat "$KRUN/$name.pid"
 }
 

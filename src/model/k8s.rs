@@ -1,0 +1,430 @@
+//! KubeRay objects as raytop shows them: RayClusters with their head and worker groups (from spec
+//! and status) and pods, RayJobs, RayServices, and Kubernetes Events. Pure: the Kubernetes source
+//! converts API objects into these rows; this module derives groups, health and joins.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The fields of a RayCluster spec raytop reads (ray.io/v1; unknown fields tolerated).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RayClusterSpec {
+    pub ray_version: Option<String>,
+    pub enable_in_tree_autoscaling: Option<bool>,
+    pub suspend: Option<bool>,
+    pub head_group_spec: GroupSpec,
+    pub worker_group_specs: Vec<GroupSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GroupSpec {
+    pub group_name: String,
+    pub replicas: Option<i64>,
+    pub min_replicas: Option<i64>,
+    pub max_replicas: Option<i64>,
+    pub num_of_hosts: Option<i64>,
+    pub suspend: Option<bool>,
+    pub scale_strategy: ScaleStrategy,
+    pub template: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScaleStrategy {
+    pub workers_to_delete: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RayClusterStatus {
+    pub state: Option<String>,
+    pub reason: Option<String>,
+    pub desired_worker_replicas: Option<i64>,
+    pub available_worker_replicas: Option<i64>,
+    pub ready_worker_replicas: Option<i64>,
+    #[serde(rename = "desiredCPU")]
+    pub desired_cpu: Option<String>,
+    pub desired_memory: Option<String>,
+    #[serde(rename = "desiredGPU")]
+    pub desired_gpu: Option<String>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A RayCluster as the source hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RayClusterObj {
+    pub name: String,
+    pub namespace: String,
+    pub created: Option<f64>,
+    pub spec: RayClusterSpec,
+    pub status: RayClusterStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RayJobObj {
+    pub name: String,
+    pub namespace: String,
+    pub created: Option<f64>,
+    pub job_status: String,
+    pub deployment_status: String,
+    pub cluster: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RayServiceObj {
+    pub name: String,
+    pub namespace: String,
+    pub created: Option<f64>,
+    /// The Ready condition (or the deprecated serviceStatus).
+    pub status: String,
+    pub active_cluster: String,
+    pub pending_cluster: String,
+    /// Serve application → status, from the active cluster.
+    pub applications: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodObj {
+    pub name: String,
+    pub namespace: String,
+    pub cluster: String,
+    pub group: String,
+    pub node_type: String,
+    pub phase: String,
+    /// Why it is not running: a container's waiting reason, the pod's reason, or Unschedulable.
+    pub reason: String,
+    pub restarts: i64,
+    pub node: String,
+    pub ip: String,
+    pub created: Option<f64>,
+    pub gpu_requests: f64,
+    pub ready: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventObj {
+    pub namespace: String,
+    pub object_kind: String,
+    pub object_name: String,
+    pub kind: String,
+    pub reason: String,
+    pub message: String,
+    pub time: Option<f64>,
+    pub count: i64,
+}
+
+/// GPUs a pod template (or pod spec) asks for: any resource ending in `gpu` (KubeRay's own rule),
+/// requests first, limits as a fallback.
+pub fn gpu_requests(pod_spec: &Value) -> f64 {
+    let containers = pod_spec["containers"].as_array().into_iter().flatten();
+    containers
+        .map(|c| {
+            let from = |section: &str| -> f64 {
+                c["resources"][section]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.to_lowercase().ends_with("gpu"))
+                    .filter_map(|(_, v)| quantity(v))
+                    .sum()
+            };
+            let r = from("requests");
+            if r > 0.0 { r } else { from("limits") }
+        })
+        .sum()
+}
+
+/// A Kubernetes quantity as a number: "2", "500m", "16Gi", 1.
+pub fn quantity(v: &Value) -> Option<f64> {
+    if let Some(n) = v.as_f64() {
+        return Some(n);
+    }
+    let s = v.as_str()?.trim();
+    const SUFFIXES: [(&str, f64); 11] = [
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("m", 0.001),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("E", 1e18),
+        ("P", 1e15),
+    ];
+    for (suffix, mul) in SUFFIXES {
+        if let Some(n) = s.strip_suffix(suffix) {
+            return n.parse::<f64>().ok().map(|n| n * mul);
+        }
+    }
+    s.parse().ok()
+}
+
+/// One group of a RayCluster, spec and pods side by side.
+#[derive(Debug, Clone, Serialize)]
+pub struct K8sGroup {
+    pub name: String,
+    pub kind: &'static str,
+    pub replicas: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub num_of_hosts: i64,
+    /// Pods the operator should run: clamp(replicas, min, max) × numOfHosts (facts §1.2).
+    pub desired_pods: i64,
+    pub ready: usize,
+    pub running: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub gpu_per_pod: f64,
+    pub autoscaling: bool,
+    pub workers_to_delete: Vec<String>,
+    pub pods: Vec<PodRow>,
+}
+
+/// A pod with the Ray node behind it, when the cluster's dashboard is known.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodRow {
+    #[serde(flatten)]
+    pub pod: PodObj,
+    /// The Ray node running in this pod (instanceId = pod name, or node IP = pod IP).
+    pub ray_node: Option<RayNodeRef>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RayNodeRef {
+    pub node_id: String,
+    pub state: String,
+    pub cpu: String,
+    pub gpu: String,
+}
+
+/// A RayCluster as the views and `snapshot --json` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct K8sCluster {
+    pub name: String,
+    pub namespace: String,
+    pub source: &'static str,
+    /// From conditions (HeadPodReady, RayClusterProvisioned, ReplicaFailure); `state` only when
+    /// the operator sets no conditions.
+    pub health: String,
+    pub healthy: bool,
+    pub conditions: Vec<Condition>,
+    pub desired_workers: Option<i64>,
+    pub available_workers: Option<i64>,
+    pub cpus: Option<String>,
+    pub gpus: Option<String>,
+    pub memory: Option<String>,
+    pub autoscaling: bool,
+    pub ray_version: Option<String>,
+    pub created: Option<f64>,
+    pub groups: Vec<K8sGroup>,
+    /// Events of the cluster and its pods, newest first.
+    pub events: Vec<EventObj>,
+}
+
+fn condition<'a>(c: &'a [Condition], kind: &str) -> Option<&'a Condition> {
+    c.iter().find(|x| x.kind == kind)
+}
+
+/// Health in words, and whether it is good.
+pub fn health(status: &RayClusterStatus, suspended: bool) -> (String, bool) {
+    let c = &status.conditions;
+    let why = |x: &Condition| x.reason.clone().or_else(|| x.message.clone()).unwrap_or_default();
+    if let Some(f) = condition(c, "ReplicaFailure").filter(|x| x.status == "True") {
+        return (format!("ReplicaFailure: {}", why(f)), false);
+    }
+    if condition(c, "RayClusterSuspended").is_some_and(|x| x.status == "True") || suspended {
+        return ("Suspended".into(), true);
+    }
+    if condition(c, "RayClusterSuspending").is_some_and(|x| x.status == "True") {
+        return ("Suspending".into(), true);
+    }
+    if let Some(h) = condition(c, "HeadPodReady") {
+        if h.status != "True" {
+            return (format!("HeadPodNotReady: {}", why(h)), false);
+        }
+        return match condition(c, "RayClusterProvisioned") {
+            Some(p) if p.status == "True" => ("Ready".into(), true),
+            Some(_) => ("Provisioning".into(), false),
+            None => ("HeadPodReady".into(), true),
+        };
+    }
+    // No conditions: an operator without the status-conditions gate; `state` is all there is.
+    match status.state.as_deref() {
+        Some("ready") => ("ready (state)".into(), true),
+        Some(s) if !s.is_empty() => (format!("{s} (state)"), false),
+        _ => ("unknown".into(), false),
+    }
+}
+
+/// Builds the cluster rows: groups from spec, pods by their `ray.io/group` label, events by the
+/// objects they involve. `ray_nodes` maps pod names and IPs to Ray nodes, for the join.
+pub fn build(
+    clusters: &[RayClusterObj],
+    pods: &[PodObj],
+    events: &[EventObj],
+    ray_nodes: &BTreeMap<String, RayNodeRef>,
+) -> Vec<K8sCluster> {
+    let mut out = Vec::with_capacity(clusters.len());
+    for rc in clusters {
+        let autoscaling = rc.spec.enable_in_tree_autoscaling.unwrap_or(false);
+        let mine: Vec<&PodObj> = pods.iter().filter(|p| p.namespace == rc.namespace && p.cluster == rc.name).collect();
+        let mut groups = Vec::new();
+        let head_spec = &rc.spec.head_group_spec;
+        let specs = std::iter::once((true, head_spec)).chain(rc.spec.worker_group_specs.iter().map(|g| (false, g)));
+        for (is_head, g) in specs {
+            let name = if is_head { "headgroup".to_string() } else { g.group_name.clone() };
+            let pods_of: Vec<PodRow> = mine
+                .iter()
+                .filter(|p| if is_head { p.node_type == "head" } else { p.node_type != "head" && p.group == g.group_name })
+                .map(|p| PodRow {
+                    pod: (*p).clone(),
+                    ray_node: ray_nodes.get(&p.name).or_else(|| ray_nodes.get(&format!("ip:{}", p.ip))).cloned(),
+                })
+                .collect();
+            let hosts = g.num_of_hosts.unwrap_or(1).max(1);
+            let desired = if is_head {
+                1
+            } else if g.suspend == Some(true) {
+                0
+            } else {
+                let r = g.replicas.unwrap_or(0);
+                let lo = g.min_replicas.unwrap_or(0);
+                let hi = g.max_replicas.unwrap_or(i64::from(i32::MAX));
+                r.clamp(lo.min(hi), hi) * hosts
+            };
+            let count = |phase: &str| pods_of.iter().filter(|p| p.pod.phase == phase).count();
+            groups.push(K8sGroup {
+                name,
+                kind: if is_head { "head" } else { "worker" },
+                replicas: if is_head { Some(1) } else { g.replicas },
+                min: if is_head { None } else { g.min_replicas },
+                max: if is_head { None } else { g.max_replicas },
+                num_of_hosts: hosts,
+                desired_pods: desired,
+                ready: pods_of.iter().filter(|p| p.pod.ready).count(),
+                running: count("Running"),
+                pending: count("Pending"),
+                failed: count("Failed"),
+                gpu_per_pod: gpu_requests(&g.template["spec"]),
+                autoscaling: autoscaling && !is_head,
+                workers_to_delete: g.scale_strategy.workers_to_delete.clone().unwrap_or_default(),
+                pods: pods_of,
+            });
+        }
+        let pod_names: Vec<&str> = mine.iter().map(|p| p.name.as_str()).collect();
+        let mut evs: Vec<EventObj> = events
+            .iter()
+            .filter(|e| e.namespace == rc.namespace)
+            .filter(|e| {
+                (e.object_kind == "RayCluster" && e.object_name == rc.name)
+                    || (e.object_kind == "Pod" && pod_names.contains(&e.object_name.as_str()))
+            })
+            .cloned()
+            .collect();
+        evs.sort_by(|a, b| b.time.partial_cmp(&a.time).unwrap_or(std::cmp::Ordering::Equal));
+        let (health, healthy) = health(&rc.status, rc.spec.suspend == Some(true));
+        out.push(K8sCluster {
+            name: rc.name.clone(),
+            namespace: rc.namespace.clone(),
+            source: "kubernetes",
+            health,
+            healthy,
+            conditions: rc.status.conditions.clone(),
+            desired_workers: rc.status.desired_worker_replicas,
+            available_workers: rc.status.available_worker_replicas,
+            cpus: rc.status.desired_cpu.clone(),
+            gpus: rc.status.desired_gpu.clone(),
+            memory: rc.status.desired_memory.clone(),
+            autoscaling,
+            ray_version: rc.spec.ray_version.clone(),
+            created: rc.created,
+            groups,
+            events: evs,
+        });
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out
+}
+
+/// What Kubernetes said about one kind: when it last answered, and what went wrong.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KindState {
+    #[serde(skip)]
+    pub synced_at: Option<SystemTime>,
+    pub error: Option<String>,
+    /// A 403: the verb and resource the user may not use (the rest keeps working).
+    pub forbidden: bool,
+}
+
+/// Everything from the Kubernetes source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct K8s {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub clusters: Vec<K8sCluster>,
+    pub jobs: Vec<RayJobObj>,
+    pub services: Vec<RayServiceObj>,
+    pub kinds: BTreeMap<String, KindState>,
+    #[serde(skip)]
+    pub raw_clusters: Vec<RayClusterObj>,
+    #[serde(skip)]
+    pub pods: Vec<PodObj>,
+    #[serde(skip)]
+    pub events: Vec<EventObj>,
+}
+
+impl K8s {
+    pub fn rebuild(&mut self, ray_nodes: &BTreeMap<String, RayNodeRef>) {
+        self.clusters = build(&self.raw_clusters, &self.pods, &self.events, ray_nodes);
+    }
+
+    /// The oldest answer among the kinds that answered, for "data n s ago".
+    pub fn data_time(&self) -> Option<SystemTime> {
+        self.kinds.values().filter_map(|k| k.synced_at).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_gpu_requests() {
+        assert_eq!(quantity(&Value::from("500m")), Some(0.5));
+        assert_eq!(quantity(&Value::from("16Gi")), Some(16.0 * 1073741824.0));
+        assert_eq!(quantity(&Value::from(1)), Some(1.0));
+        let spec = serde_json::json!({"containers": [{"resources": {"limits": {"nvidia.com/gpu": 2}}}, {"resources": {"requests": {"cpu": "1"}}}]});
+        assert_eq!(gpu_requests(&spec), 2.0);
+    }
+
+    #[test]
+    fn health_prefers_conditions_over_state() {
+        let cond = |k: &str, s: &str, r: &str| Condition { kind: k.into(), status: s.into(), reason: Some(r.into()), message: None };
+        let mut st = RayClusterStatus { state: Some("ready".into()), ..Default::default() };
+        assert_eq!(health(&st, false), ("ready (state)".into(), true));
+        st.conditions = vec![cond("HeadPodReady", "False", "ContainerCreating"), cond("RayClusterProvisioned", "True", "x")];
+        assert_eq!(health(&st, false).0, "HeadPodNotReady: ContainerCreating");
+        st.conditions = vec![cond("HeadPodReady", "True", "HeadPodRunningAndReady"), cond("RayClusterProvisioned", "True", "x")];
+        assert_eq!(health(&st, false), ("Ready".into(), true));
+        st.conditions.push(cond("ReplicaFailure", "True", "FailedCreateWorkerPod"));
+        assert_eq!(health(&st, false), ("ReplicaFailure: FailedCreateWorkerPod".into(), false));
+    }
+}
