@@ -3,7 +3,8 @@
 #   1. format and lint (cargo fmt --check, clippy -D warnings);
 #   2. unit, fixture, snapshot and fault tests (no lab needed; tmux drives the binary);
 #   3. live tests against the real Ray lab (lab/up.sh), TUI in tmux included;
-#   4. live token-auth tests against a lab with token auth on (lab/up.sh --auth --minimal).
+#   4. live token-auth tests against a lab with token auth on (lab/up.sh --auth --minimal);
+#   5. Kubernetes tests against a real kube-apiserver 1.20 with the lab's CRDs (lab/kube/).
 # Installs what it needs (Ray in .lab/venv, tmux) and tears every lab down, pass or fail.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -20,11 +21,11 @@ else
   run_tests() { cargo nextest run --no-fail-fast "$@"; }
 fi
 
-log "1/4 format and lint"
+log "1/5 format and lint"
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-log "2/4 unit, fixture, snapshot and fault tests"
+log "2/5 unit, fixture, snapshot and fault tests"
 # Snapshots must match what is committed; never write new ones in a test run.
 export INSTA_UPDATE=no
 run_tests
@@ -32,7 +33,7 @@ run_tests
 trap '"$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
 
-log "3/4 live tests against the lab"
+log "3/5 live tests against the lab"
 if [[ -f "$STATE_FILE" ]]; then
   log "a lab is already up: stopping it, the live tests need a fresh one"
   "$LAB_SCRIPTS/down.sh"
@@ -41,9 +42,25 @@ fi
 run_tests --run-ignored only -E 'binary(live)'
 "$LAB_SCRIPTS/down.sh"
 
-log "4/4 live token-auth tests"
+log "4/5 live token-auth tests"
 "$LAB_SCRIPTS/up.sh" --auth --minimal
 run_tests --run-ignored only -E 'binary(live_auth)'
 "$LAB_SCRIPTS/down.sh"
+
+log "5/5 Kubernetes tests against a real kube-apiserver (built once, then cached)"
+"$LAB_SCRIPTS/kube/build.sh"
+trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
+if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
+"$LAB_SCRIPTS/kube/up.sh" --rbac
+"$LAB_SCRIPTS/kube/apply.sh" -q "$LAB_SCRIPTS"/kube/manifests/*.yaml
+"$LAB_SCRIPTS/kube/fake-pods.sh" raycluster-cpu >/dev/null
+"$LAB_SCRIPTS/kube/set-status.sh" raycluster-cpu >/dev/null
+"$LAB_SCRIPTS/kube/fake-pods.sh" --pending gpu-group raycluster-gpu >/dev/null
+"$LAB_SCRIPTS/kube/set-status.sh" raycluster-gpu >/dev/null
+"$LAB_SCRIPTS/kube/set-status.sh" --rayjob rayjob-sample >/dev/null
+"$LAB_SCRIPTS/kube/set-status.sh" --rayservice rayservice-sample >/dev/null
+"$LAB_SCRIPTS/kube/fake-events.sh" raycluster-gpu >/dev/null
+run_tests --run-ignored only -E 'binary(kube)'
+"$LAB_SCRIPTS/kube/down.sh"
 trap - EXIT
 log "all tests passed"

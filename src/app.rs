@@ -14,6 +14,7 @@ use crate::msg::Msg;
 use crate::rows::{self, Row};
 use crate::source::dashboard::Endpoint;
 use crate::source::dashboard::poller::Interest;
+use crate::source::kube::KubeUpdate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -22,10 +23,12 @@ pub enum View {
     Serve,
     Tune,
     Gpu,
+    /// Kubernetes: every RayCluster, RayJob and RayService the user may see.
+    Clusters,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [View::Cluster, View::Autoscaler, View::Serve, View::Tune, View::Gpu];
+    pub const ALL: [View; 6] = [View::Cluster, View::Autoscaler, View::Serve, View::Tune, View::Gpu, View::Clusters];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl View {
             View::Serve => "Serve",
             View::Tune => "Tune",
             View::Gpu => "GPU",
+            View::Clusters => "Kube",
         }
     }
 
@@ -44,6 +48,7 @@ impl View {
             View::Serve => Scope::Serve,
             View::Tune => Scope::Tune,
             View::Gpu => Scope::Gpu,
+            View::Clusters => Scope::Clusters,
         }
     }
 
@@ -54,6 +59,7 @@ impl View {
             View::Serve => 2,
             View::Tune => 3,
             View::Gpu => 4,
+            View::Clusters => 5,
         }
     }
 
@@ -65,6 +71,7 @@ impl View {
             View::Serve => &[Endpoint::Serve],
             View::Tune => &[],
             View::Gpu => &[Endpoint::Nodes, Endpoint::Actors],
+            View::Clusters => &[],
         }
     }
 
@@ -77,6 +84,8 @@ impl View {
             // Trials are read from disk; the dashboard adds the actor behind each trial.
             View::Tune => Interest { nodes: true, actors: true, ..Interest::default() },
             View::Gpu => Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::default() },
+            // Pods are joined to the dashboard's nodes when it is reachable.
+            View::Clusters => Interest { nodes: true, ..Interest::default() },
         }
     }
 }
@@ -97,14 +106,21 @@ pub enum Effect {
     Interest(Interest),
     /// Fetch now, regardless of schedules.
     RefreshNow,
+    /// Watch another kubeconfig context or namespace.
+    Kube(crate::source::kube::Target),
     Quit,
 }
 
 /// Commands the palette knows, with what they do (shown as completions).
-pub const PALETTE: [(&str, &str); 7] = [
+pub const PALETTE: [(&str, &str); 12] = [
     ("cluster", "Cluster view: groups and nodes"),
     ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
     ("serve", "Serve view: applications, deployments, replicas"),
+    ("tune", "Tune leaderboard: trials of each experiment"),
+    ("gpu", "GPU allocation: who holds each GPU, how busy"),
+    ("kube", "Kubernetes: RayClusters, RayJobs, RayServices"),
+    ("ctx", "ctx NAME: switch kubeconfig context"),
+    ("ns", "ns NAME | ns all: switch namespace"),
     ("dead", "Show or fold dead nodes"),
     ("refresh", "Fetch everything now"),
     ("help", "List the keys"),
@@ -117,10 +133,15 @@ pub struct App {
     pub view: View,
     pub overlay: Overlay,
     /// One filter per view, kept when switching.
-    pub filters: [String; 5],
-    pub selected: [usize; 5],
+    pub filters: [String; 6],
+    pub selected: [usize; 6],
     /// Leaderboard state: sort column and order, status shown, experiment, detail panel.
     pub tune: TuneUi,
+    /// What the Kubernetes source reports, and which RayClusters are opened up.
+    pub k8s: crate::model::k8s::K8s,
+    pub k8s_expanded: BTreeSet<String>,
+    /// The context/namespace being watched; `None` when Kubernetes is off.
+    pub kube_target: Option<crate::source::kube::Target>,
     pub show_dead: bool,
     /// Folded groups (cluster view) and applications (serve view), by name.
     pub folded: BTreeSet<String>,
@@ -143,7 +164,10 @@ impl App {
             view: View::Cluster,
             overlay: Overlay::None,
             filters: Default::default(),
-            selected: [0; 5],
+            selected: [0; 6],
+            k8s: crate::model::k8s::K8s::default(),
+            k8s_expanded: BTreeSet::new(),
+            kube_target: None,
             tune: TuneUi::default(),
             show_dead: false,
             folded: BTreeSet::new(),
@@ -177,6 +201,12 @@ impl App {
                     && c.apply(update)
                     && cluster == self.current
                 {
+                    self.rebuild_rows();
+                }
+            }
+            Msg::Kube(update) => {
+                self.apply_kube(update);
+                if self.view == View::Clusters {
                     self.rebuild_rows();
                 }
             }
@@ -283,6 +313,7 @@ impl App {
             Command::ViewServe => return self.switch(View::Serve),
             Command::ViewTune => return self.switch(View::Tune),
             Command::ViewGpu => return self.switch(View::Gpu),
+            Command::ViewClusters => return self.switch(View::Clusters),
             Command::SortNext => {
                 let columns = self.tune_columns();
                 self.tune.sort = (self.tune.sort + 1) % columns.max(1);
@@ -304,6 +335,17 @@ impl App {
                     Some(if cmd == Command::NextExperiment { (cur + 1) % n } else { (cur + n - 1) % n });
                 self.selected[v] = 0;
                 self.rebuild_rows();
+            }
+            Command::Detail if self.view == View::Clusters => {
+                if let Some(Row::K8sCluster { c }) = self.rows.get(self.selected[v])
+                    && let Some(cl) = self.k8s.clusters.get(*c)
+                {
+                    let key = format!("{}/{}", cl.namespace, cl.name);
+                    if !self.k8s_expanded.remove(&key) {
+                        self.k8s_expanded.insert(key);
+                    }
+                    self.rebuild_rows();
+                }
             }
             Command::Detail => self.tune.detail = !self.tune.detail,
             Command::Down => self.selected[v] = (self.selected[v] + 1).min(last),
@@ -351,6 +393,8 @@ impl App {
             "serve" => Command::ViewServe,
             "tune" | "trials" => Command::ViewTune,
             "gpu" | "gpus" => Command::ViewGpu,
+            "kube" | "k8s" | "clusters" => Command::ViewClusters,
+            "ctx" | "context" | "ns" | "namespace" => return self.switch_kube(line),
             "dead" => Command::ToggleDead,
             "refresh" => Command::Refresh,
             "help" => Command::Help,
@@ -375,6 +419,8 @@ impl App {
                     folded: &self.folded,
                     tune: &self.tune,
                     experiment,
+                    k8s: &self.k8s,
+                    expanded: &self.k8s_expanded,
                 };
                 rows::build(self.view, c, &opts)
             }
@@ -425,4 +471,106 @@ impl App {
 
 fn names() -> String {
     PALETTE.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+impl App {
+    /// `ctx NAME`, `ns NAME`, `ns all`: a new target for the Kubernetes source.
+    fn switch_kube(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or_default();
+        let Some(arg) = words.next() else {
+            self.toast = Some(format!("{verb} needs a name"));
+            return Vec::new();
+        };
+        let Some(mut target) = self.kube_target.clone() else {
+            self.toast = Some("Kubernetes is off: start raytop with a kubeconfig".into());
+            return Vec::new();
+        };
+        if verb.starts_with("ctx") || verb == "context" {
+            target.context = Some(arg.to_string());
+            target.namespace = None;
+        } else if arg == "all" {
+            target.all_namespaces = true;
+            target.namespace = None;
+        } else {
+            target.all_namespaces = false;
+            target.namespace = Some(arg.to_string());
+        }
+        self.kube_target = Some(target.clone());
+        self.k8s = crate::model::k8s::K8s::default();
+        self.toast = Some(format!("watching {}", line.trim()));
+        self.rebuild_rows();
+        let mut fx = vec![Effect::Kube(target)];
+        if self.view != View::Clusters {
+            fx.extend(self.switch(View::Clusters));
+        }
+        fx
+    }
+
+    /// Folds in news from the Kubernetes source and re-joins pods with Ray nodes.
+    pub fn apply_kube(&mut self, u: KubeUpdate) {
+        use crate::model::k8s::KindState;
+        let synced = |k: &mut crate::model::k8s::K8s, kind: &str, at| {
+            k.kinds.insert(kind.to_string(), KindState { synced_at: Some(at), error: None, forbidden: false });
+        };
+        match u {
+            KubeUpdate::Connected { context, namespace, server } => {
+                self.k8s.context = context;
+                self.k8s.namespace = namespace;
+                self.k8s.server = Some(server);
+            }
+            KubeUpdate::RayClusters(v, at) => {
+                self.k8s.raw_clusters = v;
+                synced(&mut self.k8s, "rayclusters", at);
+            }
+            KubeUpdate::RayJobs(v, at) => {
+                self.k8s.jobs = v;
+                synced(&mut self.k8s, "rayjobs", at);
+            }
+            KubeUpdate::RayServices(v, at) => {
+                self.k8s.services = v;
+                synced(&mut self.k8s, "rayservices", at);
+            }
+            KubeUpdate::Pods(v, at) => {
+                self.k8s.pods = v;
+                synced(&mut self.k8s, "pods", at);
+            }
+            KubeUpdate::Events(v, at) => {
+                self.k8s.events = v;
+                synced(&mut self.k8s, "events", at);
+            }
+            KubeUpdate::Failed { kind, error, forbidden } => {
+                let e = self.k8s.kinds.entry(kind.to_string()).or_default();
+                e.error = Some(error);
+                e.forbidden = forbidden;
+            }
+        }
+        let join = ray_node_index(&self.clusters);
+        self.k8s.rebuild(&join);
+    }
+}
+
+/// Ray nodes by pod name (`instanceId`) and, where unique, by IP: how a pod finds its Ray node.
+pub fn ray_node_index(clusters: &[ClusterState]) -> std::collections::BTreeMap<String, crate::model::k8s::RayNodeRef> {
+    use crate::model::resources::fmt_amount;
+    let mut out = std::collections::BTreeMap::new();
+    let mut ips: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for n in clusters.iter().flat_map(|c| &c.groups).flat_map(|g| &g.nodes) {
+        *ips.entry(n.ip.clone()).or_default() += 1;
+    }
+    for n in clusters.iter().flat_map(|c| &c.groups).flat_map(|g| &g.nodes) {
+        let r = crate::model::k8s::RayNodeRef {
+            node_id: n.node_id.clone(),
+            state: if n.alive { "ALIVE".into() } else { "DEAD".into() },
+            cpu: format!("{}/{}", fmt_amount(n.cpu.used), fmt_amount(n.cpu.total)),
+            gpu: format!("{}/{}", fmt_amount(n.gpu.used), fmt_amount(n.gpu.total)),
+        };
+        if !n.instance_id.is_empty() {
+            out.insert(n.instance_id.clone(), r.clone());
+        }
+        if ips.get(&n.ip) == Some(&1) {
+            out.insert(format!("ip:{}", n.ip), r);
+        }
+    }
+    out
 }

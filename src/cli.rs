@@ -9,8 +9,25 @@ use clap::{Parser, Subcommand};
 #[command(name = "raytop", version, about)]
 pub struct Cli {
     /// The Ray dashboard's address. Falls back to RAY_ADDRESS when that is an http(s) URL.
+    /// `CLUSTER=URL` names the RayCluster it belongs to, so its pods join its Ray nodes.
     #[arg(long, env = "RAYTOP_DASHBOARD", global = true)]
     pub dashboard: Option<String>,
+
+    /// The kubeconfig context to use (default: the current one).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+
+    /// The namespace to watch (default: the context's).
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+
+    /// Watch every namespace.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+
+    /// Do not read Kubernetes even when a kubeconfig is there.
+    #[arg(long, global = true)]
+    pub no_kube: bool,
 
     /// Ray auth token, sent as a bearer token (for clusters with token auth on).
     #[arg(long, env = "RAY_AUTH_TOKEN", hide_env_values = true, global = true)]
@@ -77,7 +94,10 @@ impl Cli {
     /// local default.
     pub fn dashboard_url(&self) -> String {
         if let Some(d) = &self.dashboard {
-            return d.clone();
+            return match d.split_once('=') {
+                Some((_, url)) if url.starts_with("http") => url.to_string(),
+                _ => d.clone(),
+            };
         }
         match std::env::var("RAY_ADDRESS") {
             Ok(a) if a.starts_with("http://") || a.starts_with("https://") => a,
@@ -86,7 +106,11 @@ impl Cli {
     }
 
     pub fn cluster_name(&self, url: &str) -> String {
-        self.name.clone().unwrap_or_else(|| {
+        let mapped = self.dashboard.as_ref().and_then(|d| match d.split_once('=') {
+            Some((name, u)) if u.starts_with("http") => Some(name.to_string()),
+            _ => None,
+        });
+        self.name.clone().or(mapped).unwrap_or_else(|| {
             url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
         })
     }
@@ -103,6 +127,21 @@ impl Cli {
                 Ok((name.trim().to_string(), mode))
             })
             .collect()
+    }
+
+    /// The Kubernetes target, when raytop should read Kubernetes: a kubeconfig exists (KUBECONFIG
+    /// or ~/.kube/config) or a context was asked for, and --no-kube was not given.
+    pub fn kube_target(&self) -> Option<crate::source::kube::Target> {
+        if self.no_kube {
+            return None;
+        }
+        let kubeconfig = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+            || dirs::home_dir().is_some_and(|h| h.join(".kube").join("config").is_file());
+        (kubeconfig || self.context.is_some()).then(|| crate::source::kube::Target {
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            all_namespaces: self.all_namespaces,
+        })
     }
 
     /// Whether the token came from the environment rather than the flag (for messages).

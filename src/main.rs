@@ -76,9 +76,27 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
             state.apply_tune(u);
         }
     }
-    let json = serde_json::to_string_pretty(&Snapshot { clusters: vec![&state] })?;
+    let mut clusters = vec![serde_json::to_value(&state)?];
+    let mut kube_answered = false;
+    let mut kube = None;
+    if let Some(target) = cli.kube_target() {
+        let mut app = raytop::app::App::new(
+            vec![state.clone()],
+            Default::default(),
+            raytop::config::Theme::builtin_default(),
+            vec![],
+        );
+        app.kube_target = Some(target.clone());
+        for u in raytop::source::kube::list_once(&target).await {
+            app.apply_kube(u);
+        }
+        kube_answered = app.k8s.kinds.values().any(|k| k.synced_at.is_some());
+        clusters.extend(app.k8s.clusters.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
+        kube = Some(app.k8s);
+    }
+    let json = serde_json::to_string_pretty(&Snapshot { clusters, kubernetes: kube.as_ref() })?;
     println!("{json}");
-    let reachable = state.freshness.values().any(|f| f.fetched_at.is_some());
+    let reachable = state.freshness.values().any(|f| f.fetched_at.is_some()) || kube_answered;
     Ok(if reachable { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
@@ -87,14 +105,26 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let loaded = raytop::config::load(raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(), &cli.theme);
     let mut app = App::new(vec![state], loaded.keymap, loaded.theme, loaded.warnings);
     let (tx, rx) = mpsc::channel(256);
+    if cli.kube_target().is_some() {
+        // With Kubernetes, its view of every RayCluster is home.
+        app.view = raytop::app::View::Clusters;
+        app.rebuild_rows();
+    }
     let (interest_tx, interest_rx) = watch::channel(app.view.interest());
     let refresh = Duration::from_secs_f64(cli.refresh);
     let tune = (!cli.tune_dirs.is_empty())
         .then(|| tokio::spawn(raytop::source::tune::run(cli.tune_dirs.clone(), refresh, tx.clone())));
+    let tx_kube = tx.clone();
     let poller = tokio::spawn(poller::run(client, 0, refresh, interest_rx, tx));
-    let sources = raytop::tui::Sources { interest: vec![interest_tx] };
+    let kube_target = cli.kube_target();
+    app.kube_target = kube_target.clone();
+    let kube = kube_target.map(|t| raytop::tui::KubeSource::start(t, tx_kube));
+    let mut sources = raytop::tui::Sources { interest: vec![interest_tx], kube };
     let mut terminal = ratatui::init();
-    let result = raytop::tui::run(&mut terminal, &mut app, rx, &sources, started).await;
+    let result = raytop::tui::run(&mut terminal, &mut app, rx, &mut sources, started).await;
+    if let Some(k) = &sources.kube {
+        k.task.abort();
+    }
     ratatui::restore();
     poller.abort();
     if let Some(t) = tune {

@@ -8,4 +8,6 @@ pub enum Msg {
     Dash { cluster: usize, update: DashUpdate },
     /// News from the Tune experiment folders.
     Tune(crate::source::tune::TuneUpdate),
+    /// News from the Kubernetes API server.
+    Kube(crate::source::kube::KubeUpdate),
 }

@@ -59,6 +59,26 @@ pub enum Row {
         n: usize,
         h: usize,
     },
+    /// Kubernetes view: a RayCluster, one of its groups, one of that group's pods; a RayJob; a
+    /// RayService.
+    K8sCluster {
+        c: usize,
+    },
+    K8sGroup {
+        c: usize,
+        g: usize,
+    },
+    K8sPod {
+        c: usize,
+        g: usize,
+        p: usize,
+    },
+    K8sJob {
+        j: usize,
+    },
+    K8sService {
+        s: usize,
+    },
 }
 
 /// What shapes the rows besides the model.
@@ -68,6 +88,9 @@ pub struct Options<'a> {
     pub folded: &'a BTreeSet<String>,
     pub tune: &'a TuneUi,
     pub experiment: usize,
+    pub k8s: &'a crate::model::k8s::K8s,
+    /// RayClusters opened up (`namespace/name`).
+    pub expanded: &'a BTreeSet<String>,
 }
 
 /// The leaderboard's fixed sortable columns; hyperparameters follow.
@@ -218,6 +241,31 @@ pub fn build(view: View, c: &ClusterState, o: &Options) -> Vec<Row> {
                 order.reverse();
             }
             rows.extend(order.into_iter().map(|t| Row::Trial { e: o.experiment, t, rank: rank[t] }));
+        }
+        View::Clusters => {
+            let k = o.k8s;
+            for (ci, cl) in k.clusters.iter().enumerate() {
+                if !matches(filter, &[&cl.name, &cl.namespace, &cl.health]) {
+                    continue;
+                }
+                rows.push(Row::K8sCluster { c: ci });
+                if o.expanded.contains(&format!("{}/{}", cl.namespace, cl.name)) {
+                    for (gi, g) in cl.groups.iter().enumerate() {
+                        rows.push(Row::K8sGroup { c: ci, g: gi });
+                        rows.extend((0..g.pods.len()).map(|p| Row::K8sPod { c: ci, g: gi, p }));
+                    }
+                }
+            }
+            for (j, job) in k.jobs.iter().enumerate() {
+                if matches(filter, &[&job.name, &job.namespace, &job.job_status]) {
+                    rows.push(Row::K8sJob { j });
+                }
+            }
+            for (si, svc) in k.services.iter().enumerate() {
+                if matches(filter, &[&svc.name, &svc.namespace, &svc.status]) {
+                    rows.push(Row::K8sService { s: si });
+                }
+            }
         }
         View::Gpu => {
             for (n, node) in c.gpus.nodes.iter().enumerate() {

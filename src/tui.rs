@@ -16,6 +16,20 @@ use crate::source::dashboard::poller::Interest;
 pub struct Sources {
     /// One per cluster: what its poller should fetch.
     pub interest: Vec<watch::Sender<Interest>>,
+    /// The Kubernetes source, restarted when the user switches context or namespace.
+    pub kube: Option<KubeSource>,
+}
+
+pub struct KubeSource {
+    pub task: tokio::task::JoinHandle<()>,
+    pub tx: mpsc::Sender<Msg>,
+}
+
+impl KubeSource {
+    pub fn start(target: crate::source::kube::Target, tx: mpsc::Sender<Msg>) -> KubeSource {
+        let task = tokio::spawn(crate::source::kube::run(target, tx.clone()));
+        KubeSource { task, tx }
+    }
 }
 
 /// Runs until the user quits or the terminal goes away. `started` is the process start, to log
@@ -24,7 +38,7 @@ pub async fn run(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     mut rx: mpsc::Receiver<Msg>,
-    sources: &Sources,
+    sources: &mut Sources,
     started: Instant,
 ) -> std::io::Result<()> {
     let mut events = EventStream::new();
@@ -72,6 +86,12 @@ pub async fn run(
                     for tx in &sources.interest {
                         // Keep the refresh counter; only what to fetch changes.
                         tx.send_modify(|cur| *cur = Interest { refresh_seq: cur.refresh_seq, ..i });
+                    }
+                }
+                Effect::Kube(target) => {
+                    if let Some(k) = sources.kube.take() {
+                        k.task.abort();
+                        sources.kube = Some(KubeSource::start(target, k.tx));
                     }
                 }
                 Effect::RefreshNow => {

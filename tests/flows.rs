@@ -41,9 +41,11 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Gpu);
     press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Clusters);
+    press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Cluster);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view, View::Gpu);
+    assert_eq!(a.view, View::Clusters);
     let fx = press(&mut a, KeyCode::Char('4'));
     assert_eq!(a.view, View::Tune);
     assert_eq!(fx, vec![Effect::Interest(View::Tune.interest())]);

@@ -35,6 +35,7 @@ fn lab_app(dir: &str, view: View) -> (App, SystemTime) {
         View::Serve => Command::ViewServe,
         View::Tune => Command::ViewTune,
         View::Gpu => Command::ViewGpu,
+        View::Clusters => Command::ViewClusters,
     };
     app.run(cmd);
     (app, common::capture_clock(dir))

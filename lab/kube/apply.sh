@@ -9,6 +9,7 @@
 #   --kubectl  kubectl apply (client-side apply) with .lab/kube/kubeconfig
 #   -n NS      namespace for namespaced objects that name none (default ray-lab)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODE=auto QUIET=0 NS=$KNS

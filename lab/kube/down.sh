@@ -5,6 +5,7 @@
 #
 # usage: lab/kube/down.sh
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Is PID alive and still running the binary we started (guards pid reuse)?

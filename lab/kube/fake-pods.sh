@@ -15,6 +15,7 @@
 #   --reset           rewrite the status of pods that are already Running
 # Then run lab/kube/set-status.sh CLUSTER to update the RayCluster's status.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_state
 exec "$(pick_python)" "$KSCRIPTS/kapi.py" fake-pods "$@"

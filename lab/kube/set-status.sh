@@ -14,6 +14,7 @@
 #          serviceStatus Running, Ready condition, every serveConfigV2 app
 #          RUNNING with HEALTHY deployments, numServeEndpoints N (1)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_state
 exec "$(pick_python)" "$KSCRIPTS/kapi.py" set-status "$@"

@@ -10,6 +10,7 @@
 #                up.sh --no-watch-cache)
 # Checks that depend on the mode (RBAC or AlwaysAllow) follow lab.env.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_state
 

@@ -14,6 +14,7 @@
 # Writes .lab/kube/kubeconfig (contexts lab-admin [current], lab-viewer) and
 # .lab/kube/run/lab.env (ports, pids, tokens). Refuses if the lab is up.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RBAC=0 WATCH_CACHE=true COMPACTION=30s
@@ -22,7 +23,7 @@ while (( $# )); do
     --rbac) RBAC=1 ;;
     --no-watch-cache) WATCH_CACHE=false ;;
     --compaction) COMPACTION=${2:?--compaction needs a duration}; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) kdie "unknown argument: $1" ;;
   esac
   shift

@@ -24,6 +24,7 @@ pub enum Command {
     ViewServe,
     ViewTune,
     ViewGpu,
+    ViewClusters,
     Up,
     Down,
     Top,
@@ -54,6 +55,7 @@ pub enum Scope {
     Serve,
     Tune,
     Gpu,
+    Clusters,
 }
 
 impl Scope {
@@ -65,6 +67,7 @@ impl Scope {
             "serve" => Some(Scope::Serve),
             "tune" => Some(Scope::Tune),
             "gpu" => Some(Scope::Gpu),
+            "clusters" => Some(Scope::Clusters),
             _ => None,
         }
     }
@@ -77,6 +80,7 @@ impl Scope {
             Scope::Serve => "serve",
             Scope::Tune => "tune",
             Scope::Gpu => "gpu",
+            Scope::Clusters => "clusters",
         }
     }
 }

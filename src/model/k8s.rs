@@ -292,7 +292,9 @@ pub fn build(
             let name = if is_head { "headgroup".to_string() } else { g.group_name.clone() };
             let pods_of: Vec<PodRow> = mine
                 .iter()
-                .filter(|p| if is_head { p.node_type == "head" } else { p.node_type != "head" && p.group == g.group_name })
+                .filter(
+                    |p| if is_head { p.node_type == "head" } else { p.node_type != "head" && p.group == g.group_name },
+                )
                 .map(|p| PodRow {
                     pod: (*p).clone(),
                     ray_node: ray_nodes.get(&p.name).or_else(|| ray_nodes.get(&format!("ip:{}", p.ip))).cloned(),
@@ -417,12 +419,19 @@ mod tests {
 
     #[test]
     fn health_prefers_conditions_over_state() {
-        let cond = |k: &str, s: &str, r: &str| Condition { kind: k.into(), status: s.into(), reason: Some(r.into()), message: None };
+        let cond = |k: &str, s: &str, r: &str| Condition {
+            kind: k.into(),
+            status: s.into(),
+            reason: Some(r.into()),
+            message: None,
+        };
         let mut st = RayClusterStatus { state: Some("ready".into()), ..Default::default() };
         assert_eq!(health(&st, false), ("ready (state)".into(), true));
-        st.conditions = vec![cond("HeadPodReady", "False", "ContainerCreating"), cond("RayClusterProvisioned", "True", "x")];
+        st.conditions =
+            vec![cond("HeadPodReady", "False", "ContainerCreating"), cond("RayClusterProvisioned", "True", "x")];
         assert_eq!(health(&st, false).0, "HeadPodNotReady: ContainerCreating");
-        st.conditions = vec![cond("HeadPodReady", "True", "HeadPodRunningAndReady"), cond("RayClusterProvisioned", "True", "x")];
+        st.conditions =
+            vec![cond("HeadPodReady", "True", "HeadPodRunningAndReady"), cond("RayClusterProvisioned", "True", "x")];
         assert_eq!(health(&st, false), ("Ready".into(), true));
         st.conditions.push(cond("ReplicaFailure", "True", "FailedCreateWorkerPod"));
         assert_eq!(health(&st, false), ("ReplicaFailure: FailedCreateWorkerPod".into(), false));

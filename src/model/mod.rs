@@ -4,6 +4,7 @@
 pub mod autoscaler;
 pub mod cluster;
 pub mod gpu;
+pub mod k8s;
 pub mod resources;
 pub mod serve;
 pub mod text;
@@ -285,5 +286,9 @@ fn ser_time<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok,
 /// What `raytop snapshot --json` prints.
 #[derive(Debug, Serialize)]
 pub struct Snapshot<'a> {
-    pub clusters: Vec<&'a ClusterState>,
+    /// The dashboard's cluster first, then every RayCluster Kubernetes lists (`source` tells).
+    pub clusters: Vec<serde_json::Value>,
+    /// Context, namespace, RayJobs, RayServices and per-kind errors, when Kubernetes was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<&'a k8s::K8s>,
 }

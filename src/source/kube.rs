@@ -164,10 +164,14 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
         _ => None,
     };
     match api {
-        Some(r) if r.code == 403 => KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true },
-        Some(r) if r.code == 410 => {
-            KubeUpdate::Failed { kind, error: format!("watch expired (410), relisting: {}", r.message), forbidden: false }
+        Some(r) if r.code == 403 => {
+            KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true }
         }
+        Some(r) if r.code == 410 => KubeUpdate::Failed {
+            kind,
+            error: format!("watch expired (410), relisting: {}", r.message),
+            forbidden: false,
+        },
         _ => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false },
     }
 }
@@ -175,6 +179,7 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
 /// Watches one kind into a reflector store and sends converted rows after changes, coalesced.
 async fn watch<K, R>(
     api: Api<K>,
+    dyntype: K::DynamicType,
     cfg: watcher::Config,
     kind: &'static str,
     convert: fn(&K) -> R,
@@ -182,10 +187,11 @@ async fn watch<K, R>(
     tx: mpsc::Sender<Msg>,
 ) where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    let (reader, writer) = reflector::store();
-    let stream = watcher(api, cfg)
+    let writer = reflector::store::Writer::new(dyntype);
+    let reader = writer.as_reader();
+    let stream = watcher::watcher(api, cfg)
         .default_backoff()
         .modify(|o| {
             // Nobody reads managedFields; they are often the largest part of an object.
@@ -234,9 +240,8 @@ pub async fn client(target: &Target) -> Result<(Client, Option<String>, String, 
     let config = Config::from_kubeconfig(&options).await.map_err(|e| format!("kubeconfig: {e}"))?;
     let server = config.cluster_url.to_string();
     let default_ns = config.default_namespace.clone();
-    let context = target.context.clone().or_else(|| {
-        kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context)
-    });
+    let context =
+        target.context.clone().or_else(|| kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context));
     let client = Client::try_from(config).map_err(|e| format!("kubernetes client: {e}"))?;
     Ok((client, context, server, default_ns))
 }
@@ -261,11 +266,7 @@ fn dyn_api(client: &Client, ns: Option<&str>, ar: &ApiResource) -> Api<DynamicOb
 
 /// The namespace to watch: all with `-A`, else the one asked for, else the context's default.
 pub fn scope(target: &Target, default_ns: &str) -> Option<String> {
-    if target.all_namespaces {
-        None
-    } else {
-        Some(target.namespace.clone().unwrap_or_else(|| default_ns.to_string()))
-    }
+    if target.all_namespaces { None } else { Some(target.namespace.clone().unwrap_or_else(|| default_ns.to_string())) }
 }
 
 /// Runs the watchers for a target until the app goes away.
@@ -287,11 +288,27 @@ pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
     let events: Api<Event> = api(&client, ns);
     let all = watcher::Config::default();
     tokio::join!(
-        watch(rc, all.clone(), "rayclusters", ray_cluster, KubeUpdate::RayClusters, tx.clone()),
-        watch(rj, all.clone(), "rayjobs", ray_job, KubeUpdate::RayJobs, tx.clone()),
-        watch(rs, all.clone(), "rayservices", ray_service, KubeUpdate::RayServices, tx.clone()),
-        watch(pods, all.clone().labels("ray.io/is-ray-node=yes"), "pods", pod, KubeUpdate::Pods, tx.clone()),
-        watch(events, all, "events", event, KubeUpdate::Events, tx.clone()),
+        watch(
+            rc,
+            ray_resource("RayCluster"),
+            all.clone(),
+            "rayclusters",
+            ray_cluster,
+            KubeUpdate::RayClusters,
+            tx.clone()
+        ),
+        watch(rj, ray_resource("RayJob"), all.clone(), "rayjobs", ray_job, KubeUpdate::RayJobs, tx.clone()),
+        watch(
+            rs,
+            ray_resource("RayService"),
+            all.clone(),
+            "rayservices",
+            ray_service,
+            KubeUpdate::RayServices,
+            tx.clone()
+        ),
+        watch(pods, (), all.clone().labels("ray.io/is-ray-node=yes"), "pods", pod, KubeUpdate::Pods, tx.clone()),
+        watch(events, (), all, "events", event, KubeUpdate::Events, tx.clone()),
     );
 }
 

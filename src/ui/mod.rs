@@ -37,6 +37,7 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
             View::Serve => views::serve::draw(f, body, app, c, now),
             View::Tune => views::tune::draw(f, body, app, c),
             View::Gpu => views::gpu::draw(f, body, app, c),
+            View::Clusters => views::clusters::draw(f, body, app, now),
         },
         None => f.render_widget(Paragraph::new("no cluster configured"), body),
     }
@@ -82,6 +83,9 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
 fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let t = &app.theme;
     let c = app.cluster()?;
+    if app.view == View::Clusters && app.warnings.is_empty() {
+        return None; // The Kubernetes view shows its own notices; the dashboard's are elsewhere.
+    }
     let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
     let kept = age.unwrap_or_else(|| "no data yet".into());
     let text = match &c.connection {
@@ -168,6 +172,7 @@ fn hints(app: &App) -> Line<'static> {
             wanted.push((C::StatusFilter, "status"));
             wanted.push((C::NextExperiment, "experiment"));
         }
+        View::Clusters => wanted.push((C::Detail, "open")),
         View::Autoscaler | View::Gpu => {}
     }
     wanted.push((C::Quit, "quit"));

@@ -17,10 +17,16 @@ fn tmux(args: &[&str]) -> String {
 impl Pane {
     /// Starts `raytop ARGS` in a detached 120x40 tmux session with its own config and state dirs.
     pub fn raytop(args: &[&str]) -> Pane {
+        Pane::raytop_env(&[], args)
+    }
+
+    /// Like `raytop`, with extra environment variables.
+    pub fn raytop_env(env: &[(&str, &str)], args: &[&str]) -> Pane {
         let dirs = tempfile::tempdir().unwrap();
         let session = format!("raytop-test-{}-{}", std::process::id(), rand_suffix());
+        let extra: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
         let mut cmd = format!(
-            "env RAYTOP_CONFIG_DIR={cfg} XDG_STATE_HOME={state} TERM=xterm-256color {bin}",
+            "env {extra}RAYTOP_CONFIG_DIR={cfg} XDG_STATE_HOME={state} TERM=xterm-256color {bin}",
             cfg = dirs.path().join("config").display(),
             state = dirs.path().join("state").display(),
             bin = env!("CARGO_BIN_EXE_raytop"),

@@ -2,6 +2,7 @@
 
 pub mod autoscaler;
 pub mod cluster;
+pub mod clusters;
 pub mod gpu;
 pub mod help;
 pub mod serve;

@@ -1,0 +1,228 @@
+//! Kubernetes view: every RayCluster (condition-based health, workers, resources, autoscaling,
+//! version, age), RayJobs and RayServices; Enter opens a cluster into its groups (spec beside
+//! what runs) and pods (joined to their Ray nodes), with the cluster's Events below.
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
+
+use super::window;
+use crate::app::App;
+use crate::model::resources::{fmt_age, fmt_amount};
+use crate::rows::Row;
+use crate::ui::widgets::short;
+
+fn opt(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let t = &app.theme;
+    let k = &app.k8s;
+    let now_s = crate::model::unix_secs(now);
+    let age = |c: Option<f64>| c.map(|c| fmt_age(now_s - c)).unwrap_or_default();
+    if app.kube_target.is_none() {
+        let msg = "Kubernetes is off: no kubeconfig found. Set KUBECONFIG or pass --context (raytop reads \
+                   kubeconfig like kubectl and k9s).";
+        let block = Block::bordered().border_style(t.border()).title(Span::styled(" Kube ", t.title()));
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    }
+    // Notices: kinds the user may not read, and kinds whose watch is failing.
+    let notices: Vec<Line> = k
+        .kinds
+        .iter()
+        .filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e)))
+        .map(|(kind, st, e)| {
+            let age =
+                st.synced_at.map(|at| format!(" — data from {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
+            let style = if st.forbidden { t.warn() } else { t.error() };
+            Line::from(Span::styled(format!("⚠ {kind}: {e}{age}"), style))
+        })
+        .collect();
+    let selected_cluster = app.rows.get(app.selected()).and_then(|r| match r {
+        Row::K8sCluster { c } | Row::K8sGroup { c, .. } | Row::K8sPod { c, .. } => k.clusters.get(*c),
+        _ => None,
+    });
+    let events_h = if selected_cluster.is_some_and(|c| !c.events.is_empty()) { 8 } else { 0 };
+    let [notice_area, table_area, events_area] =
+        Layout::vertical([Constraint::Length(notices.len() as u16), Constraint::Min(4), Constraint::Length(events_h)])
+            .areas(area);
+    f.render_widget(Paragraph::new(notices).wrap(Wrap { trim: true }), notice_area);
+
+    let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
+    let rows: Vec<TRow> = app.rows[range]
+        .iter()
+        .filter_map(|r| match r {
+            Row::K8sCluster { c } => {
+                let cl = k.clusters.get(*c)?;
+                let open = app.k8s_expanded.contains(&format!("{}/{}", cl.namespace, cl.name));
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("{} {}", if open { "▾" } else { "▸" }, cl.name), t.group())),
+                    Cell::from(cl.namespace.clone()),
+                    Cell::from(Span::styled(cl.health.clone(), if cl.healthy { t.ok() } else { t.error() })),
+                    Cell::from(format!("{}/{}", opt(cl.desired_workers), opt(cl.available_workers))),
+                    Cell::from(format!(
+                        "cpu {} gpu {} mem {}",
+                        cl.cpus.clone().unwrap_or_else(|| "-".into()),
+                        cl.gpus.clone().unwrap_or_else(|| "-".into()),
+                        cl.memory.clone().unwrap_or_else(|| "-".into())
+                    )),
+                    Cell::from(format!(
+                        "{} {}",
+                        if cl.autoscaling { "auto" } else { "fixed" },
+                        cl.ray_version.clone().unwrap_or_else(|| "?".into())
+                    )),
+                    Cell::from(age(cl.created)),
+                ]))
+            }
+            Row::K8sGroup { c, g } => {
+                let grp = k.clusters.get(*c)?.groups.get(*g)?;
+                let limits = match (grp.min, grp.max) {
+                    (Some(lo), Some(hi)) => {
+                        format!(" [{lo}..{}]", if hi >= i64::from(i32::MAX) { "∞".into() } else { hi.to_string() })
+                    }
+                    _ => String::new(),
+                };
+                let hosts = if grp.num_of_hosts > 1 { format!(" ×{} hosts", grp.num_of_hosts) } else { String::new() };
+                let delete = if grp.workers_to_delete.is_empty() {
+                    String::new()
+                } else {
+                    format!(" delete {}", grp.workers_to_delete.join(","))
+                };
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("  {}", grp.name), t.accent())),
+                    Cell::from(grp.kind),
+                    Cell::from(format!("replicas {}{limits}{hosts}", opt(grp.replicas))),
+                    Cell::from(format!("ready {}/{}", grp.ready, grp.desired_pods)),
+                    Cell::from(Span::styled(
+                        format!("run {} pend {} fail {}{delete}", grp.running, grp.pending, grp.failed),
+                        if grp.pending + grp.failed > 0 { t.warn() } else { t.text() },
+                    )),
+                    Cell::from(format!(
+                        "{} GPU/pod{}",
+                        fmt_amount(grp.gpu_per_pod),
+                        if grp.autoscaling { " · autoscaled" } else { "" }
+                    )),
+                    Cell::from(""),
+                ]))
+            }
+            Row::K8sPod { c, g, p } => {
+                let pod = k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?;
+                let phase = if pod.pod.reason.is_empty() {
+                    pod.pod.phase.clone()
+                } else {
+                    format!("{} {}", pod.pod.phase, pod.pod.reason)
+                };
+                let ray = match &pod.ray_node {
+                    Some(n) => format!("{} {}cpu {}gpu", n.state, n.cpu, n.gpu),
+                    None => "-".into(),
+                };
+                Some(TRow::new(vec![
+                    Cell::from(format!("    {}", short(&pod.pod.name, 30))),
+                    Cell::from(pod.pod.ip.clone()),
+                    Cell::from(Span::styled(phase, t.status(&pod.pod.phase.to_uppercase()))),
+                    Cell::from(format!("↻{}", pod.pod.restarts)),
+                    Cell::from(format!("{} {} GPU", short(&pod.pod.node, 16), fmt_amount(pod.pod.gpu_requests))),
+                    Cell::from(Span::styled(ray, if pod.ray_node.is_some() { t.ok() } else { t.muted() })),
+                    Cell::from(age(pod.pod.created)),
+                ]))
+            }
+            Row::K8sJob { j } => {
+                let job = k.jobs.get(*j)?;
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("RayJob {}", job.name), t.accent())),
+                    Cell::from(job.namespace.clone()),
+                    Cell::from(Span::styled(job.job_status.clone(), t.status(&job.job_status))),
+                    Cell::from(job.deployment_status.clone()),
+                    Cell::from(format!("cluster {}", job.cluster)),
+                    Cell::from(job.message.clone()),
+                    Cell::from(age(job.created)),
+                ]))
+            }
+            Row::K8sService { s } => {
+                let svc = k.services.get(*s)?;
+                let apps: Vec<String> = svc.applications.iter().map(|(a, st)| format!("{a}:{st}")).collect();
+                Some(TRow::new(vec![
+                    Cell::from(Span::styled(format!("RayService {}", svc.name), t.accent())),
+                    Cell::from(svc.namespace.clone()),
+                    Cell::from(Span::styled(svc.status.clone(), if svc.status == "Ready" { t.ok() } else { t.warn() })),
+                    Cell::from(format!("active {}", svc.active_cluster)),
+                    Cell::from(if svc.pending_cluster.is_empty() {
+                        String::new()
+                    } else {
+                        format!("pending {}", svc.pending_cluster)
+                    }),
+                    Cell::from(apps.join(" ")),
+                    Cell::from(age(svc.created)),
+                ]))
+            }
+            _ => None,
+        })
+        .collect();
+    let scope = match (&k.context, &k.namespace) {
+        (Some(c), Some(n)) => format!("{c} / {n}"),
+        (Some(c), None) => format!("{c} / all namespaces"),
+        (None, Some(n)) => n.clone(),
+        (None, None) => "all namespaces".into(),
+    };
+    let synced = k.data_time().map(|at| format!(" · data {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
+    let title = format!(
+        " Kube {scope} — {} RayCluster(s), {} RayJob(s), {} RayService(s){synced} ",
+        k.clusters.len(),
+        k.jobs.len(),
+        k.services.len()
+    );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(24),
+            Constraint::Length(15),
+            Constraint::Length(24),
+            Constraint::Length(9),
+            Constraint::Length(21),
+            Constraint::Min(14),
+            Constraint::Length(6),
+        ],
+    )
+    .header(
+        TRow::new([
+            "NAME / GROUP / POD",
+            "NS / KIND / IP",
+            "HEALTH / STATUS",
+            "WANT/HAVE",
+            "RESOURCES / PODS",
+            "SCALING / RAY NODE",
+            "AGE",
+        ])
+        .style(t.header()),
+    )
+    .row_highlight_style(t.selected())
+    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    f.render_stateful_widget(table, table_area, &mut state);
+
+    if let Some(cl) = selected_cluster.filter(|c| !c.events.is_empty()) {
+        let lines: Vec<Line> = cl
+            .events
+            .iter()
+            .take(6)
+            .map(|e| {
+                let style = if e.kind == "Warning" { t.warn() } else { t.text() };
+                Line::from(vec![
+                    Span::styled(format!("{:>6} ", e.time.map(|x| fmt_age(now_s - x)).unwrap_or_default()), t.muted()),
+                    Span::styled(format!("{:<22}", e.reason), style),
+                    Span::raw(format!("{}/{}: {}", e.object_kind, e.object_name, e.message)),
+                ])
+            })
+            .collect();
+        let title = format!(" Events of {} (newest first) ", cl.name);
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
+            events_area,
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! KubeRay objects captured from the lab's real kube-apiserver (tests/fixtures/k8s/) through the
+//! source's converters into the model and the Kubernetes view.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use ::kube::api::DynamicObject;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use raytop::app::App;
+use raytop::config::{Command, Theme};
+use raytop::source::kube::{self, KubeUpdate, Target};
+
+fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
+    let path = format!("{}/tests/fixtures/k8s/{file}", env!("CARGO_MANIFEST_DIR"));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value(v["items"].clone()).unwrap()
+}
+
+fn app_with_lab_objects() -> (App, SystemTime) {
+    let c = common::load_cluster("v1-busy", common::lab_config());
+    let mut w = Vec::new();
+    let keymap = raytop::config::keymap::load(None, &mut w);
+    let mut app = App::new(vec![c], keymap, Theme::builtin_default(), w);
+    app.kube_target =
+        Some(Target { context: Some("lab-admin".into()), namespace: Some("ray-lab".into()), all_namespaces: false });
+    let rcs: Vec<DynamicObject> = items("rayclusters.json");
+    let created =
+        rcs.iter().filter_map(|o| o.metadata.creation_timestamp.as_ref()).map(|t| t.0.as_second()).max().unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(created as u64 + 120);
+    app.apply_kube(KubeUpdate::Connected {
+        context: Some("lab-admin".into()),
+        namespace: Some("ray-lab".into()),
+        server: "https://127.0.0.1:16443".into(),
+    });
+    app.apply_kube(KubeUpdate::RayClusters(rcs.iter().map(kube::ray_cluster).collect(), now));
+    app.apply_kube(KubeUpdate::RayJobs(
+        items::<DynamicObject>("rayjobs.json").iter().map(kube::ray_job).collect(),
+        now,
+    ));
+    app.apply_kube(KubeUpdate::RayServices(
+        items::<DynamicObject>("rayservices.json").iter().map(kube::ray_service).collect(),
+        now,
+    ));
+    app.apply_kube(KubeUpdate::Pods(items::<Pod>("pods.json").iter().map(kube::pod).collect(), now));
+    app.apply_kube(KubeUpdate::Events(items::<Event>("events.json").iter().map(kube::event).collect(), now));
+    (app, now)
+}
+
+#[test]
+fn groups_come_from_spec_and_pods_from_labels() {
+    let (app, _) = app_with_lab_objects();
+    let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
+    let g = gpu.groups.iter().find(|g| g.name == "gpu-group").unwrap();
+    assert_eq!((g.replicas, g.min, g.max, g.desired_pods), (Some(2), Some(0), Some(2), 2));
+    assert_eq!((g.running, g.pending, g.ready), (1, 1, 1));
+    assert_eq!(g.gpu_per_pod, 1.0);
+    assert!(gpu.events.iter().any(|e| e.reason == "FailedScheduling"), "{:?}", gpu.events);
+    let head = &gpu.groups[0];
+    assert_eq!((head.name.as_str(), head.kind, head.pods.len()), ("headgroup", "head", 1));
+}
+
+#[test]
+fn a_lost_watch_keeps_the_data_and_says_so() {
+    let (mut app, now) = app_with_lab_objects();
+    app.apply_kube(KubeUpdate::Failed {
+        kind: "rayclusters",
+        error: "error trying to connect: Connection refused".into(),
+        forbidden: false,
+    });
+    assert_eq!(app.k8s.clusters.len(), 2, "last good data kept");
+    app.run(Command::ViewClusters);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
+    let screen = term.backend().to_string();
+    assert!(
+        screen.contains("rayclusters: error trying to connect: Connection refused — data from 30s ago"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn pods_join_their_ray_nodes_by_instance_id() {
+    let (mut app, now) = app_with_lab_objects();
+    // A pod named like the lab's cpu-group node (KubeRay sets RAY_CLOUD_INSTANCE_ID = pod name).
+    let instance = app.clusters[0].groups.iter().find(|g| g.name == "cpu-group").unwrap().nodes[0].instance_id.clone();
+    let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
+    let worker = pods.iter_mut().find(|p| p.cluster == "raycluster-cpu" && p.node_type == "worker").unwrap();
+    worker.name = instance.clone();
+    app.apply_kube(KubeUpdate::Pods(pods, now));
+    let cpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-cpu").unwrap();
+    let pod = cpu.groups.iter().flat_map(|g| &g.pods).find(|p| p.pod.name == instance).unwrap();
+    let node = pod.ray_node.as_ref().expect("joined");
+    assert_eq!(node.state, "ALIVE");
+    assert_eq!(node.cpu, "0.2/2");
+}
+
+#[test]
+fn kube_view() {
+    let (mut app, now) = app_with_lab_objects();
+    app.run(Command::ViewClusters);
+    app.run(Command::Down); // raycluster-gpu
+    app.run(Command::Detail);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("gpu-group") && screen.contains("Unschedulable"), "{screen}");
+    assert!(screen.contains("FailedScheduling"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -1,0 +1,132 @@
+//! Against a real kube-apiserver (lab/kube/up.sh --rbac, manifests applied, pods faked as KubeRay
+//! would make them): run by `lab/test.sh`, which sets that up.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::tmux::Pane;
+use serde_json::Value;
+
+fn kube_dir() -> String {
+    format!("{}/.lab/kube", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kubeconfig() -> String {
+    format!("{}/kubeconfig", kube_dir())
+}
+
+/// `raytop snapshot --json` with the lab's kubeconfig and no dashboard.
+fn snapshot(extra: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--json", "--dashboard", "http://127.0.0.1:9", "--timeout", "2"])
+        .args(extra)
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn cluster<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["clusters"].as_array().unwrap().iter().find(|c| c["name"] == name && c["source"] == "kubernetes").unwrap()
+}
+
+/// A merge patch of a RayCluster's status, as the operator would write it.
+fn patch_status(name: &str, body: &str) {
+    let env = std::fs::read_to_string(format!("{}/run/lab.env", kube_dir())).unwrap();
+    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let url = format!("{}/apis/ray.io/v1/namespaces/ray-lab/rayclusters/{name}/status", get("API_URL"));
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", "-X", "PATCH", "--cacert", &format!("{}/run/pki/apiserver.crt", kube_dir())])
+        .args(["-H", &format!("Authorization: Bearer {}", get("ADMIN_TOKEN"))])
+        .args(["-H", "Content-Type: application/merge-patch+json", "--data", body, &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "patch failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn snapshot_lists_rayclusters_with_groups_and_pods_and_jobs_and_services() {
+    let (code, json) = snapshot(&[]);
+    assert_eq!(code, 0, "{json}");
+    let cpu = cluster(&json, "raycluster-cpu");
+    assert_eq!(cpu["namespace"], "ray-lab");
+    assert_eq!(cpu["autoscaling"], true);
+    let g = cpu["groups"].as_array().unwrap().iter().find(|g| g["name"] == "cpu-group").unwrap();
+    assert_eq!((g["replicas"].as_i64(), g["min"].as_i64(), g["max"].as_i64()), (Some(1), Some(1), Some(3)));
+    assert_eq!(g["ready"], 1);
+    assert_eq!(g["autoscaling"], true);
+    assert_eq!(g["pods"].as_array().unwrap().len(), 1);
+    let gpu = cluster(&json, "raycluster-gpu");
+    let g = gpu["groups"].as_array().unwrap().iter().find(|g| g["name"] == "gpu-group").unwrap();
+    assert_eq!(g["gpu_per_pod"], 1.0);
+    assert_eq!(g["autoscaling"], false);
+    let pods = g["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().any(|p| p["phase"] == "Pending" && p["reason"] == "Unschedulable"), "{pods:?}");
+    assert!(pods.iter().all(|p| p["gpu_requests"] == 1.0));
+    let k = &json["kubernetes"];
+    assert_eq!(k["jobs"][0]["job_status"], "RUNNING");
+    assert_eq!(k["services"][0]["status"], "Ready");
+    assert_eq!(k["services"][0]["applications"].as_object().unwrap().len(), 2);
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn a_user_who_may_not_read_pods_sees_the_rest_and_a_clear_notice() {
+    let (code, json) = snapshot(&["--context", "lab-viewer"]);
+    assert_eq!(code, 0);
+    assert_eq!(cluster(&json, "raycluster-cpu")["health"], "Ready");
+    let pods = &json["kubernetes"]["kinds"]["pods"];
+    assert_eq!(pods["forbidden"], true);
+    assert!(pods["error"].as_str().unwrap().contains("cannot list resource \"pods\""), "{pods}");
+
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str())],
+        &["--context", "lab-viewer", "--dashboard", "http://127.0.0.1:9"],
+    );
+    let s = p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    let s = if s.contains("cannot list resource") {
+        s
+    } else {
+        p.wait_for("cannot list resource", Duration::from_secs(10))
+    };
+    assert!(s.contains("pods: forbidden"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn a_status_change_reaches_the_screen_within_a_second() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["--dashboard", "http://127.0.0.1:9"]);
+    // raycluster-gpu is this test's to change (the others read raycluster-cpu); put it back after.
+    let (_, before) = snapshot(&[]);
+    let conditions = cluster(&before, "raycluster-gpu")["conditions"].clone();
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    let failure = r#"{"status":{"conditions":[{"type":"HeadPodReady","status":"True","reason":"HeadPodRunningAndReady","lastTransitionTime":"2026-01-01T00:00:00Z","message":""},{"type":"RayClusterProvisioned","status":"True","reason":"AllPodRunningAndReadyFirstTime","lastTransitionTime":"2026-01-01T00:00:00Z","message":""},{"type":"ReplicaFailure","status":"True","reason":"FailedCreateWorkerPod","lastTransitionTime":"2026-01-01T00:00:00Z","message":"quota exceeded"}]}}"#;
+    patch_status("raycluster-gpu", failure);
+    let start = Instant::now();
+    p.wait_for("ReplicaFailure: Failed", Duration::from_secs(1));
+    eprintln!("status change on screen after {:?}", start.elapsed());
+    patch_status("raycluster-gpu", &serde_json::json!({"status": {"conditions": conditions}}).to_string());
+    p.wait("the failure gone", Duration::from_secs(2), |s| !s.contains("ReplicaFailure"));
+    // Open a cluster: its groups and pods (first row is raycluster-cpu).
+    p.keys(&["Enter"]);
+    let s = p.wait_for("cpu-group", Duration::from_secs(5));
+    assert!(s.contains("raycluster-cpu-head") || s.contains("raycluster-cpu-cpu"), "{s}");
+    p.keys(&[":"]);
+    p.wait_for("Tab complete", Duration::from_secs(5));
+    p.type_text("ns nosuchns");
+    p.keys(&["Enter"]);
+    p.wait("an empty namespace", Duration::from_secs(10), |s| s.contains("nosuchns") && s.contains("0 RayCluster(s)"));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
