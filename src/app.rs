@@ -547,6 +547,13 @@ impl App {
         }
         let join = ray_node_index(&self.clusters);
         self.k8s.rebuild(&join);
+        // The RayCluster behind a dashboard (same name): its pods' GPU requests feed the GPU view.
+        for c in &mut self.clusters {
+            let requests = self.k8s.clusters.iter().find(|k| k.name == c.name).map(|k| {
+                k.groups.iter().flat_map(|g| &g.pods).map(|p| (p.pod.name.clone(), p.pod.gpu_requests)).collect()
+            });
+            c.set_pod_gpu_requests(requests);
+        }
     }
 }
 

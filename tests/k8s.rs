@@ -113,3 +113,31 @@ fn kube_view() {
     assert!(screen.contains("FailedScheduling"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
+    let mut c = common::load_cluster("gpu-physical", common::lab_config());
+    c.name = "raycluster-gpu".into(); // the dashboard of that RayCluster (--dashboard raycluster-gpu=URL)
+    let instances: Vec<String> =
+        c.groups.iter().find(|g| g.name == "gpu-group").unwrap().nodes.iter().map(|n| n.instance_id.clone()).collect();
+    let mut w = Vec::new();
+    let keymap = raytop::config::keymap::load(None, &mut w);
+    let mut app = App::new(vec![c], keymap, Theme::builtin_default(), w);
+    let now = SystemTime::now();
+    app.apply_kube(KubeUpdate::RayClusters(
+        items::<DynamicObject>("rayclusters.json").iter().map(kube::ray_cluster).collect(),
+        now,
+    ));
+    let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
+    for (p, id) in pods.iter_mut().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-group").zip(&instances) {
+        p.name = id.clone(); // KubeRay: the Ray node's instanceId is its pod's name
+    }
+    app.apply_kube(KubeUpdate::Pods(pods, now));
+    let g = &app.clusters[0].gpus;
+    assert_eq!(g.totals.k8s_requested, Some(2.0));
+    assert!(
+        g.nodes.iter().all(|n| n.k8s_requested == Some(1.0)),
+        "{:?}",
+        g.nodes.iter().map(|n| n.k8s_requested).collect::<Vec<_>>()
+    );
+}

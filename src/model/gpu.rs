@@ -47,6 +47,8 @@ pub struct GpuNode {
     /// The pod name on KubeRay.
     pub instance_id: String,
     pub ray: Usage,
+    /// GPUs the node's pod requests from Kubernetes (`nvidia.com/gpu`…), when known.
+    pub k8s_requested: Option<f64>,
     pub devices: Vec<Device>,
     /// Actors holding logical GPUs on this node.
     pub holders: Vec<Holder>,
@@ -219,6 +221,7 @@ pub fn build(
                 group: g.name.clone(),
                 instance_id: n.instance_id.clone(),
                 ray: n.gpu,
+                k8s_requested: None,
                 devices,
                 holders,
             });

@@ -88,6 +88,10 @@ pub struct ClusterState {
     /// Per GPU, since when it has been idle while held (unix seconds), across refreshes.
     #[serde(skip)]
     gpu_idle_since: BTreeMap<String, f64>,
+    /// GPUs each pod of this cluster requests from Kubernetes, by pod name (= Ray instanceId),
+    /// when the Kubernetes source knows the RayCluster behind this dashboard.
+    #[serde(skip)]
+    pod_gpu_requests: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     clock: f64,
 }
@@ -138,6 +142,7 @@ impl ClusterState {
             nodes: None,
             actors: Vec::new(),
             gpu_idle_since: BTreeMap::new(),
+            pod_gpu_requests: None,
             clock: 0.0,
         }
     }
@@ -164,6 +169,20 @@ impl ClusterState {
             &mut self.gpu_idle_since,
             self.clock,
         );
+        if let Some(req) = &self.pod_gpu_requests {
+            self.gpus.totals.k8s_requested = Some(req.values().sum());
+            for n in &mut self.gpus.nodes {
+                n.k8s_requested = req.get(&n.instance_id).copied();
+            }
+        }
+    }
+
+    /// The GPU requests of the pods of the RayCluster behind this dashboard (from Kubernetes).
+    pub fn set_pod_gpu_requests(&mut self, requests: Option<BTreeMap<String, f64>>) {
+        if self.pod_gpu_requests != requests {
+            self.pod_gpu_requests = requests;
+            self.rebuild_gpus();
+        }
     }
 
     /// Folds one update in. Returns whether anything visible changed.

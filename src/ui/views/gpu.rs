@@ -43,6 +43,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
                 };
                 let mut gpu = bar(node.ray, 5, t);
                 gpu.push(Span::raw(format!(" {} allocated", amount_pair(node.ray))));
+                if let Some(r) = node.k8s_requested {
+                    gpu.push(Span::styled(format!(" · pod asks {}", fmt_amount(r)), t.muted()));
+                }
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("▾ {}", node.group), t.group())),
                     Cell::from(name),
