@@ -16,7 +16,7 @@ use kube::{Client, Config, Resource, ResourceExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::model::k8s::{EventObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj, gpu_requests};
+use crate::model::k8s::{EventObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj};
 use crate::msg::Msg;
 
 /// Where to look: a kubeconfig context and a namespace (`None` = all namespaces).
@@ -113,7 +113,27 @@ pub fn pod(p: &Pod) -> PodObj {
         .flatten()
         .find(|c| c.type_ == "PodScheduled" && c.status == "False")
         .and_then(|c| c.reason.clone());
-    let spec = p.spec.as_ref().map(|s| serde_json::to_value(s).unwrap_or_default()).unwrap_or_default();
+    // GPU requests as KubeRay counts them: any resource ending in "gpu", requests before limits.
+    let gpus: f64 = p
+        .spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .map(|c| {
+            let sum = |m: Option<
+                &std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+            >|
+             -> f64 {
+                m.into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.to_lowercase().ends_with("gpu"))
+                    .filter_map(|(_, q)| crate::model::k8s::quantity(&Value::String(q.0.clone())))
+                    .sum()
+            };
+            let r = c.resources.as_ref();
+            let req = sum(r.and_then(|r| r.requests.as_ref()));
+            if req > 0.0 { req } else { sum(r.and_then(|r| r.limits.as_ref())) }
+        })
+        .sum();
     PodObj {
         name: p.name_any(),
         namespace: p.namespace().unwrap_or_default(),
@@ -126,7 +146,7 @@ pub fn pod(p: &Pod) -> PodObj {
         node: p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
         ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         created: unix(p.meta().creation_timestamp.as_ref()),
-        gpu_requests: gpu_requests(&spec),
+        gpu_requests: gpus,
         ready: status
             .and_then(|s| s.conditions.as_ref())
             .into_iter()
@@ -154,6 +174,31 @@ pub fn event(e: &Event) -> EventObj {
     }
 }
 
+/// Keeps of a pod only what raytop shows: the store holds thousands of them.
+fn trim_pod(p: &mut Pod) {
+    if let Some(spec) = p.spec.as_mut() {
+        spec.volumes = None;
+        spec.init_containers = None;
+        spec.affinity = None;
+        spec.tolerations = None;
+        for c in &mut spec.containers {
+            c.env = None;
+            c.env_from = None;
+            c.volume_mounts = None;
+            c.command = None;
+            c.args = None;
+            c.ports = None;
+            c.liveness_probe = None;
+            c.readiness_probe = None;
+            c.startup_probe = None;
+            c.lifecycle = None;
+        }
+    }
+    p.metadata.owner_references = None;
+}
+
+fn keep<K>(_: &mut K) {}
+
 /// Classifies a watcher error: a 403 names what is missing; the rest is connection trouble.
 fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
     let api = match e {
@@ -177,11 +222,13 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
 }
 
 /// Watches one kind into a reflector store and sends converted rows after changes, coalesced.
+#[allow(clippy::too_many_arguments)]
 async fn watch<K, R>(
     api: Api<K>,
     dyntype: K::DynamicType,
     cfg: watcher::Config,
     kind: &'static str,
+    trim: fn(&mut K),
     convert: fn(&K) -> R,
     wrap: fn(Vec<R>, SystemTime) -> KubeUpdate,
     tx: mpsc::Sender<Msg>,
@@ -193,9 +240,11 @@ async fn watch<K, R>(
     let reader = writer.as_reader();
     let stream = watcher::watcher(api, cfg)
         .default_backoff()
-        .modify(|o| {
+        .modify(move |o| {
             // Nobody reads managedFields; they are often the largest part of an object.
             o.meta_mut().managed_fields = None;
+            o.meta_mut().annotations = None;
+            trim(o);
         })
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
@@ -287,28 +336,31 @@ pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
     let pods: Api<Pod> = api(&client, ns);
     let events: Api<Event> = api(&client, ns);
     let all = watcher::Config::default();
+    let pod_cfg = all.clone().labels("ray.io/is-ray-node=yes");
     tokio::join!(
         watch(
             rc,
             ray_resource("RayCluster"),
             all.clone(),
             "rayclusters",
+            keep,
             ray_cluster,
             KubeUpdate::RayClusters,
             tx.clone()
         ),
-        watch(rj, ray_resource("RayJob"), all.clone(), "rayjobs", ray_job, KubeUpdate::RayJobs, tx.clone()),
+        watch(rj, ray_resource("RayJob"), all.clone(), "rayjobs", keep, ray_job, KubeUpdate::RayJobs, tx.clone()),
         watch(
             rs,
             ray_resource("RayService"),
             all.clone(),
             "rayservices",
+            keep,
             ray_service,
             KubeUpdate::RayServices,
             tx.clone()
         ),
-        watch(pods, (), all.clone().labels("ray.io/is-ray-node=yes"), "pods", pod, KubeUpdate::Pods, tx.clone()),
-        watch(events, (), all, "events", event, KubeUpdate::Events, tx.clone()),
+        watch(pods, (), pod_cfg, "pods", trim_pod, pod, KubeUpdate::Pods, tx.clone()),
+        watch(events, (), all, "events", keep, event, KubeUpdate::Events, tx.clone()),
     );
 }
 

@@ -169,7 +169,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         (None, Some(n)) => n.clone(),
         (None, None) => "all namespaces".into(),
     };
-    let synced = k.data_time().map(|at| format!(" · data {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
+    // A healthy watch is live however long nothing changed; only a failing one has an age.
+    let failing = k.kinds.values().any(|s| s.error.is_some());
+    let synced = match (failing, k.data_time()) {
+        (true, Some(at)) => format!(" · stale: data from {} ago", fmt_age(App::age(now, at))),
+        (false, Some(_)) => " · live".to_string(),
+        _ => String::new(),
+    };
     let title = format!(
         " Kube {scope} — {} RayCluster(s), {} RayJob(s), {} RayService(s){synced} ",
         k.clusters.len(),
