@@ -118,7 +118,11 @@ fn a_status_change_reaches_the_screen_within_a_second() {
     eprintln!("status change on screen after {:?}", start.elapsed());
     patch_status("raycluster-gpu", &serde_json::json!({"status": {"conditions": conditions}}).to_string());
     p.wait("the failure gone", Duration::from_secs(2), |s| !s.contains("ReplicaFailure"));
-    // Open a cluster: its groups and pods (first row is raycluster-cpu).
+    // Open raycluster-cpu: its groups and pods.
+    p.keys(&["/"]);
+    p.type_text("raycluster-cpu");
+    p.keys(&["Enter"]);
+    p.wait("filtered", Duration::from_secs(5), |s| s.contains("filter: raycluster-cpu") && !s.contains("raycluster-gpu"));
     p.keys(&["Enter"]);
     let s = p.wait_for("cpu-group", Duration::from_secs(5));
     assert!(s.contains("raycluster-cpu-head") || s.contains("raycluster-cpu-cpu"), "{s}");
@@ -129,4 +133,28 @@ fn a_status_change_reaches_the_screen_within_a_second() {
     p.wait("an empty namespace", Duration::from_secs(10), |s| s.contains("nosuchns") && s.contains("0 RayCluster(s)"));
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
+}
+
+/// Both labs up (lab/test.sh starts a minimal Ray lab for this) and `pods-for-ray-lab.py` run:
+/// the RayCluster `ray-lab`'s pods are the Ray lab's nodes.
+#[test]
+#[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
+fn pods_join_the_live_ray_labs_nodes() {
+    let url = format!("ray-lab={}", common::lab_url());
+    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--json", "--dashboard", &url])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rc = cluster(&json, "ray-lab");
+    let pods: Vec<&Value> =
+        rc["groups"].as_array().unwrap().iter().flat_map(|g| g["pods"].as_array().unwrap()).collect();
+    assert!(pods.len() >= 2, "head and cpu-group: {pods:?}");
+    for p in &pods {
+        assert_eq!(p["ray_node"]["state"], "ALIVE", "pod {} has no Ray node: {p}", p["name"]);
+    }
+    let dashboard = &json["clusters"][0];
+    assert_eq!(dashboard["name"], "ray-lab", "--dashboard NAME=URL names the dashboard's cluster");
 }

@@ -133,7 +133,8 @@ pub fn pod(p: &Pod) -> PodObj {
             let req = sum(r.and_then(|r| r.requests.as_ref()));
             if req > 0.0 { req } else { sum(r.and_then(|r| r.limits.as_ref())) }
         })
-        .sum();
+        .sum::<f64>()
+        + 0.0; // an empty sum is -0.0
     PodObj {
         name: p.name_any(),
         namespace: p.namespace().unwrap_or_default(),
