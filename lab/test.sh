@@ -63,7 +63,7 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 # Both real systems at once: pods for the Ray lab's nodes, joined by pod name = instanceId.
 "$LAB_SCRIPTS/up.sh" --minimal
 "$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
-run_tests --run-ignored only -E 'binary(kube)'
+run_tests --run-ignored only -E 'binary(kube)' --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"
 "$LAB_SCRIPTS/down.sh"
 trap - EXIT

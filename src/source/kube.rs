@@ -319,6 +319,17 @@ pub fn scope(target: &Target, default_ns: &str) -> Option<String> {
     if target.all_namespaces { None } else { Some(target.namespace.clone().unwrap_or_else(|| default_ns.to_string())) }
 }
 
+/// The watch settings. `RAYTOP_KUBE_WATCH_TIMEOUT_S` is a test knob: short watches without
+/// bookmarks reconnect often from their last resourceVersion, so a compacted or evicted one (410)
+/// shows within seconds instead of minutes.
+fn watch_config() -> watcher::Config {
+    let cfg = watcher::Config::default();
+    match std::env::var("RAYTOP_KUBE_WATCH_TIMEOUT_S").ok().and_then(|s| s.parse::<u32>().ok()) {
+        Some(secs) => cfg.timeout(secs).disable_bookmarks(),
+        None => cfg,
+    }
+}
+
 /// Runs the watchers for a target until the app goes away.
 pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
     let (client, context, server, default_ns) = match client(&target).await {
@@ -336,7 +347,7 @@ pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
     let rs = dyn_api(&client, ns, &ray_resource("RayService"));
     let pods: Api<Pod> = api(&client, ns);
     let events: Api<Event> = api(&client, ns);
-    let all = watcher::Config::default();
+    let all = watch_config();
     let pod_cfg = all.clone().labels("ray.io/is-ray-node=yes");
     tokio::join!(
         watch(
