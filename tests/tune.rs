@@ -167,3 +167,21 @@ fn a_torn_state_file_is_a_problem_not_a_crash_and_is_retried() {
     }
     assert_eq!(exp(&t, "hexids").trials.iter().filter(|tr| tr.status == "TERMINATED").count(), 4);
 }
+
+#[test]
+fn a_missing_tune_dir_is_said_once_and_picked_up_when_it_appears() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("later");
+    let (mut t, mut scanner) = load(vec![dir.clone()], BTreeMap::new());
+    assert_eq!(t.problems.len(), 1);
+    assert!(t.problems[0].contains("no such directory"), "{:?}", t.problems);
+    for u in scanner.pass() {
+        t.apply(u);
+    }
+    assert_eq!(t.problems.len(), 1, "said once");
+    copy_dir(&fixtures().join("hexids"), &dir);
+    for u in scanner.pass() {
+        t.apply(u);
+    }
+    assert_eq!(exp(&t, "later").trials.len(), 4);
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::cluster::{Group, GroupKind, is_head_type};
-use super::resources::{fmt_amount, fmt_shape};
+use super::resources::fmt_shape;
 use super::text::clean;
 use crate::source::dashboard::api::{ClusterEvent, ClusterStatusV1};
 
@@ -482,9 +482,4 @@ pub fn shapes_from_groups(groups: &[Group], config: &GroupShapes) -> GroupShapes
         }
     }
     shapes
-}
-
-/// Counts in `fmt_amount` style, for the pending demands table.
-pub fn fmt_count(n: u64) -> String {
-    fmt_amount(n as f64)
 }

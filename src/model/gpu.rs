@@ -191,7 +191,7 @@ pub fn build(
             out.totals.physical += devices.len();
             out.totals.busy += devices.iter().filter(|d| d.utilization.is_some_and(|u| u >= IDLE_UTIL_PCT)).count();
             let label = if n.instance_id.is_empty() || n.instance_id == n.node_id {
-                crate::ui::widgets::short_id(&n.node_id)
+                super::text::short_id(&n.node_id)
             } else {
                 n.instance_id.clone()
             };

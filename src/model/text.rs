@@ -29,6 +29,17 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// A long hex id as head and tail ("ffffff…00002"): Ray ids differ at either end.
+pub fn short_id(id: &str) -> String {
+    let n = id.chars().count();
+    if n <= 14 {
+        return id.to_string();
+    }
+    let head: String = id.chars().take(6).collect();
+    let tail: String = id.chars().skip(n - 6).collect();
+    format!("{head}…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::clean;

@@ -62,8 +62,6 @@ pub struct Trial {
     /// Every numeric series of result.json, by name (history of the chosen metric is one).
     #[serde(skip)]
     series: BTreeMap<String, Vec<f64>>,
-    #[serde(skip)]
-    last_row_iteration: u64,
 }
 
 impl Trial {
@@ -85,7 +83,6 @@ impl Trial {
             logdir,
             history: Vec::new(),
             series: BTreeMap::new(),
-            last_row_iteration: 0,
         }
     }
 
@@ -100,7 +97,6 @@ impl Trial {
             for s in self.series.values_mut() {
                 s.resize(n + 1, f64::NAN);
             }
-            self.last_row_iteration = r.iteration.max(self.last_row_iteration);
             self.iterations = self.iterations.max(r.iteration);
             self.run_time_s = r.metrics.get("time_total_s").copied().or(self.run_time_s);
             self.pid = r.pid.or(self.pid);

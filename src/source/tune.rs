@@ -305,11 +305,13 @@ struct Experiment {
 pub struct Scanner {
     roots: Vec<PathBuf>,
     experiments: BTreeMap<PathBuf, Experiment>,
+    /// Roots reported missing, so the problem is said once, not every pass.
+    missing: std::collections::BTreeSet<PathBuf>,
 }
 
 impl Scanner {
     pub fn new(roots: Vec<PathBuf>) -> Scanner {
-        Scanner { roots, experiments: BTreeMap::new() }
+        Scanner { roots, experiments: BTreeMap::new(), missing: Default::default() }
     }
 
     /// Experiment directories under the roots: a root that holds a state file is one itself.
@@ -334,6 +336,14 @@ impl Scanner {
 
     pub fn pass(&mut self) -> Vec<TuneUpdate> {
         let mut updates = Vec::new();
+        for root in &self.roots {
+            if !root.is_dir() && self.missing.insert(root.clone()) {
+                let error = "no such directory (watching for it to appear)".to_string();
+                updates.push(TuneUpdate::Problem { path: root.clone(), error });
+            } else if root.is_dir() {
+                self.missing.remove(root);
+            }
+        }
         let mut bytes = 0u64;
         for dir in self.discover() {
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

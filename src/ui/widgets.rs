@@ -34,16 +34,7 @@ pub fn fmt_bytes_short(bytes: f64) -> String {
     fmt_bytes(bytes).replace("iB", "")
 }
 
-/// A long hex id as head and tail ("ffffff…00002"): Ray ids differ at either end.
-pub fn short_id(id: &str) -> String {
-    let n = id.chars().count();
-    if n <= 14 {
-        return id.to_string();
-    }
-    let head: String = id.chars().take(6).collect();
-    let tail: String = id.chars().skip(n - 6).collect();
-    format!("{head}…{tail}")
-}
+pub use crate::model::text::short_id;
 
 /// Shortens an id to `n` characters with an ellipsis, for narrow columns.
 pub fn short(s: &str, n: usize) -> String {

@@ -61,10 +61,6 @@ impl DashboardClient {
         Ok(DashboardClient { http, base, token, auth_header: "Authorization" })
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
         self.fetch_path(endpoint, endpoint.path()).await
     }
