@@ -77,7 +77,7 @@ impl View {
 
     /// What the view needs fetched; nothing else is polled while it is on screen.
     pub fn interest(self) -> Interest {
-        match self {
+        let i = match self {
             View::Cluster => Interest { nodes: true, ..Interest::default() },
             View::Autoscaler => Interest { autoscaler: true, ..Interest::default() },
             View::Serve => Interest { serve: true, ..Interest::default() },
@@ -86,7 +86,8 @@ impl View {
             View::Gpu => Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::default() },
             // Pods are joined to the dashboard's nodes when it is reachable.
             View::Clusters => Interest { nodes: true, ..Interest::default() },
-        }
+        };
+        Interest { active: true, ..i }
     }
 }
 
@@ -108,17 +109,23 @@ pub enum Effect {
     RefreshNow,
     /// Watch another kubeconfig context or namespace.
     Kube(crate::source::kube::Target),
+    /// Start polling a RayCluster's dashboard through the API server, as cluster `index`.
+    Dashboard {
+        index: usize,
+        route: crate::model::k8s::DashboardRoute,
+    },
     Quit,
 }
 
 /// Commands the palette knows, with what they do (shown as completions).
-pub const PALETTE: [(&str, &str); 12] = [
+pub const PALETTE: [(&str, &str); 13] = [
     ("cluster", "Cluster view: groups and nodes"),
     ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
     ("serve", "Serve view: applications, deployments, replicas"),
     ("tune", "Tune leaderboard: trials of each experiment"),
     ("gpu", "GPU allocation: who holds each GPU, how busy"),
     ("kube", "Kubernetes: RayClusters, RayJobs, RayServices"),
+    ("use", "use NAME: show this RayCluster's dashboard in views 1-5"),
     ("ctx", "ctx NAME: switch kubeconfig context"),
     ("ns", "ns NAME | ns all: switch namespace"),
     ("dead", "Show or fold dead nodes"),
@@ -197,11 +204,16 @@ impl App {
     pub fn on_msg(&mut self, msg: Msg) {
         match msg {
             Msg::Dash { cluster, update } => {
+                let nodes = matches!(&update, crate::model::DashUpdate::Fetched { endpoint: Endpoint::Nodes, .. });
                 if let Some(c) = self.clusters.get_mut(cluster)
                     && c.apply(update)
-                    && cluster == self.current
                 {
-                    self.rebuild_rows();
+                    if nodes && self.kube_target.is_some() {
+                        self.refresh_pod_joins();
+                    }
+                    if cluster == self.current {
+                        self.rebuild_rows();
+                    }
                 }
             }
             Msg::Kube(update) => {
@@ -341,10 +353,15 @@ impl App {
                     && let Some(cl) = self.k8s.clusters.get(*c)
                 {
                     let key = format!("{}/{}", cl.namespace, cl.name);
-                    if !self.k8s_expanded.remove(&key) {
+                    let opening = !self.k8s_expanded.remove(&key);
+                    let mut fx = Vec::new();
+                    if opening {
                         self.k8s_expanded.insert(key);
+                        // Opening a cluster also makes its dashboard the one views 1-5 show.
+                        fx = self.open_dashboard(*c);
                     }
                     self.rebuild_rows();
+                    return fx;
                 }
             }
             Command::Detail => self.tune.detail = !self.tune.detail,
@@ -395,6 +412,7 @@ impl App {
             "gpu" | "gpus" => Command::ViewGpu,
             "kube" | "k8s" | "clusters" => Command::ViewClusters,
             "ctx" | "context" | "ns" | "namespace" => return self.switch_kube(line),
+            "use" => return self.use_cluster(line.split_whitespace().nth(1).unwrap_or_default()),
             "dead" => Command::ToggleDead,
             "refresh" => Command::Refresh,
             "help" => Command::Help,
@@ -507,6 +525,59 @@ impl App {
         fx
     }
 
+    /// Makes RayCluster `ci` (an index into the Kubernetes clusters) the current cluster: the
+    /// dashboard state of the same name when there is one (`--dashboard NAME=URL`, or one opened
+    /// before), else a new one reached through the API server's service proxy.
+    pub fn open_dashboard(&mut self, ci: usize) -> Vec<Effect> {
+        let Some(cl) = self.k8s.clusters.get(ci) else { return Vec::new() };
+        let mut fx = Vec::new();
+        let index = match self.clusters.iter().position(|s| s.name == cl.name) {
+            Some(i) => i,
+            None => {
+                let route = cl.dashboard.clone();
+                let via = format!("API server proxy {}/{}:dashboard", route.namespace, route.service);
+                self.clusters.push(ClusterState::new(cl.name.clone(), via, Default::default()));
+                fx.push(Effect::Dashboard { index: self.clusters.len() - 1, route });
+                self.clusters.len() - 1
+            }
+        };
+        if index != self.current {
+            self.current = index;
+            self.tune.experiment = None;
+        }
+        self.refresh_pod_joins();
+        fx.push(Effect::Interest(self.view.interest()));
+        fx
+    }
+
+    /// `use NAME`: a RayCluster by name (or a dashboard given with --dashboard NAME=URL).
+    fn use_cluster(&mut self, name: &str) -> Vec<Effect> {
+        if name.is_empty() {
+            let names: Vec<&str> = self.k8s.clusters.iter().map(|c| c.name.as_str()).collect();
+            self.toast = Some(format!("use needs a RayCluster name: {}", names.join(", ")));
+            return Vec::new();
+        }
+        if let Some(ci) = self.k8s.clusters.iter().position(|c| c.name == name) {
+            self.toast = Some(format!("showing {name}"));
+            let fx = self.open_dashboard(ci);
+            self.rebuild_rows();
+            return fx;
+        }
+        match self.clusters.iter().position(|c| c.name == name) {
+            Some(i) => {
+                self.current = i;
+                self.tune.experiment = None;
+                self.toast = Some(format!("showing {name}"));
+                self.rebuild_rows();
+                vec![Effect::Interest(self.view.interest())]
+            }
+            None => {
+                self.toast = Some(format!("no RayCluster named {name:?}"));
+                Vec::new()
+            }
+        }
+    }
+
     /// Folds in news from the Kubernetes source and re-joins pods with Ray nodes.
     pub fn apply_kube(&mut self, u: KubeUpdate) {
         use crate::model::k8s::KindState;
@@ -545,9 +616,14 @@ impl App {
                 e.forbidden = forbidden;
             }
         }
+        self.refresh_pod_joins();
+    }
+
+    /// Re-joins pods with the Ray nodes of every dashboard known, and hands each dashboard the GPU
+    /// requests of its RayCluster's pods (same name) for the GPU view.
+    pub fn refresh_pod_joins(&mut self) {
         let join = ray_node_index(&self.clusters);
         self.k8s.rebuild(&join);
-        // The RayCluster behind a dashboard (same name): its pods' GPU requests feed the GPU view.
         for c in &mut self.clusters {
             let requests = self.k8s.clusters.iter().find(|k| k.name == c.name).map(|k| {
                 k.groups.iter().flat_map(|g| &g.pods).map(|p| (p.pod.name.clone(), p.pod.gpu_requests)).collect()

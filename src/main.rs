@@ -91,6 +91,12 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
             app.apply_kube(u);
         }
         kube_answered = app.k8s.kinds.values().any(|k| k.synced_at.is_some());
+        // Each RayCluster's dashboard through the API server, unless --dashboard NAME=URL named it.
+        let timeout = Duration::from_secs_f64(cli.timeout);
+        let proxied = proxied_dashboards(&target, &app, timeout).await;
+        clusters.extend(proxied.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
+        app.clusters.extend(proxied);
+        app.refresh_pod_joins();
         clusters.extend(app.k8s.clusters.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
         kube = Some(app.k8s);
     }
@@ -98,6 +104,58 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
     println!("{json}");
     let reachable = state.freshness.values().any(|f| f.fetched_at.is_some()) || kube_answered;
     Ok(if reachable { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// One fetch of each RayCluster's dashboard through the API server's service proxy. A cluster
+/// whose dashboard does not answer `/api/version` is asked nothing more.
+async fn proxied_dashboards(target: &raytop::source::kube::Target, app: &App, timeout: Duration) -> Vec<ClusterState> {
+    use futures::StreamExt;
+    use raytop::model::DashUpdate;
+    use raytop::source::dashboard::Endpoint;
+    let Ok((client, ..)) = raytop::source::kube::client(target).await else { return Vec::new() };
+    let todo: Vec<_> = app
+        .k8s
+        .clusters
+        .iter()
+        .filter(|k| !app.clusters.iter().any(|c| c.name == k.name))
+        .map(|k| (k.name.clone(), k.dashboard.clone()))
+        .collect();
+    let mut states: Vec<ClusterState> = futures::stream::iter(todo)
+        .map(|(name, route)| {
+            let client = client.clone();
+            async move {
+                let token = match &route.token_secret {
+                    Some(s) => raytop::source::kube::ray_token(&client, &route.namespace, s).await.map(Some),
+                    None => Ok(None),
+                };
+                let dash = DashboardClient::via_proxy(client, route.proxy_path(), token, timeout);
+                let mut state = ClusterState::new(name, dash.describe(), ClusterConfig::default());
+                let version = match dash.fetch(Endpoint::Version).await {
+                    Ok(f) => DashUpdate::Fetched {
+                        endpoint: Endpoint::Version,
+                        at: f.at,
+                        bytes: f.bytes,
+                        data: Box::new(f.data),
+                    },
+                    Err(error) => {
+                        DashUpdate::Failed { endpoint: Endpoint::Version, at: std::time::SystemTime::now(), error }
+                    }
+                };
+                let up = matches!(version, DashUpdate::Fetched { .. });
+                state.apply(version);
+                if up {
+                    for u in poller::fetch_once(&dash).await {
+                        state.apply(u);
+                    }
+                }
+                state
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    states.sort_by(|a, b| a.name.cmp(&b.name));
+    states
 }
 
 async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
@@ -115,11 +173,18 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let tune = (!cli.tune_dirs.is_empty())
         .then(|| tokio::spawn(raytop::source::tune::run(cli.tune_dirs.clone(), refresh, tx.clone())));
     let tx_kube = tx.clone();
+    let tx_dash = tx.clone();
     let poller = tokio::spawn(poller::run(client, 0, refresh, interest_rx, tx));
     let kube_target = cli.kube_target();
     app.kube_target = kube_target.clone();
     let kube = kube_target.map(|t| raytop::tui::KubeSource::start(t, tx_kube));
-    let mut sources = raytop::tui::Sources { interest: vec![interest_tx], kube };
+    let mut sources = raytop::tui::Sources {
+        interest: vec![interest_tx],
+        kube,
+        tx: tx_dash,
+        refresh,
+        timeout: Duration::from_secs_f64(cli.timeout),
+    };
     let mut terminal = ratatui::init();
     let result = raytop::tui::run(&mut terminal, &mut app, rx, &mut sources, started).await;
     if let Some(k) = &sources.kube {

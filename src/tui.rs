@@ -18,6 +18,10 @@ pub struct Sources {
     pub interest: Vec<watch::Sender<Interest>>,
     /// The Kubernetes source, restarted when the user switches context or namespace.
     pub kube: Option<KubeSource>,
+    /// Where new pollers send their news, and how they poll.
+    pub tx: mpsc::Sender<Msg>,
+    pub refresh: Duration,
+    pub timeout: Duration,
 }
 
 pub struct KubeSource {
@@ -83,10 +87,34 @@ pub async fn run(
             match e {
                 Effect::Quit => return Ok(()),
                 Effect::Interest(i) => {
-                    for tx in &sources.interest {
-                        // Keep the refresh counter; only what to fetch changes.
-                        tx.send_modify(|cur| *cur = Interest { refresh_seq: cur.refresh_seq, ..i });
+                    for (index, tx) in sources.interest.iter().enumerate() {
+                        // Only the cluster on screen polls; keep each refresh counter.
+                        let want = if index == app.current { i } else { Interest::default() };
+                        tx.send_if_modified(|cur| {
+                            let next = Interest { refresh_seq: cur.refresh_seq, ..want };
+                            let changed = *cur != next;
+                            *cur = next;
+                            changed
+                        });
                     }
+                }
+                Effect::Dashboard { index, route } => {
+                    let Some(target) = app.kube_target.clone() else { continue };
+                    if index != sources.interest.len() {
+                        tracing::error!(index, pollers = sources.interest.len(), "dashboard index out of step");
+                        continue;
+                    }
+                    let (itx, irx) = watch::channel(Interest::default());
+                    sources.interest.push(itx);
+                    tokio::spawn(crate::source::kube::dashboard(
+                        target,
+                        route,
+                        index,
+                        sources.refresh,
+                        sources.timeout,
+                        irx,
+                        sources.tx.clone(),
+                    ));
                 }
                 Effect::Kube(target) => {
                     if let Some(k) = sources.kube.take() {

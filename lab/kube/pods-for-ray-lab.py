@@ -1,9 +1,11 @@
 """Joins the two labs: a RayCluster `ray-lab` in namespace ray-lab whose pods are the Ray lab's
 nodes, as KubeRay would have made them (pod name = the node's instanceId, pod IP = its IP,
 `ray.io/group` = its nodeTypeName). Reads the running Ray lab's dashboard; needs both labs up.
-Usage: pods-for-ray-lab.py [DASHBOARD_URL] [NODES_TO_WAIT_FOR]"""
+Usage: pods-for-ray-lab.py [DASHBOARD_URL] [NODES_TO_WAIT_FOR]
+A token-auth lab's token is read from $RAYTOP_LAB_TOKEN_FILE when that file exists."""
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -21,7 +23,12 @@ def main():
     # The lab's cpu-group (min 1) joins a few seconds after the head: wait for it.
     deadline = time.time() + 90
     while True:
-        with urllib.request.urlopen(url + "/nodes?view=summary", timeout=10) as r:
+        req = urllib.request.Request(url + "/nodes?view=summary")
+        token_file = os.environ.get("RAYTOP_LAB_TOKEN_FILE", "")
+        if token_file and os.path.exists(token_file):
+            with open(token_file) as f:
+                req.add_header("Authorization", "Bearer " + f.read().strip())
+        with urllib.request.urlopen(req, timeout=10) as r:
             summary = json.load(r)["data"]["summary"]
         nodes = [s["raylet"] | {"ip": s["ip"]} for s in summary if s["raylet"]["state"] == "ALIVE"]
         if len(nodes) >= want or time.time() > deadline:

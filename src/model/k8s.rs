@@ -17,6 +17,15 @@ pub struct RayClusterSpec {
     pub suspend: Option<bool>,
     pub head_group_spec: GroupSpec,
     pub worker_group_specs: Vec<GroupSpec>,
+    pub auth_options: Option<AuthOptions>,
+}
+
+/// Ray token auth as KubeRay sets it up (v1.6+): the token lives in a Secret, key `auth_token`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthOptions {
+    pub mode: Option<String>,
+    pub secret_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -30,6 +39,8 @@ pub struct GroupSpec {
     pub suspend: Option<bool>,
     pub scale_strategy: ScaleStrategy,
     pub template: Value,
+    /// Head group only: a user-chosen head Service name (`headService.metadata.name`).
+    pub head_service: Value,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -52,6 +63,50 @@ pub struct RayClusterStatus {
     #[serde(rename = "desiredGPU")]
     pub desired_gpu: Option<String>,
     pub conditions: Vec<Condition>,
+    pub head: HeadStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HeadStatus {
+    pub service_name: Option<String>,
+    #[serde(rename = "podIP")]
+    pub pod_ip: Option<String>,
+}
+
+/// How to reach a RayCluster's dashboard through the API server's service proxy (facts §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DashboardRoute {
+    pub namespace: String,
+    /// The head Service: `status.head.serviceName`, the spec's override, else `<cluster>-head-svc`.
+    pub service: String,
+    /// The Secret holding the Ray token (key `auth_token`) when token auth is on.
+    pub token_secret: Option<String>,
+}
+
+impl DashboardRoute {
+    pub fn of(rc: &RayClusterObj) -> DashboardRoute {
+        let service = rc
+            .status
+            .head
+            .service_name
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| rc.spec.head_group_spec.head_service["metadata"]["name"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{}-head-svc", rc.name));
+        let token_secret = rc
+            .spec
+            .auth_options
+            .as_ref()
+            .filter(|a| a.mode.as_deref() == Some("token"))
+            .map(|a| a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone()));
+        DashboardRoute { namespace: rc.namespace.clone(), service, token_secret }
+    }
+
+    /// The path prefix under the API server; dashboard paths are appended to it.
+    pub fn proxy_path(&self) -> String {
+        format!("/api/v1/namespaces/{}/services/{}:dashboard/proxy", self.namespace, self.service)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -236,6 +291,7 @@ pub struct K8sCluster {
     pub groups: Vec<K8sGroup>,
     /// Events of the cluster and its pods, newest first.
     pub events: Vec<EventObj>,
+    pub dashboard: DashboardRoute,
 }
 
 fn condition<'a>(c: &'a [Condition], kind: &str) -> Option<&'a Condition> {
@@ -359,6 +415,7 @@ pub fn build(
             created: rc.created,
             groups,
             events: evs,
+            dashboard: DashboardRoute::of(rc),
         });
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher::{self, Event as WEvent};
@@ -16,8 +16,13 @@ use kube::{Client, Config, Resource, ResourceExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::model::DashUpdate;
+use crate::model::k8s::DashboardRoute;
 use crate::model::k8s::{EventObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj};
 use crate::msg::Msg;
+use crate::source::dashboard::poller::{self, Interest};
+use crate::source::dashboard::{DashboardClient, Endpoint, FetchError};
+use crate::source::token::{Token, TokenOrigin};
 
 /// Where to look: a kubeconfig context and a namespace (`None` = all namespaces).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -328,6 +333,58 @@ fn watch_config() -> watcher::Config {
         Some(secs) => cfg.timeout(secs).disable_bookmarks(),
         None => cfg,
     }
+}
+
+/// The Ray token of a cluster with token auth: key `auth_token` of its Secret (facts §2).
+pub async fn ray_token(client: &Client, namespace: &str, secret: &str) -> Result<Token, String> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let s = api.get(secret).await.map_err(|e| match e {
+        kube::Error::Api(r) if r.code == 403 => {
+            format!("token auth is on but Secret {namespace}/{secret} may not be read: {}", r.message)
+        }
+        other => format!("token auth is on but Secret {namespace}/{secret} could not be read: {other}"),
+    })?;
+    let value = s
+        .data
+        .as_ref()
+        .and_then(|d| d.get("auth_token"))
+        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("Secret {namespace}/{secret} has no auth_token"))?;
+    Ok(Token { value, origin: TokenOrigin::Secret(format!("{namespace}/{secret}")) })
+}
+
+/// Polls one RayCluster's dashboard through the API server's service proxy, with the Ray token
+/// from the cluster's Secret when token auth is on. A missing kubeconfig or Secret is reported as
+/// the dashboard's error; polling still starts, so the view says what is wrong and recovers when
+/// the dashboard answers.
+pub async fn dashboard(
+    target: Target,
+    route: DashboardRoute,
+    cluster: usize,
+    refresh: Duration,
+    timeout: Duration,
+    interest: tokio::sync::watch::Receiver<Interest>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let client = match self::client(&target).await {
+        Ok((c, ..)) => c,
+        Err(e) => {
+            let update = DashUpdate::Failed {
+                endpoint: Endpoint::Version,
+                at: SystemTime::now(),
+                error: FetchError::Unreachable(e),
+            };
+            let _ = tx.send(Msg::Dash { cluster, update }).await;
+            return;
+        }
+    };
+    let token = match &route.token_secret {
+        Some(secret) => ray_token(&client, &route.namespace, secret).await.map(Some),
+        None => Ok(None),
+    };
+    let dash = DashboardClient::via_proxy(client, route.proxy_path(), token, timeout);
+    poller::run(dash, cluster, refresh, interest, tx).await;
 }
 
 /// Runs the watchers for a target until the app goes away.

@@ -8,6 +8,8 @@ pub enum TokenOrigin {
     Flag,
     Env,
     File(PathBuf),
+    /// A Kubernetes Secret, `namespace/name`, key `auth_token` (KubeRay's token auth).
+    Secret(String),
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ impl std::fmt::Display for TokenOrigin {
             TokenOrigin::Flag => write!(f, "--token"),
             TokenOrigin::Env => write!(f, "RAY_AUTH_TOKEN"),
             TokenOrigin::File(p) => write!(f, "{}", p.display()),
+            TokenOrigin::Secret(s) => write!(f, "Secret {s}"),
         }
     }
 }

@@ -54,6 +54,9 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let mut spans = vec![Span::styled(" raytop ", t.title().add_modifier(Modifier::REVERSED)), Span::raw(" ")];
     if let Some(c) = app.cluster() {
         spans.push(Span::styled(c.name.clone(), t.accent().add_modifier(Modifier::BOLD)));
+        if app.clusters.len() > 1 {
+            spans.push(Span::styled(format!(" [{}/{}]", app.current + 1, app.clusters.len()), t.muted()));
+        }
         if let Some(v) = &c.ray_version {
             spans.push(Span::styled(format!(" ray {v}"), t.muted()));
         }

@@ -34,14 +34,21 @@ pub struct Fetched {
     pub bytes: usize,
 }
 
+/// How requests reach the dashboard.
+#[derive(Clone)]
+enum Transport {
+    /// Straight to a URL (a port-forward, an ingress, the local lab).
+    Direct { http: reqwest::Client, base: String },
+    /// Through the Kubernetes API server's service proxy, with the kubeconfig's credentials.
+    Proxy { client: kube::Client, base: String, timeout: Duration },
+}
+
 #[derive(Clone)]
 pub struct DashboardClient {
-    http: reqwest::Client,
-    base: String,
+    transport: Transport,
     token: Option<Token>,
-    /// `Authorization` directly; `X-Ray-Authorization` through the API server's proxy, which
-    /// consumes `Authorization` itself (facts §2).
-    auth_header: &'static str,
+    /// Why there is no token where one was expected (an unreadable Secret), for the 401 hint.
+    token_problem: Option<String>,
 }
 
 impl DashboardClient {
@@ -58,7 +65,30 @@ impl DashboardClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!("dashboard address {base:?} must start with http:// or https://"));
         }
-        Ok(DashboardClient { http, base, token, auth_header: "Authorization" })
+        Ok(DashboardClient { transport: Transport::Direct { http, base }, token, token_problem: None })
+    }
+
+    /// A client that goes through the API server: `proxy_path` is
+    /// `/api/v1/namespaces/<ns>/services/<svc>:dashboard/proxy`.
+    pub fn via_proxy(
+        client: kube::Client,
+        proxy_path: String,
+        token: Result<Option<Token>, String>,
+        timeout: Duration,
+    ) -> Self {
+        let (token, token_problem) = match token {
+            Ok(t) => (t, None),
+            Err(e) => (None, Some(e)),
+        };
+        DashboardClient { transport: Transport::Proxy { client, base: proxy_path, timeout }, token, token_problem }
+    }
+
+    /// Where requests go, for the header and error messages.
+    pub fn describe(&self) -> String {
+        match &self.transport {
+            Transport::Direct { base, .. } => base.clone(),
+            Transport::Proxy { base, .. } => format!("API server proxy {base}"),
+        }
     }
 
     pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
@@ -71,14 +101,29 @@ impl DashboardClient {
     }
 
     async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.get(&url);
-        if let Some(t) = &self.token {
-            req = req.header(self.auth_header, format!("Bearer {}", t.value));
-        }
-        let resp = req.send().await.map_err(|e| classify(&e))?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| classify(&e))?;
+        let (status, body) = match &self.transport {
+            Transport::Direct { http, base } => {
+                let mut req = http.get(format!("{base}{path}"));
+                if let Some(t) = &self.token {
+                    req = req.header("Authorization", format!("Bearer {}", t.value));
+                }
+                let resp = req.send().await.map_err(|e| classify(&e))?;
+                let status = resp.status();
+                (status, resp.bytes().await.map_err(|e| classify(&e))?.to_vec())
+            }
+            Transport::Proxy { client, base, timeout } => {
+                let (status, body) =
+                    tokio::time::timeout(*timeout, self.send_proxied(client, &format!("{base}{path}")))
+                        .await
+                        .map_err(|_| {
+                            FetchError::Timeout(format!("no answer through the API server in {timeout:?}"))
+                        })??;
+                if let Some(e) = proxy_failure(status, &body) {
+                    return Err(e);
+                }
+                (status, body)
+            }
+        };
         let at = SystemTime::now();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             // Ray answers 401 without a token and 403 for a wrong one; quote its words too.
@@ -92,14 +137,52 @@ impl DashboardClient {
         Ok(Fetched { data, at, bytes: body.len() })
     }
 
+    async fn send_proxied(&self, client: &kube::Client, uri: &str) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let mut req = http::Request::get(uri);
+        if let Some(t) = &self.token {
+            // The API server takes `Authorization` for itself; Ray also reads this one (facts §2).
+            req = req.header("X-Ray-Authorization", format!("Bearer {}", t.value));
+        }
+        let req = req
+            .body(kube::client::Body::from(Vec::new()))
+            .map_err(|e| FetchError::Unreachable(format!("bad proxy request {uri}: {e}")))?;
+        let resp = client.send(req).await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let body =
+            resp.into_body().collect_bytes().await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
+        Ok((status, body.to_vec()))
+    }
+
     fn auth_hint(&self) -> String {
         match &self.token {
+            None if self.token_problem.is_some() => self.token_problem.clone().unwrap_or_default(),
             None => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
                      or point --token-file at the cluster's auth_token"
                 .to_string(),
             Some(t) => format!("the dashboard rejected the token from {}: check it is this cluster's", t.origin),
         }
     }
+}
+
+/// What the API server itself says when it cannot or will not proxy: a `Status` object. Ray's own
+/// answers never look like one, so a 403 here is Kubernetes RBAC, not the Ray token.
+fn proxy_failure(status: StatusCode, body: &[u8]) -> Option<FetchError> {
+    if status.is_success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v["kind"] != "Status" || v["apiVersion"] != "v1" {
+        return None;
+    }
+    let message = v["message"].as_str().unwrap_or_default().to_string();
+    Some(match status.as_u16() {
+        401 | 403 => FetchError::Unauthorized {
+            status: status.as_u16(),
+            hint: format!("the API server refused the proxy (needs get on services/proxy): {message}"),
+        },
+        // No endpoints, connection refused, service missing: the head is not reachable yet.
+        _ => FetchError::Unreachable(format!("API server proxy: {message}")),
+    })
 }
 
 /// The state API's filter syntax: repeated `filter_keys`/`filter_predicates`/`filter_values`

@@ -20,6 +20,8 @@ use crate::msg::Msg;
 /// Which data the visible view needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {
+    /// False for the clusters not on screen: their pollers fetch nothing until chosen.
+    pub active: bool,
     pub nodes: bool,
     pub autoscaler: bool,
     pub serve: bool,
@@ -85,6 +87,12 @@ pub async fn run(
     loop {
         let now = Instant::now();
         let want = *interest.borrow_and_update();
+        if !want.active {
+            if interest.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
         if want.refresh_seq != seen_seq {
             seen_seq = want.refresh_seq;
             s.due.clear();

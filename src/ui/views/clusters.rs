@@ -15,6 +15,44 @@ use crate::model::resources::{fmt_age, fmt_amount};
 use crate::rows::Row;
 use crate::ui::widgets::short;
 
+/// What raytop knows of the selected RayCluster's dashboard, in one line.
+fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static> {
+    use crate::model::Connection;
+    let t = &app.theme;
+    let route = &cl.dashboard;
+    let Some((i, state)) = app.clusters.iter().enumerate().find(|(_, s)| s.name == cl.name) else {
+        return Line::from(Span::styled(
+            format!(
+                " dashboard: Enter opens it through the API server (service {}/{}:dashboard{})",
+                route.namespace,
+                route.service,
+                route.token_secret.as_ref().map(|s| format!(", Ray token from Secret {s}")).unwrap_or_default()
+            ),
+            t.muted(),
+        ));
+    };
+    let (status, style) = match &state.connection {
+        Connection::Connected => ("● connected".to_string(), t.ok()),
+        Connection::Connecting => ("○ connecting".to_string(), t.pending()),
+        Connection::Disconnected(e) => (format!("✖ {e}"), t.error()),
+        Connection::Unauthorized(e) => (format!("✖ {e}"), t.error()),
+    };
+    let nodes = state.groups.iter().map(|g| g.nodes.iter().filter(|n| n.alive).count()).sum::<usize>();
+    let shown = if i == app.current { " · shown in views 1-5" } else { "" };
+    Line::from(vec![
+        Span::styled(format!(" dashboard {} ", state.dashboard), t.muted()),
+        Span::styled(status, style),
+        Span::styled(
+            format!(
+                "{}{}{shown}",
+                state.ray_version.as_ref().map(|v| format!(" · ray {v}")).unwrap_or_default(),
+                if nodes > 0 { format!(" · {nodes} Ray nodes") } else { String::new() }
+            ),
+            t.muted(),
+        ),
+    ])
+}
+
 fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -48,10 +86,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         _ => None,
     });
     let events_h = if selected_cluster.is_some_and(|c| !c.events.is_empty()) { 8 } else { 0 };
-    let [notice_area, table_area, events_area] =
-        Layout::vertical([Constraint::Length(notices.len() as u16), Constraint::Min(4), Constraint::Length(events_h)])
-            .areas(area);
+    let dash_h = u16::from(selected_cluster.is_some());
+    let [notice_area, table_area, dash_area, events_area] = Layout::vertical([
+        Constraint::Length(notices.len() as u16),
+        Constraint::Min(4),
+        Constraint::Length(dash_h),
+        Constraint::Length(events_h),
+    ])
+    .areas(area);
     f.render_widget(Paragraph::new(notices).wrap(Wrap { trim: true }), notice_area);
+    if let Some(cl) = selected_cluster {
+        f.render_widget(Paragraph::new(dashboard_line(app, cl)), dash_area);
+    }
 
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
     let rows: Vec<TRow> = app.rows[range]
