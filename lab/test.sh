@@ -60,9 +60,11 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/kube/set-status.sh" --rayjob rayjob-sample >/dev/null
 "$LAB_SCRIPTS/kube/set-status.sh" --rayservice rayservice-sample >/dev/null
 "$LAB_SCRIPTS/kube/fake-events.sh" raycluster-gpu >/dev/null
-# Both real systems at once: pods for the Ray lab's nodes, joined by pod name = instanceId.
-"$LAB_SCRIPTS/up.sh" --minimal
+# Both real systems at once: pods for the Ray lab's nodes, joined by pod name = instanceId; the
+# lab's dashboard, with token auth, behind RayCluster ray-lab's head Service (via a netns).
+"$LAB_SCRIPTS/up.sh" --auth --minimal
 "$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
+python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE"
 run_tests --run-ignored only -E 'binary(kube)' --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"
 "$LAB_SCRIPTS/down.sh"

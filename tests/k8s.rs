@@ -141,3 +141,50 @@ fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
         g.nodes.iter().map(|n| n.k8s_requested).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
+    use raytop::app::Effect;
+    let (mut app, _) = app_with_lab_objects();
+    app.run(Command::ViewClusters);
+    app.run(Command::Down); // raycluster-gpu: no dashboard known for it yet
+    let fx = app.run(Command::Detail);
+    let Some(Effect::Dashboard { index, route }) = fx.first() else { panic!("no dashboard started: {fx:?}") };
+    assert_eq!(*index, 1, "a second cluster next to the lab's dashboard");
+    assert_eq!(route.proxy_path(), "/api/v1/namespaces/ray-lab/services/raycluster-gpu-head-svc:dashboard/proxy");
+    assert_eq!(route.token_secret, None, "no authOptions: no token");
+    assert!(matches!(fx.get(1), Some(Effect::Interest(i)) if i.active), "{fx:?}");
+    assert_eq!((app.current, app.clusters[1].name.as_str()), (1, "raycluster-gpu"));
+    // Closing and opening again reuses it; `:use` by name goes back to the first dashboard.
+    app.run(Command::Detail);
+    let fx = app.run(Command::Detail);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Dashboard { .. })), "{fx:?}");
+    let first = app.clusters[0].name.clone();
+    app.run(Command::Palette);
+    for c in format!("use {first}").chars() {
+        app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+    }
+    let fx = app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
+    assert_eq!(app.current, 0, "{:?}", app.toast);
+    assert!(matches!(fx.first(), Some(Effect::Interest(_))), "{fx:?}");
+}
+
+#[test]
+fn token_auth_routes_name_the_secret() {
+    use raytop::model::k8s::{AuthOptions, DashboardRoute, HeadStatus, RayClusterObj};
+    let mut rc = RayClusterObj {
+        name: "rc".into(),
+        namespace: "ns".into(),
+        created: None,
+        spec: Default::default(),
+        status: Default::default(),
+    };
+    rc.spec.auth_options = Some(AuthOptions { mode: Some("token".into()), secret_name: None });
+    assert_eq!(DashboardRoute::of(&rc).token_secret.as_deref(), Some("rc"), "the Secret is named after the cluster");
+    rc.spec.auth_options = Some(AuthOptions { mode: Some("token".into()), secret_name: Some("mine".into()) });
+    rc.status.head = HeadStatus { service_name: Some("custom-svc".into()), pod_ip: None };
+    let route = DashboardRoute::of(&rc);
+    assert_eq!((route.service.as_str(), route.token_secret.as_deref()), ("custom-svc", Some("mine")));
+    rc.spec.auth_options = Some(AuthOptions { mode: Some("disabled".into()), secret_name: None });
+    assert_eq!(DashboardRoute::of(&rc).token_secret, None);
+}

@@ -144,7 +144,7 @@ fn a_status_change_reaches_the_screen_within_a_second() {
 fn pods_join_the_live_ray_labs_nodes() {
     let url = format!("ray-lab={}", common::lab_url());
     let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
-        .args(["snapshot", "--json", "--dashboard", &url])
+        .args(["snapshot", "--json", "--dashboard", &url, "--token-file", &lab_token_file()])
         .env("KUBECONFIG", kubeconfig())
         .output()
         .unwrap();
@@ -159,6 +159,76 @@ fn pods_join_the_live_ray_labs_nodes() {
     }
     let dashboard = &json["clusters"][0];
     assert_eq!(dashboard["name"], "ray-lab", "--dashboard NAME=URL names the dashboard's cluster");
+}
+
+/// The token of the token-auth Ray lab that lab/test.sh starts for these tests.
+fn lab_token_file() -> String {
+    std::env::var("RAYTOP_LAB_TOKEN_FILE").unwrap_or_else(|_| format!("{}/.lab/auth_token", env!("CARGO_MANIFEST_DIR")))
+}
+
+fn dashboard_state<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["clusters"].as_array().unwrap().iter().find(|c| c["name"] == name && c["source"] == "dashboard").unwrap()
+}
+
+/// lab/kube/dashboard-netns.py put the token-auth Ray lab's dashboard behind the head Service of
+/// RayCluster `ray-lab`, with its token in the Secret `ray-lab` and `authOptions.mode: token`.
+/// With only a kubeconfig, raytop reaches it through the API server's service proxy.
+#[test]
+#[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
+fn each_rayclusters_dashboard_is_reached_through_the_api_server_with_its_secrets_token() {
+    let (code, json) = snapshot(&[]);
+    assert_eq!(code, 0, "{json}");
+    let rc = cluster(&json, "ray-lab");
+    assert_eq!(rc["dashboard"]["service"], "ray-lab-head-svc");
+    assert_eq!(rc["dashboard"]["token_secret"], "ray-lab");
+    let dash = dashboard_state(&json, "ray-lab");
+    assert_eq!(dash["connection"]["state"], "connected", "{dash}");
+    assert_eq!(dash["ray_version"], "2.60.0");
+    assert!(dash["dashboard"].as_str().unwrap().contains("services/ray-lab-head-svc:dashboard/proxy"), "{dash}");
+    let nodes: usize = dash["groups"].as_array().unwrap().iter().map(|g| g["nodes"].as_array().unwrap().len()).sum();
+    assert!(nodes >= 2, "head and cpu-group through the proxy: {dash}");
+    // Its pods join the Ray nodes it serves.
+    let pods: Vec<&Value> =
+        rc["groups"].as_array().unwrap().iter().flat_map(|g| g["pods"].as_array().unwrap()).collect();
+    assert!(pods.iter().all(|p| p["ray_node"]["state"] == "ALIVE"), "{pods:?}");
+    // A cluster with no head Service says so, and the snapshot still succeeds.
+    let cpu = dashboard_state(&json, "raycluster-cpu");
+    assert_eq!(cpu["connection"]["state"], "disconnected");
+    assert!(cpu["connection"]["message"].as_str().unwrap().contains("raycluster-cpu-head-svc"), "{cpu}");
+}
+
+/// The viewer may use the service proxy but not read Secrets: the Ray dashboard answers 401, and
+/// raytop names the Secret it could not read rather than asking for --token.
+#[test]
+#[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
+fn a_user_who_may_not_read_the_token_secret_is_told_so() {
+    let (_, json) = snapshot(&["--context", "lab-viewer"]);
+    let dash = dashboard_state(&json, "ray-lab");
+    assert_eq!(dash["connection"]["state"], "unauthorized", "{dash}");
+    let msg = dash["connection"]["message"].as_str().unwrap();
+    assert!(msg.contains("Secret ray-lab/ray-lab may not be read"), "{msg}");
+    assert!(!msg.contains("--token"), "the hint is about the Secret, not flags: {msg}");
+}
+
+/// In the TUI: Enter on a RayCluster opens it and makes its dashboard, reached through the API
+/// server, the one views 1-5 show.
+#[test]
+#[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
+fn opening_a_raycluster_shows_its_dashboard_in_the_cluster_view() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"]);
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    // `ray-lab` sorts first, so it is selected.
+    p.wait_for("Enter opens it through the API server", Duration::from_secs(5));
+    p.keys(&["Enter"]);
+    let s = p.wait_for("● connected · ray 2.60.0", Duration::from_secs(20));
+    assert!(s.contains("API server proxy ray-lab/ray-lab-head-svc:dashboard"), "{s}");
+    assert!(s.contains("ray-lab [2/2]"), "the header names the cluster shown: {s}");
+    p.keys(&["1"]);
+    let s = p.wait_for("cpu-group", Duration::from_secs(20));
+    assert!(s.contains("Cluster — 2 group(s)") || s.contains("group(s)"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
 }
 
 /// A watch whose resourceVersion the API server no longer has (410 Expired) relists and loses

@@ -121,6 +121,11 @@ fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     let t = &app.theme;
     let msg = match &c.connection {
         Connection::Connecting => format!("Connecting to {} …", c.dashboard),
+        Connection::Disconnected(e) if c.dashboard.starts_with("API server proxy") => format!(
+            "Cannot reach {}: {e}\nRetrying with backoff. Is the head pod running, and does its Service have a \
+             dashboard port? (--dashboard {}=URL reaches it another way)",
+            c.dashboard, c.name
+        ),
         Connection::Disconnected(e) => format!(
             "Cannot reach {}: {e}\nRetrying with backoff. Is the dashboard up, and is this its address (--dashboard)?",
             c.dashboard

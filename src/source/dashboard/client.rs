@@ -233,7 +233,25 @@ fn install_crypto_provider() {
 
 #[cfg(test)]
 mod tests {
-    use super::actors_path;
+    use super::{FetchError, StatusCode, actors_path, proxy_failure};
+
+    #[test]
+    fn the_api_servers_own_refusals_are_told_apart_from_rays() {
+        // Bodies as kube-apiserver 1.20 sent them in the lab.
+        let no_eps = br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"no endpoints available for service \"ray-lab-head-svc:dashboard\"","reason":"ServiceUnavailable","code":503}"#;
+        assert!(matches!(
+            proxy_failure(StatusCode::SERVICE_UNAVAILABLE, no_eps),
+            Some(FetchError::Unreachable(m)) if m.contains("no endpoints available")
+        ));
+        let rbac = br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"services \"x\" is forbidden: User \"viewer\" cannot get resource \"services/proxy\"","reason":"Forbidden","code":403}"#;
+        assert!(matches!(
+            proxy_failure(StatusCode::FORBIDDEN, rbac),
+            Some(FetchError::Unauthorized { status: 403, hint }) if hint.contains("services/proxy")
+        ));
+        // Ray's own 401 passes through to the usual token handling.
+        assert!(proxy_failure(StatusCode::UNAUTHORIZED, b"Unauthorized: Missing authentication token").is_none());
+        assert!(proxy_failure(StatusCode::OK, b"{}").is_none());
+    }
 
     #[test]
     fn actor_filters_are_encoded_triples() {
