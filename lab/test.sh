@@ -53,6 +53,7 @@ trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/kube/up.sh" --rbac
 "$LAB_SCRIPTS/kube/apply.sh" -q "$LAB_SCRIPTS"/kube/manifests/*.yaml
+"$LAB_SCRIPTS/kube/fake-nodes.sh" >/dev/null
 "$LAB_SCRIPTS/kube/fake-pods.sh" raycluster-cpu >/dev/null
 "$LAB_SCRIPTS/kube/set-status.sh" raycluster-cpu >/dev/null
 "$LAB_SCRIPTS/kube/fake-pods.sh" --pending gpu-group raycluster-gpu >/dev/null

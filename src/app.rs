@@ -610,6 +610,10 @@ impl App {
                 self.k8s.events = v;
                 synced(&mut self.k8s, "events", at);
             }
+            KubeUpdate::Nodes(v, at) => {
+                self.k8s.nodes = v;
+                synced(&mut self.k8s, "nodes", at);
+            }
             KubeUpdate::Failed { kind, error, forbidden } => {
                 let e = self.k8s.kinds.entry(kind.to_string()).or_default();
                 e.error = Some(error);

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use ::kube::api::DynamicObject;
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::app::App;
@@ -49,6 +49,7 @@ fn app_with_lab_objects() -> (App, SystemTime) {
     ));
     app.apply_kube(KubeUpdate::Pods(items::<Pod>("pods.json").iter().map(kube::pod).collect(), now));
     app.apply_kube(KubeUpdate::Events(items::<Event>("events.json").iter().map(kube::event).collect(), now));
+    app.apply_kube(KubeUpdate::Nodes(items::<Node>("nodes.json").iter().map(kube::node).collect(), now));
     (app, now)
 }
 
@@ -187,4 +188,18 @@ fn token_auth_routes_name_the_secret() {
     assert_eq!((route.service.as_str(), route.token_secret.as_deref()), ("custom-svc", Some("mine")));
     rc.spec.auth_options = Some(AuthOptions { mode: Some("disabled".into()), secret_name: None });
     assert_eq!(DashboardRoute::of(&rc).token_secret, None);
+}
+
+#[test]
+fn gpu_capacity_of_the_nodes_against_ray_pods_requests() {
+    let (app, _) = app_with_lab_objects();
+    let c = &app.k8s.gpu_capacity;
+    // lab-node-1..3 offer 2 nvidia.com/gpu each; raycluster-gpu runs one 1-GPU worker and has one pending.
+    assert_eq!((c.gpu_nodes, c.gpu_nodes_ready, c.allocatable), (3, 3, 6.0));
+    assert_eq!((c.requested_by_ray_pods, c.pending_requests), (1.0, 1.0));
+    let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
+    let worker = gpu.groups.iter().flat_map(|g| &g.pods).find(|p| p.pod.phase == "Running" && p.pod.gpu_requests > 0.0);
+    assert_eq!(worker.unwrap().node_gpus, Some(2.0), "the node it runs on offers 2");
+    let node = app.k8s.nodes.iter().find(|n| n.name == "lab-node-1").unwrap();
+    assert_eq!((node.gpu_product.as_str(), node.ready), ("NVIDIA-A10G", true));
 }

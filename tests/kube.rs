@@ -74,6 +74,12 @@ fn snapshot_lists_rayclusters_with_groups_and_pods_and_jobs_and_services() {
     assert_eq!(k["jobs"][0]["job_status"], "RUNNING");
     assert_eq!(k["services"][0]["status"], "Ready");
     assert_eq!(k["services"][0]["applications"].as_object().unwrap().len(), 2);
+    // Nodes registered by lab/kube/fake-nodes.sh: three with 2 nvidia.com/gpu each.
+    let cap = &k["gpu_capacity"];
+    assert_eq!((cap["gpu_nodes"].as_u64(), cap["allocatable"].as_f64()), (Some(3), Some(6.0)), "{cap}");
+    assert_eq!(cap["pending_requests"], 1.0, "the unschedulable gpu-group worker: {cap}");
+    let running = pods.iter().find(|p| p["phase"] == "Running").unwrap();
+    assert_eq!(running["node_gpus"], 2.0, "{running}");
 }
 
 #[test]
@@ -85,6 +91,8 @@ fn a_user_who_may_not_read_pods_sees_the_rest_and_a_clear_notice() {
     let pods = &json["kubernetes"]["kinds"]["pods"];
     assert_eq!(pods["forbidden"], true);
     assert!(pods["error"].as_str().unwrap().contains("cannot list resource \"pods\""), "{pods}");
+    let nodes = &json["kubernetes"]["kinds"]["nodes"];
+    assert_eq!(nodes["forbidden"], true, "nodes are cluster-scoped; the viewer may not list them: {nodes}");
 
     let kc = kubeconfig();
     let p = Pane::raytop_env(

@@ -8,6 +8,8 @@ lab, so this plays their parts where tests need it:
   wait-crds NAME...             wait until CRDs are Established
   fake-pods CLUSTER [opts]      create the pods/head service KubeRay would create,
                                 and set pod status as a kubelet would
+  fake-nodes [--count N --gpus G]
+                                register Nodes (nvidia.com/gpu capacity) as kubelets would
   set-status CLUSTER            set RayCluster /status as KubeRay would
   set-status --rayjob NAME      set a RayJob /status (RUNNING/Running)
   set-status --rayservice NAME  set a RayService /status (Ready, apps RUNNING)
@@ -466,6 +468,42 @@ def cmd_fake_pods(api, args):
 
 
 # --------------------------------------------------------------------------
+# fake-nodes: what kubelets register
+# --------------------------------------------------------------------------
+
+def cmd_fake_nodes(api, args):
+    """The lab's nodes as kubelets would register them: lab-node-0 without GPUs (the heads),
+    lab-node-1..N with --gpus nvidia.com/gpu each and the GPU product label the NVIDIA device
+    plugin's feature discovery sets. Status goes through nodes/status, as a kubelet writes it."""
+    for n in range(args.count):
+        name = f"lab-node-{n}"
+        gpus = 0 if n == 0 else args.gpus
+        labels = {"kubernetes.io/hostname": name}
+        if gpus:
+            labels["nvidia.com/gpu.product"] = "NVIDIA-A10G"
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
+        try:
+            api.req("POST", "/api/v1/nodes", node)
+        except ApiError as e:
+            if e.code != 409:
+                raise
+        cur = api.get(f"/api/v1/nodes/{name}")
+        res = {"cpu": "16", "memory": "64Gi", "pods": "110"}
+        if gpus:
+            res["nvidia.com/gpu"] = str(gpus)
+        cur["status"] = {
+            "capacity": res, "allocatable": res,
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status",
+                            "lastHeartbeatTime": now(), "lastTransitionTime": now()}],
+            "addresses": [{"type": "InternalIP", "address": f"10.0.0.{10 + n}"},
+                          {"type": "Hostname", "address": name}],
+        }
+        api.req("PUT", f"/api/v1/nodes/{name}/status", cur)
+        print(f"node/{name} Ready, {gpus} nvidia.com/gpu")
+
+
+# --------------------------------------------------------------------------
 # set-status: what KubeRay's status calculation writes
 # --------------------------------------------------------------------------
 
@@ -634,6 +672,9 @@ def main():
                    help="leave one worker of GROUP Pending/Unschedulable (repeatable)")
     p.add_argument("--reset", action="store_true", help="rewrite status of Running pods too")
     p.add_argument("cluster")
+    p = sub.add_parser("fake-nodes")
+    p.add_argument("--count", type=int, default=4, help="lab-node-0 (no GPU) .. lab-node-(count-1)")
+    p.add_argument("--gpus", type=int, default=2, help="nvidia.com/gpu on each node but lab-node-0")
     p = sub.add_parser("set-status")
     p.add_argument("-n", "--namespace", default=DEFAULT_NS)
     kind = p.add_mutually_exclusive_group()
@@ -653,6 +694,8 @@ def main():
             cmd_wait_crds(api, args)
         elif args.cmd == "fake-pods":
             cmd_fake_pods(api, args)
+        elif args.cmd == "fake-nodes":
+            cmd_fake_nodes(api, args)
         elif args.kind == "rayjob":
             cmd_set_status_rayjob(api, args)
         elif args.kind == "rayservice":

@@ -183,6 +183,50 @@ pub struct EventObj {
     pub count: i64,
 }
 
+/// A Kubernetes node as raytop needs it: can it run pods, and how many GPUs does it offer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeObj {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    /// `nvidia.com/gpu` (and any other resource ending in `gpu`) in capacity and allocatable.
+    pub gpu_capacity: f64,
+    pub gpu_allocatable: f64,
+    /// The `nvidia.com/gpu.product` label of GPU feature discovery, when set.
+    pub gpu_product: String,
+}
+
+/// GPU capacity the cluster's nodes offer against what Ray pods ask for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GpuCapacity {
+    pub gpu_nodes: usize,
+    pub gpu_nodes_ready: usize,
+    pub allocatable: f64,
+    /// GPUs requested by Ray pods bound to a node (pending pods are not on one yet).
+    pub requested_by_ray_pods: f64,
+    /// GPUs asked for by Ray pods that are still Pending.
+    pub pending_requests: f64,
+}
+
+/// Sums node GPU capacity and what the Ray pods request of it. Other workloads' requests are
+/// not watched, so "free" is an upper bound.
+pub fn gpu_capacity(nodes: &[NodeObj], pods: &[PodObj]) -> GpuCapacity {
+    let gpu_nodes: Vec<&NodeObj> = nodes.iter().filter(|n| n.gpu_allocatable > 0.0).collect();
+    let bound = |p: &&PodObj| !p.node.is_empty() && p.phase != "Succeeded" && p.phase != "Failed";
+    GpuCapacity {
+        gpu_nodes: gpu_nodes.len(),
+        gpu_nodes_ready: gpu_nodes.iter().filter(|n| n.ready && !n.unschedulable).count(),
+        allocatable: gpu_nodes.iter().map(|n| n.gpu_allocatable).sum(),
+        requested_by_ray_pods: pods.iter().filter(bound).map(|p| p.gpu_requests).sum::<f64>() + 0.0,
+        pending_requests: pods
+            .iter()
+            .filter(|p| p.phase == "Pending" && p.node.is_empty())
+            .map(|p| p.gpu_requests)
+            .sum::<f64>()
+            + 0.0,
+    }
+}
+
 /// GPUs a pod template (or pod spec) asks for: any resource ending in `gpu` (KubeRay's own rule),
 /// requests first, limits as a fallback.
 pub fn gpu_requests(pod_spec: &Value) -> f64 {
@@ -259,6 +303,8 @@ pub struct PodRow {
     pub pod: PodObj,
     /// The Ray node running in this pod (instanceId = pod name, or node IP = pod IP).
     pub ray_node: Option<RayNodeRef>,
+    /// GPUs allocatable on the Kubernetes node the pod is bound to, when nodes may be read.
+    pub node_gpus: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -335,8 +381,10 @@ pub fn build(
     clusters: &[RayClusterObj],
     pods: &[PodObj],
     events: &[EventObj],
+    nodes: &[NodeObj],
     ray_nodes: &BTreeMap<String, RayNodeRef>,
 ) -> Vec<K8sCluster> {
+    let node_gpus: BTreeMap<&str, f64> = nodes.iter().map(|n| (n.name.as_str(), n.gpu_allocatable)).collect();
     let mut out = Vec::with_capacity(clusters.len());
     for rc in clusters {
         let autoscaling = rc.spec.enable_in_tree_autoscaling.unwrap_or(false);
@@ -354,6 +402,7 @@ pub fn build(
                 .map(|p| PodRow {
                     pod: (*p).clone(),
                     ray_node: ray_nodes.get(&p.name).or_else(|| ray_nodes.get(&format!("ip:{}", p.ip))).cloned(),
+                    node_gpus: node_gpus.get(p.node.as_str()).copied(),
                 })
                 .collect();
             let hosts = g.num_of_hosts.unwrap_or(1).max(1);
@@ -442,6 +491,8 @@ pub struct K8s {
     pub jobs: Vec<RayJobObj>,
     pub services: Vec<RayServiceObj>,
     pub kinds: BTreeMap<String, KindState>,
+    pub nodes: Vec<NodeObj>,
+    pub gpu_capacity: GpuCapacity,
     #[serde(skip)]
     pub raw_clusters: Vec<RayClusterObj>,
     #[serde(skip)]
@@ -452,7 +503,8 @@ pub struct K8s {
 
 impl K8s {
     pub fn rebuild(&mut self, ray_nodes: &BTreeMap<String, RayNodeRef>) {
-        self.clusters = build(&self.raw_clusters, &self.pods, &self.events, ray_nodes);
+        self.clusters = build(&self.raw_clusters, &self.pods, &self.events, &self.nodes, ray_nodes);
+        self.gpu_capacity = gpu_capacity(&self.nodes, &self.pods);
     }
 
     /// The oldest answer among the kinds that answered, for "data n s ago".

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Pod, Secret};
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher::{self, Event as WEvent};
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::model::DashUpdate;
 use crate::model::k8s::DashboardRoute;
-use crate::model::k8s::{EventObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj};
+use crate::model::k8s::{EventObj, NodeObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj};
 use crate::msg::Msg;
 use crate::source::dashboard::poller::{self, Interest};
 use crate::source::dashboard::{DashboardClient, Endpoint, FetchError};
@@ -40,6 +40,7 @@ pub enum KubeUpdate {
     RayServices(Vec<RayServiceObj>, SystemTime),
     Pods(Vec<PodObj>, SystemTime),
     Events(Vec<EventObj>, SystemTime),
+    Nodes(Vec<NodeObj>, SystemTime),
     Failed { kind: &'static str, error: String, forbidden: bool },
 }
 
@@ -177,6 +178,40 @@ pub fn event(e: &Event) -> EventObj {
         message: crate::model::text::clean(e.message.as_deref().unwrap_or_default()),
         time,
         count: i64::from(e.count.unwrap_or(1)),
+    }
+}
+
+pub fn node(n: &Node) -> NodeObj {
+    type Resources = std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>;
+    let status = n.status.as_ref();
+    let gpus = |m: Option<&Resources>| -> f64 {
+        m.into_iter()
+            .flatten()
+            .filter(|(k, _)| k.to_lowercase().ends_with("gpu"))
+            .filter_map(|(_, q)| crate::model::k8s::quantity(&Value::String(q.0.clone())))
+            .sum::<f64>()
+            + 0.0
+    };
+    NodeObj {
+        name: n.name_any(),
+        ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True"),
+        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        gpu_capacity: gpus(status.and_then(|s| s.capacity.as_ref())),
+        gpu_allocatable: gpus(status.and_then(|s| s.allocatable.as_ref())),
+        gpu_product: n.labels().get("nvidia.com/gpu.product").cloned().unwrap_or_default(),
+    }
+}
+
+/// A node's image list and attached volumes are its largest parts, and raytop reads neither.
+fn trim_node(n: &mut Node) {
+    if let Some(s) = n.status.as_mut() {
+        s.images = None;
+        s.volumes_attached = None;
+        s.volumes_in_use = None;
     }
 }
 
@@ -404,6 +439,8 @@ pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
     let rs = dyn_api(&client, ns, &ray_resource("RayService"));
     let pods: Api<Pod> = api(&client, ns);
     let events: Api<Event> = api(&client, ns);
+    // Nodes are cluster-wide whatever the namespace: GPU capacity is a property of the cluster.
+    let nodes: Api<Node> = Api::all(client.clone());
     let all = watch_config();
     let pod_cfg = all.clone().labels("ray.io/is-ray-node=yes");
     tokio::join!(
@@ -429,7 +466,8 @@ pub async fn run(target: Target, tx: mpsc::Sender<Msg>) {
             tx.clone()
         ),
         watch(pods, (), pod_cfg, "pods", trim_pod, pod, KubeUpdate::Pods, tx.clone()),
-        watch(events, (), all, "events", keep, event, KubeUpdate::Events, tx.clone()),
+        watch(events, (), all.clone(), "events", keep, event, KubeUpdate::Events, tx.clone()),
+        watch(nodes, (), all, "nodes", trim_node, node, KubeUpdate::Nodes, tx.clone()),
     );
 }
 
@@ -469,6 +507,10 @@ pub async fn list_once(target: &Target) -> Vec<KubeUpdate> {
     match api::<Event>(&client, ns).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::Events(l.items.iter().map(event).collect(), now)),
         Err(e) => out.push(fail("events", e)),
+    }
+    match Api::<Node>::all(client.clone()).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::Nodes(l.items.iter().map(node).collect(), now)),
+        Err(e) => out.push(fail("nodes", e)),
     }
     out
 }

@@ -53,6 +53,55 @@ fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static
     ])
 }
 
+/// The nodes' GPUs against what Ray pods request: why a GPU group cannot grow, at a glance.
+fn gpu_capacity_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let c = &app.k8s.gpu_capacity;
+    if c.gpu_nodes == 0 {
+        let style = if c.pending_requests > 0.0 { t.warn() } else { t.muted() };
+        return Line::from(Span::styled(
+            format!(
+                " GPU: no node offers GPUs{}",
+                if c.pending_requests > 0.0 {
+                    format!(
+                        " — {} GPU(s) asked for by pending Ray pods cannot be placed",
+                        fmt_amount(c.pending_requests)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            style,
+        ));
+    }
+    let products: std::collections::BTreeSet<&str> =
+        app.k8s.nodes.iter().map(|n| n.gpu_product.as_str()).filter(|p| !p.is_empty()).collect();
+    let free = (c.allocatable - c.requested_by_ray_pods).max(0.0);
+    let pending = if c.pending_requests > 0.0 {
+        format!(" (+{} pending)", fmt_amount(c.pending_requests))
+    } else {
+        String::new()
+    };
+    Line::from(vec![
+        Span::styled(
+            format!(
+                " GPU nodes {}/{} ready{} · allocatable {} · requested by Ray pods {}{pending} · ",
+                c.gpu_nodes_ready,
+                c.gpu_nodes,
+                if products.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", products.into_iter().collect::<Vec<_>>().join(", "))
+                },
+                fmt_amount(c.allocatable),
+                fmt_amount(c.requested_by_ray_pods),
+            ),
+            t.muted(),
+        ),
+        Span::styled(format!("at most {} free", fmt_amount(free)), if free > 0.0 { t.ok() } else { t.warn() }),
+    ])
+}
+
 fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -69,17 +118,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
         return;
     }
-    // Notices: kinds the user may not read, and kinds whose watch is failing.
-    let notices: Vec<Line> = k
-        .kinds
-        .iter()
-        .filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e)))
-        .map(|(kind, st, e)| {
+    // Notices: GPU capacity of the nodes, kinds the user may not read, kinds whose watch is failing.
+    let capacity = k.kinds.get("nodes").and_then(|s| s.synced_at).map(|_| gpu_capacity_line(app));
+    let notices: Vec<Line> = capacity
+        .into_iter()
+        .chain(k.kinds.iter().filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e))).map(|(kind, st, e)| {
             let age =
                 st.synced_at.map(|at| format!(" — data from {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
             let style = if st.forbidden { t.warn() } else { t.error() };
             Line::from(Span::styled(format!("⚠ {kind}: {e}{age}"), style))
-        })
+        }))
         .collect();
     let selected_cluster = app.rows.get(app.selected()).and_then(|r| match r {
         Row::K8sCluster { c } | Row::K8sGroup { c, .. } | Row::K8sPod { c, .. } => k.clusters.get(*c),
@@ -172,7 +220,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     Cell::from(pod.pod.ip.clone()),
                     Cell::from(Span::styled(phase, t.status(&pod.pod.phase.to_uppercase()))),
                     Cell::from(format!("↻{}", pod.pod.restarts)),
-                    Cell::from(format!("{} {} GPU", short(&pod.pod.node, 16), fmt_amount(pod.pod.gpu_requests))),
+                    Cell::from(match pod.node_gpus {
+                        Some(on_node) if on_node > 0.0 || pod.pod.gpu_requests > 0.0 => format!(
+                            "{} {}/{} GPU",
+                            short(&pod.pod.node, 14),
+                            fmt_amount(pod.pod.gpu_requests),
+                            fmt_amount(on_node)
+                        ),
+                        _ => format!("{} {} GPU", short(&pod.pod.node, 16), fmt_amount(pod.pod.gpu_requests)),
+                    }),
                     Cell::from(Span::styled(ray, if pod.ray_node.is_some() { t.ok() } else { t.muted() })),
                     Cell::from(age(pod.pod.created)),
                 ]))
