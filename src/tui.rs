@@ -52,9 +52,12 @@ pub async fn run(
     let mut dirty = true;
     let mut first_populated = false;
     let mut term_signals = terminate_signals()?;
+    let mut stats = LoopStats::new();
     loop {
         if dirty {
+            let t0 = Instant::now();
             terminal.draw(|f| crate::ui::draw(f, app, SystemTime::now()))?;
+            stats.frame(t0);
             dirty = false;
             if !first_populated && app.cluster().is_some_and(|c| c.has_data()) {
                 first_populated = true;
@@ -73,14 +76,21 @@ pub async fn run(
             },
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
+                let t0 = Instant::now();
                 app.on_msg(msg);
+                let mut n = 1;
                 // Coalesce a burst (a batch of fetches) into one frame.
                 while let Ok(more) = rx.try_recv() {
                     app.on_msg(more);
+                    n += 1;
                 }
+                stats.update(t0, n);
                 dirty = true;
             }
-            _ = tick.tick() => dirty = true,
+            _ = tick.tick() => {
+                dirty = true;
+                stats.maybe_log();
+            }
             _ = term_signals.recv() => return Ok(()),
         }
         for e in effects {
@@ -132,6 +142,76 @@ pub async fn run(
         if app.quit {
             return Ok(());
         }
+    }
+}
+
+/// What the loop did over the last window, logged while sources are busy: the rate of watch
+/// events taken in against the frames drawn, and the worst update, draw and gap between frames.
+/// This is how "a steady frame rate under N events/s" is measured (lab/kube/figures.sh).
+struct LoopStats {
+    since: Instant,
+    events_at_start: u64,
+    frames: u64,
+    msgs: u64,
+    last_frame: Option<Instant>,
+    max_gap: Duration,
+    max_draw: Duration,
+    max_update: Duration,
+}
+
+impl LoopStats {
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    fn new() -> Self {
+        LoopStats {
+            since: Instant::now(),
+            events_at_start: crate::source::kube::WATCH_EVENTS.load(std::sync::atomic::Ordering::Relaxed),
+            frames: 0,
+            msgs: 0,
+            last_frame: None,
+            max_gap: Duration::ZERO,
+            max_draw: Duration::ZERO,
+            max_update: Duration::ZERO,
+        }
+    }
+
+    fn frame(&mut self, started: Instant) {
+        let now = Instant::now();
+        self.frames += 1;
+        self.max_draw = self.max_draw.max(now - started);
+        if let Some(last) = self.last_frame {
+            self.max_gap = self.max_gap.max(started - last);
+        }
+        self.last_frame = Some(now);
+    }
+
+    fn update(&mut self, started: Instant, msgs: u64) {
+        self.msgs += msgs;
+        self.max_update = self.max_update.max(started.elapsed());
+    }
+
+    fn maybe_log(&mut self) {
+        let span = self.since.elapsed();
+        if span < Self::WINDOW {
+            return;
+        }
+        let events = crate::source::kube::WATCH_EVENTS.load(std::sync::atomic::Ordering::Relaxed);
+        let watch = events - self.events_at_start;
+        if self.msgs > 0 {
+            let secs = span.as_secs_f64();
+            tracing::info!(
+                watch_events_per_s = format!("{:.0}", watch as f64 / secs),
+                messages = self.msgs,
+                frames_per_s = format!("{:.1}", self.frames as f64 / secs),
+                max_update_ms = format!("{:.1}", self.max_update.as_secs_f64() * 1e3),
+                max_draw_ms = format!("{:.1}", self.max_draw.as_secs_f64() * 1e3),
+                max_frame_gap_ms = self.max_gap.as_millis() as u64,
+                "loop stats"
+            );
+        }
+        let last_frame = self.last_frame;
+        *self = LoopStats::new();
+        self.last_frame = last_frame;
     }
 }
 

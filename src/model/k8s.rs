@@ -385,10 +385,23 @@ pub fn build(
     ray_nodes: &BTreeMap<String, RayNodeRef>,
 ) -> Vec<K8sCluster> {
     let node_gpus: BTreeMap<&str, f64> = nodes.iter().map(|n| (n.name.as_str(), n.gpu_allocatable)).collect();
+    // Indexed once, so an update costs O(pods + events), not clusters x pods.
+    let mut pods_by_cluster: BTreeMap<(&str, &str), Vec<&PodObj>> = BTreeMap::new();
+    for p in pods {
+        pods_by_cluster.entry((p.namespace.as_str(), p.cluster.as_str())).or_default().push(p);
+    }
+    let mut events_by_object: BTreeMap<(&str, &str, &str), Vec<&EventObj>> = BTreeMap::new();
+    for e in events {
+        events_by_object
+            .entry((e.namespace.as_str(), e.object_kind.as_str(), e.object_name.as_str()))
+            .or_default()
+            .push(e);
+    }
     let mut out = Vec::with_capacity(clusters.len());
     for rc in clusters {
         let autoscaling = rc.spec.enable_in_tree_autoscaling.unwrap_or(false);
-        let mine: Vec<&PodObj> = pods.iter().filter(|p| p.namespace == rc.namespace && p.cluster == rc.name).collect();
+        let mine: &[&PodObj] =
+            pods_by_cluster.get(&(rc.namespace.as_str(), rc.name.as_str())).map_or(&[], |v| v.as_slice());
         let mut groups = Vec::new();
         let head_spec = &rc.spec.head_group_spec;
         let specs = std::iter::once((true, head_spec)).chain(rc.spec.worker_group_specs.iter().map(|g| (false, g)));
@@ -435,17 +448,19 @@ pub fn build(
                 pods: pods_of,
             });
         }
-        let pod_names: Vec<&str> = mine.iter().map(|p| p.name.as_str()).collect();
-        let mut evs: Vec<EventObj> = events
-            .iter()
-            .filter(|e| e.namespace == rc.namespace)
-            .filter(|e| {
-                (e.object_kind == "RayCluster" && e.object_name == rc.name)
-                    || (e.object_kind == "Pod" && pod_names.contains(&e.object_name.as_str()))
-            })
-            .cloned()
+        let ns = rc.namespace.as_str();
+        let mut evs: Vec<EventObj> = std::iter::once((ns, "RayCluster", rc.name.as_str()))
+            .chain(mine.iter().map(|p| (ns, "Pod", p.name.as_str())))
+            .filter_map(|key| events_by_object.get(&key))
+            .flatten()
+            .map(|e| (*e).clone())
             .collect();
-        evs.sort_by(|a, b| b.time.partial_cmp(&a.time).unwrap_or(std::cmp::Ordering::Equal));
+        // Newest first; events of the same second in a fixed order, whatever order they came in.
+        evs.sort_by(|a, b| {
+            b.time.partial_cmp(&a.time).unwrap_or(std::cmp::Ordering::Equal).then_with(|| {
+                (&a.object_kind, &a.object_name, &a.reason).cmp(&(&b.object_kind, &b.object_name, &b.reason))
+            })
+        });
         let (health, healthy) = health(&rc.status, rc.spec.suspend == Some(true));
         out.push(K8sCluster {
             name: rc.name.clone(),

@@ -240,6 +240,9 @@ fn trim_pod(p: &mut Pod) {
 
 fn keep<K>(_: &mut K) {}
 
+/// Watch events received, all kinds together: the app loop logs the rate it keeps up with.
+pub static WATCH_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Classifies a watcher error: a 403 names what is missing; the rest is connection trouble.
 fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
     let api = match e {
@@ -301,8 +304,14 @@ async fn watch<K, R>(
                     ready = true;
                     pending = true;
                 }
-                WEvent::Apply(_) | WEvent::Delete(_) => pending = true,
-                WEvent::Init | WEvent::InitApply(_) => {}
+                WEvent::Apply(_) | WEvent::Delete(_) => {
+                    WATCH_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    pending = true
+                }
+                WEvent::InitApply(_) => {
+                    WATCH_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                WEvent::Init => {}
             },
             Ok(Some(Err(e))) => {
                 tracing::warn!(kind, error = %e, "watch failed");
