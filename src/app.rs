@@ -149,6 +149,9 @@ pub struct App {
     pub k8s_expanded: BTreeSet<String>,
     /// The context/namespace being watched; `None` when Kubernetes is off.
     pub kube_target: Option<crate::source::kube::Target>,
+    /// Dashboards reached through the API server: cluster index, kube context, route. A context
+    /// switch never reuses another context's cluster of the same name.
+    pub proxied: Vec<(usize, Option<String>, crate::model::k8s::DashboardRoute)>,
     pub show_dead: bool,
     /// Folded groups (cluster view) and applications (serve view), by name.
     pub folded: BTreeSet<String>,
@@ -175,6 +178,7 @@ impl App {
             k8s: crate::model::k8s::K8s::default(),
             k8s_expanded: BTreeSet::new(),
             kube_target: None,
+            proxied: Vec::new(),
             tune: TuneUi::default(),
             show_dead: false,
             folded: BTreeSet::new(),
@@ -516,6 +520,8 @@ impl App {
         }
         self.kube_target = Some(target.clone());
         self.k8s = crate::model::k8s::K8s::default();
+        // Opened clusters belong to what was watched before.
+        self.k8s_expanded.clear();
         self.toast = Some(format!("watching {}", line.trim()));
         self.rebuild_rows();
         let mut fx = vec![Effect::Kube(target)];
@@ -531,14 +537,16 @@ impl App {
     pub fn open_dashboard(&mut self, ci: usize) -> Vec<Effect> {
         let Some(cl) = self.k8s.clusters.get(ci) else { return Vec::new() };
         let mut fx = Vec::new();
-        let index = match self.clusters.iter().position(|s| s.name == cl.name) {
+        let index = match self.dashboard_for(cl) {
             Some(i) => i,
             None => {
                 let route = cl.dashboard.clone();
                 let via = format!("API server proxy {}/{}:dashboard", route.namespace, route.service);
                 self.clusters.push(ClusterState::new(cl.name.clone(), via, Default::default()));
-                fx.push(Effect::Dashboard { index: self.clusters.len() - 1, route });
-                self.clusters.len() - 1
+                let index = self.clusters.len() - 1;
+                self.proxied.push((index, self.kube_context(), route.clone()));
+                fx.push(Effect::Dashboard { index, route });
+                index
             }
         };
         if index != self.current {
@@ -548,6 +556,23 @@ impl App {
         self.refresh_pod_joins();
         fx.push(Effect::Interest(self.view.interest()));
         fx
+    }
+
+    /// The dashboard state of a RayCluster: the one opened through the API server for the same
+    /// context and route, else a `--dashboard NAME=URL` one of the same name.
+    pub fn dashboard_for(&self, cl: &crate::model::k8s::K8sCluster) -> Option<usize> {
+        let ctx = self.kube_context();
+        self.proxied.iter().find(|(_, c, r)| *c == ctx && *r == cl.dashboard).map(|(i, ..)| *i).or_else(|| {
+            self.clusters
+                .iter()
+                .enumerate()
+                .find(|(i, s)| s.name == cl.name && !self.proxied.iter().any(|(j, ..)| j == i))
+                .map(|(i, _)| i)
+        })
+    }
+
+    fn kube_context(&self) -> Option<String> {
+        self.kube_target.as_ref().and_then(|t| t.context.clone()).or_else(|| self.k8s.context.clone())
     }
 
     /// `use NAME`: a RayCluster by name (or a dashboard given with --dashboard NAME=URL).

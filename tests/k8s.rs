@@ -168,6 +168,19 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     let fx = app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
     assert_eq!(app.current, 0, "{:?}", app.toast);
     assert!(matches!(fx.first(), Some(Effect::Interest(_))), "{fx:?}");
+    // Another context's RayCluster of the same name is another cluster: a new dashboard.
+    app.run(Command::Palette);
+    for c in "ctx lab-viewer".chars() {
+        app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+    }
+    app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
+    let rcs: Vec<DynamicObject> = items("rayclusters.json");
+    app.apply_kube(KubeUpdate::RayClusters(rcs.iter().map(kube::ray_cluster).collect(), SystemTime::now()));
+    app.rebuild_rows();
+    app.run(Command::Top);
+    app.run(Command::Down);
+    let fx = app.run(Command::Detail);
+    assert!(matches!(fx.first(), Some(Effect::Dashboard { index: 2, .. })), "{fx:?}");
 }
 
 #[test]

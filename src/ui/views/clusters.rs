@@ -20,7 +20,7 @@ fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static
     use crate::model::Connection;
     let t = &app.theme;
     let route = &cl.dashboard;
-    let Some((i, state)) = app.clusters.iter().enumerate().find(|(_, s)| s.name == cl.name) else {
+    let Some((i, state)) = app.dashboard_for(cl).and_then(|i| app.clusters.get(i).map(|s| (i, s))) else {
         return Line::from(Span::styled(
             format!(
                 " dashboard: Enter opens it through the API server (service {}/{}:dashboard{})",
