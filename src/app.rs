@@ -52,6 +52,14 @@ impl View {
         }
     }
 
+    /// The key the default keymap gives the view, for the header's tabs.
+    pub fn key(self) -> char {
+        match self {
+            View::Clusters => '0',
+            other => char::from(b'1' + other.index() as u8),
+        }
+    }
+
     fn index(self) -> usize {
         match self {
             View::Cluster => 0,

@@ -30,7 +30,9 @@ def main():
                 req.add_header("Authorization", "Bearer " + f.read().strip())
         with urllib.request.urlopen(req, timeout=10) as r:
             summary = json.load(r)["data"]["summary"]
-        nodes = [s["raylet"] | {"ip": s["ip"]} for s in summary if s["raylet"]["state"] == "ALIVE"]
+        # A node that is still registering can be listed without its ip yet: wait for it.
+        nodes = [s["raylet"] | {"ip": s["ip"]} for s in summary
+                 if s.get("raylet", {}).get("state") == "ALIVE" and s.get("ip")]
         if len(nodes) >= want or time.time() > deadline:
             break
         time.sleep(1)

@@ -73,8 +73,8 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         }
     }
     spans.push(Span::raw("   "));
-    for (i, v) in View::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, v.title());
+    for v in View::ALL.iter() {
+        let label = format!(" {} {} ", v.key(), v.title());
         let style = if *v == app.view { t.selected().add_modifier(Modifier::BOLD) } else { t.muted() };
         spans.push(Span::styled(label, style));
         spans.push(Span::raw(" "));
