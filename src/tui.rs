@@ -51,6 +51,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut first_populated = false;
+    let mut first_kube = false;
     let mut term_signals = terminate_signals()?;
     let mut stats = LoopStats::new();
     loop {
@@ -62,6 +63,16 @@ pub async fn run(
             if !first_populated && app.cluster().is_some_and(|c| c.has_data()) {
                 first_populated = true;
                 tracing::info!(ms = started.elapsed().as_millis() as u64, "first populated frame");
+            }
+            if !first_kube && app.view == crate::app::View::Clusters && !app.k8s.clusters.is_empty() {
+                first_kube = true;
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::info!(
+                    ms,
+                    clusters = app.k8s.clusters.len(),
+                    pods = app.k8s.pods.len(),
+                    "first populated Kube frame"
+                );
             }
         }
         let mut effects = Vec::new();
