@@ -109,7 +109,7 @@ impl DashboardClient {
                 }
                 let resp = req.send().await.map_err(|e| classify(&e))?;
                 let status = resp.status();
-                (status, resp.bytes().await.map_err(|e| classify(&e))?.to_vec())
+                (status, resp.bytes().await.map_err(|e| classify(&e))?)
             }
             Transport::Proxy { client, base, timeout } => {
                 let (status, body) =
@@ -137,7 +137,7 @@ impl DashboardClient {
         Ok(Fetched { data, at, bytes: body.len() })
     }
 
-    async fn send_proxied(&self, client: &kube::Client, uri: &str) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    async fn send_proxied(&self, client: &kube::Client, uri: &str) -> Result<(StatusCode, bytes::Bytes), FetchError> {
         let mut req = http::Request::get(uri);
         if let Some(t) = &self.token {
             // The API server takes `Authorization` for itself; Ray also reads this one (facts §2).
@@ -150,7 +150,7 @@ impl DashboardClient {
         let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         let body =
             resp.into_body().collect_bytes().await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
-        Ok((status, body.to_vec()))
+        Ok((status, body))
     }
 
     fn auth_hint(&self) -> String {
