@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn the_api_servers_own_refusals_are_told_apart_from_rays() {
-        // Bodies as kube-apiserver 1.20 sent them in the lab.
+        // The 503 as kube-apiserver 1.20 sent it in the lab; the 403 written in the same shape.
         let no_eps = br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"no endpoints available for service \"ray-lab-head-svc:dashboard\"","reason":"ServiceUnavailable","code":503}"#;
         assert!(matches!(
             proxy_failure(StatusCode::SERVICE_UNAVAILABLE, no_eps),
