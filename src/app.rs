@@ -157,9 +157,6 @@ pub struct App {
     pub k8s_expanded: BTreeSet<String>,
     /// The context/namespace being watched; `None` when Kubernetes is off.
     pub kube_target: Option<crate::source::kube::Target>,
-    /// Dashboards reached through the API server: cluster index, kube context, route. A context
-    /// switch never reuses another context's cluster of the same name.
-    pub proxied: Vec<(usize, Option<String>, crate::model::k8s::DashboardRoute)>,
     pub show_dead: bool,
     /// Folded groups (cluster view) and applications (serve view), by name.
     pub folded: BTreeSet<String>,
@@ -186,7 +183,6 @@ impl App {
             k8s: crate::model::k8s::K8s::default(),
             k8s_expanded: BTreeSet::new(),
             kube_target: None,
-            proxied: Vec::new(),
             tune: TuneUi::default(),
             show_dead: false,
             folded: BTreeSet::new(),
@@ -230,7 +226,8 @@ impl App {
             }
             Msg::Kube(update) => {
                 self.apply_kube(update);
-                if self.view == View::Clusters {
+                // The GPU view shows what each pod requests from Kubernetes, too.
+                if matches!(self.view, View::Clusters | View::Gpu) {
                     self.rebuild_rows();
                 }
             }
@@ -550,33 +547,37 @@ impl App {
             None => {
                 let route = cl.dashboard.clone();
                 let via = format!("API server proxy {}/{}:dashboard", route.namespace, route.service);
-                self.clusters.push(ClusterState::new(cl.name.clone(), via, Default::default()));
-                let index = self.clusters.len() - 1;
-                self.proxied.push((index, self.kube_context(), route.clone()));
-                fx.push(Effect::Dashboard { index, route });
-                index
+                let mut state = ClusterState::new(cl.name.clone(), via, Default::default());
+                state.proxied = Some((self.kube_context(), route.clone()));
+                self.clusters.push(state);
+                fx.push(Effect::Dashboard { index: self.clusters.len() - 1, route });
+                self.clusters.len() - 1
             }
         };
+        fx.extend(self.show_cluster(index));
+        fx
+    }
+
+    /// Makes dashboard `index` the one views 1-5 show, and has only its poller fetch.
+    fn show_cluster(&mut self, index: usize) -> Vec<Effect> {
         if index != self.current {
             self.current = index;
             self.tune.experiment = None;
         }
         self.refresh_pod_joins();
-        fx.push(Effect::Interest(self.view.interest()));
-        fx
+        self.rebuild_rows();
+        vec![Effect::Interest(self.view.interest())]
     }
 
     /// The dashboard state of a RayCluster: the one opened through the API server for the same
     /// context and route, else a `--dashboard NAME=URL` one of the same name.
     pub fn dashboard_for(&self, cl: &crate::model::k8s::K8sCluster) -> Option<usize> {
         let ctx = self.kube_context();
-        self.proxied.iter().find(|(_, c, r)| *c == ctx && *r == cl.dashboard).map(|(i, ..)| *i).or_else(|| {
-            self.clusters
-                .iter()
-                .enumerate()
-                .find(|(i, s)| s.name == cl.name && !self.proxied.iter().any(|(j, ..)| j == i))
-                .map(|(i, _)| i)
-        })
+        let mine = |s: &ClusterState| s.proxied.as_ref().is_some_and(|(c, r)| *c == ctx && *r == cl.dashboard);
+        self.clusters
+            .iter()
+            .position(mine)
+            .or_else(|| self.clusters.iter().position(|s| s.proxied.is_none() && s.name == cl.name))
     }
 
     fn kube_context(&self) -> Option<String> {
@@ -590,25 +591,16 @@ impl App {
             self.toast = Some(format!("use needs a RayCluster name: {}", names.join(", ")));
             return Vec::new();
         }
-        if let Some(ci) = self.k8s.clusters.iter().position(|c| c.name == name) {
-            self.toast = Some(format!("showing {name}"));
-            let fx = self.open_dashboard(ci);
-            self.rebuild_rows();
-            return fx;
-        }
-        match self.clusters.iter().position(|c| c.name == name) {
-            Some(i) => {
-                self.current = i;
-                self.tune.experiment = None;
-                self.toast = Some(format!("showing {name}"));
-                self.rebuild_rows();
-                vec![Effect::Interest(self.view.interest())]
-            }
-            None => {
-                self.toast = Some(format!("no RayCluster named {name:?}"));
-                Vec::new()
-            }
-        }
+        let fx = if let Some(ci) = self.k8s.clusters.iter().position(|c| c.name == name) {
+            self.open_dashboard(ci)
+        } else if let Some(i) = self.clusters.iter().position(|c| c.name == name) {
+            self.show_cluster(i)
+        } else {
+            self.toast = Some(format!("no RayCluster named {name:?}"));
+            return Vec::new();
+        };
+        self.toast = Some(format!("showing {name}"));
+        fx
     }
 
     /// Folds in news from the Kubernetes source and re-joins pods with Ray nodes.

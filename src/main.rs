@@ -110,43 +110,22 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
 /// whose dashboard does not answer `/api/version` is asked nothing more.
 async fn proxied_dashboards(target: &raytop::source::kube::Target, app: &App, timeout: Duration) -> Vec<ClusterState> {
     use futures::StreamExt;
-    use raytop::model::DashUpdate;
-    use raytop::source::dashboard::Endpoint;
     let Ok((client, ..)) = raytop::source::kube::client(target).await else { return Vec::new() };
     let todo: Vec<_> = app
         .k8s
         .clusters
         .iter()
-        .filter(|k| !app.clusters.iter().any(|c| c.name == k.name))
+        .filter(|k| app.dashboard_for(k).is_none())
         .map(|k| (k.name.clone(), k.dashboard.clone()))
         .collect();
     let mut states: Vec<ClusterState> = futures::stream::iter(todo)
         .map(|(name, route)| {
             let client = client.clone();
             async move {
-                let token = match &route.token_secret {
-                    Some(s) => raytop::source::kube::ray_token(&client, &route.namespace, s).await.map(Some),
-                    None => Ok(None),
-                };
-                let dash = DashboardClient::via_proxy(client, route.proxy_path(), token, timeout);
+                let dash = raytop::source::kube::proxied_client(client, &route, timeout).await;
                 let mut state = ClusterState::new(name, dash.describe(), ClusterConfig::default());
-                let version = match dash.fetch(Endpoint::Version).await {
-                    Ok(f) => DashUpdate::Fetched {
-                        endpoint: Endpoint::Version,
-                        at: f.at,
-                        bytes: f.bytes,
-                        data: Box::new(f.data),
-                    },
-                    Err(error) => {
-                        DashUpdate::Failed { endpoint: Endpoint::Version, at: std::time::SystemTime::now(), error }
-                    }
-                };
-                let up = matches!(version, DashUpdate::Fetched { .. });
-                state.apply(version);
-                if up {
-                    for u in poller::fetch_once(&dash).await {
-                        state.apply(u);
-                    }
+                for u in poller::fetch_once(&dash).await {
+                    state.apply(u);
                 }
                 state
             }

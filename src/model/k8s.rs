@@ -206,6 +206,8 @@ pub struct GpuCapacity {
     pub requested_by_ray_pods: f64,
     /// GPUs asked for by Ray pods that are still Pending.
     pub pending_requests: f64,
+    /// The GPU products on offer (`nvidia.com/gpu.product`), sorted, each once.
+    pub products: Vec<String>,
 }
 
 /// Sums node GPU capacity and what the Ray pods request of it. Other workloads' requests are
@@ -224,6 +226,13 @@ pub fn gpu_capacity(nodes: &[NodeObj], pods: &[PodObj]) -> GpuCapacity {
             .map(|p| p.gpu_requests)
             .sum::<f64>()
             + 0.0,
+        products: gpu_nodes
+            .iter()
+            .map(|n| n.gpu_product.clone())
+            .filter(|p| !p.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -94,6 +94,10 @@ pub struct ClusterState {
     pod_gpu_requests: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     clock: f64,
+    /// Set when this dashboard is reached through the API server: the kube context and route it
+    /// was opened for, so another context's cluster of the same name is never taken for it.
+    #[serde(skip)]
+    pub proxied: Option<(Option<String>, k8s::DashboardRoute)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,6 +148,7 @@ impl ClusterState {
             gpu_idle_since: BTreeMap::new(),
             pod_gpu_requests: None,
             clock: 0.0,
+            proxied: None,
         }
     }
 

@@ -423,12 +423,18 @@ pub async fn dashboard(
             return;
         }
     };
+    poller::run(proxied_client(client, &route, timeout).await, cluster, refresh, interest, tx).await;
+}
+
+/// A dashboard client through the API server's service proxy, with the Ray token from the
+/// cluster's Secret when token auth is on. A Secret that cannot be read is kept as the reason the
+/// dashboard will answer 401, so the screen names the Secret rather than asking for `--token`.
+pub async fn proxied_client(client: Client, route: &DashboardRoute, timeout: Duration) -> DashboardClient {
     let token = match &route.token_secret {
         Some(secret) => ray_token(&client, &route.namespace, secret).await.map(Some),
         None => Ok(None),
     };
-    let dash = DashboardClient::via_proxy(client, route.proxy_path(), token, timeout);
-    poller::run(dash, cluster, refresh, interest, tx).await;
+    DashboardClient::via_proxy(client, route.proxy_path(), token, timeout)
 }
 
 /// Runs the watchers for a target until the app goes away.

@@ -171,11 +171,16 @@ pub async fn run(
     }
 }
 
-/// Fetches everything once, for `raytop snapshot`. Under autoscaler v2 the text report is fetched
-/// too, as the structured one is null.
+/// Fetches everything once, for `raytop snapshot`. `/api/version` goes first: a dashboard that is
+/// down or refuses raytop is asked nothing more (with `snapshot` over 200 RayClusters, one request
+/// each for those whose head is not up). Under autoscaler v2 the text report is fetched too, as
+/// the structured one is null.
 pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
+    let version = client.fetch(Endpoint::Version).await;
+    if let Err(e @ (FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. })) = &version {
+        return vec![DashUpdate::Failed { endpoint: Endpoint::Version, at: SystemTime::now(), error: e.clone() }];
+    }
     let first = [
-        Endpoint::Version,
         Endpoint::Nodes,
         Endpoint::ClusterStatus,
         Endpoint::ClusterEvents,
@@ -184,6 +189,7 @@ pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
         Endpoint::Actors,
     ];
     let mut results = join_all(first.iter().map(|ep| async move { (*ep, client.fetch(*ep).await) })).await;
+    results.insert(0, (Endpoint::Version, version));
     let v2 = results.iter().any(
         |(_, r)| matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.cluster_status.is_none())),
     );

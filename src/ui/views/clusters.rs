@@ -74,8 +74,6 @@ fn gpu_capacity_line(app: &App) -> Line<'static> {
             style,
         ));
     }
-    let products: std::collections::BTreeSet<&str> =
-        app.k8s.nodes.iter().map(|n| n.gpu_product.as_str()).filter(|p| !p.is_empty()).collect();
     let free = (c.allocatable - c.requested_by_ray_pods).max(0.0);
     let pending = if c.pending_requests > 0.0 {
         format!(" (+{} pending)", fmt_amount(c.pending_requests))
@@ -88,11 +86,7 @@ fn gpu_capacity_line(app: &App) -> Line<'static> {
                 " GPU nodes {}/{} ready{} · allocatable {} · requested by Ray pods {}{pending} · ",
                 c.gpu_nodes_ready,
                 c.gpu_nodes,
-                if products.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", products.into_iter().collect::<Vec<_>>().join(", "))
-                },
+                if c.products.is_empty() { String::new() } else { format!(" ({})", c.products.join(", ")) },
                 fmt_amount(c.allocatable),
                 fmt_amount(c.requested_by_ray_pods),
             ),
