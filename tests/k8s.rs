@@ -216,3 +216,20 @@ fn gpu_capacity_of_the_nodes_against_ray_pods_requests() {
     let node = app.k8s.nodes.iter().find(|n| n.name == "lab-node-1").unwrap();
     assert_eq!((node.gpu_product.as_str(), node.ready), ("NVIDIA-A10G", true));
 }
+
+#[test]
+fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
+    let (mut app, now) = app_with_lab_objects();
+    app.apply_kube(KubeUpdate::Failed {
+        kind: "nodes",
+        error: "forbidden: nodes is forbidden: User \"viewer\" cannot list resource \"nodes\"".into(),
+        forbidden: true,
+    });
+    app.run(Command::ViewClusters);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("nodes: forbidden"), "{screen}");
+    assert!(screen.contains("· live"), "{screen}");
+    assert!(!screen.contains("stale"), "{screen}");
+}

@@ -266,7 +266,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         (None, None) => "all namespaces".into(),
     };
     // A healthy watch is live however long nothing changed; only a failing one has an age.
-    let failing = k.kinds.values().any(|s| s.error.is_some());
+    // A kind the user may not read is a notice, not staleness: the watches that run are still live.
+    let failing = k.kinds.values().any(|s| s.error.is_some() && !s.forbidden);
     let synced = match (failing, k.data_time()) {
         (true, Some(at)) => format!(" · stale: data from {} ago", fmt_age(App::age(now, at))),
         (false, Some(_)) => " · live".to_string(),
