@@ -8,10 +8,12 @@ use std::time::SystemTime;
 use criterion::{Criterion, criterion_group, criterion_main};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
-use raytop::app::{App, View};
 use raytop::config::Theme;
 use raytop::model::k8s::{PodObj, RayClusterObj};
-use raytop::source::kube::{self as source, KubeUpdate};
+use raytop::msg::KubeUpdate;
+use raytop::source::kube::convert as source;
+use raytop::state::App;
+use raytop::view::View;
 
 fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
     let path = format!("{}/tests/fixtures/k8s/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -50,7 +52,7 @@ fn bench(c: &mut Criterion) {
     let keymap = raytop::config::keymap::load(None, &mut w);
     let mut app = App::new(vec![], keymap, Theme::builtin_default(), w);
     app.kube_target = Some(Default::default());
-    app.view = View::Clusters;
+    app.view = View::Kube;
     let now = SystemTime::now();
     app.apply_kube(KubeUpdate::RayClusters(rcs, now));
     c.bench_function("kube: pods update at 200 clusters x 25 pods (model + rows)", |b| {

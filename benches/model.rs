@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use raytop::app::App;
 use raytop::config::Theme;
 use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
 use raytop::source::dashboard::{Endpoint, parse};
+use raytop::state::App;
 use serde_json::Value;
 
 fn big_nodes_body(n: usize) -> Vec<u8> {
@@ -51,7 +51,12 @@ fn bench(c: &mut Criterion) {
 
     let data = parse(Endpoint::Nodes, &body).unwrap();
     let now = SystemTime::now();
-    let mut state = ClusterState::new("bench".into(), "http://x".into(), ClusterConfig::default());
+    let mut state = ClusterState::new(
+        "bench".into(),
+        raytop::msg::DashKey::Url("http://x".into()),
+        "http://x".into(),
+        ClusterConfig::default(),
+    );
     c.bench_function("apply nodes to model, 2000 nodes", |b| {
         b.iter(|| {
             state.apply(DashUpdate::Fetched {

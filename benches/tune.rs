@@ -10,11 +10,12 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use raytop::app::App;
 use raytop::config::{Command, Theme};
 use raytop::model::tune::Tune;
 use raytop::model::{ClusterConfig, ClusterState};
-use raytop::source::tune::{Scanner, TuneUpdate, newest_state_file};
+use raytop::msg::TuneUpdate;
+use raytop::source::tune::{Scanner, newest_state_file};
+use raytop::state::App;
 use serde_json::Value;
 
 const TRIALS: usize = 5000;
@@ -67,7 +68,12 @@ fn bench(c: &mut Criterion) {
 
     // Steady state, then 100 trials report one more result each.
     let mut scanner = Scanner::new(vec![dir.clone()]);
-    let mut state = ClusterState::new("bench".into(), "http://x".into(), ClusterConfig::default());
+    let mut state = ClusterState::new(
+        "bench".into(),
+        raytop::msg::DashKey::Url("http://x".into()),
+        "http://x".into(),
+        ClusterConfig::default(),
+    );
     for u in scanner.pass() {
         state.apply_tune(u);
     }

@@ -105,6 +105,15 @@ impl Cli {
         }
     }
 
+    /// Whether the user named a dashboard (flag, RAYTOP_DASHBOARD, an http RAY_ADDRESS) or Tune
+    /// folders, which belong to a dashboard given by address. Without either, raytop on
+    /// Kubernetes waits for a RayCluster to be opened rather than poll a guessed address.
+    pub fn dashboard_asked(&self) -> bool {
+        self.dashboard.is_some()
+            || !self.tune_dirs.is_empty()
+            || std::env::var("RAY_ADDRESS").is_ok_and(|a| a.starts_with("http://") || a.starts_with("https://"))
+    }
+
     pub fn cluster_name(&self, url: &str) -> String {
         let mapped = self.dashboard.as_ref().and_then(|d| match d.split_once('=') {
             Some((name, u)) if u.starts_with("http") => Some(name.to_string()),

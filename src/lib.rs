@@ -1,16 +1,24 @@
 //! raytop: a terminal console for Ray clusters.
 //!
-//! Layers: `source` (tasks that fetch and send messages), `model` (pure state), `app` (the update
-//! function), `rows` and `ui` (what is drawn), `config` (keymaps and themes as data).
+//! Rooms (see ARCHITECTURE.md): `wire` (the outside world's shapes), `source` (tasks that fetch
+//! and send `msg`s), `model` (pure state), `state` and `app` (what the app holds, and the update
+//! function), `view`, `rows` and `ui` (what is drawn), `runtime` (owns the sources),
+//! `event_loop` and `tui` (the loop and the terminal), `config` (keymaps and themes as data).
 
 pub mod app;
 pub mod cli;
 pub mod cluster_config;
 pub mod config;
+pub mod event_loop;
 pub mod logging;
+pub mod loop_stats;
 pub mod model;
 pub mod msg;
 pub mod rows;
+pub mod runtime;
 pub mod source;
+pub mod state;
 pub mod tui;
 pub mod ui;
+pub mod view;
+pub mod wire;

@@ -3,13 +3,15 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use color_eyre::eyre::{Result, eyre};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use raytop::app::App;
 use raytop::cli::{Cli, Cmd};
 use raytop::model::{ClusterConfig, ClusterState, Snapshot};
+use raytop::msg::DashKey;
 use raytop::source::dashboard::{DashboardClient, poller};
+use raytop::source::kube::KubeClients;
 use raytop::source::token;
+use raytop::state::App;
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -59,7 +61,8 @@ fn setup(cli: &Cli) -> Result<Setup> {
         None => ClusterConfig::default(),
     };
     let modes = cli.tune_modes().map_err(|e| eyre!(e))?;
-    let state = ClusterState::new(cli.cluster_name(&url), url, config).with_tune_modes(modes);
+    let state =
+        ClusterState::new(cli.cluster_name(&url), DashKey::Url(url.clone()), url, config).with_tune_modes(modes);
     Ok(Setup { client, state })
 }
 
@@ -80,23 +83,21 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
     let mut kube_answered = false;
     let mut kube = None;
     if let Some(target) = cli.kube_target() {
-        let mut app = raytop::app::App::new(
-            vec![state.clone()],
-            Default::default(),
-            raytop::config::Theme::builtin_default(),
-            vec![],
-        );
+        let mut app =
+            App::new(vec![state.clone()], Default::default(), raytop::config::Theme::builtin_default(), vec![]);
         app.kube_target = Some(target.clone());
-        for u in raytop::source::kube::list_once(&target).await {
-            app.apply_kube(u);
+        let kube_clients = KubeClients::default();
+        for u in raytop::source::kube::list_once(&target, &kube_clients).await {
+            app.k8s.apply(u);
         }
         kube_answered = app.k8s.kinds.values().any(|k| k.synced_at.is_some());
+        raytop::model::join_kube(&mut app.k8s, &mut app.dashboards);
         // Each RayCluster's dashboard through the API server, unless --dashboard NAME=URL named it.
         let timeout = Duration::from_secs_f64(cli.timeout);
-        let proxied = proxied_dashboards(&target, &app, timeout).await;
+        let proxied = proxied_dashboards(&target, &kube_clients, &app, timeout).await;
         clusters.extend(proxied.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
-        app.clusters.extend(proxied);
-        app.refresh_pod_joins();
+        app.dashboards.extend(proxied);
+        raytop::model::join_kube(&mut app.k8s, &mut app.dashboards);
         clusters.extend(app.k8s.clusters.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
         kube = Some(app.k8s);
     }
@@ -108,9 +109,14 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
 
 /// One fetch of each RayCluster's dashboard through the API server's service proxy. A cluster
 /// whose dashboard does not answer `/api/version` is asked nothing more.
-async fn proxied_dashboards(target: &raytop::source::kube::Target, app: &App, timeout: Duration) -> Vec<ClusterState> {
+async fn proxied_dashboards(
+    target: &raytop::source::kube::Target,
+    clients: &KubeClients,
+    app: &App,
+    timeout: Duration,
+) -> Vec<ClusterState> {
     use futures::StreamExt;
-    let Ok((client, ..)) = raytop::source::kube::client(target).await else { return Vec::new() };
+    let Ok(connected) = clients.get(target.context.as_deref()).await else { return Vec::new() };
     let todo: Vec<_> = app
         .k8s
         .clusters
@@ -120,10 +126,12 @@ async fn proxied_dashboards(target: &raytop::source::kube::Target, app: &App, ti
         .collect();
     let mut states: Vec<ClusterState> = futures::stream::iter(todo)
         .map(|(name, route)| {
-            let client = client.clone();
+            let client = connected.client.clone();
+            let context = connected.context.clone();
             async move {
                 let dash = raytop::source::kube::proxied_client(client, &route, timeout).await;
-                let mut state = ClusterState::new(name, dash.describe(), ClusterConfig::default());
+                let key = DashKey::Proxied { context, route };
+                let mut state = ClusterState::new(name, key, dash.describe(), ClusterConfig::default());
                 for u in poller::fetch_once(&dash).await {
                     state.apply(u);
                 }
@@ -140,40 +148,33 @@ async fn proxied_dashboards(target: &raytop::source::kube::Target, app: &App, ti
 async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let Setup { client, state } = setup(cli)?;
     let loaded = raytop::config::load(raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(), &cli.theme);
-    let mut app = App::new(vec![state], loaded.keymap, loaded.theme, loaded.warnings);
-    let (tx, rx) = mpsc::channel(256);
-    if cli.kube_target().is_some() {
-        // With Kubernetes, its view of every RayCluster is home.
-        app.view = raytop::app::View::Clusters;
-        app.rebuild_rows();
-    }
-    let (interest_tx, interest_rx) = watch::channel(app.view.interest());
-    let refresh = Duration::from_secs_f64(cli.refresh);
-    let tune = (!cli.tune_dirs.is_empty())
-        .then(|| tokio::spawn(raytop::source::tune::run(cli.tune_dirs.clone(), refresh, tx.clone())));
-    let tx_kube = tx.clone();
-    let tx_dash = tx.clone();
-    let poller = tokio::spawn(poller::run(client, 0, refresh, interest_rx, tx));
     let kube_target = cli.kube_target();
-    app.kube_target = kube_target.clone();
-    let kube = kube_target.map(|t| raytop::tui::KubeSource::start(t, tx_kube));
-    let mut sources = raytop::tui::Sources {
-        interest: vec![interest_tx],
-        kube,
-        tx: tx_dash,
-        refresh,
-        timeout: Duration::from_secs_f64(cli.timeout),
-    };
+    // With Kubernetes on and no dashboard asked for, no address is guessed: the user opens a
+    // RayCluster's dashboard from the Kube view (or `:use`).
+    let direct = kube_target.is_none() || cli.dashboard_asked();
+    let key = state.key.clone();
+    let dashboards = if direct { vec![state] } else { Vec::new() };
+    let mut app = App::new(dashboards, loaded.keymap, loaded.theme, loaded.warnings);
+    let (tx, rx) = mpsc::channel(256);
+    let mut runtime =
+        raytop::runtime::Runtime::new(tx, Duration::from_secs_f64(cli.refresh), Duration::from_secs_f64(cli.timeout));
+    if direct {
+        runtime.add_direct(key, client);
+    }
+    if !cli.tune_dirs.is_empty() {
+        runtime.start_tune(cli.tune_dirs.clone());
+    }
+    if let Some(target) = kube_target {
+        // With Kubernetes, its view of every RayCluster is home.
+        app.view = raytop::view::View::Kube;
+        app.kube_target = Some(target.clone());
+        app.rebuild_rows();
+        runtime.watch_kube(target);
+    }
     let mut terminal = ratatui::init();
-    let result = raytop::tui::run(&mut terminal, &mut app, rx, &mut sources, started).await;
-    if let Some(k) = &sources.kube {
-        k.task.abort();
-    }
+    let result = raytop::event_loop::run(&mut terminal, &mut app, rx, &mut runtime, started).await;
     ratatui::restore();
-    poller.abort();
-    if let Some(t) = tune {
-        t.abort();
-    }
+    drop(runtime);
     result?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,90 @@
-//! Messages from sources to the app loop.
+//! Every message between the sources and the app loop: what sources report (`Msg` and the
+//! updates it carries) and what the app asks of pollers (`Interest`). Depends only on `wire`.
 
-use crate::model::DashUpdate;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::wire::dashboard::{DashData, Endpoint, FetchError};
+use crate::wire::k8s::{DashboardRoute, EventObj, NodeObj, PodObj, RayClusterObj, RayJobObj, RayServiceObj};
+use crate::wire::tune::{ExperimentState, ResultRow};
 
 #[derive(Debug)]
 pub enum Msg {
-    /// News from the dashboard of cluster `cluster` (an index into the app's clusters).
-    Dash { cluster: usize, update: DashUpdate },
+    /// News from one dashboard, named by its key (never by a position, which can change).
+    Dash { key: DashKey, update: DashUpdate },
     /// News from the Tune experiment folders.
-    Tune(crate::source::tune::TuneUpdate),
+    Tune(TuneUpdate),
     /// News from the Kubernetes API server.
-    Kube(crate::source::kube::KubeUpdate),
+    Kube(KubeUpdate),
+}
+
+/// What a source sends about one dashboard.
+#[derive(Debug, Clone)]
+pub enum DashUpdate {
+    Fetched { endpoint: Endpoint, at: SystemTime, bytes: usize, data: Box<DashData> },
+    Failed { endpoint: Endpoint, at: SystemTime, error: FetchError },
+}
+
+/// What the Tune source reports.
+#[derive(Debug, Clone)]
+pub enum TuneUpdate {
+    /// An experiment's state file changed (or was seen for the first time).
+    State(ExperimentState),
+    /// New result rows of one trial; `reset` when its file was replaced and read anew.
+    Results { experiment: String, trial_dir: String, reset: bool, rows: Vec<ResultRow> },
+    /// The first lines of an errored trial's error file.
+    Error { experiment: String, trial_id: String, text: String },
+    /// A file that could not be read or parsed (the rest goes on).
+    Problem { path: PathBuf, error: String },
+    /// Bytes read from disk in this pass (state files and appended results).
+    Pass { bytes: u64, at: SystemTime },
+}
+
+#[derive(Debug, Clone)]
+pub enum KubeUpdate {
+    Connected { context: Option<String>, namespace: Option<String>, server: String },
+    RayClusters(Vec<RayClusterObj>, SystemTime),
+    RayJobs(Vec<RayJobObj>, SystemTime),
+    RayServices(Vec<RayServiceObj>, SystemTime),
+    Pods(Vec<PodObj>, SystemTime),
+    Events(Vec<EventObj>, SystemTime),
+    Nodes(Vec<NodeObj>, SystemTime),
+    Failed { kind: &'static str, error: String, forbidden: bool },
+}
+
+/// Which data the visible view needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// False for the clusters not on screen: their pollers fetch nothing until chosen.
+    pub active: bool,
+    pub nodes: bool,
+    pub autoscaler: bool,
+    pub serve: bool,
+    pub jobs: bool,
+    /// Actors: who holds GPUs, which process runs a trial.
+    pub actors: bool,
+    /// Bumped by "refresh now": the poller then fetches everything wanted at once.
+    pub refresh_seq: u32,
+}
+
+/// Which dashboard a poller reads and a `ClusterState` holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DashKey {
+    /// An address given by the user (`--dashboard`, `RAY_ADDRESS`, or the local default).
+    Url(String),
+    /// A RayCluster's head Service, through the API server of a kubeconfig context.
+    Proxied { context: Option<String>, route: DashboardRoute },
+}
+
+impl Interest {
+    /// The dashboard is on screen, but the view needs nothing from it yet.
+    pub const ACTIVE: Interest = Interest {
+        active: true,
+        nodes: false,
+        autoscaler: false,
+        serve: false,
+        jobs: false,
+        actors: false,
+        refresh_seq: 0,
+    };
 }

@@ -6,9 +6,12 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use raytop::app::{App, Effect, Overlay, View};
+use raytop::app::Effect;
 use raytop::config::Theme;
 use raytop::rows::Row;
+use raytop::state::{App, Overlay};
+use raytop::ui::views::slice;
+use raytop::view::View;
 
 fn app() -> App {
     let c = common::load_cluster("v1-busy", common::lab_config());
@@ -33,7 +36,8 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     assert_eq!(a.view, View::Cluster);
     let fx = press(&mut a, KeyCode::Char('2'));
     assert_eq!(a.view, View::Autoscaler);
-    assert_eq!(fx, vec![Effect::Interest(View::Autoscaler.interest())]);
+    let lab = Some(a.dashboards[0].key.clone());
+    assert_eq!(fx, vec![Effect::Poll { dashboard: lab.clone(), interest: slice(View::Autoscaler).interest }]);
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Serve);
     press(&mut a, KeyCode::Tab);
@@ -41,14 +45,17 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Gpu);
     press(&mut a, KeyCode::Tab);
-    assert_eq!(a.view, View::Clusters);
+    assert_eq!(a.view, View::Jobs);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.view, View::Kube);
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Cluster);
     press(&mut a, KeyCode::BackTab);
-    assert_eq!(a.view, View::Clusters);
+    assert_eq!(a.view, View::Kube);
     let fx = press(&mut a, KeyCode::Char('4'));
     assert_eq!(a.view, View::Tune);
-    assert_eq!(fx, vec![Effect::Interest(View::Tune.interest())]);
+    assert_eq!(fx, vec![Effect::Poll { dashboard: lab, interest: slice(View::Tune).interest }]);
+    assert!(slice(View::Tune).interest.actors && slice(View::Jobs).interest.jobs);
 }
 
 #[test]
@@ -60,7 +67,7 @@ fn filter_narrows_rows_and_esc_clears_it() {
     assert!(matches!(a.overlay, Overlay::Filter(_)));
     assert!(a.rows.len() < all);
     assert!(a.rows.iter().all(|r| match r {
-        Row::Group { g } | Row::Node { g, .. } => a.clusters[0].groups[*g].name == "gpu-group",
+        Row::Group { g } | Row::Node { g, .. } => a.dashboards[0].groups[*g].name == "gpu-group",
         _ => true,
     }));
     press(&mut a, KeyCode::Enter);

@@ -12,9 +12,10 @@ use ::kube::api::DynamicObject;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use raytop::app::App;
 use raytop::config::{Command, Theme};
-use raytop::source::kube::{self, KubeUpdate, Target};
+use raytop::msg::{DashKey, KubeUpdate};
+use raytop::source::kube::{Target, convert as kube};
+use raytop::state::App;
 
 fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
     let path = format!("{}/tests/fixtures/k8s/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -75,7 +76,7 @@ fn a_lost_watch_keeps_the_data_and_says_so() {
         forbidden: false,
     });
     assert_eq!(app.k8s.clusters.len(), 2, "last good data kept");
-    app.run(Command::ViewClusters);
+    app.run(Command::ViewKube);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
     let screen = term.backend().to_string();
@@ -89,7 +90,8 @@ fn a_lost_watch_keeps_the_data_and_says_so() {
 fn pods_join_their_ray_nodes_by_instance_id() {
     let (mut app, now) = app_with_lab_objects();
     // A pod named like the lab's cpu-group node (KubeRay sets RAY_CLOUD_INSTANCE_ID = pod name).
-    let instance = app.clusters[0].groups.iter().find(|g| g.name == "cpu-group").unwrap().nodes[0].instance_id.clone();
+    let instance =
+        app.dashboards[0].groups.iter().find(|g| g.name == "cpu-group").unwrap().nodes[0].instance_id.clone();
     let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
     let worker = pods.iter_mut().find(|p| p.cluster == "raycluster-cpu" && p.node_type == "worker").unwrap();
     worker.name = instance.clone();
@@ -98,15 +100,15 @@ fn pods_join_their_ray_nodes_by_instance_id() {
     let pod = cpu.groups.iter().flat_map(|g| &g.pods).find(|p| p.pod.name == instance).unwrap();
     let node = pod.ray_node.as_ref().expect("joined");
     assert_eq!(node.state, "ALIVE");
-    assert_eq!(node.cpu, "0.2/2");
+    assert_eq!(raytop::ui::widgets::amount_pair(node.cpu), "0.2/2");
 }
 
 #[test]
 fn kube_view() {
     let (mut app, now) = app_with_lab_objects();
-    app.run(Command::ViewClusters);
+    app.run(Command::ViewKube);
     app.run(Command::Down); // raycluster-gpu
-    app.run(Command::Detail);
+    app.run(Command::OpenCluster);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
     let screen = term.backend().to_string();
@@ -134,7 +136,7 @@ fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
         p.name = id.clone(); // KubeRay: the Ray node's instanceId is its pod's name
     }
     app.apply_kube(KubeUpdate::Pods(pods, now));
-    let g = &app.clusters[0].gpus;
+    let g = &app.dashboards[0].gpus;
     assert_eq!(g.totals.k8s_requested, Some(2.0));
     assert!(
         g.nodes.iter().all(|n| n.k8s_requested == Some(1.0)),
@@ -147,27 +149,33 @@ fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
 fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     use raytop::app::Effect;
     let (mut app, _) = app_with_lab_objects();
-    app.run(Command::ViewClusters);
+    app.run(Command::ViewKube);
     app.run(Command::Down); // raycluster-gpu: no dashboard known for it yet
-    let fx = app.run(Command::Detail);
-    let Some(Effect::Dashboard { index, route }) = fx.first() else { panic!("no dashboard started: {fx:?}") };
-    assert_eq!(*index, 1, "a second cluster next to the lab's dashboard");
+    let fx = app.run(Command::OpenCluster);
+    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, route }), interest }] = fx.as_slice() else {
+        panic!("no proxied dashboard polled: {fx:?}")
+    };
+    assert_eq!(context.as_deref(), Some("lab-admin"));
     assert_eq!(route.proxy_path(), "/api/v1/namespaces/ray-lab/services/raycluster-gpu-head-svc:dashboard/proxy");
     assert_eq!(route.token_secret, None, "no authOptions: no token");
-    assert!(matches!(fx.get(1), Some(Effect::Interest(i)) if i.active), "{fx:?}");
-    assert_eq!((app.current, app.clusters[1].name.as_str()), (1, "raycluster-gpu"));
+    assert!(interest.active && interest.nodes, "the Kube view joins pods to Ray nodes: {interest:?}");
+    assert_eq!((app.current, app.dashboards.len(), app.dashboards[1].name.as_str()), (1, 2, "raycluster-gpu"));
     // Closing and opening again reuses it; `:use` by name goes back to the first dashboard.
-    app.run(Command::Detail);
-    let fx = app.run(Command::Detail);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Dashboard { .. })), "{fx:?}");
-    let first = app.clusters[0].name.clone();
+    app.run(Command::OpenCluster);
+    let fx = app.run(Command::OpenCluster);
+    assert_eq!(app.dashboards.len(), 2, "reused, not opened twice");
+    assert!(
+        matches!(fx.as_slice(), [Effect::Poll { dashboard: Some(k), .. }] if *k == app.dashboards[1].key),
+        "{fx:?}"
+    );
+    let first = app.dashboards[0].name.clone();
     app.run(Command::Palette);
     for c in format!("use {first}").chars() {
         app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
     }
     let fx = app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
     assert_eq!(app.current, 0, "{:?}", app.toast);
-    assert!(matches!(fx.first(), Some(Effect::Interest(_))), "{fx:?}");
+    assert!(matches!(fx.as_slice(), [Effect::Poll { dashboard: Some(DashKey::Url(_)), .. }]), "{fx:?}");
     // Another context's RayCluster of the same name is another cluster: a new dashboard.
     app.run(Command::Palette);
     for c in "ctx lab-viewer".chars() {
@@ -179,8 +187,13 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     app.rebuild_rows();
     app.run(Command::Top);
     app.run(Command::Down);
-    let fx = app.run(Command::Detail);
-    assert!(matches!(fx.first(), Some(Effect::Dashboard { index: 2, .. })), "{fx:?}");
+    assert_eq!(app.dashboards.len(), 1, "a context switch closes the dashboards opened through the old one");
+    let fx = app.run(Command::OpenCluster);
+    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, .. }), .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(context.as_deref(), Some("lab-viewer"), "another context's cluster is its own dashboard");
+    assert_eq!((app.current, app.dashboards.len()), (1, 2));
 }
 
 #[test]
@@ -225,7 +238,7 @@ fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
         error: "forbidden: nodes is forbidden: User \"viewer\" cannot list resource \"nodes\"".into(),
         forbidden: true,
     });
-    app.run(Command::ViewClusters);
+    app.run(Command::ViewKube);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
     let screen = term.backend().to_string();

@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use raytop::model::tune::{Experiment, Mode, Tune};
-use raytop::source::tune::{Scanner, TuneUpdate, newest_state_file};
+use raytop::msg::TuneUpdate;
+use raytop::source::tune::{Scanner, newest_state_file};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune")

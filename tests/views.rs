@@ -9,10 +9,11 @@ use std::time::SystemTime;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use raytop::app::{App, View};
 use raytop::config::{Command, Theme};
 use raytop::model::{ClusterState, DashUpdate};
 use raytop::source::dashboard::{Endpoint, FetchError};
+use raytop::state::App;
+use raytop::view::View;
 
 fn app_for(c: ClusterState) -> App {
     let mut w = Vec::new();
@@ -35,7 +36,8 @@ fn lab_app(dir: &str, view: View) -> (App, SystemTime) {
         View::Serve => Command::ViewServe,
         View::Tune => Command::ViewTune,
         View::Gpu => Command::ViewGpu,
-        View::Clusters => Command::ViewClusters,
+        View::Jobs => Command::ViewJobs,
+        View::Kube => Command::ViewKube,
     };
     app.run(cmd);
     (app, common::capture_clock(dir))
@@ -93,7 +95,7 @@ fn disconnected_keeps_last_data_with_its_age() {
     let (mut app, now) = lab_app("v1-busy", View::Cluster);
     let later = now + std::time::Duration::from_secs(75);
     app.on_msg(raytop::msg::Msg::Dash {
-        cluster: 0,
+        key: app.dashboards[0].key.clone(),
         update: DashUpdate::Failed {
             endpoint: Endpoint::Nodes,
             at: later,
@@ -109,11 +111,16 @@ fn disconnected_keeps_last_data_with_its_age() {
 
 #[test]
 fn unreachable_at_start_says_what_to_check() {
-    let c = ClusterState::new("nowhere".into(), "http://127.0.0.1:9".into(), Default::default());
+    let c = ClusterState::new(
+        "nowhere".into(),
+        raytop::msg::DashKey::Url("http://127.0.0.1:9".into()),
+        "http://127.0.0.1:9".into(),
+        Default::default(),
+    );
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
-        cluster: 0,
+        key: app.dashboards[0].key.clone(),
         update: DashUpdate::Failed {
             endpoint: Endpoint::Version,
             at: now,
@@ -127,11 +134,16 @@ fn unreachable_at_start_says_what_to_check() {
 
 #[test]
 fn unauthorized_names_the_fix() {
-    let c = ClusterState::new("secure".into(), "http://127.0.0.1:8265".into(), Default::default());
+    let c = ClusterState::new(
+        "secure".into(),
+        raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
+        "http://127.0.0.1:8265".into(),
+        Default::default(),
+    );
     let mut app = app_for(c);
     let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_675_000);
     app.on_msg(raytop::msg::Msg::Dash {
-        cluster: 0,
+        key: app.dashboards[0].key.clone(),
         update: DashUpdate::Failed {
             endpoint: Endpoint::Version,
             at: now,
@@ -148,7 +160,7 @@ fn malformed_response_is_counted_and_shown() {
     let (mut app, now) = lab_app("v1-busy", View::Cluster);
     for _ in 0..3 {
         app.on_msg(raytop::msg::Msg::Dash {
-            cluster: 0,
+            key: app.dashboards[0].key.clone(),
             update: DashUpdate::Failed {
                 endpoint: Endpoint::Nodes,
                 at: now,
@@ -196,7 +208,7 @@ fn tune_leaderboard_sorted_filtered_and_detail_of_an_errored_trial() {
     assert_eq!(app.rows.len(), 2);
     app.run(Command::StatusFilter); // ERROR
     assert_eq!(app.rows.len(), 1);
-    app.run(Command::Detail);
+    app.run(Command::TrialDetail);
     let screen = render(&app, now);
     assert!(screen.contains("ValueError: fixture failure at iteration 3"), "{screen}");
     insta::assert_snapshot!(screen);
@@ -206,18 +218,18 @@ fn tune_leaderboard_sorted_filtered_and_detail_of_an_errored_trial() {
 fn gpu_view_joins_gpus_to_trials() {
     let mut c = common::load_cluster("gpu-physical", common::lab_config());
     // A trial whose last result names the pid and node of one GPU-holding actor.
-    let row = raytop::source::tune::ResultRow::parse(
+    let row = raytop::wire::tune::ResultRow::parse(
         r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
     )
     .unwrap();
     let now = common::capture_clock("gpu-physical");
-    c.apply_tune(raytop::source::tune::TuneUpdate::Results {
+    c.apply_tune(raytop::msg::TuneUpdate::Results {
         experiment: "asha-sweep".into(),
         trial_dir: "t3".into(),
         reset: false,
         rows: vec![row],
     });
-    c.apply_tune(raytop::source::tune::TuneUpdate::Pass { bytes: 0, at: now });
+    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now });
     let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
     assert!(held.iter().any(|h| h.kind == "trial" && h.name == "asha-sweep/abc12_00003"), "{held:?}");
     assert_eq!(c.gpus.totals.physical, 2);
@@ -225,7 +237,7 @@ fn gpu_view_joins_gpus_to_trials() {
     assert_eq!(c.gpus.totals.ray.total, 2.0);
     assert!(c.gpus.totals.pending_demand >= 1.0);
     // Idle while held for over a minute: flagged.
-    c.apply_tune(raytop::source::tune::TuneUpdate::Pass { bytes: 0, at: now + std::time::Duration::from_secs(90) });
+    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now + std::time::Duration::from_secs(90) });
     assert!(c.gpus.flags.iter().any(|f| f.contains("busy for 1m30s while held")), "{:?}", c.gpus.flags);
     assert!(c.gpus.flags.iter().any(|f| f.starts_with("GPU demand waits")), "{:?}", c.gpus.flags);
     let mut app = app_for(c);

@@ -6,6 +6,8 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
+use crate::view::View;
+
 const DEFAULT: &str = include_str!("../../keymaps/default.toml");
 
 /// Everything a key can ask for. Names are the `run` values of the keymap files.
@@ -24,7 +26,8 @@ pub enum Command {
     ViewServe,
     ViewTune,
     ViewGpu,
-    ViewClusters,
+    ViewJobs,
+    ViewKube,
     Up,
     Down,
     Top,
@@ -35,54 +38,17 @@ pub enum Command {
     ToggleDead,
     ToggleFold,
     /// Leaderboard: next sort column, reverse the order, cycle the status filter, switch
-    /// experiment, open the trial detail.
+    /// experiment, open or close the trial detail.
     SortNext,
     SortReverse,
     StatusFilter,
     NextExperiment,
     PrevExperiment,
-    Detail,
+    TrialDetail,
+    /// Kube view: open or close a RayCluster (and show its dashboard in the other views).
+    OpenCluster,
     /// Unbinds a key that a lower layer binds.
     Noop,
-}
-
-/// Keymap sections: `global`, or one per view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
-    Global,
-    Cluster,
-    Autoscaler,
-    Serve,
-    Tune,
-    Gpu,
-    Clusters,
-}
-
-impl Scope {
-    fn from_name(s: &str) -> Option<Scope> {
-        match s {
-            "global" => Some(Scope::Global),
-            "cluster" => Some(Scope::Cluster),
-            "autoscaler" => Some(Scope::Autoscaler),
-            "serve" => Some(Scope::Serve),
-            "tune" => Some(Scope::Tune),
-            "gpu" => Some(Scope::Gpu),
-            "clusters" => Some(Scope::Clusters),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::Global => "global",
-            Scope::Cluster => "cluster",
-            Scope::Autoscaler => "autoscaler",
-            Scope::Serve => "serve",
-            Scope::Tune => "tune",
-            Scope::Gpu => "gpu",
-            Scope::Clusters => "clusters",
-        }
-    }
 }
 
 /// A key as written in a keymap file, normalised for matching.
@@ -191,10 +157,10 @@ pub struct Binding {
     pub desc: String,
 }
 
-/// Bindings per scope, in file order (help lists them that way).
+/// Bindings per section (`None` is `[global]`), in file order (help lists them that way).
 #[derive(Debug, Clone, Default)]
 pub struct Keymap {
-    scopes: BTreeMap<Scope, Vec<Binding>>,
+    sections: BTreeMap<Option<View>, Vec<Binding>>,
 }
 
 #[derive(Deserialize)]
@@ -213,23 +179,24 @@ struct FileSection {
 
 impl Keymap {
     /// The command for a key in a view: the view's section first, then `[global]`.
-    pub fn resolve(&self, scope: Scope, ev: &KeyEvent) -> Option<Command> {
+    pub fn resolve(&self, view: View, ev: &KeyEvent) -> Option<Command> {
         let key = Key::from_event(ev)?;
-        let find = |s: Scope| self.scopes.get(&s).and_then(|b| b.iter().find(|b| b.key == key));
-        let hit = find(scope).or_else(|| find(Scope::Global))?;
+        let find = |s: Option<View>| self.sections.get(&s).and_then(|b| b.iter().find(|b| b.key == key));
+        let hit = find(Some(view)).or_else(|| find(None))?;
         (hit.command != Command::Noop).then_some(hit.command)
     }
 
-    /// The bindings of a scope, for help and hints; unbound keys left out.
-    pub fn bindings(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
-        self.scopes.get(&scope).into_iter().flatten().filter(|b| b.command != Command::Noop)
+    /// The bindings of a view's section (`None`: `[global]`), for help and hints; unbound keys
+    /// left out.
+    pub fn bindings(&self, section: Option<View>) -> impl Iterator<Item = &Binding> {
+        self.sections.get(&section).into_iter().flatten().filter(|b| b.command != Command::Noop)
     }
 
-    /// The first key bound to a command in a scope (or global), for hints.
-    pub fn key_for(&self, scope: Scope, command: Command) -> Option<String> {
-        [scope, Scope::Global]
+    /// The first key bound to a command in a view (or global), for hints.
+    pub fn key_for(&self, view: View, command: Command) -> Option<String> {
+        [Some(view), None]
             .iter()
-            .filter_map(|s| self.scopes.get(s))
+            .filter_map(|s| self.sections.get(s))
             .flatten()
             .find(|b| b.command == command)
             .map(|b| b.key.label())
@@ -247,12 +214,19 @@ impl Keymap {
             }
         };
         for (name, section) in sections {
-            let Some(scope) = Scope::from_name(&name) else {
-                warnings.push(format!("{origin}: unknown section [{name}] ignored"));
-                continue;
+            let bindings = section.bindings;
+            let section = match name.as_str() {
+                "global" => None,
+                other => match View::from_section(other) {
+                    Some(v) => Some(v),
+                    None => {
+                        warnings.push(format!("{origin}: unknown section [{name}] ignored"));
+                        continue;
+                    }
+                },
             };
-            let list = self.scopes.entry(scope).or_default();
-            for b in section.bindings {
+            let list = self.sections.entry(section).or_default();
+            for b in bindings {
                 let Some(key) = Key::parse(&b.on) else {
                     warnings.push(format!("{origin}: [{name}] key {:?} not understood, ignored", b.on));
                     continue;
@@ -305,11 +279,11 @@ mod tests {
         let mut w = Vec::new();
         let km = load(None, &mut w);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(km.resolve(Scope::Cluster, &key('q')), Some(Command::Quit));
-        assert_eq!(km.resolve(Scope::Cluster, &key('d')), Some(Command::ToggleDead));
-        assert_eq!(km.resolve(Scope::Serve, &key('d')), None);
+        assert_eq!(km.resolve(View::Cluster, &key('q')), Some(Command::Quit));
+        assert_eq!(km.resolve(View::Cluster, &key('d')), Some(Command::ToggleDead));
+        assert_eq!(km.resolve(View::Serve, &key('d')), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(km.resolve(Scope::Serve, &ctrl_c), Some(Command::Quit));
+        assert_eq!(km.resolve(View::Serve, &ctrl_c), Some(Command::Quit));
     }
 
     #[test]
@@ -331,8 +305,8 @@ bindings = []
             "user",
             &mut w,
         );
-        assert_eq!(km.resolve(Scope::Global, &key('x')), Some(Command::Quit));
-        assert_eq!(km.resolve(Scope::Global, &key('q')), None);
+        assert_eq!(km.resolve(View::Cluster, &key('x')), Some(Command::Quit));
+        assert_eq!(km.resolve(View::Cluster, &key('q')), None);
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w.iter().any(|m| m.contains("explode")));
     }
@@ -343,6 +317,6 @@ bindings = []
         let mut km = load(None, &mut w);
         km.overlay("this is [not toml", "user", &mut w);
         assert_eq!(w.len(), 1);
-        assert_eq!(km.resolve(Scope::Global, &key('q')), Some(Command::Quit));
+        assert_eq!(km.resolve(View::Cluster, &key('q')), Some(Command::Quit));
     }
 }

@@ -6,7 +6,7 @@ pub mod theme;
 
 use std::path::{Path, PathBuf};
 
-pub use keymap::{Command, Keymap, Scope};
+pub use keymap::{Command, Keymap};
 pub use theme::Theme;
 
 /// Where user files live: `$RAYTOP_CONFIG_DIR`, else `$XDG_CONFIG_HOME/raytop` (or its platform

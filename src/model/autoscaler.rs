@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::cluster::{Group, GroupKind, is_head_type};
 use super::resources::fmt_shape;
 use super::text::clean;
-use crate::source::dashboard::api::{ClusterEvent, ClusterStatusV1};
+use crate::wire::dashboard::{ClusterEvent, ClusterStatusV1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::resources::{Usage, parse_usage_text};
-use crate::source::dashboard::api::{GpuStat, NodesSummary};
+use crate::wire::dashboard::{GpuStat, NodesSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

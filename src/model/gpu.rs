@@ -11,7 +11,7 @@ use super::cluster::Group;
 use super::resources::Usage;
 use super::serve::Serve;
 use super::tune::Tune;
-use crate::source::dashboard::api::ActorState;
+use crate::wire::dashboard::ActorState;
 
 /// Below this utilisation a GPU counts as idle.
 pub const IDLE_UTIL_PCT: f64 = 5.0;

@@ -5,196 +5,15 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::msg::KubeUpdate;
+
+pub use crate::wire::k8s::{
+    AuthOptions, Condition, DashboardRoute, EventObj, GroupSpec, HeadStatus, NodeObj, PodObj, RayClusterObj,
+    RayClusterSpec, RayClusterStatus, RayJobObj, RayServiceObj, ScaleStrategy,
+};
 use serde_json::Value;
-
-/// The fields of a RayCluster spec raytop reads (ray.io/v1; unknown fields tolerated).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct RayClusterSpec {
-    pub ray_version: Option<String>,
-    pub enable_in_tree_autoscaling: Option<bool>,
-    pub suspend: Option<bool>,
-    pub head_group_spec: GroupSpec,
-    pub worker_group_specs: Vec<GroupSpec>,
-    pub auth_options: Option<AuthOptions>,
-}
-
-/// Ray token auth as KubeRay sets it up (v1.6+): the token lives in a Secret, key `auth_token`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct AuthOptions {
-    pub mode: Option<String>,
-    pub secret_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct GroupSpec {
-    pub group_name: String,
-    pub replicas: Option<i64>,
-    pub min_replicas: Option<i64>,
-    pub max_replicas: Option<i64>,
-    pub num_of_hosts: Option<i64>,
-    pub suspend: Option<bool>,
-    pub scale_strategy: ScaleStrategy,
-    pub template: Value,
-    /// Head group only: a user-chosen head Service name (`headService.metadata.name`).
-    pub head_service: Value,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ScaleStrategy {
-    pub workers_to_delete: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct RayClusterStatus {
-    pub state: Option<String>,
-    pub reason: Option<String>,
-    pub desired_worker_replicas: Option<i64>,
-    pub available_worker_replicas: Option<i64>,
-    pub ready_worker_replicas: Option<i64>,
-    #[serde(rename = "desiredCPU")]
-    pub desired_cpu: Option<String>,
-    pub desired_memory: Option<String>,
-    #[serde(rename = "desiredGPU")]
-    pub desired_gpu: Option<String>,
-    pub conditions: Vec<Condition>,
-    pub head: HeadStatus,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct HeadStatus {
-    pub service_name: Option<String>,
-    #[serde(rename = "podIP")]
-    pub pod_ip: Option<String>,
-}
-
-/// How to reach a RayCluster's dashboard through the API server's service proxy (facts §2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DashboardRoute {
-    pub namespace: String,
-    /// The head Service: `status.head.serviceName`, the spec's override, else `<cluster>-head-svc`.
-    pub service: String,
-    /// The Secret holding the Ray token (key `auth_token`) when token auth is on.
-    pub token_secret: Option<String>,
-}
-
-impl DashboardRoute {
-    pub fn of(rc: &RayClusterObj) -> DashboardRoute {
-        let service = rc
-            .status
-            .head
-            .service_name
-            .clone()
-            .filter(|s| !s.is_empty())
-            .or_else(|| rc.spec.head_group_spec.head_service["metadata"]["name"].as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("{}-head-svc", rc.name));
-        let token_secret = rc
-            .spec
-            .auth_options
-            .as_ref()
-            .filter(|a| a.mode.as_deref() == Some("token"))
-            .map(|a| a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone()));
-        DashboardRoute { namespace: rc.namespace.clone(), service, token_secret }
-    }
-
-    /// The path prefix under the API server; dashboard paths are appended to it.
-    pub fn proxy_path(&self) -> String {
-        format!("/api/v1/namespaces/{}/services/{}:dashboard/proxy", self.namespace, self.service)
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Condition {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    pub reason: Option<String>,
-    pub message: Option<String>,
-}
-
-/// A RayCluster as the source hands it over.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RayClusterObj {
-    pub name: String,
-    pub namespace: String,
-    pub created: Option<f64>,
-    pub spec: RayClusterSpec,
-    pub status: RayClusterStatus,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RayJobObj {
-    pub name: String,
-    pub namespace: String,
-    pub created: Option<f64>,
-    pub job_status: String,
-    pub deployment_status: String,
-    pub cluster: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RayServiceObj {
-    pub name: String,
-    pub namespace: String,
-    pub created: Option<f64>,
-    /// The Ready condition (or the deprecated serviceStatus).
-    pub status: String,
-    pub active_cluster: String,
-    pub pending_cluster: String,
-    /// Serve application → status, from the active cluster.
-    pub applications: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PodObj {
-    pub name: String,
-    pub namespace: String,
-    pub cluster: String,
-    pub group: String,
-    pub node_type: String,
-    pub phase: String,
-    /// Why it is not running: a container's waiting reason, the pod's reason, or Unschedulable.
-    pub reason: String,
-    pub restarts: i64,
-    pub node: String,
-    pub ip: String,
-    pub created: Option<f64>,
-    pub gpu_requests: f64,
-    pub ready: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EventObj {
-    pub namespace: String,
-    pub object_kind: String,
-    pub object_name: String,
-    pub kind: String,
-    pub reason: String,
-    pub message: String,
-    pub time: Option<f64>,
-    pub count: i64,
-}
-
-/// A Kubernetes node as raytop needs it: can it run pods, and how many GPUs does it offer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NodeObj {
-    pub name: String,
-    pub ready: bool,
-    pub unschedulable: bool,
-    /// `nvidia.com/gpu` (and any other resource ending in `gpu`) in capacity and allocatable.
-    pub gpu_capacity: f64,
-    pub gpu_allocatable: f64,
-    /// The `nvidia.com/gpu.product` label of GPU feature discovery, when set.
-    pub gpu_product: String,
-}
 
 /// GPU capacity the cluster's nodes offer against what Ray pods ask for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -320,8 +139,8 @@ pub struct PodRow {
 pub struct RayNodeRef {
     pub node_id: String,
     pub state: String,
-    pub cpu: String,
-    pub gpu: String,
+    pub cpu: super::resources::Usage,
+    pub gpu: super::resources::Usage,
 }
 
 /// A RayCluster as the views and `snapshot --json` show it.
@@ -526,6 +345,49 @@ pub struct K8s {
 }
 
 impl K8s {
+    /// Folds in news from the Kubernetes source. Joins are redone by `model::join_kube`.
+    pub fn apply(&mut self, u: KubeUpdate) {
+        let mut synced = |kind: &str, at| {
+            self.kinds.insert(kind.to_string(), KindState { synced_at: Some(at), error: None, forbidden: false });
+        };
+        match u {
+            KubeUpdate::Connected { context, namespace, server } => {
+                self.context = context;
+                self.namespace = namespace;
+                self.server = Some(server);
+            }
+            KubeUpdate::RayClusters(v, at) => {
+                synced("rayclusters", at);
+                self.raw_clusters = v;
+            }
+            KubeUpdate::RayJobs(v, at) => {
+                synced("rayjobs", at);
+                self.jobs = v;
+            }
+            KubeUpdate::RayServices(v, at) => {
+                synced("rayservices", at);
+                self.services = v;
+            }
+            KubeUpdate::Pods(v, at) => {
+                synced("pods", at);
+                self.pods = v;
+            }
+            KubeUpdate::Events(v, at) => {
+                synced("events", at);
+                self.events = v;
+            }
+            KubeUpdate::Nodes(v, at) => {
+                synced("nodes", at);
+                self.nodes = v;
+            }
+            KubeUpdate::Failed { kind, error, forbidden } => {
+                let e = self.kinds.entry(kind.to_string()).or_default();
+                e.error = Some(error);
+                e.forbidden = forbidden;
+            }
+        }
+    }
+
     pub fn rebuild(&mut self, ray_nodes: &BTreeMap<String, RayNodeRef>) {
         self.clusters = build(&self.raw_clusters, &self.pods, &self.events, &self.nodes, ray_nodes);
         self.gpu_capacity = gpu_capacity(&self.nodes, &self.pods);

@@ -15,18 +15,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::source::dashboard::api::{JobDetails, Version};
-use crate::source::dashboard::{DashData, Endpoint, FetchError};
+use crate::msg::DashKey;
+pub use crate::msg::DashUpdate;
+use crate::msg::TuneUpdate;
+use crate::wire::dashboard::{DashData, Endpoint, FetchError, JobDetails, Version};
 use autoscaler::{Autoscaler, GroupShapes, Report, report_from_text, report_from_v1};
 use cluster::{Group, GroupLimits, build_groups};
 use serve::Serve;
-
-/// What a source sends about one dashboard.
-#[derive(Debug, Clone)]
-pub enum DashUpdate {
-    Fetched { endpoint: Endpoint, at: SystemTime, bytes: usize, data: Box<DashData> },
-    Failed { endpoint: Endpoint, at: SystemTime, error: FetchError },
-}
 
 /// How fresh one endpoint's data is, and what went wrong last.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -74,17 +69,17 @@ pub struct ClusterState {
     pub tune: tune::Tune,
     pub gpus: gpu::Gpus,
     pub freshness: BTreeMap<Endpoint, Freshness>,
-    /// Bumped on every change; views cache derived rows against it.
+    /// Which dashboard this is: its poller's key.
     #[serde(skip)]
-    pub generation: u64,
+    pub key: DashKey,
     #[serde(skip)]
     config: ClusterConfig,
     #[serde(skip)]
     report: Report,
     #[serde(skip)]
-    nodes: Option<crate::source::dashboard::api::NodesSummary>,
+    nodes: Option<crate::wire::dashboard::NodesSummary>,
     #[serde(skip)]
-    pub actors: Vec<crate::source::dashboard::api::ActorState>,
+    pub actors: Vec<crate::wire::dashboard::ActorState>,
     /// Per GPU, since when it has been idle while held (unix seconds), across refreshes.
     #[serde(skip)]
     gpu_idle_since: BTreeMap<String, f64>,
@@ -94,10 +89,6 @@ pub struct ClusterState {
     pod_gpu_requests: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     clock: f64,
-    /// Set when this dashboard is reached through the API server: the kube context and route it
-    /// was opened for, so another context's cluster of the same name is never taken for it.
-    #[serde(skip)]
-    pub proxied: Option<(Option<String>, k8s::DashboardRoute)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +97,18 @@ pub struct JobSummary {
     pub kind: String,
     pub status: String,
     pub entrypoint: String,
+    pub message: String,
+    /// Unix seconds; the dashboard sends milliseconds.
+    pub start_time: Option<f64>,
+    pub end_time: Option<f64>,
+}
+
+impl JobSummary {
+    /// How long the job ran, or has been running at `now` (unix seconds).
+    pub fn duration(&self, now: f64) -> Option<f64> {
+        let start = self.start_time?;
+        Some((self.end_time.unwrap_or(now) - start).max(0.0))
+    }
 }
 
 impl From<&JobDetails> for JobSummary {
@@ -115,6 +118,9 @@ impl From<&JobDetails> for JobSummary {
             kind: j.kind.clone(),
             status: j.status.clone(),
             entrypoint: j.entrypoint.clone(),
+            message: j.message.clone().unwrap_or_default(),
+            start_time: j.start_time.filter(|t| *t > 0).map(|t| t as f64 / 1000.0),
+            end_time: j.end_time.filter(|t| *t > 0).map(|t| t as f64 / 1000.0),
         }
     }
 }
@@ -125,8 +131,10 @@ impl ClusterState {
         self
     }
 
-    pub fn new(name: String, dashboard: String, config: ClusterConfig) -> Self {
+    /// `dashboard` says how it is reached, for the screen; `key` names its poller.
+    pub fn new(name: String, key: DashKey, dashboard: String, config: ClusterConfig) -> Self {
         ClusterState {
+            key,
             name,
             source: "dashboard",
             dashboard,
@@ -140,7 +148,6 @@ impl ClusterState {
             tune: tune::Tune::default(),
             gpus: gpu::Gpus::default(),
             freshness: BTreeMap::new(),
-            generation: 0,
             config,
             report: Report::default(),
             nodes: None,
@@ -148,14 +155,12 @@ impl ClusterState {
             gpu_idle_since: BTreeMap::new(),
             pod_gpu_requests: None,
             clock: 0.0,
-            proxied: None,
         }
     }
 
     /// Folds in news from the Tune source; GPU holders are re-joined after each pass.
-    pub fn apply_tune(&mut self, u: crate::source::tune::TuneUpdate) {
-        self.generation += 1;
-        if let crate::source::tune::TuneUpdate::Pass { at, .. } = &u {
+    pub fn apply_tune(&mut self, u: TuneUpdate) {
+        if let TuneUpdate::Pass { at, .. } = &u {
             self.clock = self.clock.max(unix_secs(*at));
             self.tune.apply(u);
             self.rebuild_gpus();
@@ -190,9 +195,10 @@ impl ClusterState {
         }
     }
 
-    /// Folds one update in. Returns whether anything visible changed.
+    /// Folds one update in. Returns whether anything on screen can have changed: new data, or a
+    /// failure that changes the connection or an endpoint's error (a repeat of the same error
+    /// while the dashboard is down changes nothing but a counter).
     pub fn apply(&mut self, update: DashUpdate) -> bool {
-        self.generation += 1;
         match update {
             DashUpdate::Fetched { endpoint, at, data, .. } => {
                 self.clock = self.clock.max(unix_secs(at));
@@ -202,12 +208,16 @@ impl ClusterState {
                 f.last_error = None;
                 self.connection = Connection::Connected;
                 self.absorb(*data);
+                true
             }
             DashUpdate::Failed { endpoint, at: _, error } => {
+                let before = self.connection.clone();
                 let f = self.freshness.entry(endpoint).or_default();
+                let message = error.to_string();
+                let new_error = f.last_error.as_deref() != Some(message.as_str()) || f.failing_for == 0;
                 f.failing_for += 1;
                 f.errors_total += 1;
-                f.last_error = Some(error.to_string());
+                f.last_error = Some(message);
                 match &error {
                     FetchError::Unreachable(_) | FetchError::Timeout(_) => {
                         self.connection = Connection::Disconnected(error.to_string());
@@ -218,9 +228,9 @@ impl ClusterState {
                     // A malformed body or an HTTP error on one endpoint: the dashboard is there.
                     FetchError::Http { .. } | FetchError::Malformed { .. } => {}
                 }
+                new_error || self.connection != before
             }
         }
-        true
     }
 
     fn absorb(&mut self, data: DashData) {
@@ -251,7 +261,11 @@ impl ClusterState {
                 self.serve = Serve::from_instance(&inst);
                 self.rebuild_gpus();
             }
-            DashData::Jobs(jobs) => self.jobs = jobs.iter().map(JobSummary::from).collect(),
+            DashData::Jobs(jobs) => {
+                self.jobs = jobs.iter().map(JobSummary::from).collect();
+                // Newest first, as `ray job list` users expect.
+                self.jobs.sort_by(|a, b| b.start_time.unwrap_or(0.0).total_cmp(&a.start_time.unwrap_or(0.0)));
+            }
             DashData::Actors(actors) => {
                 self.actors = actors;
                 self.rebuild_gpus();
@@ -283,15 +297,47 @@ impl ClusterState {
         self.freshness.values().filter_map(|f| f.fetched_at).max()
     }
 
-    /// How old the data behind a view is: the oldest fetch among the endpoints it shows that
-    /// have answered at least once (an endpoint never fetched doesn't make the rest look stale).
-    pub fn data_time(&self, endpoints: &[Endpoint]) -> Option<SystemTime> {
-        endpoints.iter().filter_map(|ep| self.freshness.get(ep).and_then(|f| f.fetched_at)).min()
-    }
-
     /// Whether any data at all has arrived (the first populated frame).
     pub fn has_data(&self) -> bool {
         !self.groups.is_empty()
+    }
+}
+
+/// Ray nodes by pod name (`instanceId`) and, where unique, by IP: how a pod finds its Ray node.
+pub fn ray_node_index(dashboards: &[ClusterState]) -> BTreeMap<String, k8s::RayNodeRef> {
+    let mut out = BTreeMap::new();
+    let mut ips: BTreeMap<&str, usize> = BTreeMap::new();
+    let nodes = || dashboards.iter().flat_map(|c| &c.groups).flat_map(|g| &g.nodes);
+    for n in nodes() {
+        *ips.entry(n.ip.as_str()).or_default() += 1;
+    }
+    for n in nodes() {
+        let r = k8s::RayNodeRef {
+            node_id: n.node_id.clone(),
+            state: if n.alive { "ALIVE".into() } else { "DEAD".into() },
+            cpu: n.cpu,
+            gpu: n.gpu,
+        };
+        if !n.instance_id.is_empty() {
+            out.insert(n.instance_id.clone(), r.clone());
+        }
+        if ips.get(n.ip.as_str()) == Some(&1) {
+            out.insert(format!("ip:{}", n.ip), r);
+        }
+    }
+    out
+}
+
+/// Joins both systems: pods to the Ray nodes of every dashboard known, and each dashboard to the
+/// GPU requests of its RayCluster's pods (same name), for the GPU view.
+pub fn join_kube(k8s: &mut k8s::K8s, dashboards: &mut [ClusterState]) {
+    k8s.rebuild(&ray_node_index(dashboards));
+    for c in dashboards.iter_mut() {
+        let requests =
+            k8s.clusters.iter().find(|k| k.name == c.name).map(|k| {
+                k.groups.iter().flat_map(|g| &g.pods).map(|p| (p.pod.name.clone(), p.pod.gpu_requests)).collect()
+            });
+        c.set_pod_gpu_requests(requests);
     }
 }
 

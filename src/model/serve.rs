@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::text::clean;
-use crate::source::dashboard::api::{ServeInstance, ServeReplica};
+use crate::wire::dashboard::{ServeInstance, ServeReplica};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Serve {

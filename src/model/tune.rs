@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::source::tune::{ExperimentState, ResultRow, TuneUpdate};
+use crate::msg::TuneUpdate;
+use crate::wire::tune::{ExperimentState, ResultRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

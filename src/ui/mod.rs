@@ -11,9 +11,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::{App, Overlay, PALETTE, View};
 use crate::model::resources::fmt_age;
 use crate::model::{ClusterState, Connection};
+use crate::state::{App, Overlay, PALETTE};
+use crate::view::View;
+use views::slice;
 
 pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     let area = f.area();
@@ -29,17 +31,11 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     if let Some(b) = banner {
         f.render_widget(Paragraph::new(b), banner_area);
     }
+    let view = slice(app.view);
     match app.cluster() {
         Some(c) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
-        Some(c) => match app.view {
-            View::Cluster => views::cluster::draw(f, body, app, c, now),
-            View::Autoscaler => views::autoscaler::draw(f, body, app, c),
-            View::Serve => views::serve::draw(f, body, app, c, now),
-            View::Tune => views::tune::draw(f, body, app, c),
-            View::Gpu => views::gpu::draw(f, body, app, c),
-            View::Clusters => views::clusters::draw(f, body, app, now),
-        },
-        None => f.render_widget(Paragraph::new("no cluster configured"), body),
+        None if view.needs_dashboard => draw_no_dashboard(f, body, app),
+        _ => (view.draw)(f, body, app, now),
     }
     draw_footer(f, footer, app);
     match &app.overlay {
@@ -52,10 +48,14 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
 fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
     let mut spans = vec![Span::styled(" raytop ", t.title().add_modifier(Modifier::REVERSED)), Span::raw(" ")];
+    if app.cluster().is_none() {
+        // Nothing chosen yet (Kubernetes on, no --dashboard): say so rather than name an address.
+        spans.push(Span::styled("no dashboard chosen", t.muted()));
+    }
     if let Some(c) = app.cluster() {
         spans.push(Span::styled(c.name.clone(), t.accent().add_modifier(Modifier::BOLD)));
-        if app.clusters.len() > 1 {
-            spans.push(Span::styled(format!(" [{}/{}]", app.current + 1, app.clusters.len()), t.muted()));
+        if app.dashboards.len() > 1 {
+            spans.push(Span::styled(format!(" [{}/{}]", app.current + 1, app.dashboards.len()), t.muted()));
         }
         if let Some(v) = &c.ray_version {
             spans.push(Span::styled(format!(" ray {v}"), t.muted()));
@@ -77,7 +77,6 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         let label = format!(" {} {} ", v.key(), v.title());
         let style = if *v == app.view { t.selected().add_modifier(Modifier::BOLD) } else { t.muted() };
         spans.push(Span::styled(label, style));
-        spans.push(Span::raw(" "));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -86,7 +85,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
 fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let t = &app.theme;
     let c = app.cluster()?;
-    if app.view == View::Clusters && app.warnings.is_empty() {
+    if !slice(app.view).needs_dashboard && app.warnings.is_empty() {
         return None; // The Kubernetes view shows its own notices; the dashboard's are elsewhere.
     }
     let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
@@ -137,6 +136,16 @@ fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
 }
 
+/// A view of a dashboard's data, with none chosen: how to choose one.
+fn draw_no_dashboard(f: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let msg = "No Ray dashboard chosen.\nOpen a RayCluster in the Kube view (0, then Enter), or type :use NAME; \
+               or start raytop with --dashboard URL.";
+    let block =
+        Block::bordered().border_style(t.border()).title(Span::styled(format!(" {} ", app.view.title()), t.title()));
+    f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
+}
+
 fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let line = match &app.overlay {
@@ -166,27 +175,11 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
 fn hints(app: &App) -> Line<'static> {
     use crate::config::Command as C;
     let t = &app.theme;
-    let scope = app.view.scope();
-    let mut wanted = vec![(C::Help, "help"), (C::Palette, "command"), (C::Filter, "filter"), (C::NextView, "view")];
-    match app.view {
-        View::Cluster => {
-            wanted.push((C::ToggleFold, "fold"));
-            wanted.push((C::ToggleDead, "dead nodes"));
-        }
-        View::Serve => wanted.push((C::ToggleFold, "fold")),
-        View::Tune => {
-            wanted.push((C::Detail, "detail"));
-            wanted.push((C::SortNext, "sort"));
-            wanted.push((C::StatusFilter, "status"));
-            wanted.push((C::NextExperiment, "experiment"));
-        }
-        View::Clusters => wanted.push((C::Detail, "open")),
-        View::Autoscaler | View::Gpu => {}
-    }
-    wanted.push((C::Quit, "quit"));
+    let global = [(C::Help, "help"), (C::Palette, "command"), (C::Filter, "filter"), (C::NextView, "view")];
+    let wanted = global.iter().chain(slice(app.view).hints).chain(&[(C::Quit, "quit")]);
     let mut spans = Vec::new();
     for (cmd, label) in wanted {
-        if let Some(k) = app.keymap.key_for(scope, cmd) {
+        if let Some(k) = app.keymap.key_for(app.view, *cmd) {
             spans.push(Span::styled(format!(" {k} "), t.selected()));
             spans.push(Span::styled(format!(" {label}  "), t.muted()));
         }
@@ -208,7 +201,9 @@ fn draw_palette(f: &mut Frame, area: Rect, app: &App, typed: &str) {
         })
         .collect();
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2)).max(3);
-    let w = 60.min(area.width);
+    // As wide as the longest line needs, within the screen.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let w = (widest + 2).min(area.width.saturating_sub(2)).max(20.min(area.width));
     let rect = Rect { x: area.x + 1, y: area.bottom().saturating_sub(h + 1), width: w, height: h };
     f.render_widget(Clear, rect);
     let block = Block::bordered().border_style(t.border()).title(Span::styled(" commands ", t.title()));

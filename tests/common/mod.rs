@@ -51,7 +51,12 @@ pub fn lab_config() -> ClusterConfig {
 /// structured one is null (autoscaler v2).
 pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
     let at = capture_clock(dir);
-    let mut c = ClusterState::new("lab".into(), "http://127.0.0.1:8265".into(), config);
+    let mut c = ClusterState::new(
+        "lab".into(),
+        raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
+        "http://127.0.0.1:8265".into(),
+        config,
+    );
     let mut v2 = false;
     for (ep, file) in FILES {
         let path = fixture_dir(dir).join(file);
@@ -116,7 +121,8 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Resul
 /// The best trial as an experiment state file's own `metric_analysis` says (min or max of the
 /// metric over trials), for comparing raytop's leaderboard with Tune's record.
 pub fn best_by_state(dir: &Path, metric: &str, maximize: bool) -> Option<String> {
-    use raytop::source::tune::{lenient, newest_state_file};
+    use raytop::source::tune::newest_state_file;
+    use raytop::wire::tune::lenient;
     let text = std::fs::read_to_string(newest_state_file(dir)?).ok()?;
     let v: serde_json::Value = serde_json::from_str(&lenient(&text)).ok()?;
     let key = if maximize { "max" } else { "min" };

@@ -6,25 +6,9 @@
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use serde::Serialize;
 
-use super::{DashData, Endpoint, parse};
 use crate::source::token::Token;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum FetchError {
-    #[error("dashboard unreachable: {0}")]
-    Unreachable(String),
-    #[error("dashboard timed out: {0}")]
-    Timeout(String),
-    #[error("{status} from the dashboard: {hint}")]
-    Unauthorized { status: u16, hint: String },
-    #[error("HTTP {status} from {path}: {body}")]
-    Http { status: u16, path: String, body: String },
-    #[error("malformed response from {path}: {detail}")]
-    Malformed { path: String, detail: String },
-}
+use crate::wire::dashboard::{DashData, Endpoint, FetchError, parse};
 
 /// One successful fetch: the parsed body, when it arrived and how big it was.
 #[derive(Debug, Clone)]

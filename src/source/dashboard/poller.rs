@@ -14,23 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::{DashData, DashboardClient, Endpoint, FetchError};
-use crate::model::DashUpdate;
-use crate::msg::Msg;
-
-/// Which data the visible view needs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Interest {
-    /// False for the clusters not on screen: their pollers fetch nothing until chosen.
-    pub active: bool,
-    pub nodes: bool,
-    pub autoscaler: bool,
-    pub serve: bool,
-    pub jobs: bool,
-    /// Actors: who holds GPUs, which process runs a trial.
-    pub actors: bool,
-    /// Bumped by "refresh now": the poller then fetches everything wanted at once.
-    pub refresh_seq: u32,
-}
+use crate::msg::{DashKey, DashUpdate, Interest, Msg};
 
 /// Bytes per second one endpoint may pull on average before its period stretches.
 const BYTE_BUDGET_PER_SEC: f64 = 4096.0;
@@ -77,7 +61,7 @@ struct Schedule {
 
 pub async fn run(
     client: DashboardClient,
-    cluster: usize,
+    key: DashKey,
     refresh: Duration,
     mut interest: watch::Receiver<Interest>,
     tx: mpsc::Sender<Msg>,
@@ -147,7 +131,7 @@ pub async fn run(
                     DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error }
                 }
             };
-            if tx.send(Msg::Dash { cluster, update }).await.is_err() {
+            if tx.send(Msg::Dash { key: key.clone(), update }).await.is_err() {
                 return; // The app is gone.
             }
         }

@@ -1,18 +1,23 @@
 //! Autoscaler view: a verdict per group (does it scale, and if not why), pending demands,
 //! launches and failures, and the decision timeline, newest first.
 
+use std::time::SystemTime;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
 use crate::model::ClusterState;
 use crate::model::autoscaler::{Decision, ReportSource, VerdictState};
+use crate::msg::Interest;
 use crate::rows::Row;
+use crate::rows::{Options, matches};
+use crate::state::App;
+use crate::view::View;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     let t = &app.theme;
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
@@ -112,4 +117,35 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
             .row_highlight_style(t.selected())
             .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, bottom, &mut state);
+}
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let Some(c) = c else { return Vec::new() };
+    let filter = o.filter;
+    let mut rows = Vec::new();
+    let events = &c.autoscaler.events;
+    for e in (0..events.len()).rev() {
+        let ev = &events[e];
+        if matches(filter, &[&ev.message, &ev.source, &ev.severity, &ev.time]) {
+            rows.push(Row::Event { e });
+        }
+    }
+    rows
+}
+
+/// The Autoscaler view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Autoscaler,
+    needs_dashboard: true,
+    interest: Interest { autoscaler: true, ..Interest::ACTIVE },
+    hints: &[],
+    rows,
+    draw: draw_slice,
+};
+
+fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let Some(c) = app.cluster() else { return };
+    let _ = now;
+    draw(f, area, app, c);
 }

@@ -7,15 +7,19 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
+use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
 use crate::model::resources::{Usage, fmt_age};
+use crate::msg::Interest;
 use crate::rows::Row;
+use crate::rows::{Options, matches};
+use crate::state::App;
 use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, short_id};
+use crate::view::View;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
     let header =
@@ -122,4 +126,49 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemT
     .row_highlight_style(t.selected())
     .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, area, &mut state);
+}
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let Some(c) = c else { return Vec::new() };
+    let (filter, show_dead, folded) = (o.filter, o.show_dead, o.folded);
+    let mut rows = Vec::new();
+    for (g, group) in c.groups.iter().enumerate() {
+        let group_hit = matches(filter, &[&group.name]);
+        let nodes: Vec<usize> = group
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.alive || show_dead)
+            .filter(|(_, n)| group_hit || matches(filter, &[&n.node_id, &n.ip, &n.hostname, &n.instance_id]))
+            .map(|(i, _)| i)
+            .collect();
+        if !group_hit && nodes.is_empty() {
+            continue;
+        }
+        rows.push(Row::Group { g });
+        if folded.contains(&format!("group:{g}")) {
+            continue;
+        }
+        rows.extend(nodes.into_iter().map(|n| Row::Node { g, n }));
+        if !show_dead && group.nodes_dead > 0 {
+            rows.push(Row::DeadFolded { g, count: group.nodes_dead });
+        }
+    }
+    rows
+}
+
+/// The Cluster view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Cluster,
+    needs_dashboard: true,
+    interest: Interest { nodes: true, ..Interest::ACTIVE },
+    hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes")],
+    rows,
+    draw: draw_slice,
+};
+
+fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let Some(c) = app.cluster() else { return };
+    draw(f, area, app, c, now);
 }

@@ -1,19 +1,24 @@
 //! GPU view: cluster totals, what looks wasted or blocked, and per GPU node what Ray counts, each
 //! physical GPU's stats, and who holds the GPUs (trial, Serve replica or actor).
 
+use std::time::SystemTime;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
 use crate::model::ClusterState;
 use crate::model::resources::fmt_amount;
+use crate::msg::Interest;
 use crate::rows::Row;
+use crate::rows::{Options, matches};
+use crate::state::App;
 use crate::ui::widgets::{amount_pair, bar, short, short_id};
+use crate::view::View;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     let t = &app.theme;
     let g = &c.gpus;
     let flags_h = if g.flags.is_empty() { 3 } else { (g.flags.len().min(6) as u16) + 2 };
@@ -135,4 +140,40 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     .row_highlight_style(t.selected())
     .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, table_area, &mut state);
+}
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let Some(c) = c else { return Vec::new() };
+    let filter = o.filter;
+    let mut rows = Vec::new();
+    for (n, node) in c.gpus.nodes.iter().enumerate() {
+        let hit = matches(filter, &[&node.node_id, &node.ip, &node.group, &node.instance_id]);
+        let holders: Vec<usize> = (0..node.holders.len())
+            .filter(|h| hit || matches(filter, &[&node.holders[*h].name, node.holders[*h].kind]))
+            .collect();
+        if !hit && holders.is_empty() {
+            continue;
+        }
+        rows.push(Row::GpuNode { n });
+        rows.extend((0..node.devices.len()).map(|d| Row::GpuDevice { n, d }));
+        rows.extend(holders.into_iter().map(|h| Row::GpuHolder { n, h }));
+    }
+    rows
+}
+
+/// The GPU view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Gpu,
+    needs_dashboard: true,
+    interest: Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::ACTIVE },
+    hints: &[],
+    rows,
+    draw: draw_slice,
+};
+
+fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let Some(c) = app.cluster() else { return };
+    let _ = now;
+    draw(f, area, app, c);
 }

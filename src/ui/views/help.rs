@@ -5,15 +5,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use crate::app::App;
-use crate::config::Scope;
+use crate::state::App;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut lines = Vec::new();
-    for scope in [app.view.scope(), Scope::Global] {
-        lines.push(Line::from(Span::styled(scope.name().to_string(), t.header())));
-        for b in app.keymap.bindings(scope) {
+    for section in [Some(app.view), None] {
+        let name = section.map_or("global", |v| v.section());
+        lines.push(Line::from(Span::styled(name.to_string(), t.header())));
+        for b in app.keymap.bindings(section) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<12}", b.key.label()), t.accent()),
                 Span::raw(b.desc.clone()),
@@ -23,7 +23,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     lines.push(Line::from(Span::styled("any key closes this help", t.muted())));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let w = 64.min(area.width);
+    // As wide as the longest description needs, within the screen.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let w = (widest + 2).min(area.width);
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     f.render_widget(Clear, rect);
     let block = Block::bordered().border_style(t.border()).title(Span::styled(" keys ", t.title()));

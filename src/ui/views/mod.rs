@@ -1,16 +1,55 @@
-//! One module per view.
+//! One module per view, each with its slice: what the view fetches, its footer hints, the rows
+//! it lists and how it draws them. Adding a view is a variant in `view.rs` (tab, key, keymap
+//! section), a module here, and a line in `slice`.
 
 pub mod autoscaler;
 pub mod cluster;
-pub mod clusters;
 pub mod gpu;
 pub mod help;
+pub mod jobs;
+pub mod kube;
 pub mod serve;
 pub mod tune;
 
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
-use ratatui::layout::Rect;
+use crate::config::Command;
+use crate::model::ClusterState;
+use crate::msg::Interest;
+use crate::rows::{Options, Row};
+use crate::state::App;
+use crate::view::View;
+
+/// Everything one view is, in one value.
+pub struct Slice {
+    pub view: View,
+    /// Whether it shows a dashboard's data (without one, the screen says how to choose one).
+    pub needs_dashboard: bool,
+    /// What its dashboard's poller must fetch while it is on screen; nothing else is polled.
+    pub interest: Interest,
+    /// Commands named in the footer, besides the global ones; keys come from the keymap.
+    pub hints: &'static [(Command, &'static str)],
+    /// Its rows, derived when the model, the filter or the folds change, never while drawing.
+    pub rows: fn(Option<&ClusterState>, &Options) -> Vec<Row>,
+    pub draw: fn(&mut Frame, Rect, &App, SystemTime),
+}
+
+/// The slice of a view.
+pub fn slice(view: View) -> &'static Slice {
+    match view {
+        View::Cluster => &cluster::SLICE,
+        View::Autoscaler => &autoscaler::SLICE,
+        View::Serve => &serve::SLICE,
+        View::Tune => &tune::SLICE,
+        View::Gpu => &gpu::SLICE,
+        View::Jobs => &jobs::SLICE,
+        View::Kube => &kube::SLICE,
+    }
+}
 
 /// The rows of a bordered table with a header that fit in `area`, as a range into all rows, and
 /// the table state selecting the selected row within that range. Views build only these rows,

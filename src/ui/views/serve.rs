@@ -9,15 +9,19 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
+use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::resources::fmt_age;
 use crate::model::serve::Serve;
+use crate::msg::Interest;
 use crate::rows::Row;
+use crate::rows::{Options, matches};
+use crate::state::App;
 use crate::ui::widgets::{short, short_id};
+use crate::view::View;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
     let apps = &c.serve.applications;
@@ -145,4 +149,54 @@ fn detail_message(app: &App, c: &ClusterState) -> Option<(String, String, String
     selected.filter(|(_, _, m)| !m.is_empty()).or_else(|| {
         apps.iter().find(|x| Serve::is_unhealthy(&x.status)).map(app_text).filter(|(_, _, m)| !m.is_empty())
     })
+}
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let Some(c) = c else { return Vec::new() };
+    let (filter, folded) = (o.filter, o.folded);
+    let mut rows = Vec::new();
+    for (a, app) in c.serve.applications.iter().enumerate() {
+        let app_hit = matches(filter, &[&app.name, &app.status]);
+        let mut children = Vec::new();
+        for (d, dep) in app.deployments.iter().enumerate() {
+            let dep_hit = app_hit || matches(filter, &[&dep.name, &dep.status]);
+            let reps: Vec<Row> = dep
+                .replicas
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    dep_hit || matches(filter, &[&r.replica_id, &r.state, &r.node_ip, &r.node_instance_id, &r.actor_id])
+                })
+                .map(|(r, _)| Row::Replica { a, d, r })
+                .collect();
+            if dep_hit || !reps.is_empty() {
+                children.push(Row::Deployment { a, d });
+                children.extend(reps);
+            }
+        }
+        if !app_hit && children.is_empty() {
+            continue;
+        }
+        rows.push(Row::App { a, name: app.name.clone() });
+        if !folded.contains(&format!("app:{}", app.name)) {
+            rows.extend(children);
+        }
+    }
+    rows
+}
+
+/// The Serve view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Serve,
+    needs_dashboard: true,
+    interest: Interest { serve: true, ..Interest::ACTIVE },
+    hints: &[(C::ToggleFold, "fold")],
+    rows,
+    draw: draw_slice,
+};
+
+fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let Some(c) = app.cluster() else { return };
+    draw(f, area, app, c, now);
 }

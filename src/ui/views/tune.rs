@@ -1,6 +1,8 @@
 //! Tune leaderboard: one experiment's trials ranked by the metric, each hyperparameter a column,
 //! the ASHA milestone each reached, and a sparkline; Enter opens the trial detail.
 
+use std::time::SystemTime;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -8,13 +10,17 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row as TRow, Table, Wrap};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
+use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::resources::fmt_age;
 use crate::model::tune::{Experiment, Mode, Trial, sparkline};
+use crate::msg::Interest;
+use crate::rows::{Options, matches, trial_order};
 use crate::rows::{Row, TUNE_SORTS};
+use crate::state::App;
 use crate::ui::widgets::short;
+use crate::view::View;
 
 /// A metric value for a narrow column.
 pub fn fmt_metric(v: Option<f64>) -> String {
@@ -64,7 +70,7 @@ fn rung_label(t: &Trial) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
     let t = &app.theme;
     let ei = app.tune_experiment_index();
     let Some(e) = c.tune.experiments.get(ei) else {
@@ -256,4 +262,57 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
                 .style(t.muted()),
         );
     f.render_widget(chart, right);
+}
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let Some(c) = c else { return Vec::new() };
+    let filter = o.filter;
+    let mut rows = Vec::new();
+    let Some(e) = c.tune.experiments.get(o.experiment) else { return rows };
+    // Rank is by best value whatever the sort, so "rank 1" always means the leader.
+    let mut by_best: Vec<usize> = (0..e.trials.len()).collect();
+    by_best.sort_by(|a, b| trial_order(e, 0, &e.trials[*a], &e.trials[*b]));
+    let mut rank = vec![0; e.trials.len()];
+    for (r, t) in by_best.iter().enumerate() {
+        rank[*t] = r + 1;
+    }
+    let mut order: Vec<usize> = (0..e.trials.len())
+        .filter(|t| o.tune.status.is_none_or(|s| e.trials[*t].status == s))
+        .filter(|t| {
+            let tr = &e.trials[*t];
+            filter.is_empty() || {
+                let config = serde_json::to_string(&tr.config).unwrap_or_default();
+                matches(filter, &[&tr.trial_id, &tr.status, &config, tr.node_ip.as_deref().unwrap_or_default()])
+            }
+        })
+        .collect();
+    order.sort_by(|a, b| trial_order(e, o.tune.sort, &e.trials[*a], &e.trials[*b]));
+    if o.tune.descending {
+        order.reverse();
+    }
+    rows.extend(order.into_iter().map(|t| Row::Trial { e: o.experiment, t, rank: rank[t] }));
+    rows
+}
+
+/// The Tune view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Tune,
+    needs_dashboard: true,
+    // Trials are read from disk; the dashboard adds the actor behind each trial.
+    interest: Interest { nodes: true, actors: true, ..Interest::ACTIVE },
+    hints: &[
+        (C::TrialDetail, "detail"),
+        (C::SortNext, "sort"),
+        (C::StatusFilter, "status"),
+        (C::NextExperiment, "experiment"),
+    ],
+    rows,
+    draw: draw_slice,
+};
+
+fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let Some(c) = app.cluster() else { return };
+    let _ = now;
+    draw(f, area, app, c);
 }

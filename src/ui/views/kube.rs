@@ -9,18 +9,23 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::window;
-use crate::app::App;
+use super::{Slice, window};
+use crate::config::Command as C;
+use crate::model::ClusterState;
 use crate::model::resources::{fmt_age, fmt_amount};
+use crate::msg::Interest;
 use crate::rows::Row;
-use crate::ui::widgets::short;
+use crate::rows::{Options, matches};
+use crate::state::App;
+use crate::ui::widgets::{amount_pair, short};
+use crate::view::View;
 
 /// What raytop knows of the selected RayCluster's dashboard, in one line.
 fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static> {
     use crate::model::Connection;
     let t = &app.theme;
     let route = &cl.dashboard;
-    let Some((i, state)) = app.dashboard_for(cl).and_then(|i| app.clusters.get(i).map(|s| (i, s))) else {
+    let Some((i, state)) = app.dashboard_for(cl).and_then(|i| app.dashboards.get(i).map(|s| (i, s))) else {
         return Line::from(Span::styled(
             format!(
                 " dashboard: Enter opens it through the API server (service {}/{}:dashboard{})",
@@ -100,7 +105,7 @@ fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
     let k = &app.k8s;
     let now_s = crate::model::unix_secs(now);
@@ -206,7 +211,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     format!("{} {}", pod.pod.phase, pod.pod.reason)
                 };
                 let ray = match &pod.ray_node {
-                    Some(n) => format!("{} {}cpu {}gpu", n.state, n.cpu, n.gpu),
+                    Some(n) => format!("{} {}cpu {}gpu", n.state, amount_pair(n.cpu), amount_pair(n.gpu)),
                     None => "-".into(),
                 };
                 Some(TRow::new(vec![
@@ -329,3 +334,45 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         );
     }
 }
+
+/// The rows this view lists, in order.
+pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+    let _ = c;
+    let filter = o.filter;
+    let mut rows = Vec::new();
+    let k = o.k8s;
+    for (ci, cl) in k.clusters.iter().enumerate() {
+        if !matches(filter, &[&cl.name, &cl.namespace, &cl.health]) {
+            continue;
+        }
+        rows.push(Row::K8sCluster { c: ci });
+        if o.expanded.contains(&format!("{}/{}", cl.namespace, cl.name)) {
+            for (gi, g) in cl.groups.iter().enumerate() {
+                rows.push(Row::K8sGroup { c: ci, g: gi });
+                rows.extend((0..g.pods.len()).map(|p| Row::K8sPod { c: ci, g: gi, p }));
+            }
+        }
+    }
+    for (j, job) in k.jobs.iter().enumerate() {
+        if matches(filter, &[&job.name, &job.namespace, &job.job_status]) {
+            rows.push(Row::K8sJob { j });
+        }
+    }
+    for (si, svc) in k.services.iter().enumerate() {
+        if matches(filter, &[&svc.name, &svc.namespace, &svc.status]) {
+            rows.push(Row::K8sService { s: si });
+        }
+    }
+    rows
+}
+
+/// The Kube view's slice: what it fetches, hints, lists and draws.
+pub const SLICE: Slice = Slice {
+    view: View::Kube,
+    needs_dashboard: false,
+    // Pods are joined to the dashboard's nodes when it is reachable.
+    interest: Interest { nodes: true, ..Interest::ACTIVE },
+    hints: &[(C::OpenCluster, "open")],
+    rows,
+    draw,
+};

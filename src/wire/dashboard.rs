@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Envelope A: `{"result": bool, "msg": str, "data": T}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -345,4 +345,122 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The dashboard endpoints raytop reads. The paths are the contract with Ray (facts §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Version,
+    Nodes,
+    ClusterStatus,
+    ClusterStatusText,
+    ClusterEvents,
+    Serve,
+    Jobs,
+    Actors,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 8] = [
+        Endpoint::Version,
+        Endpoint::Nodes,
+        Endpoint::ClusterStatus,
+        Endpoint::ClusterStatusText,
+        Endpoint::ClusterEvents,
+        Endpoint::Serve,
+        Endpoint::Jobs,
+        Endpoint::Actors,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Version => "/api/version",
+            Endpoint::Nodes => "/nodes?view=summary",
+            Endpoint::ClusterStatus => "/api/cluster_status",
+            Endpoint::ClusterStatusText => "/api/cluster_status?format=1",
+            Endpoint::ClusterEvents => "/api/v0/cluster_events?limit=10000",
+            Endpoint::Serve => "/api/serve/applications/",
+            Endpoint::Jobs => "/api/jobs/",
+            Endpoint::Actors => {
+                "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE"
+            }
+        }
+    }
+
+    /// A short name for status lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Version => "version",
+            Endpoint::Nodes => "nodes",
+            Endpoint::ClusterStatus => "autoscaler",
+            Endpoint::ClusterStatusText => "autoscaler text",
+            Endpoint::ClusterEvents => "events",
+            Endpoint::Serve => "serve",
+            Endpoint::Jobs => "jobs",
+            Endpoint::Actors => "actors",
+        }
+    }
+}
+
+/// A parsed response body.
+#[derive(Debug, Clone)]
+pub enum DashData {
+    Version(Version),
+    Nodes(NodesSummary),
+    ClusterStatus(ClusterStatusData),
+    ClusterStatusText(String),
+    Events(Vec<ClusterEvent>),
+    Serve(ServeInstance),
+    Jobs(Vec<JobDetails>),
+    Actors(Vec<ActorState>),
+}
+
+/// Parses a body for an endpoint. Kept apart from the client so fixture tests call it directly.
+pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<DashData, String> {
+    fn envelope<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+        let env: Envelope<T> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        if !env.result {
+            return Err(format!("dashboard answered result=false: {}", env.msg));
+        }
+        env.data.ok_or_else(|| "response has no data".to_string())
+    }
+    fn bare<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    }
+    Ok(match endpoint {
+        Endpoint::Version => DashData::Version(bare(body)?),
+        Endpoint::Nodes => DashData::Nodes(envelope(body)?),
+        Endpoint::ClusterStatus => DashData::ClusterStatus(envelope(body)?),
+        Endpoint::ClusterStatusText => {
+            let t: ClusterStatusText = envelope(body)?;
+            DashData::ClusterStatusText(t.cluster_status.unwrap_or_default())
+        }
+        Endpoint::ClusterEvents => {
+            let l: StateList<ClusterEvent> = envelope(body)?;
+            DashData::Events(l.result.result)
+        }
+        Endpoint::Serve => DashData::Serve(bare(body)?),
+        Endpoint::Jobs => DashData::Jobs(bare(body)?),
+        Endpoint::Actors => {
+            let l: StateList<ActorState> = envelope(body)?;
+            DashData::Actors(l.result.result)
+        }
+    })
+}
+
+/// Why a fetch failed, as the model records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum FetchError {
+    #[error("dashboard unreachable: {0}")]
+    Unreachable(String),
+    #[error("dashboard timed out: {0}")]
+    Timeout(String),
+    #[error("{status} from the dashboard: {hint}")]
+    Unauthorized { status: u16, hint: String },
+    #[error("HTTP {status} from {path}: {body}")]
+    Http { status: u16, path: String, body: String },
+    #[error("malformed response from {path}: {detail}")]
+    Malformed { path: String, detail: String },
 }

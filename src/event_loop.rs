@@ -1,0 +1,127 @@
+//! The app loop: owns the App, takes terminal events, source messages and a clock tick, hands
+//! effects to the runtime, and draws only when something changed, at most once per frame slot.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{Event, EventStream};
+use futures::{FutureExt, StreamExt};
+use ratatui::DefaultTerminal;
+use tokio::sync::mpsc;
+
+use crate::loop_stats::LoopStats;
+use crate::msg::Msg;
+use crate::runtime::Runtime;
+use crate::state::App;
+use crate::view::View;
+
+/// The shortest time between two frames: a burst of keys or messages costs one frame per slot.
+const MIN_FRAME: Duration = Duration::from_millis(16);
+
+/// Runs until the user quits or the terminal goes away. `started` is the process start, to log
+/// the time to the first populated frame.
+pub async fn run(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    mut rx: mpsc::Receiver<Msg>,
+    runtime: &mut Runtime,
+    started: Instant,
+) -> std::io::Result<()> {
+    let mut events = EventStream::new();
+    // The tick only ages "n s ago" labels; 1 Hz is enough and keeps idle CPU near zero.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut last_frame: Option<Instant> = None;
+    let mut first = FirstFrames::default();
+    let mut term_signals = crate::tui::terminate_signals()?;
+    let mut stats = LoopStats::default();
+    if !runtime.apply(app.poll_effect()) {
+        return Ok(());
+    }
+    loop {
+        let frame_due = last_frame.map_or(Instant::now(), |t| t + MIN_FRAME);
+        if dirty && Instant::now() >= frame_due {
+            let t0 = Instant::now();
+            crate::tui::draw(terminal, |f| crate::ui::draw(f, app, SystemTime::now()))?;
+            stats.frame(t0);
+            last_frame = Some(t0);
+            dirty = false;
+            first.log(app, started);
+        }
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = events.next() => {
+                let mut next = ev;
+                // Take every event already queued before drawing: a held key or a paste is one
+                // frame, not one per key.
+                loop {
+                    match next {
+                        Some(Ok(ev)) => {
+                            effects.extend(app.on_terminal(&ev));
+                            dirty |= matches!(ev, Event::Key(_) | Event::Resize(..));
+                        }
+                        Some(Err(e)) => return Err(e),
+                        None => return Ok(()), // stdin closed
+                    }
+                    match events.next().now_or_never() {
+                        Some(more) => next = more,
+                        None => break,
+                    }
+                }
+            },
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return Ok(()) };
+                let t0 = Instant::now();
+                dirty |= app.on_msg(msg);
+                let mut n = 1;
+                // Coalesce a burst (a batch of fetches) into one frame.
+                while let Ok(more) = rx.try_recv() {
+                    dirty |= app.on_msg(more);
+                    n += 1;
+                }
+                stats.update(t0, n);
+            }
+            _ = tick.tick() => {
+                // Redraw only when a label on screen ages ("data 3 s ago", uptimes).
+                dirty |= app.ages_on_screen();
+                stats.maybe_log();
+            }
+            _ = tokio::time::sleep_until(frame_due.into()), if dirty => {}
+            _ = term_signals.recv() => return Ok(()),
+        }
+        for e in effects {
+            if !runtime.apply(e) {
+                return Ok(());
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Logs the time from launch to the first frame with data, for the launch figures.
+#[derive(Default)]
+struct FirstFrames {
+    dashboard: bool,
+    kube: bool,
+}
+
+impl FirstFrames {
+    fn log(&mut self, app: &App, started: Instant) {
+        if !self.dashboard && app.cluster().is_some_and(|c| c.has_data()) {
+            self.dashboard = true;
+            tracing::info!(ms = started.elapsed().as_millis() as u64, "first populated frame");
+        }
+        if !self.kube && app.view == View::Kube && !app.k8s.clusters.is_empty() {
+            self.kube = true;
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(
+                ms,
+                clusters = app.k8s.clusters.len(),
+                pods = app.k8s.pods.len(),
+                "first populated Kube frame"
+            );
+        }
+    }
+}

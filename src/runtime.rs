@@ -1,0 +1,164 @@
+//! The runtime: owns the sources and starts or stops them as the app asks. It holds one
+//! Kubernetes client per context (shared by the watchers and the dashboard proxy) and the one
+//! dashboard poller the screen needs; a dashboard no view shows is not polled at all.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::app::Effect;
+use crate::msg::{DashKey, DashUpdate, Interest, Msg};
+use crate::source::dashboard::{DashboardClient, Endpoint, FetchError, poller};
+use crate::source::kube::{KubeClients, Target};
+use crate::wire::k8s::DashboardRoute;
+
+struct Poller {
+    key: DashKey,
+    interest: watch::Sender<Interest>,
+    task: JoinHandle<()>,
+}
+
+pub struct Runtime {
+    tx: mpsc::Sender<Msg>,
+    refresh: Duration,
+    timeout: Duration,
+    clients: KubeClients,
+    /// Dashboards given by address, with their clients (token resolved at launch).
+    direct: Vec<(DashKey, DashboardClient)>,
+    kube: Option<JoinHandle<()>>,
+    tune: Option<JoinHandle<()>>,
+    poller: Option<Poller>,
+    /// Bumped by "refresh now", carried over when the poller changes.
+    refresh_seq: u32,
+}
+
+impl Runtime {
+    pub fn new(tx: mpsc::Sender<Msg>, refresh: Duration, timeout: Duration) -> Runtime {
+        Runtime {
+            tx,
+            refresh,
+            timeout,
+            clients: KubeClients::default(),
+            direct: Vec::new(),
+            kube: None,
+            tune: None,
+            poller: None,
+            refresh_seq: 0,
+        }
+    }
+
+    /// A dashboard reached by its address.
+    pub fn add_direct(&mut self, key: DashKey, client: DashboardClient) {
+        self.direct.push((key, client));
+    }
+
+    pub fn start_tune(&mut self, dirs: Vec<std::path::PathBuf>) {
+        self.tune = Some(tokio::spawn(crate::source::tune::run(dirs, self.refresh, self.tx.clone())));
+    }
+
+    /// Watches a context and namespace, replacing what was watched before.
+    pub fn watch_kube(&mut self, target: Target) {
+        if let Some(k) = self.kube.take() {
+            k.abort();
+        }
+        self.kube = Some(tokio::spawn(crate::source::kube::run(target, self.clients.clone(), self.tx.clone())));
+    }
+
+    /// Carries out an effect. Returns false when the app should end.
+    pub fn apply(&mut self, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return false,
+            Effect::Kube(target) => self.watch_kube(target),
+            Effect::RefreshNow => {
+                self.refresh_seq = self.refresh_seq.wrapping_add(1);
+                if let Some(p) = &self.poller {
+                    p.interest.send_modify(|i| i.refresh_seq = self.refresh_seq);
+                }
+            }
+            Effect::Poll { dashboard, interest } => self.poll(dashboard, interest),
+        }
+        true
+    }
+
+    fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {
+        let want = Interest { refresh_seq: self.refresh_seq, ..interest };
+        match (&self.poller, dashboard) {
+            (Some(p), Some(key)) if p.key == key => {
+                p.interest.send_if_modified(|cur| {
+                    let changed = *cur != want;
+                    *cur = want;
+                    changed
+                });
+            }
+            (_, dashboard) => {
+                if let Some(p) = self.poller.take() {
+                    tracing::debug!(key = ?p.key, "dashboard poller stopped");
+                    p.task.abort();
+                }
+                if let Some(key) = dashboard {
+                    self.poller = self.start_poller(key, want);
+                }
+            }
+        }
+    }
+
+    fn start_poller(&self, key: DashKey, interest: Interest) -> Option<Poller> {
+        let (itx, irx) = watch::channel(interest);
+        let (refresh, tx) = (self.refresh, self.tx.clone());
+        let task = match &key {
+            DashKey::Url(_) => {
+                let client = self.direct.iter().find(|(k, _)| *k == key)?.1.clone();
+                tokio::spawn(poller::run(client, key.clone(), refresh, irx, tx))
+            }
+            DashKey::Proxied { context, route } => tokio::spawn(proxied(
+                self.clients.clone(),
+                context.clone(),
+                route.clone(),
+                key.clone(),
+                (refresh, self.timeout),
+                irx,
+                tx,
+            )),
+        };
+        tracing::debug!(?key, "dashboard poller started");
+        Some(Poller { key, interest: itx, task })
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for task in [self.kube.take(), self.tune.take(), self.poller.take().map(|p| p.task)].into_iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+/// Polls one RayCluster's dashboard through the API server's service proxy, with the Ray token
+/// from the cluster's Secret when token auth is on. A missing kubeconfig or Secret is reported as
+/// the dashboard's error; polling still starts, so the view says what is wrong and recovers when
+/// the dashboard answers.
+async fn proxied(
+    clients: KubeClients,
+    context: Option<String>,
+    route: DashboardRoute,
+    key: DashKey,
+    (refresh, timeout): (Duration, Duration),
+    interest: watch::Receiver<Interest>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let client = match clients.get(context.as_deref()).await {
+        Ok(c) => c.client,
+        Err(e) => {
+            let update = DashUpdate::Failed {
+                endpoint: Endpoint::Version,
+                at: SystemTime::now(),
+                error: FetchError::Unreachable(e),
+            };
+            let _ = tx.send(Msg::Dash { key, update }).await;
+            return;
+        }
+    };
+    let dash = crate::source::kube::proxied_client(client, &route, timeout).await;
+    poller::run(dash, key, refresh, interest, tx).await;
+}

@@ -1,0 +1,22 @@
+//! The Kubernetes source: kube-rs watchers with reflector stores for RayClusters, RayJobs and
+//! RayServices (`ray.io/v1`), Ray pods (`ray.io/is-ray-node=yes`) and Events. A watch that expires
+//! (410) relists inside the watcher; a lost connection retries with backoff; a 403 on one kind is
+//! reported with the verb and resource and the other kinds keep going. Converted rows, not API
+//! objects, go to the app, at most every 150 ms per kind.
+
+pub mod clients;
+pub mod convert;
+pub mod secret;
+pub mod watch;
+
+pub use clients::{KubeClients, client};
+pub use secret::{proxied_client, ray_token};
+pub use watch::{WATCH_EVENTS, list_once, run, scope};
+
+/// Where to look: a kubeconfig context and a namespace (`None` = all namespaces).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+}

@@ -1,0 +1,242 @@
+//! The watch engine: kube-rs watchers with reflector stores, one per kind, each sending converted
+//! rows after changes, coalesced; and one list of everything, for `raytop snapshot`.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::watcher::{self, Event as WEvent};
+use kube::runtime::{WatchStreamExt, reflector};
+use tokio::sync::mpsc;
+
+use super::Target;
+use super::clients::{Connected, KubeClients};
+use super::convert::{event, keep, node, pod, ray_cluster, ray_job, ray_service, trim_node, trim_pod};
+use crate::msg::{KubeUpdate, Msg};
+
+fn ray_resource(kind: &str) -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk("ray.io", "v1", kind))
+}
+
+/// Watch events received, all kinds together: the app loop logs the rate it keeps up with.
+pub static WATCH_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Classifies a watcher error: a 403 names what is missing; the rest is connection trouble.
+fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
+    let api = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(r)) | watcher::Error::WatchFailed(kube::Error::Api(r)) => {
+            Some(r)
+        }
+        watcher::Error::WatchError(r) => Some(r),
+        _ => None,
+    };
+    match api {
+        Some(r) if r.code == 403 => {
+            KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true }
+        }
+        Some(r) if r.code == 410 => KubeUpdate::Failed {
+            kind,
+            error: format!("watch expired (410), relisting: {}", r.message),
+            forbidden: false,
+        },
+        _ => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false },
+    }
+}
+
+/// Watches one kind into a reflector store and sends converted rows after changes, coalesced.
+#[allow(clippy::too_many_arguments)]
+async fn watch<K, R>(
+    api: Api<K>,
+    dyntype: K::DynamicType,
+    cfg: watcher::Config,
+    kind: &'static str,
+    trim: fn(&mut K),
+    convert: fn(&K) -> R,
+    wrap: fn(Vec<R>, SystemTime) -> KubeUpdate,
+    tx: mpsc::Sender<Msg>,
+) where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let writer = reflector::store::Writer::new(dyntype);
+    let reader = writer.as_reader();
+    let stream = watcher::watcher(api, cfg)
+        .default_backoff()
+        .modify(move |o| {
+            // Nobody reads managedFields; they are often the largest part of an object.
+            o.meta_mut().managed_fields = None;
+            o.meta_mut().annotations = None;
+            trim(o);
+        })
+        .reflect(writer);
+    let mut stream = std::pin::pin!(stream);
+    const COALESCE: Duration = Duration::from_millis(150);
+    let mut pending = false;
+    let mut last_send = Instant::now() - COALESCE;
+    let mut ready = false;
+    loop {
+        let wait = if pending { COALESCE.saturating_sub(last_send.elapsed()) } else { Duration::from_secs(3600) };
+        match tokio::time::timeout(wait, stream.next()).await {
+            Ok(Some(Ok(ev))) => match ev {
+                WEvent::InitDone => {
+                    ready = true;
+                    pending = true;
+                }
+                WEvent::Apply(_) | WEvent::Delete(_) => {
+                    WATCH_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    pending = true
+                }
+                WEvent::InitApply(_) => {
+                    WATCH_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                WEvent::Init => {}
+            },
+            Ok(Some(Err(e))) => {
+                tracing::warn!(kind, error = %e, "watch failed");
+                if tx.send(Msg::Kube(describe(kind, &e))).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(_) => {} // coalescing window over
+        }
+        if pending && ready && last_send.elapsed() >= COALESCE {
+            let rows: Vec<R> = reader.state().iter().map(|o| convert(o)).collect();
+            if tx.send(Msg::Kube(wrap(rows, SystemTime::now()))).await.is_err() {
+                return;
+            }
+            pending = false;
+            last_send = Instant::now();
+        }
+    }
+}
+
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match ns {
+        Some(n) => Api::namespaced(client.clone(), n),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn dyn_api(client: &Client, ns: Option<&str>, ar: &ApiResource) -> Api<DynamicObject> {
+    match ns {
+        Some(n) => Api::namespaced_with(client.clone(), n, ar),
+        None => Api::all_with(client.clone(), ar),
+    }
+}
+
+/// The namespace to watch: all with `-A`, else the one asked for, else the context's default.
+pub fn scope(target: &Target, default_ns: &str) -> Option<String> {
+    if target.all_namespaces { None } else { Some(target.namespace.clone().unwrap_or_else(|| default_ns.to_string())) }
+}
+
+/// The watch settings. `RAYTOP_KUBE_WATCH_TIMEOUT_S` is a test knob: short watches without
+/// bookmarks reconnect often from their last resourceVersion, so a compacted or evicted one (410)
+/// shows within seconds instead of minutes.
+fn watch_config() -> watcher::Config {
+    let cfg = watcher::Config::default();
+    match std::env::var("RAYTOP_KUBE_WATCH_TIMEOUT_S").ok().and_then(|s| s.parse::<u32>().ok()) {
+        Some(secs) => cfg.timeout(secs).disable_bookmarks(),
+        None => cfg,
+    }
+}
+
+/// Runs the watchers for a target until the app goes away, on the context's shared client.
+pub async fn run(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
+    let Connected { client, context, server, default_ns } = match clients.get(target.context.as_deref()).await {
+        Ok(c) => c,
+        Err(error) => {
+            let _ = tx.send(Msg::Kube(KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false })).await;
+            return;
+        }
+    };
+    let ns = scope(&target, &default_ns);
+    let _ = tx.send(Msg::Kube(KubeUpdate::Connected { context, namespace: ns.clone(), server })).await;
+    let ns = ns.as_deref();
+    let rc = dyn_api(&client, ns, &ray_resource("RayCluster"));
+    let rj = dyn_api(&client, ns, &ray_resource("RayJob"));
+    let rs = dyn_api(&client, ns, &ray_resource("RayService"));
+    let pods: Api<Pod> = api(&client, ns);
+    let events: Api<Event> = api(&client, ns);
+    // Nodes are cluster-wide whatever the namespace: GPU capacity is a property of the cluster.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let all = watch_config();
+    let pod_cfg = all.clone().labels("ray.io/is-ray-node=yes");
+    tokio::join!(
+        watch(
+            rc,
+            ray_resource("RayCluster"),
+            all.clone(),
+            "rayclusters",
+            keep,
+            ray_cluster,
+            KubeUpdate::RayClusters,
+            tx.clone()
+        ),
+        watch(rj, ray_resource("RayJob"), all.clone(), "rayjobs", keep, ray_job, KubeUpdate::RayJobs, tx.clone()),
+        watch(
+            rs,
+            ray_resource("RayService"),
+            all.clone(),
+            "rayservices",
+            keep,
+            ray_service,
+            KubeUpdate::RayServices,
+            tx.clone()
+        ),
+        watch(pods, (), pod_cfg, "pods", trim_pod, pod, KubeUpdate::Pods, tx.clone()),
+        watch(events, (), all.clone(), "events", keep, event, KubeUpdate::Events, tx.clone()),
+        watch(nodes, (), all, "nodes", trim_node, node, KubeUpdate::Nodes, tx.clone()),
+    );
+}
+
+/// Lists everything once, for `raytop snapshot`.
+pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate> {
+    let Connected { client, context, server, default_ns } = match clients.get(target.context.as_deref()).await {
+        Ok(c) => c,
+        Err(error) => return vec![KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false }],
+    };
+    let ns = scope(target, &default_ns);
+    let mut out = vec![KubeUpdate::Connected { context, namespace: ns.clone(), server }];
+    let ns = ns.as_deref();
+    let now = SystemTime::now();
+    let fail = |kind: &'static str, e: kube::Error| match e {
+        kube::Error::Api(r) if r.code == 403 => {
+            KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true }
+        }
+        other => KubeUpdate::Failed { kind, error: other.to_string(), forbidden: false },
+    };
+    let lp = ListParams::default();
+    match dyn_api(&client, ns, &ray_resource("RayCluster")).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::RayClusters(l.items.iter().map(ray_cluster).collect(), now)),
+        Err(e) => out.push(fail("rayclusters", e)),
+    }
+    match dyn_api(&client, ns, &ray_resource("RayJob")).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::RayJobs(l.items.iter().map(ray_job).collect(), now)),
+        Err(e) => out.push(fail("rayjobs", e)),
+    }
+    match dyn_api(&client, ns, &ray_resource("RayService")).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::RayServices(l.items.iter().map(ray_service).collect(), now)),
+        Err(e) => out.push(fail("rayservices", e)),
+    }
+    match api::<Pod>(&client, ns).list(&ListParams::default().labels("ray.io/is-ray-node=yes")).await {
+        Ok(l) => out.push(KubeUpdate::Pods(l.items.iter().map(pod).collect(), now)),
+        Err(e) => out.push(fail("pods", e)),
+    }
+    match api::<Event>(&client, ns).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::Events(l.items.iter().map(event).collect(), now)),
+        Err(e) => out.push(fail("events", e)),
+    }
+    match Api::<Node>::all(client.clone()).list(&lp).await {
+        Ok(l) => out.push(KubeUpdate::Nodes(l.items.iter().map(node).collect(), now)),
+        Err(e) => out.push(fail("nodes", e)),
+    }
+    out
+}

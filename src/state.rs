@@ -1,0 +1,130 @@
+//! What the app holds: the dashboards and Kubernetes model it was sent, and the screen's own state
+//! (view, selection, filters, popups). The update function that changes it is in `app.rs`; views
+//! read it. Nothing here does I/O.
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use tui_input::Input;
+
+use crate::config::{Keymap, Theme};
+use crate::model::ClusterState;
+use crate::model::k8s::K8s;
+use crate::rows::Row;
+use crate::source::kube::Target;
+use crate::view::{TuneUi, View};
+
+/// A popup or input line that takes keys before the view does.
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Help,
+    Palette(Input),
+    Filter(Input),
+}
+
+/// Commands the palette knows, with what they do (shown as completions).
+pub const PALETTE: [(&str, &str); 14] = [
+    ("cluster", "Cluster view: groups and nodes"),
+    ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
+    ("serve", "Serve view: applications, deployments, replicas"),
+    ("tune", "Tune leaderboard: trials of each experiment"),
+    ("gpu", "GPU allocation: who holds each GPU, how busy"),
+    ("jobs", "Jobs: Ray jobs of the dashboard, RayJobs of Kubernetes"),
+    ("kube", "Kubernetes: RayClusters, RayJobs, RayServices"),
+    ("use", "use NAME: show this RayCluster's dashboard in views 1-6"),
+    ("ctx", "ctx NAME: switch kubeconfig context"),
+    ("ns", "ns NAME | ns all: switch namespace"),
+    ("dead", "Show or fold dead nodes"),
+    ("refresh", "Fetch everything now"),
+    ("help", "List the keys"),
+    ("quit", "Quit raytop"),
+];
+
+/// Statuses the leaderboard can be narrowed to, in the order `f` cycles through them.
+pub const TUNE_STATUSES: [&str; 5] = ["RUNNING", "TERMINATED", "ERROR", "PENDING", "PAUSED"];
+
+const VIEWS: usize = View::ALL.len();
+
+pub struct App {
+    /// Every Ray dashboard known: given on the command line, or opened from a RayCluster.
+    pub dashboards: Vec<ClusterState>,
+    /// The dashboard views 1-6 show (an index into `dashboards`; none when it is empty).
+    pub current: usize,
+    pub view: View,
+    pub overlay: Overlay,
+    /// One filter per view, kept when switching.
+    pub filters: [String; VIEWS],
+    pub selected: [usize; VIEWS],
+    pub tune: TuneUi,
+    /// What the Kubernetes source reports, and which RayClusters are opened up.
+    pub k8s: K8s,
+    pub k8s_expanded: BTreeSet<String>,
+    /// The context/namespace being watched; `None` when Kubernetes is off.
+    pub kube_target: Option<Target>,
+    pub show_dead: bool,
+    /// Folded groups (cluster view) and applications (serve view), by name.
+    pub folded: BTreeSet<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// Problems with the user's files, shown until dismissed with Esc.
+    pub warnings: Vec<String>,
+    /// A one-line message after a command (unknown palette command, refresh requested…).
+    pub toast: Option<String>,
+    /// The rows of the current view, rebuilt when the model, filter or folds change.
+    pub rows: Vec<Row>,
+    pub quit: bool,
+}
+
+impl App {
+    /// The dashboard on screen, if any.
+    pub fn cluster(&self) -> Option<&ClusterState> {
+        self.dashboards.get(self.current)
+    }
+
+    pub fn filter(&self) -> &str {
+        &self.filters[self.view.index()]
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected[self.view.index()]
+    }
+
+    /// The experiment on screen: the chosen one, else the last (newest by name: Tune names
+    /// repeat runs `name-2`, `name-3`, and sessions sort by time).
+    pub fn tune_experiment_index(&self) -> usize {
+        let n = self.cluster().map_or(0, |c| c.tune.experiments.len());
+        match self.tune.experiment {
+            Some(i) if i < n => i,
+            _ => n.saturating_sub(1),
+        }
+    }
+
+    /// The dashboard of a RayCluster: the one opened through the API server for the same context
+    /// and route, else a `--dashboard NAME=URL` one of the same name.
+    pub fn dashboard_for(&self, cl: &crate::model::k8s::K8sCluster) -> Option<usize> {
+        use crate::msg::DashKey;
+        let ctx = self.kube_context();
+        let mine = |s: &ClusterState| matches!(&s.key, DashKey::Proxied { context, route } if *context == ctx && *route == cl.dashboard);
+        self.dashboards
+            .iter()
+            .position(mine)
+            .or_else(|| self.dashboards.iter().position(|s| matches!(s.key, DashKey::Url(_)) && s.name == cl.name))
+    }
+
+    pub fn kube_context(&self) -> Option<String> {
+        self.kube_target.as_ref().and_then(|t| t.context.clone()).or_else(|| self.k8s.context.clone())
+    }
+
+    /// Whether anything on screen is labelled with an age that the clock moves on ("data 3 s
+    /// ago", uptimes, "synced 5 s ago"): only then does the 1 s tick redraw.
+    pub fn ages_on_screen(&self) -> bool {
+        self.cluster().is_some_and(|c| c.last_fetch().is_some())
+            || self.k8s.kinds.values().any(|k| k.synced_at.is_some())
+    }
+
+    /// Seconds since `t`, against the given clock (tests pass a fixed one).
+    pub fn age(now: SystemTime, t: SystemTime) -> f64 {
+        now.duration_since(t).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    }
+}
