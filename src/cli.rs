@@ -85,6 +85,13 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `raytop man > ~/.local/share/man/man1/raytop.1`.
+    Man,
 }
 
 pub const DEFAULT_DASHBOARD: &str = "http://127.0.0.1:8265";

@@ -20,5 +20,6 @@ pub mod source;
 pub mod state;
 pub mod tui;
 pub mod ui;
+pub mod units;
 pub mod view;
 pub mod wire;

@@ -19,6 +19,25 @@ fn main() -> ExitCode {
         eprintln!("raytop: {e}");
     }
     let cli = Cli::parse();
+    // These print what clap knows and need no runtime, log or terminal.
+    match &cli.command {
+        Some(Cmd::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "raytop", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Cmd::Man) => {
+            use clap::CommandFactory;
+            return match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("raytop: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     let _log = raytop::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(r) => r,
@@ -30,6 +49,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Some(Cmd::Snapshot { .. }) => snapshot(&cli).await,
+            Some(Cmd::Completions { .. } | Cmd::Man) => Ok(ExitCode::SUCCESS),
             None => tui(&cli, started).await,
         }
     });

@@ -115,3 +115,52 @@ fn a_broken_user_keymap_shows_a_warning_and_defaults_still_work() {
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.contains("complete -F _raytop") && bash.contains("snapshot"), "{bash}");
+    let zsh = run(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef raytop"), "{zsh}");
+    let man = run(&["man"]);
+    assert!(man.contains(".TH raytop 1"), "{man}");
+    assert!(man.contains("\\-\\-dashboard"), "the man page documents the flags: {man}");
+}
+
+#[test]
+fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_is_polled() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = closed_port();
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster:\n    \
+             server: http://127.0.0.1:{port}\ncontexts:\n- name: nowhere\n  context: {{cluster: nowhere, user: nobody, \
+             namespace: ray}}\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kubeconfig.to_str().unwrap()), ("HOME", home.to_str().unwrap()), ("RAYTOP_LOG", "debug")],
+        &[],
+    );
+    let s = p.wait_for("no dashboard chosen", Duration::from_secs(15));
+    assert!(s.contains("0 Kube"), "{s}");
+    assert!(!s.contains("127.0.0.1:8265"), "no address is guessed: {s}");
+    p.keys(&["1"]);
+    let s = p.wait_for("No Ray dashboard chosen", Duration::from_secs(5));
+    assert!(s.contains(":use NAME"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    let log = std::fs::read_to_string(p.log_file()).unwrap();
+    assert!(log.contains("watch failed"), "the log is this run's (the API server is down): {log}");
+    assert!(!log.contains("dashboard poller started"), "no dashboard was polled: {log}");
+}

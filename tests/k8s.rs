@@ -246,3 +246,38 @@ fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
     assert!(screen.contains("· live"), "{screen}");
     assert!(!screen.contains("stale"), "{screen}");
 }
+
+#[test]
+fn pod_names_tell_pods_apart_at_80_and_160_columns() {
+    let (mut app, now) = app_with_lab_objects();
+    app.run(Command::ViewKube);
+    app.run(Command::Down); // raycluster-gpu
+    app.run(Command::OpenCluster);
+    let pods: Vec<String> = app
+        .k8s
+        .clusters
+        .iter()
+        .find(|c| c.name == "raycluster-gpu")
+        .unwrap()
+        .groups
+        .iter()
+        .flat_map(|g| &g.pods)
+        .map(|p| p.pod.name.clone())
+        .collect();
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    for width in [80, 160] {
+        let mut term = Terminal::new(TestBackend::new(width, 40)).unwrap();
+        term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+        let screen = term.backend().to_string();
+        for name in &pods {
+            // The generated suffix (after the last '-') tells the pods apart; it must be on screen.
+            let suffix = name.rsplit('-').next().unwrap();
+            assert!(screen.contains(suffix), "{width} columns: suffix of {name} missing:\n{screen}");
+        }
+        if width == 160 {
+            for name in &pods {
+                assert!(screen.contains(name.as_str()), "160 columns show the whole name {name}:\n{screen}");
+            }
+        }
+    }
+}

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::cluster::{Group, GroupKind, is_head_type};
-use super::resources::fmt_shape;
 use super::text::clean;
+use crate::units::fmt_shape;
 use crate::wire::dashboard::{ClusterEvent, ClusterStatusV1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -204,7 +204,7 @@ pub fn build(
                         "GPU {} on {label} ({}): below {IDLE_UTIL_PCT}% busy for {} while held by {who}",
                         d.index.unwrap_or(0),
                         g.name,
-                        super::resources::fmt_age(secs)
+                        crate::units::fmt_age(secs)
                     ));
                 }
             }
@@ -212,7 +212,7 @@ pub fn build(
                 out.flags.push(format!(
                     "{label} ({}): {} GPU(s), none allocated",
                     g.name,
-                    super::resources::fmt_amount(n.gpu.total)
+                    crate::units::fmt_amount(n.gpu.total)
                 ));
             }
             out.nodes.push(GpuNode {

@@ -409,25 +409,6 @@ impl Tune {
     }
 }
 
-/// A sparkline of the last `width` values, scaled to their own range.
-pub fn sparkline(values: &[f64], width: usize) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().collect();
-    let finite: Vec<f64> = tail.iter().copied().filter(|v| v.is_finite()).collect();
-    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-    tail.iter()
-        .map(|v| {
-            if !v.is_finite() {
-                '·'
-            } else if hi > lo {
-                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
-            } else {
-                BARS[3]
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,12 +420,5 @@ mod tests {
         assert_eq!(mode_from_name("mean_accuracy"), Some(Mode::Max));
         assert_eq!(mode_from_name("episode_reward_mean"), Some(Mode::Max));
         assert_eq!(mode_from_name("foo"), None);
-    }
-
-    #[test]
-    fn sparkline_scales_and_marks_gaps() {
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
-        assert_eq!(sparkline(&[1.0, f64::NAN, 1.0], 5), "▄·▄");
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▁█");
     }
 }

@@ -11,9 +11,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::model::resources::fmt_age;
 use crate::model::{ClusterState, Connection};
 use crate::state::{App, Overlay, PALETTE};
+use crate::units::fmt_age;
 use crate::view::View;
 use views::slice;
 

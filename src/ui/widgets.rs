@@ -3,7 +3,8 @@
 use ratatui::text::Span;
 
 use crate::config::Theme;
-use crate::model::resources::{Usage, fmt_amount, fmt_bytes};
+use crate::model::resources::Usage;
+use crate::units::{fmt_amount, fmt_bytes};
 
 /// A text bar `████░░░░` of `width` cells for a usage ratio.
 pub fn bar(u: Usage, width: usize, theme: &Theme) -> Vec<Span<'static>> {
@@ -42,5 +43,57 @@ pub fn short(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         format!("{}…", s.chars().take(n.saturating_sub(1)).collect::<String>())
+    }
+}
+
+/// Shortens a name to `n` characters by cutting its middle: generated names (pods, replicas)
+/// share a prefix and differ at the end, so both ends stay.
+pub fn short_middle(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    if len <= n || n < 3 {
+        return short(s, n);
+    }
+    let tail = (n - 1) / 2;
+    let head = n - 1 - tail;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(len - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// A sparkline of the last `width` values, scaled to their own range.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().collect();
+    let finite: Vec<f64> = tail.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    tail.iter()
+        .map(|v| {
+            if !v.is_finite() {
+                '·'
+            } else if hi > lo {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            } else {
+                BARS[3]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn middle_cut_keeps_both_ends() {
+        assert_eq!(short_middle("ray-cluster-worker-group-7xk2q", 12), "ray-cl…7xk2q");
+        assert_eq!(short_middle("short", 12), "short");
+        assert_eq!(short_middle("ray-cluster-worker-group-7xk2q", 12).chars().count(), 12);
+    }
+
+    #[test]
+    fn sparkline_scales_and_marks_gaps() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
+        assert_eq!(sparkline(&[1.0, f64::NAN, 1.0], 5), "▄·▄");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▁█");
     }
 }

@@ -80,10 +80,6 @@ impl DashboardClient {
     }
 
     /// Actors matching state-API filters, e.g. `[("class_name", "=", "ImplicitFunc")]`.
-    pub async fn fetch_actors(&self, filters: &[(&str, &str, &str)]) -> Result<Fetched, FetchError> {
-        self.fetch_path(Endpoint::Actors, &actors_path(filters)).await
-    }
-
     async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
         let (status, body) = match &self.transport {
             Transport::Direct { http, base } => {
@@ -169,30 +165,6 @@ fn proxy_failure(status: StatusCode, body: &[u8]) -> Option<FetchError> {
     })
 }
 
-/// The state API's filter syntax: repeated `filter_keys`/`filter_predicates`/`filter_values`
-/// triples, percent-encoded (facts §4.3).
-pub fn actors_path(filters: &[(&str, &str, &str)]) -> String {
-    let mut path = Endpoint::Actors.path().to_string();
-    for (k, pred, v) in filters {
-        path.push_str(&format!(
-            "&filter_keys={}&filter_predicates={}&filter_values={}",
-            encode(k),
-            encode(pred),
-            encode(v)
-        ));
-    }
-    path
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn classify(e: &reqwest::Error) -> FetchError {
     // reqwest's Display hides the cause ("error sending request"); the source chain names it.
     let mut detail = e.to_string();
@@ -217,7 +189,7 @@ fn install_crypto_provider() {
 
 #[cfg(test)]
 mod tests {
-    use super::{FetchError, StatusCode, actors_path, proxy_failure};
+    use super::{FetchError, StatusCode, proxy_failure};
 
     #[test]
     fn the_api_servers_own_refusals_are_told_apart_from_rays() {
@@ -235,14 +207,5 @@ mod tests {
         // Ray's own 401 passes through to the usual token handling.
         assert!(proxy_failure(StatusCode::UNAUTHORIZED, b"Unauthorized: Missing authentication token").is_none());
         assert!(proxy_failure(StatusCode::OK, b"{}").is_none());
-    }
-
-    #[test]
-    fn actor_filters_are_encoded_triples() {
-        assert_eq!(
-            actors_path(&[("class_name", "=", "ImplicitFunc"), ("state", "!=", "DEAD")]),
-            "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE&filter_keys=class_name&filter_predicates=%3D&filter_values=ImplicitFunc\
-             &filter_keys=state&filter_predicates=%21%3D&filter_values=DEAD"
-        );
     }
 }

@@ -11,12 +11,13 @@ use super::{Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
-use crate::model::resources::{Usage, fmt_age};
+use crate::model::resources::Usage;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, short_id};
+use crate::units::fmt_age;
 use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {

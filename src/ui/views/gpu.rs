@@ -10,12 +10,12 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Slice, window};
 use crate::model::ClusterState;
-use crate::model::resources::fmt_amount;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::widgets::{amount_pair, bar, short, short_id};
+use crate::units::fmt_amount;
 use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {

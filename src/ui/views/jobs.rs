@@ -10,11 +10,11 @@ use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
 use super::{Slice, window};
 use crate::model::ClusterState;
-use crate::model::resources::fmt_age;
 use crate::msg::Interest;
 use crate::rows::{Options, Row, matches};
 use crate::state::App;
 use crate::ui::widgets::short;
+use crate::units::fmt_age;
 use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {

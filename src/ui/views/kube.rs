@@ -12,12 +12,12 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 use super::{Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
-use crate::model::resources::{fmt_age, fmt_amount};
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
-use crate::ui::widgets::{amount_pair, short};
+use crate::ui::widgets::{amount_pair, short, short_middle};
+use crate::units::{fmt_age, fmt_amount};
 use crate::view::View;
 
 /// What raytop knows of the selected RayCluster's dashboard, in one line.
@@ -147,6 +147,22 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     }
 
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
+    // The first column is as wide as the names on screen need, in what the other columns leave;
+    // a longer pod name is cut in the middle, so the suffix that tells pods apart stays.
+    const OTHER_COLUMNS: u16 = 15 + 24 + 9 + 21 + 14 + 6 + 6 + 2; // widths, gaps, borders
+    let name_w = app.rows[range.clone()]
+        .iter()
+        .filter_map(|r| match r {
+            Row::K8sCluster { c } => k.clusters.get(*c).map(|cl| cl.name.chars().count() + 2),
+            Row::K8sGroup { c, g } => k.clusters.get(*c)?.groups.get(*g).map(|grp| grp.name.chars().count() + 2),
+            Row::K8sPod { c, g, p } => {
+                k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p).map(|pod| pod.pod.name.chars().count() + 4)
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .clamp(24, usize::from(table_area.width.saturating_sub(OTHER_COLUMNS)).max(24));
     let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|r| match r {
@@ -215,7 +231,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     None => "-".into(),
                 };
                 Some(TRow::new(vec![
-                    Cell::from(format!("    {}", short(&pod.pod.name, 30))),
+                    Cell::from(format!("    {}", short_middle(&pod.pod.name, name_w - 4))),
                     Cell::from(pod.pod.ip.clone()),
                     Cell::from(Span::styled(phase, t.status(&pod.pod.phase.to_uppercase()))),
                     Cell::from(format!("↻{}", pod.pod.restarts)),
@@ -287,12 +303,13 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(24),
-            Constraint::Length(15),
-            Constraint::Length(24),
+            // Names first; the wide columns share what is left in these proportions.
+            Constraint::Length(name_w as u16),
+            Constraint::Fill(15),
+            Constraint::Fill(24),
             Constraint::Length(9),
-            Constraint::Length(21),
-            Constraint::Min(14),
+            Constraint::Fill(21),
+            Constraint::Fill(14),
             Constraint::Length(6),
         ],
     )

@@ -12,13 +12,13 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 use super::{Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
-use crate::model::resources::fmt_age;
 use crate::model::serve::Serve;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::widgets::{short, short_id};
+use crate::units::fmt_age;
 use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {

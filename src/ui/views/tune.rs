@@ -13,13 +13,14 @@ use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, 
 use super::{Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
-use crate::model::resources::fmt_age;
-use crate::model::tune::{Experiment, Mode, Trial, sparkline};
+use crate::model::tune::{Experiment, Mode, Trial};
 use crate::msg::Interest;
 use crate::rows::{Options, matches, trial_order};
 use crate::rows::{Row, TUNE_SORTS};
 use crate::state::App;
 use crate::ui::widgets::short;
+use crate::ui::widgets::sparkline;
+use crate::units::fmt_age;
 use crate::view::View;
 
 /// A metric value for a narrow column.
