@@ -13,34 +13,10 @@ use raytop::config::Theme;
 use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
 use raytop::source::dashboard::{Endpoint, parse};
 use raytop::state::App;
-use serde_json::Value;
 
-fn big_nodes_body(n: usize) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dashboard/v1-busy/nodes_summary.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let data = v["data"].as_object_mut().unwrap();
-    let template = data["summary"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| !s["raylet"]["isHeadNode"].as_bool().unwrap())
-        .unwrap()
-        .clone();
-    let usage = data["nodeLogicalResources"].as_object().unwrap().values().next().unwrap().clone();
-    let mut summary = Vec::with_capacity(n);
-    let mut logical = serde_json::Map::new();
-    for i in 0..n {
-        let mut node = template.clone();
-        let id = format!("{i:056x}");
-        node["raylet"]["nodeId"] = Value::String(id.clone());
-        node["raylet"]["nodeTypeName"] = Value::String(format!("group-{}", i % 8));
-        summary.push(node);
-        logical.insert(id, usage.clone());
-    }
-    data.insert("summary".into(), Value::Array(summary));
-    data.insert("nodeLogicalResources".into(), Value::Object(logical));
-    serde_json::to_vec(&v).unwrap()
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::big_nodes_body;
 
 fn bench(c: &mut Criterion) {
     let body = big_nodes_body(2000);

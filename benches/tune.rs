@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -14,41 +13,12 @@ use raytop::config::{Command, Theme};
 use raytop::model::tune::Tune;
 use raytop::model::{ClusterConfig, ClusterState};
 use raytop::msg::TuneUpdate;
-use raytop::source::tune::{Scanner, newest_state_file};
+use raytop::source::tune::Scanner;
 use raytop::state::App;
-use serde_json::Value;
 
-const TRIALS: usize = 5000;
-
-/// Writes a 5,000-trial experiment built from the grid fixture; returns the trial dir names.
-fn make_experiment(dir: &Path) -> Vec<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune/grid");
-    let state_path = newest_state_file(&src).unwrap();
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
-    let pairs = state["trial_data"].as_array().unwrap();
-    let mut trial_data = Vec::with_capacity(TRIALS);
-    let mut names = Vec::with_capacity(TRIALS);
-    std::fs::create_dir_all(dir).unwrap();
-    for i in 0..TRIALS {
-        let pair = &pairs[i % pairs.len()];
-        let mut t: Value = serde_json::from_str(pair[0].as_str().unwrap()).unwrap();
-        let old_dir = t["relative_logdir"].as_str().unwrap().to_string();
-        let id = format!("bench_{i:05}");
-        let logdir = format!("trial_{id}");
-        t["trial_id"] = Value::String(id.clone());
-        t["relative_logdir"] = Value::String(logdir.clone());
-        trial_data.push(Value::Array(vec![Value::String(t.to_string()), pair[1].clone()]));
-        let results = std::fs::read_to_string(src.join(&old_dir).join("result.json")).unwrap();
-        let results = results.replace(t["trial_id"].as_str().unwrap_or_default(), &id);
-        std::fs::create_dir_all(dir.join(&logdir)).unwrap();
-        std::fs::write(dir.join(&logdir).join("result.json"), results).unwrap();
-        names.push(logdir);
-    }
-    let mut state = state.clone();
-    state["trial_data"] = Value::Array(trial_data);
-    std::fs::write(dir.join(state_path.file_name().unwrap()), state.to_string()).unwrap();
-    names
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::make_experiment;
 
 fn bench(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();

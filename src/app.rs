@@ -5,12 +5,13 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use crate::action::{Action, FieldChange, GroupTarget, ScaleChange, ScaleRequest};
 use crate::config::{Command, Keymap, Theme};
 use crate::model::ClusterState;
-use crate::msg::{DashKey, Interest, Msg};
+use crate::msg::{ClusterRef, DashKey, Interest, Msg};
 use crate::rows::{self, Row};
 use crate::source::kube::Target;
-use crate::state::{App, Overlay, PALETTE, TUNE_STATUSES};
+use crate::state::{Access, App, Ask, AskFor, Confirm, Overlay, PALETTE, TUNE_STATUSES};
 use crate::ui::views::slice;
 use crate::view::{TuneUi, View};
 
@@ -26,6 +27,14 @@ pub enum Effect {
     RefreshNow,
     /// Watch another kubeconfig context or namespace.
     Kube(Target),
+    /// Run a confirmed action; its outcome comes back as `Msg::ActionDone { id }`.
+    Act {
+        id: String,
+        action: Action,
+        planned: Vec<FieldChange>,
+    },
+    /// Ask the API server whether the user may change this RayCluster.
+    CheckAccess(ClusterRef),
     Quit,
 }
 
@@ -50,6 +59,10 @@ impl App {
             toast: None,
             rows: Vec::new(),
             quit: false,
+            readonly: false,
+            access: Default::default(),
+            in_flight: Default::default(),
+            next_action: 1,
         };
         app.rebuild_rows();
         app
@@ -86,6 +99,16 @@ impl App {
                 if matches!(self.view, View::Kube | View::Gpu | View::Jobs) {
                     self.rebuild_rows();
                 }
+                true
+            }
+            Msg::ActionDone { id, outcome } => {
+                let title = self.in_flight.remove(&id).unwrap_or_else(|| format!("action {id}"));
+                self.toast = Some(format!("{title}: {}", if outcome.ok { "done" } else { "failed" }));
+                self.overlay = Overlay::Outcome { title, outcome };
+                true
+            }
+            Msg::Access { cluster, allowed, reason } => {
+                self.access.insert(cluster, Access { allowed, reason });
                 true
             }
             Msg::Tune(update) => {
@@ -151,6 +174,43 @@ impl App {
                 }
                 self.selected[self.view.index()] = 0;
                 self.rebuild_rows();
+                return Vec::new();
+            }
+            Overlay::Ask(ask) => {
+                match key.code {
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Enter => {
+                        let ask = ask.clone();
+                        self.overlay = Overlay::None;
+                        return self.answer(ask);
+                    }
+                    _ => {
+                        ask.input.handle_event(&TermEvent::Key(*key));
+                    }
+                }
+                return Vec::new();
+            }
+            Overlay::Confirm(c) => {
+                match key.code {
+                    KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                        c.apply_focused = !c.apply_focused;
+                    }
+                    KeyCode::Enter if c.apply_focused => {
+                        let c = c.clone();
+                        self.overlay = Overlay::None;
+                        return self.send(c);
+                    }
+                    KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n') => {
+                        self.overlay = Overlay::None;
+                        self.toast = Some("cancelled: nothing was sent".into());
+                    }
+                    _ => {}
+                }
+                return Vec::new();
+            }
+            Overlay::Outcome { .. } => {
+                // Any key dismisses the result; it has been read.
+                self.overlay = Overlay::None;
                 return Vec::new();
             }
             Overlay::Help => {
@@ -245,6 +305,12 @@ impl App {
                     self.rebuild_rows();
                 }
             }
+            Command::ScaleUp => return self.scale_selected(ScaleChange::Step(1)),
+            Command::ScaleDown => return self.scale_selected(ScaleChange::Step(-1)),
+            Command::ScaleTo => return self.ask(AskFor::Workers),
+            Command::SetMin => return self.ask(AskFor::Min),
+            Command::SetMax => return self.ask(AskFor::Max),
+            Command::DeletePod => return self.delete_selected_pod(),
             Command::Noop => {}
         }
         Vec::new()
@@ -259,7 +325,12 @@ impl App {
         let mut fx = Vec::new();
         if !self.k8s_expanded.remove(&key) {
             self.k8s_expanded.insert(key);
+            let cluster =
+                ClusterRef { context: self.kube_context(), namespace: cl.namespace.clone(), name: cl.name.clone() };
             fx = self.open_dashboard(c);
+            if !self.readonly && !self.access.contains_key(&cluster) {
+                fx.push(Effect::CheckAccess(cluster));
+            }
         }
         self.rebuild_rows();
         fx
@@ -406,5 +477,156 @@ impl App {
         };
         self.toast = Some(format!("showing {name}"));
         fx
+    }
+}
+
+/// Actions: from a key to a confirmation, and from a yes to an effect.
+impl App {
+    /// The worker group (and pod, if one is selected) under the cursor, named for an action. The
+    /// Kube view names it directly; the Cluster view only when its dashboard belongs to a
+    /// RayCluster raytop knows. The error says why there is nothing to act on.
+    fn selected_group(&self) -> Result<(GroupTarget, Option<String>), String> {
+        let context = self.kube_context();
+        match (self.view, self.rows.get(self.selected())) {
+            (View::Kube, Some(Row::K8sGroup { c, g } | Row::K8sPod { c, g, .. })) => {
+                let cl = self.k8s.clusters.get(*c).ok_or("the cluster went away")?;
+                let grp = cl.groups.get(*g).ok_or("the group went away")?;
+                if grp.kind == "head" {
+                    return Err("the head group has exactly one pod: it cannot be scaled".into());
+                }
+                let pod = match self.rows.get(self.selected()) {
+                    Some(Row::K8sPod { p, .. }) => grp.pods.get(*p).map(|p| p.pod.name.clone()),
+                    _ => None,
+                };
+                let target = GroupTarget {
+                    context,
+                    namespace: cl.namespace.clone(),
+                    cluster: cl.name.clone(),
+                    group: grp.name.clone(),
+                };
+                Ok((target, pod))
+            }
+            (View::Kube, _) => Err("select a worker group or a pod of an opened RayCluster (Enter opens one)".into()),
+            (View::Cluster, Some(Row::Group { g } | Row::Node { g, .. })) => {
+                let c = self.cluster().ok_or("no dashboard on screen")?;
+                let cl = self.k8s_cluster_of(c).ok_or_else(|| {
+                    format!(
+                        "{} is a dashboard without a RayCluster raytop knows: scaling needs Kubernetes (open the \
+                         cluster from the Kube view, 0, or name it with --dashboard NAME=URL)",
+                        c.name
+                    )
+                })?;
+                let grp = c.groups.get(*g).ok_or("the group went away")?;
+                if grp.kind == crate::model::cluster::GroupKind::Head {
+                    return Err("the head group has exactly one pod: it cannot be scaled".into());
+                }
+                let pod = match self.rows.get(self.selected()) {
+                    Some(Row::Node { n, .. }) => {
+                        grp.nodes.get(*n).map(|n| n.instance_id.clone()).filter(|s| !s.is_empty())
+                    }
+                    _ => None,
+                };
+                let target = GroupTarget {
+                    context,
+                    namespace: cl.namespace.clone(),
+                    cluster: cl.name.clone(),
+                    group: grp.name.clone(),
+                };
+                Ok((target, pod))
+            }
+            (View::Cluster, _) => Err("select a worker group or one of its nodes".into()),
+            _ => Err("scaling is offered in the Kube (0) and Cluster (1) views".into()),
+        }
+    }
+
+    /// The RayCluster behind a dashboard: the one it was opened through, or one of its name.
+    fn k8s_cluster_of(&self, c: &crate::model::ClusterState) -> Option<&crate::model::k8s::K8sCluster> {
+        match &c.key {
+            DashKey::Proxied { route, .. } => self.k8s.clusters.iter().find(|k| k.dashboard == *route),
+            DashKey::Url(_) => self.k8s.clusters.iter().find(|k| k.name == c.name),
+        }
+    }
+
+    /// Why the user may not change this cluster, when the API server said so.
+    fn forbidden(&self, t: &GroupTarget) -> Option<String> {
+        let r = ClusterRef { context: t.context.clone(), namespace: t.namespace.clone(), name: t.cluster.clone() };
+        self.access.get(&r).filter(|a| !a.allowed).map(|a| a.reason.clone())
+    }
+
+    fn scale_selected(&mut self, change: ScaleChange) -> Vec<Effect> {
+        match self.selected_group() {
+            Ok((target, _)) => self.confirm(ScaleRequest { target, change }),
+            Err(why) => self.refuse(why),
+        }
+    }
+
+    fn delete_selected_pod(&mut self) -> Vec<Effect> {
+        match self.selected_group() {
+            Ok((target, Some(pod))) => self.confirm(ScaleRequest { target, change: ScaleChange::DeletePod(pod) }),
+            Ok((_, None)) => self.refuse("select the pod to remove (x removes exactly that pod)".into()),
+            Err(why) => self.refuse(why),
+        }
+    }
+
+    fn ask(&mut self, what: AskFor) -> Vec<Effect> {
+        match self.selected_group() {
+            Ok((target, _)) => {
+                if let Some(why) = self.forbidden(&target) {
+                    return self.refuse(format!("disabled: {why}"));
+                }
+                self.overlay = Overlay::Ask(Ask { what, target, input: Input::default() });
+                Vec::new()
+            }
+            Err(why) => self.refuse(why),
+        }
+    }
+
+    fn answer(&mut self, ask: Ask) -> Vec<Effect> {
+        let text = ask.input.value().trim().to_string();
+        let Ok(n) = text.parse::<i64>() else {
+            return self.refuse(format!("{text:?} is not a whole number: nothing was sent"));
+        };
+        let change = match ask.what {
+            AskFor::Workers => ScaleChange::Workers(n),
+            AskFor::Min => ScaleChange::Min(n),
+            AskFor::Max => ScaleChange::Max(n),
+        };
+        self.confirm(ScaleRequest { target: ask.target, change })
+    }
+
+    /// Plans the change on the data raytop has and shows it for confirmation; an invalid change
+    /// is refused here, before anything is sent.
+    fn confirm(&mut self, req: ScaleRequest) -> Vec<Effect> {
+        if let Some(why) = self.forbidden(&req.target) {
+            return self.refuse(format!("disabled: {why}"));
+        }
+        let Some(rc) =
+            self.k8s.raw_clusters.iter().find(|r| r.name == req.target.cluster && r.namespace == req.target.namespace)
+        else {
+            return self.refuse(format!("RayCluster {} is not in what raytop watches", req.target.cluster));
+        };
+        match crate::action::preview_scale(&rc.spec, &req) {
+            Ok(preview) => {
+                self.overlay = Overlay::Confirm(Confirm { action: Action::Scale(req), preview, apply_focused: false });
+                Vec::new()
+            }
+            Err(why) => self.refuse(format!("not sent: {why}")),
+        }
+    }
+
+    fn refuse(&mut self, why: String) -> Vec<Effect> {
+        self.toast = Some(why);
+        Vec::new()
+    }
+
+    fn send(&mut self, c: Confirm) -> Vec<Effect> {
+        if self.readonly {
+            return self.refuse("--readonly: nothing is sent".into());
+        }
+        let id = format!("{}-{}", std::process::id(), self.next_action);
+        self.next_action += 1;
+        self.in_flight.insert(id.clone(), c.preview.title.clone());
+        self.toast = Some(format!("{}: sent, waiting for the API server…", c.preview.title));
+        vec![Effect::Act { id, action: c.action, planned: c.preview.fields }]
     }
 }

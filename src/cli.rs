@@ -69,6 +69,11 @@ pub struct Cli {
     #[arg(long, default_value = "default", global = true)]
     pub theme: String,
 
+    /// Change nothing: actions are left out of the keymap, help and hints, and their subcommands
+    /// refuse to run.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+
     /// Directory of keymap.toml and themes/ (default: $XDG_CONFIG_HOME/raytop).
     #[arg(long, env = "RAYTOP_CONFIG_DIR", global = true)]
     pub config_dir: Option<PathBuf>,
@@ -85,6 +90,29 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Scale a KubeRay worker group: set replicas, min or max, or remove one pod. Shows the change
+    /// and asks before sending it (an RFC 6902 JSON Patch guarded by `test` ops).
+    #[command(group(clap::ArgGroup::new("change").required(true).args(["replicas", "min", "max", "delete_pod"])))]
+    Scale {
+        /// The RayCluster.
+        cluster: String,
+        /// The worker group (`groupName`).
+        group: String,
+        /// Workers wanted. Refused when the autoscaler owns replicas: use --min or --max.
+        #[arg(long)]
+        replicas: Option<i64>,
+        /// minReplicas (with the autoscaler, raising it makes the autoscaler add workers).
+        #[arg(long)]
+        min: Option<i64>,
+        /// maxReplicas (with the autoscaler, lowering it makes the autoscaler remove workers).
+        #[arg(long)]
+        max: Option<i64>,
+        /// Remove exactly this pod: replicas - 1 and scaleStrategy.workersToDelete in one patch.
+        #[arg(long, value_name = "POD")]
+        delete_pod: Option<String>,
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
     /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -92,6 +120,17 @@ pub enum Cmd {
     },
     /// Print the man page (roff): `raytop man > ~/.local/share/man/man1/raytop.1`.
     Man,
+}
+
+/// How an action subcommand asks before it sends.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Confirmation {
+    /// Send without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the change and stop; nothing is sent.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub const DEFAULT_DASHBOARD: &str = "http://127.0.0.1:8265";

@@ -5,9 +5,11 @@
 //! function), `view`, `rows` and `ui` (what is drawn), `runtime` (owns the sources),
 //! `event_loop` and `tui` (the loop and the terminal), `config` (keymaps and themes as data).
 
+pub mod action;
 pub mod app;
 pub mod cli;
 pub mod cluster_config;
+pub mod commands;
 pub mod config;
 pub mod event_loop;
 pub mod logging;

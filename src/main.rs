@@ -49,6 +49,17 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Some(Cmd::Snapshot { .. }) => snapshot(&cli).await,
+            Some(Cmd::Scale { cluster, group, replicas, min, max, delete_pod, confirm }) => {
+                use raytop::action::ScaleChange;
+                let change = match (replicas, min, max, delete_pod) {
+                    (Some(n), ..) => ScaleChange::Replicas(*n),
+                    (_, Some(n), ..) => ScaleChange::Min(*n),
+                    (_, _, Some(n), _) => ScaleChange::Max(*n),
+                    (.., Some(pod)) => ScaleChange::DeletePod(pod.clone()),
+                    _ => return Ok(ExitCode::from(2)), // clap requires one of them
+                };
+                Ok(raytop::commands::scale(&cli, cluster, group, change, confirm).await)
+            }
             Some(Cmd::Completions { .. } | Cmd::Man) => Ok(ExitCode::SUCCESS),
             None => tui(&cli, started).await,
         }
@@ -174,12 +185,18 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let direct = kube_target.is_none() || cli.dashboard_asked();
     let key = state.key.clone();
     let dashboards = if direct { vec![state] } else { Vec::new() };
-    let mut app = App::new(dashboards, loaded.keymap, loaded.theme, loaded.warnings);
+    // --readonly takes the actions out of the keymap (so out of help and hints too).
+    let keymap = if cli.readonly { loaded.keymap.without_actions() } else { loaded.keymap };
+    let mut app = App::new(dashboards, keymap, loaded.theme, loaded.warnings);
+    app.readonly = cli.readonly;
     let (tx, rx) = mpsc::channel(256);
     let mut runtime =
         raytop::runtime::Runtime::new(tx, Duration::from_secs_f64(cli.refresh), Duration::from_secs_f64(cli.timeout));
     if direct {
         runtime.add_direct(key, client);
+    }
+    if !cli.readonly {
+        runtime.allow_actions(&raytop::config::state_dir());
     }
     if !cli.tune_dirs.is_empty() {
         runtime.start_tune(cli.tune_dirs.clone());

@@ -16,6 +16,18 @@ pub enum Msg {
     Tune(TuneUpdate),
     /// News from the Kubernetes API server.
     Kube(KubeUpdate),
+    /// An action the executor ran, and how it ended.
+    ActionDone { id: String, outcome: crate::action::Outcome },
+    /// Whether the user may change a RayCluster (a SelfSubjectAccessReview's answer).
+    Access { cluster: ClusterRef, allowed: bool, reason: String },
+}
+
+/// A RayCluster, by name, in a context.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClusterRef {
+    pub context: Option<String>,
+    pub namespace: String,
+    pub name: String,
 }
 
 /// What a source sends about one dashboard.

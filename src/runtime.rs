@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::action::audit::Audit;
+use crate::action::exec::Executor;
+use crate::action::{Action, FieldChange, Outcome};
 use crate::app::Effect;
 use crate::msg::{DashKey, DashUpdate, Interest, Msg};
 use crate::source::dashboard::{DashboardClient, Endpoint, FetchError, poller};
@@ -31,6 +34,8 @@ pub struct Runtime {
     poller: Option<Poller>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
+    /// Runs actions; `None` with --readonly, so nothing can be sent.
+    executor: Option<Executor>,
 }
 
 impl Runtime {
@@ -45,7 +50,13 @@ impl Runtime {
             tune: None,
             poller: None,
             refresh_seq: 0,
+            executor: None,
         }
+    }
+
+    /// Lets the runtime send actions, writing the audit log in `state_dir`.
+    pub fn allow_actions(&mut self, state_dir: &std::path::Path) {
+        self.executor = Some(Executor { clients: self.clients.clone(), audit: Audit::in_dir(state_dir) });
     }
 
     /// A dashboard reached by its address.
@@ -77,8 +88,33 @@ impl Runtime {
                 }
             }
             Effect::Poll { dashboard, interest } => self.poll(dashboard, interest),
+            Effect::Act { id, action, planned } => self.act(id, action, planned),
+            Effect::CheckAccess(cluster) => {
+                let (clients, tx) = (self.clients.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let Ok(c) = clients.get(cluster.context.as_deref()).await else { return };
+                    let (allowed, reason) =
+                        crate::source::kube::access::can_i(&c.client, "patch", &cluster.namespace, &cluster.name).await;
+                    let _ = tx.send(Msg::Access { cluster, allowed, reason }).await;
+                });
+            }
         }
         true
+    }
+
+    fn act(&self, id: String, action: Action, planned: Vec<FieldChange>) {
+        let tx = self.tx.clone();
+        let Some(executor) = self.executor.clone() else {
+            let outcome = Outcome { ok: false, message: "--readonly: nothing was sent".into(), changes: Vec::new() };
+            tokio::spawn(async move {
+                let _ = tx.send(Msg::ActionDone { id, outcome }).await;
+            });
+            return;
+        };
+        tokio::spawn(async move {
+            let outcome = executor.run(&id, &action, &planned).await;
+            let _ = tx.send(Msg::ActionDone { id, outcome }).await;
+        });
     }
 
     fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {

@@ -21,6 +21,45 @@ pub enum Overlay {
     Help,
     Palette(Input),
     Filter(Input),
+    /// A number typed for an action (`s`, `m`, `M`), then confirmed.
+    Ask(Ask),
+    /// An action waiting for the user's yes, with what it will change.
+    Confirm(Confirm),
+    /// How an action ended; stays until dismissed.
+    Outcome {
+        title: String,
+        outcome: crate::action::Outcome,
+    },
+}
+
+/// What a typed number is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskFor {
+    Workers,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub what: AskFor,
+    pub target: crate::action::GroupTarget,
+    pub input: Input,
+}
+
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub action: crate::action::Action,
+    pub preview: crate::action::Preview,
+    /// Cancel has the focus until the user moves it.
+    pub apply_focused: bool,
+}
+
+/// May the user change a RayCluster (a SelfSubjectAccessReview's answer)?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub allowed: bool,
+    pub reason: String,
 }
 
 /// Commands the palette knows, with what they do (shown as completions).
@@ -74,6 +113,14 @@ pub struct App {
     /// The rows of the current view, rebuilt when the model, filter or folds change.
     pub rows: Vec<Row>,
     pub quit: bool,
+    /// --readonly: no action is offered or sent.
+    pub readonly: bool,
+    /// What the user may change, per RayCluster, as the API server answered.
+    pub access: std::collections::BTreeMap<crate::msg::ClusterRef, Access>,
+    /// Actions sent and not yet answered, by id, with their title.
+    pub in_flight: std::collections::BTreeMap<String, String>,
+    /// Numbers the action ids of this run.
+    pub next_action: u64,
 }
 
 impl App {

@@ -152,9 +152,12 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     app.run(Command::ViewKube);
     app.run(Command::Down); // raycluster-gpu: no dashboard known for it yet
     let fx = app.run(Command::OpenCluster);
-    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, route }), interest }] = fx.as_slice() else {
-        panic!("no proxied dashboard polled: {fx:?}")
+    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, route }), interest }, Effect::CheckAccess(access)] =
+        fx.as_slice()
+    else {
+        panic!("no proxied dashboard polled, or no access check: {fx:?}")
     };
+    assert_eq!((access.namespace.as_str(), access.name.as_str()), ("ray-lab", "raycluster-gpu"));
     assert_eq!(context.as_deref(), Some("lab-admin"));
     assert_eq!(route.proxy_path(), "/api/v1/namespaces/ray-lab/services/raycluster-gpu-head-svc:dashboard/proxy");
     assert_eq!(route.token_secret, None, "no authOptions: no token");
@@ -165,7 +168,7 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     let fx = app.run(Command::OpenCluster);
     assert_eq!(app.dashboards.len(), 2, "reused, not opened twice");
     assert!(
-        matches!(fx.as_slice(), [Effect::Poll { dashboard: Some(k), .. }] if *k == app.dashboards[1].key),
+        matches!(fx.as_slice(), [Effect::Poll { dashboard: Some(k), .. }, ..] if *k == app.dashboards[1].key),
         "{fx:?}"
     );
     let first = app.dashboards[0].name.clone();
@@ -189,7 +192,7 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     app.run(Command::Down);
     assert_eq!(app.dashboards.len(), 1, "a context switch closes the dashboards opened through the old one");
     let fx = app.run(Command::OpenCluster);
-    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, .. }), .. }] = fx.as_slice() else {
+    let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, .. }), .. }, ..] = fx.as_slice() else {
         panic!("{fx:?}")
     };
     assert_eq!(context.as_deref(), Some("lab-viewer"), "another context's cluster is its own dashboard");
@@ -280,4 +283,148 @@ fn pod_names_tell_pods_apart_at_80_and_160_columns() {
             }
         }
     }
+}
+
+/// Selects the worker group `group` (or its first pod) of an opened RayCluster in the Kube view.
+fn select_group(app: &mut App, cluster: &str, group: &str, pod: bool) {
+    use raytop::rows::Row;
+    app.run(Command::ViewKube);
+    let at = |app: &App, want: &dyn Fn(&Row, &App) -> bool| app.rows.iter().position(|r| want(r, app));
+    let ci = at(app, &|r, a| matches!(r, Row::K8sCluster { c } if a.k8s.clusters[*c].name == cluster)).unwrap();
+    app.selected[raytop::view::View::Kube.index()] = ci;
+    if !app.k8s_expanded.iter().any(|k| k.ends_with(&format!("/{cluster}"))) {
+        app.run(Command::OpenCluster);
+    }
+    let gi = at(app, &|r, a| match r {
+        Row::K8sGroup { c, g } if !pod => {
+            a.k8s.clusters[*c].name == cluster && a.k8s.clusters[*c].groups[*g].name == group
+        }
+        Row::K8sPod { c, g, .. } if pod => {
+            a.k8s.clusters[*c].name == cluster && a.k8s.clusters[*c].groups[*g].name == group
+        }
+        _ => false,
+    })
+    .unwrap();
+    app.selected[raytop::view::View::Kube.index()] = gi;
+}
+
+fn key(app: &mut App, k: crossterm::event::KeyCode) -> Vec<raytop::app::Effect> {
+    app.on_key(&crossterm::event::KeyEvent::from(k))
+}
+
+#[test]
+fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
+    use crossterm::event::KeyCode;
+    use raytop::action::{Action, ScaleChange};
+    use raytop::app::Effect;
+    use raytop::state::Overlay;
+    let (mut app, now) = app_with_lab_objects();
+    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
+    // gpu-group is at its max (2 of [0..2]): one more is refused before anything is sent.
+    assert!(key(&mut app, KeyCode::Char('+')).is_empty());
+    assert_eq!(app.toast.as_deref(), Some("not sent: 3 replicas would leave [0..2]: raise max to 3 first"));
+    assert!(key(&mut app, KeyCode::Char('-')).is_empty(), "nothing is sent before the yes");
+    let Overlay::Confirm(c) = &app.overlay else { panic!("no confirmation: {:?}", app.toast) };
+    assert_eq!(c.preview.fields.len(), 1);
+    let f = &c.preview.fields[0];
+    assert_eq!((f.field, f.before.as_str(), f.after.as_str()), ("replicas", "2", "1"));
+    assert_eq!(c.preview.next, "KubeRay deletes 1 pod(s) of gpu-group, chosen at random (x on a pod picks one)");
+    assert!(!c.apply_focused, "Cancel has the focus");
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    insta::assert_snapshot!(term.backend().to_string());
+    // Enter on Cancel: nothing sent.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(app.overlay, Overlay::None));
+    assert_eq!(app.toast.as_deref(), Some("cancelled: nothing was sent"));
+    // Again, Tab to Apply, Enter: one action, named by cluster and group, not by row.
+    key(&mut app, KeyCode::Char('-'));
+    key(&mut app, KeyCode::Tab);
+    let fx = key(&mut app, KeyCode::Enter);
+    let [Effect::Act { id, action: Action::Scale(req), planned }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(req.target.context.as_deref(), Some("lab-admin"));
+    assert_eq!((req.target.namespace.as_str(), req.target.cluster.as_str()), ("ray-lab", "raycluster-gpu"));
+    assert_eq!((req.target.group.as_str(), &req.change), ("gpu-group", &ScaleChange::Step(-1)));
+    assert_eq!(planned[0].after, "1");
+    // The outcome stays on screen until a key is pressed.
+    let outcome = raytop::action::Outcome {
+        ok: true,
+        message: "patched; KubeRay deletes 1 pod(s)".into(),
+        changes: planned.clone(),
+    };
+    app.on_msg(raytop::msg::Msg::ActionDone { id: id.clone(), outcome });
+    assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-group" && outcome.ok));
+    app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed { kind: "events", error: "x".into(), forbidden: false }));
+    assert!(matches!(app.overlay, Overlay::Outcome { .. }), "a watch event does not close it");
+    key(&mut app, KeyCode::Char('j'));
+    assert!(matches!(app.overlay, Overlay::None));
+}
+
+#[test]
+fn typed_counts_are_checked_before_anything_is_sent() {
+    use crossterm::event::KeyCode;
+    use raytop::state::Overlay;
+    let (mut app, _) = app_with_lab_objects();
+    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
+    // gpu-group is [0..2] with autoscaling off: max 1 would leave its 2 replicas outside.
+    key(&mut app, KeyCode::Char('M'));
+    assert!(matches!(app.overlay, Overlay::Ask(_)));
+    key(&mut app, KeyCode::Char('1'));
+    let fx = key(&mut app, KeyCode::Enter);
+    assert!(fx.is_empty() && matches!(app.overlay, Overlay::None));
+    assert_eq!(app.toast.as_deref(), Some("not sent: 2 replicas would leave [0..1]: raise max to 2 first"));
+    key(&mut app, KeyCode::Char('s'));
+    for c in "two".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.toast.as_deref(), Some("\"two\" is not a whole number: nothing was sent"));
+}
+
+#[test]
+fn x_on_a_pod_removes_exactly_that_pod_and_readonly_offers_nothing() {
+    use crossterm::event::KeyCode;
+    use raytop::state::Overlay;
+    let (mut app, _) = app_with_lab_objects();
+    select_group(&mut app, "raycluster-gpu", "gpu-group", true);
+    key(&mut app, KeyCode::Char('x'));
+    let Overlay::Confirm(c) = &app.overlay else { panic!("{:?}", app.toast) };
+    let pod = c.preview.title.strip_prefix("Remove pod ").unwrap().to_string();
+    assert!(pod.starts_with("raycluster-gpu-gpu-group-worker-"), "{pod}");
+    assert!(
+        c.preview.fields.iter().any(|f| f.field == "scaleStrategy.workersToDelete" && f.after == format!("[{pod}]"))
+    );
+    app.overlay = Overlay::None;
+    // --readonly: the keymap has no action keys; help says nothing of scaling.
+    app.keymap = app.keymap.clone().without_actions();
+    app.readonly = true;
+    assert!(key(&mut app, KeyCode::Char('+')).is_empty());
+    assert!(matches!(app.overlay, Overlay::None));
+    app.run(Command::Help);
+    let mut term = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, SystemTime::now())).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("open_cluster") || screen.contains("Show or hide the cluster"), "{screen}");
+    assert!(!screen.contains("Scale the selected worker group"), "{screen}");
+}
+
+#[test]
+fn a_cluster_the_user_may_not_patch_shows_the_action_disabled_with_the_reason() {
+    use crossterm::event::KeyCode;
+    use raytop::state::Overlay;
+    let (mut app, _) = app_with_lab_objects();
+    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
+    let cluster = raytop::msg::ClusterRef {
+        context: Some("lab-admin".into()),
+        namespace: "ray-lab".into(),
+        name: "raycluster-gpu".into(),
+    };
+    app.on_msg(raytop::msg::Msg::Access {
+        cluster,
+        allowed: false,
+        reason: "you may not patch rayclusters.ray.io".into(),
+    });
+    key(&mut app, KeyCode::Char('+'));
+    assert!(matches!(app.overlay, Overlay::None));
+    assert_eq!(app.toast.as_deref(), Some("disabled: you may not patch rayclusters.ray.io"));
 }

@@ -47,8 +47,31 @@ pub enum Command {
     TrialDetail,
     /// Kube view: open or close a RayCluster (and show its dashboard in the other views).
     OpenCluster,
+    /// Actions: they change the cluster, always behind a confirmation, and are left out of
+    /// the keymap with --readonly.
+    ScaleUp,
+    ScaleDown,
+    ScaleTo,
+    SetMin,
+    SetMax,
+    DeletePod,
     /// Unbinds a key that a lower layer binds.
     Noop,
+}
+
+impl Command {
+    /// Whether the command changes something outside raytop.
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Command::ScaleUp
+                | Command::ScaleDown
+                | Command::ScaleTo
+                | Command::SetMin
+                | Command::SetMax
+                | Command::DeletePod
+        )
+    }
 }
 
 /// A key as written in a keymap file, normalised for matching.
@@ -202,6 +225,15 @@ impl Keymap {
             .map(|b| b.key.label())
     }
 
+    /// Takes every action out (--readonly): their keys do nothing, and help and hints, which read
+    /// the keymap, no longer offer them.
+    pub fn without_actions(mut self) -> Keymap {
+        for list in self.sections.values_mut() {
+            list.retain(|b| !b.command.is_action());
+        }
+        self
+    }
+
     /// Lays the bindings of one TOML text over this keymap. Problems become warnings naming
     /// `origin`; the good bindings still apply.
     fn overlay(&mut self, text: &str, origin: &str, warnings: &mut Vec<String>) {
@@ -305,8 +337,11 @@ bindings = []
             "user",
             &mut w,
         );
-        assert_eq!(km.resolve(View::Cluster, &key('x')), Some(Command::Quit));
-        assert_eq!(km.resolve(View::Cluster, &key('q')), None);
+        // The Autoscaler view binds neither key itself, so [global] decides.
+        assert_eq!(km.resolve(View::Autoscaler, &key('x')), Some(Command::Quit));
+        assert_eq!(km.resolve(View::Autoscaler, &key('q')), None);
+        // A view's own binding wins over [global]: x removes a pod in the Cluster view.
+        assert_eq!(km.resolve(View::Cluster, &key('x')), Some(Command::DeletePod));
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w.iter().any(|m| m.contains("explode")));
     }

@@ -1,5 +1,6 @@
 //! Drawing: pure functions of the app state and a clock. Nothing here fetches or parses.
 
+pub mod popups;
 pub mod views;
 pub mod widgets;
 
@@ -41,6 +42,8 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     match &app.overlay {
         Overlay::Help => views::help::draw(f, area, app),
         Overlay::Palette(input) => draw_palette(f, area, app, input.value()),
+        Overlay::Confirm(c) => popups::draw_confirm(f, area, app, c),
+        Overlay::Outcome { title, outcome } => popups::draw_outcome(f, area, app, title, outcome),
         _ => {}
     }
 }
@@ -161,6 +164,19 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             Span::styled("█", t.accent()),
             Span::styled("   Tab complete · Enter run · Esc cancel", t.muted()),
         ]),
+        Overlay::Ask(ask) => {
+            let what = match ask.what {
+                crate::state::AskFor::Workers => format!("workers for {}", ask.target.group),
+                crate::state::AskFor::Min => format!("minReplicas of {}", ask.target.group),
+                crate::state::AskFor::Max => format!("maxReplicas of {}", ask.target.group),
+            };
+            Line::from(vec![
+                Span::styled(format!("{what}: "), t.accent()),
+                Span::raw(ask.input.value().to_string()),
+                Span::styled("█", t.accent()),
+                Span::styled("   Enter review the change · Esc cancel", t.muted()),
+            ])
+        }
         _ => {
             if let Some(msg) = &app.toast {
                 Line::from(Span::styled(format!(" {msg}"), t.warn()))

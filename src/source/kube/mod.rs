@@ -4,6 +4,7 @@
 //! reported with the verb and resource and the other kinds keep going. Converted rows, not API
 //! objects, go to the app, at most every 150 ms per kind.
 
+pub mod access;
 pub mod clients;
 pub mod convert;
 pub mod secret;

@@ -164,7 +164,7 @@ pub const SLICE: Slice = Slice {
     view: View::Cluster,
     needs_dashboard: true,
     interest: Interest { nodes: true, ..Interest::ACTIVE },
-    hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes")],
+    hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1")],
     rows,
     draw: draw_slice,
 };

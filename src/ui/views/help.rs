@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let h = (lines.len() as u16 + 2).min(area.height);
     // As wide as the longest description needs, within the screen.
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
-    let w = (widest + 2).min(area.width);
+    let w = (widest + 4).min(area.width);
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     f.render_widget(Clear, rect);
     let block = Block::bordered().border_style(t.border()).title(Span::styled(" keys ", t.title()));

@@ -43,7 +43,7 @@ fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static
         Connection::Unauthorized(e) => (format!("✖ {e}"), t.error()),
     };
     let nodes = state.groups.iter().map(|g| g.nodes.iter().filter(|n| n.alive).count()).sum::<usize>();
-    let shown = if i == app.current { " · shown in views 1-5" } else { "" };
+    let shown = if i == app.current { " · shown in views 1-6" } else { "" };
     Line::from(vec![
         Span::styled(format!(" dashboard {} ", state.dashboard), t.muted()),
         Span::styled(status, style),
@@ -389,7 +389,7 @@ pub const SLICE: Slice = Slice {
     needs_dashboard: false,
     // Pods are joined to the dashboard's nodes when it is reachable.
     interest: Interest { nodes: true, ..Interest::ACTIVE },
-    hints: &[(C::OpenCluster, "open")],
+    hints: &[(C::OpenCluster, "open"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1"), (C::ScaleTo, "scale to")],
     rows,
     draw,
 };

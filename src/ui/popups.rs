@@ -1,0 +1,76 @@
+//! The action popups: the confirmation (target, each field before and after, what happens next,
+//! warnings; Cancel focused) and the outcome, which stays until a key dismisses it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::action::{FieldChange, Outcome};
+use crate::state::{App, Confirm};
+
+/// A box in the middle of `area`, as tall as its lines and as wide as the widest (within limits).
+fn centered(area: Rect, lines: &[Line], min_w: u16) -> Rect {
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let w = (widest + 4).max(min_w).min(area.width.saturating_sub(2));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn field_lines(app: &App, fields: &[FieldChange]) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let w = fields.iter().map(|f| f.field.len()).max().unwrap_or(0);
+    fields
+        .iter()
+        .map(|f| {
+            Line::from(vec![
+                Span::styled(format!("  {:<w$}  ", f.field), t.muted()),
+                Span::raw(f.before.clone()),
+                Span::styled(" → ", t.muted()),
+                Span::styled(f.after.clone(), t.accent().add_modifier(Modifier::BOLD)),
+            ])
+        })
+        .collect()
+}
+
+pub fn draw_confirm(f: &mut Frame, area: Rect, app: &App, c: &Confirm) {
+    let t = &app.theme;
+    let p = &c.preview;
+    let mut lines = vec![Line::from(Span::styled(p.target.clone(), t.accent())), Line::raw("")];
+    lines.extend(field_lines(app, &p.fields));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![Span::styled("next: ", t.muted()), Span::raw(p.next.clone())]));
+    for w in &p.warnings {
+        lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.warn())));
+    }
+    lines.push(Line::raw(""));
+    let (cancel, apply) = if c.apply_focused { (t.muted(), t.selected()) } else { (t.selected(), t.muted()) };
+    lines.push(Line::from(vec![
+        Span::styled(" Cancel ", cancel.add_modifier(Modifier::BOLD)),
+        Span::raw("   "),
+        Span::styled(" Apply ", apply.add_modifier(Modifier::BOLD)),
+        Span::styled("    Tab switch · Enter choose · Esc cancel", t.muted()),
+    ]));
+    let rect = centered(area, &lines, 50);
+    f.render_widget(Clear, rect);
+    let block = Block::bordered().border_style(t.warn()).title(Span::styled(format!(" {}? ", p.title), t.title()));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
+}
+
+pub fn draw_outcome(f: &mut Frame, area: Rect, app: &App, title: &str, o: &Outcome) {
+    let t = &app.theme;
+    let (mark, style) = if o.ok { ("✔ done", t.ok()) } else { ("✖ failed", t.error()) };
+    let mut lines = vec![Line::from(Span::styled(mark, style.add_modifier(Modifier::BOLD))), Line::raw("")];
+    lines.push(Line::raw(o.message.clone()));
+    if !o.changes.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(field_lines(app, &o.changes));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled("any key closes this", t.muted())));
+    let rect = centered(area, &lines, 40);
+    f.render_widget(Clear, rect);
+    let block = Block::bordered().border_style(style).title(Span::styled(format!(" {title} "), t.title()));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
+}
