@@ -278,3 +278,325 @@ fn an_expired_watch_relists_without_losing_objects() {
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }
+
+/// Calls the lab's API server as `user` (admin or viewer) with curl; returns (HTTP code, body).
+fn kapi(user: &str, method: &str, path: &str, content_type: &str, body: Option<&str>) -> (u16, Value) {
+    let env = std::fs::read_to_string(format!("{}/run/lab.env", kube_dir())).unwrap();
+    let get = |k: &str| env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let token = get(if user == "viewer" { "VIEWER_TOKEN" } else { "ADMIN_TOKEN" });
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-X", method, "--cacert", &format!("{}/run/pki/apiserver.crt", kube_dir())])
+        .args(["-H", &format!("Authorization: Bearer {token}"), "-H", &format!("Content-Type: {content_type}")])
+        .args(["-w", "\n%{http_code}"]);
+    if let Some(b) = body {
+        cmd.args(["--data", b]);
+    }
+    let out = cmd.arg(format!("{}{path}", get("API_URL"))).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+const RC_PATH: &str = "/apis/ray.io/v1/namespaces/ray-lab/rayclusters";
+
+/// A RayCluster of its own for one test, deleted when the test ends, pass or fail.
+struct ScratchCluster {
+    name: String,
+}
+
+impl ScratchCluster {
+    fn new(name: &str, autoscaling: bool) -> ScratchCluster {
+        let _ = kapi("admin", "DELETE", &format!("{RC_PATH}/{name}"), "application/json", None);
+        let rc = serde_json::json!({
+            "apiVersion": "ray.io/v1", "kind": "RayCluster",
+            "metadata": {"name": name, "namespace": "ray-lab"},
+            "spec": {
+                "rayVersion": "2.60.0",
+                "enableInTreeAutoscaling": autoscaling,
+                "headGroupSpec": {"template": {"spec": {"containers": [{"name": "ray-head", "image": "rayproject/ray:2.60.0"}]}}},
+                "workerGroupSpecs": [
+                    {"groupName": "small", "replicas": 1, "minReplicas": 0, "maxReplicas": 4,
+                     "template": {"spec": {"containers": [{"name": "w", "image": "rayproject/ray:2.60.0"}]}}},
+                    {"groupName": "big", "replicas": 2, "minReplicas": 1, "maxReplicas": 5,
+                     "template": {"spec": {"containers": [{"name": "w", "image": "rayproject/ray:2.60.0"}]}}}
+                ]
+            }
+        });
+        let (code, body) = kapi("admin", "POST", RC_PATH, "application/json", Some(&rc.to_string()));
+        assert_eq!(code, 201, "{body}");
+        ScratchCluster { name: name.into() }
+    }
+
+    fn get(&self) -> Value {
+        let (code, body) = kapi("admin", "GET", &format!("{RC_PATH}/{}", self.name), "application/json", None);
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    fn group(&self, name: &str) -> Value {
+        self.get()["spec"]["workerGroupSpecs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["groupName"] == name)
+            .unwrap()
+            .clone()
+    }
+}
+
+impl Drop for ScratchCluster {
+    fn drop(&mut self) {
+        let _ = kapi("admin", "DELETE", &format!("{RC_PATH}/{}", self.name), "application/json", None);
+    }
+}
+
+/// `raytop scale …` against the lab, with its own state dir (for the audit log); returns (exit
+/// code, stdout, stderr).
+fn scale(state: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["scale", "-n", "ray-lab"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig())
+        .env("XDG_STATE_HOME", state)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (out.status.code().unwrap_or(-1), s(&out.stdout), s(&out.stderr))
+}
+
+fn audit_lines(state: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(state.join("raytop/audit.jsonl")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn scale_patches_land_with_the_right_fields_and_are_audited() {
+    use std::os::unix::fs::PermissionsExt;
+    let rc = ScratchCluster::new("scale-fixed", false);
+    let state = tempfile::tempdir().unwrap();
+    let (code, out, err) = scale(state.path(), &["scale-fixed", "big", "--replicas", "4", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("replicas: 2 -> 4") && out.contains("KubeRay creates 2 pod(s) for big"), "{out}");
+    assert_eq!(rc.group("big")["replicas"], 4);
+    assert_eq!(rc.group("small")["replicas"], 1, "the other group is untouched");
+    // Removing one pod: replicas - 1 and workersToDelete in one patch.
+    let (code, out, err) =
+        scale(state.path(), &["scale-fixed", "big", "--delete-pod", "scale-fixed-big-worker-abcde", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let big = rc.group("big");
+    assert_eq!(big["replicas"], 3);
+    assert_eq!(big["scaleStrategy"]["workersToDelete"], serde_json::json!(["scale-fixed-big-worker-abcde"]));
+    // The audit log: an intent and a result line per action, 0600, no token anywhere.
+    let lines = audit_lines(state.path());
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(
+        lines.iter().map(|l| l["phase"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["intent", "result", "intent", "result"]
+    );
+    assert_eq!(lines[1]["ok"], true);
+    assert_eq!(lines[0]["target"]["cluster"], "scale-fixed");
+    assert_eq!(lines[1]["changes"][0], serde_json::json!({"field": "replicas", "before": "2", "after": "4"}));
+    assert!(lines[0]["who"].as_str().unwrap().contains("kube user admin"), "{}", lines[0]);
+    let path = state.path().join("raytop/audit.jsonl");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let env = std::fs::read_to_string(format!("{}/run/lab.env", kube_dir())).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for token in env.lines().filter_map(|l| l.split_once("_TOKEN=").map(|(_, t)| t)) {
+        assert!(!text.contains(token), "a token in the audit log");
+    }
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn with_the_autoscaler_replicas_are_refused_and_min_moves_instead() {
+    let rc = ScratchCluster::new("scale-auto", true);
+    let state = tempfile::tempdir().unwrap();
+    let before = rc.get()["metadata"]["resourceVersion"].clone();
+    let (code, out, err) = scale(state.path(), &["scale-auto", "big", "--replicas", "4", "--yes"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("the autoscaler owns replicas of big") && err.contains("use --min N"), "{err}");
+    assert_eq!(rc.get()["metadata"]["resourceVersion"], before, "nothing was written");
+    let (code, out, err) = scale(state.path(), &["scale-auto", "big", "--min", "4", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("min 1 → 4 makes it add 2 worker(s)"), "{out}");
+    let big = rc.group("big");
+    assert_eq!(
+        (big["minReplicas"].as_i64(), big["replicas"].as_i64()),
+        (Some(4), Some(2)),
+        "replicas stay the autoscaler's"
+    );
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn invalid_values_and_readonly_send_nothing() {
+    let rc = ScratchCluster::new("scale-invalid", false);
+    let state = tempfile::tempdir().unwrap();
+    let before = rc.get()["metadata"]["resourceVersion"].clone();
+    for (args, says) in [
+        (vec!["scale-invalid", "big", "--max", "0", "--yes"], "min 1 would exceed max 0"),
+        (vec!["scale-invalid", "big", "--replicas", "9", "--yes"], "raise max to 9 first"),
+        (vec!["scale-invalid", "huge", "--replicas", "1", "--yes"], "the groups are: small, big"),
+        (vec!["--readonly", "scale-invalid", "big", "--replicas", "3", "--yes"], "--readonly: scale refused"),
+    ] {
+        let (code, out, err) = scale(state.path(), &args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // --dry-run shows the patch and sends nothing; no answer at the prompt is no.
+    let (code, out, _) = scale(state.path(), &["scale-invalid", "big", "--replicas", "3", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(r#"{"op":"test","path":"/spec/workerGroupSpecs/1/groupName","value":"big"}"#), "{out}");
+    let (code, out, _) = scale(state.path(), &["scale-invalid", "big", "--replicas", "3"]);
+    assert_eq!((code, out.contains("cancelled: nothing was sent")), (1, true), "{out}");
+    assert_eq!(rc.get()["metadata"]["resourceVersion"], before, "nothing was written");
+    assert!(audit_lines(state.path()).is_empty(), "nothing was sent, so nothing was audited");
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn a_reordered_group_list_fails_the_test_op_and_is_planned_again_on_fresh_data() {
+    use raytop::action::{GroupTarget, ScaleChange, ScaleRequest};
+    let rc = ScratchCluster::new("scale-race", false);
+    // What raytop saw: `big` at index 1.
+    let seen: raytop::wire::k8s::RayClusterSpec = serde_json::from_value(rc.get()["spec"].clone()).unwrap();
+    // Meanwhile someone puts `big` first.
+    let swap = r#"[{"op":"move","from":"/spec/workerGroupSpecs/1","path":"/spec/workerGroupSpecs/0"}]"#;
+    let (code, body) =
+        kapi("admin", "PATCH", &format!("{RC_PATH}/scale-race"), "application/json-patch+json", Some(swap));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(rc.get()["spec"]["workerGroupSpecs"][0]["groupName"], "big");
+    let state = tempfile::tempdir().unwrap();
+    let exec = raytop::action::exec::Executor {
+        clients: raytop::source::kube::KubeClients::from_file(kubeconfig()),
+        audit: raytop::action::audit::Audit::in_dir(state.path()),
+    };
+    let req = ScaleRequest {
+        target: GroupTarget {
+            context: Some("lab-admin".into()),
+            namespace: "ray-lab".into(),
+            cluster: "scale-race".into(),
+            group: "big".into(),
+        },
+        change: ScaleChange::Replicas(3),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let done = rt.block_on(exec.scale(&req, Some(seen))).unwrap();
+    assert_eq!(done.attempts, 2, "the stale patch was refused by its test op, the second went through");
+    assert_eq!(rc.group("big")["replicas"], 3);
+    assert_eq!(rc.group("small")["replicas"], 1, "the group now at index 1 is untouched");
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn a_user_without_patch_is_refused_with_the_reason() {
+    let rc = ScratchCluster::new("scale-rbac", false);
+    let state = tempfile::tempdir().unwrap();
+    let before = rc.get()["metadata"]["resourceVersion"].clone();
+    let (code, out, err) =
+        scale(state.path(), &["--context", "lab-viewer", "scale-rbac", "big", "--replicas", "3", "--yes"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("forbidden: may not patch RayCluster scale-rbac"), "{err}");
+    assert!(err.contains("cannot patch resource \"rayclusters\""), "the API server's reason: {err}");
+    assert_eq!(rc.get()["metadata"]["resourceVersion"], before);
+    let lines = audit_lines(state.path());
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!((lines[1]["phase"].as_str(), lines[1]["ok"].as_bool()), (Some("result"), Some(false)));
+}
+
+/// Opens RayCluster `name` in the Kube view (filtered to it) and selects its worker group `group`.
+fn open_group(p: &Pane, name: &str, group: &str) {
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    p.keys(&["/"]);
+    p.type_text(name);
+    p.keys(&["Enter"]);
+    p.wait(&format!("only {name} listed"), Duration::from_secs(5), |s| {
+        s.contains(name) && !s.contains("raycluster-gpu ")
+    });
+    p.keys(&["Enter"]);
+    p.wait_for(&format!("  {group} "), Duration::from_secs(10));
+    // Rows: the cluster, headgroup, then the worker groups in spec order.
+    let rows = ["headgroup", "small", "big"];
+    let steps = rows.iter().position(|r| *r == group).unwrap() + 1;
+    for _ in 0..steps {
+        p.keys(&["j"]);
+    }
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn in_tmux_plus_asks_then_the_group_row_follows_the_patch_and_the_audit_has_both_lines() {
+    let rc = ScratchCluster::new("scale-tui", false);
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"]);
+    open_group(&p, "scale-tui", "big");
+    p.wait_for("replicas 2 [1..5]", Duration::from_secs(5));
+    p.keys(&["+"]);
+    let s = p.wait_for("Scale big?", Duration::from_secs(5));
+    assert!(s.contains("replicas  2 → 3") && s.contains("next: KubeRay creates 1 pod(s) for big"), "{s}");
+    assert_eq!(rc.group("big")["replicas"], 2, "nothing sent before the yes");
+    p.keys(&["Tab", "Enter"]);
+    let t0 = Instant::now();
+    let mut s = p.screen();
+    while !s.contains("replicas 3 [1..5]") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the row did not follow: {s}");
+        std::thread::sleep(Duration::from_millis(20));
+        s = p.screen();
+    }
+    eprintln!("figure: confirm to the new replicas on screen: {} ms", t0.elapsed().as_millis());
+    assert!(s.contains("✔ done"), "the outcome stays until dismissed: {s}");
+    assert_eq!(rc.group("big")["replicas"], 3);
+    p.keys(&["Escape"]);
+    p.wait(&"the outcome dismissed".to_string(), Duration::from_secs(5), |s| !s.contains("✔ done"));
+    let audit = std::fs::read_to_string(p.audit_file()).unwrap();
+    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!((lines[0]["phase"].as_str(), lines[1]["ok"].as_bool()), (Some("intent"), Some(true)));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn in_tmux_a_viewer_sees_scaling_disabled_with_the_reason() {
+    let _rc = ScratchCluster::new("scale-viewer", false);
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str())],
+        &["--context", "lab-viewer", "--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"],
+    );
+    open_group(&p, "scale-viewer", "big");
+    // The access review answers in the background; give it a moment, then ask.
+    std::thread::sleep(Duration::from_millis(500));
+    p.keys(&["+"]);
+    let s = p.wait_for("disabled: you may not patch rayclusters.ray.io scale-viewer", Duration::from_secs(5));
+    assert!(!s.contains("Scale big?"), "no confirmation is offered: {s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn in_tmux_readonly_offers_no_action() {
+    let rc = ScratchCluster::new("scale-ro", false);
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str())],
+        &["--readonly", "--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"],
+    );
+    open_group(&p, "scale-ro", "big");
+    let s = p.wait_for("replicas 2 [1..5]", Duration::from_secs(5));
+    let footer = s.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+    assert!(footer.contains("Enter  open") && !footer.contains("+1"), "no scale hint in the footer: {footer}");
+    p.keys(&["+"]);
+    p.keys(&["?"]);
+    let s = p.wait_for("any key closes this help", Duration::from_secs(5));
+    assert!(!s.contains("Scale the selected worker group"), "help lists no action: {s}");
+    assert!(!s.contains("Scale big?"), "{s}");
+    assert_eq!(rc.group("big")["replicas"], 2);
+    p.keys(&["q", "q"]);
+    p.wait_exit(Duration::from_secs(5));
+    assert!(!p.audit_file().exists(), "nothing was sent, nothing audited");
+}

@@ -81,7 +81,7 @@ impl Executor {
     /// The kubeconfig user of the action's context, for the audit log's "who".
     async fn kube_user(&self, action: &Action) -> Option<String> {
         let Action::Scale(r) = action;
-        let kc = kube::config::Kubeconfig::read().ok()?;
+        let kc = self.clients.kubeconfig()?;
         let ctx = r.target.context.clone().or(kc.current_context.clone())?;
         kc.contexts.iter().find(|c| c.name == ctx)?.context.as_ref()?.user.clone()
     }

@@ -43,6 +43,11 @@ impl Pane {
         self._dirs.path().join("state/raytop/raytop.log")
     }
 
+    /// The audit log of this raytop (its own state dir).
+    pub fn audit_file(&self) -> std::path::PathBuf {
+        self._dirs.path().join("state/raytop/audit.jsonl")
+    }
+
     pub fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.session])
     }

@@ -11,12 +11,25 @@ use super::Target;
 
 /// Builds a client for the target: the kubeconfig (KUBECONFIG or ~/.kube/config) and context.
 pub async fn client(target: &Target) -> Result<(Client, Option<String>, String, String), String> {
+    client_from(target, None).await
+}
+
+/// Like `client`, from an explicit kubeconfig file when one is given.
+pub async fn client_from(
+    target: &Target,
+    file: Option<&std::path::Path>,
+) -> Result<(Client, Option<String>, String, String), String> {
     let options = kube::config::KubeConfigOptions { context: target.context.clone(), ..Default::default() };
-    let config = Config::from_kubeconfig(&options).await.map_err(|e| format!("kubeconfig: {e}"))?;
+    let kubeconfig = match file {
+        Some(f) => kube::config::Kubeconfig::read_from(f),
+        None => kube::config::Kubeconfig::read(),
+    }
+    .map_err(|e| format!("kubeconfig: {e}"))?;
+    let current = kubeconfig.current_context.clone();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}"))?;
     let server = config.cluster_url.to_string();
     let default_ns = config.default_namespace.clone();
-    let context =
-        target.context.clone().or_else(|| kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context));
+    let context = target.context.clone().or(current);
     let client = Client::try_from(config).map_err(|e| format!("kubernetes client: {e}"))?;
     Ok((client, context, server, default_ns))
 }
@@ -35,9 +48,24 @@ pub struct Connected {
 #[derive(Clone, Default)]
 pub struct KubeClients {
     by_context: Arc<Mutex<HashMap<Option<String>, Connected>>>,
+    /// A kubeconfig file other than KUBECONFIG or ~/.kube/config.
+    file: Option<std::path::PathBuf>,
 }
 
 impl KubeClients {
+    /// Clients from this kubeconfig file rather than the environment's.
+    pub fn from_file(file: impl Into<std::path::PathBuf>) -> KubeClients {
+        KubeClients { file: Some(file.into()), ..KubeClients::default() }
+    }
+
+    /// The kubeconfig these clients are built from, as a document (for its user names).
+    pub fn kubeconfig(&self) -> Option<kube::config::Kubeconfig> {
+        match &self.file {
+            Some(f) => kube::config::Kubeconfig::read_from(f).ok(),
+            None => kube::config::Kubeconfig::read().ok(),
+        }
+    }
+
     pub async fn get(&self, context: Option<&str>) -> Result<Connected, String> {
         let key = context.map(str::to_string);
         let mut map = self.by_context.lock().await;
@@ -45,7 +73,7 @@ impl KubeClients {
             return Ok(c.clone());
         }
         let target = Target { context: key.clone(), ..Target::default() };
-        let (client, context, server, default_ns) = client(&target).await?;
+        let (client, context, server, default_ns) = client_from(&target, self.file.as_deref()).await?;
         let c = Connected { client, context, server, default_ns };
         map.insert(key, c.clone());
         Ok(c)
