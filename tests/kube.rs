@@ -549,7 +549,7 @@ fn in_tmux_plus_asks_then_the_group_row_follows_the_patch_and_the_audit_has_both
     assert!(s.contains("✔ done"), "the outcome stays until dismissed: {s}");
     assert_eq!(rc.group("big")["replicas"], 3);
     p.keys(&["Escape"]);
-    p.wait(&"the outcome dismissed".to_string(), Duration::from_secs(5), |s| !s.contains("✔ done"));
+    p.wait("the outcome dismissed", Duration::from_secs(5), |s| !s.contains("✔ done"));
     let audit = std::fs::read_to_string(p.audit_file()).unwrap();
     let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{audit}");
