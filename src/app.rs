@@ -5,7 +5,9 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::action::{Action, FieldChange, GroupTarget, ScaleChange, ScaleRequest};
+use crate::action::{
+    Action, FieldChange, GroupTarget, ScaleChange, ScaleRequest, ServeChange, ServeRequest, ServeTarget,
+};
 use crate::config::{Command, Keymap, Theme};
 use crate::model::ClusterState;
 use crate::msg::{ClusterRef, DashKey, Interest, Msg};
@@ -307,10 +309,12 @@ impl App {
             }
             Command::ScaleUp => return self.scale_selected(ScaleChange::Step(1)),
             Command::ScaleDown => return self.scale_selected(ScaleChange::Step(-1)),
-            Command::ScaleTo => return self.ask(AskFor::Workers),
-            Command::SetMin => return self.ask(AskFor::Min),
-            Command::SetMax => return self.ask(AskFor::Max),
+            Command::ScaleTo => return self.ask_scale(AskFor::Workers),
+            Command::SetMin => return self.ask_scale(AskFor::Min),
+            Command::SetMax => return self.ask_scale(AskFor::Max),
             Command::DeletePod => return self.delete_selected_pod(),
+            Command::Redeploy => return self.redeploy_selected(),
+            Command::ServeReplicas => return self.ask_serve_replicas(),
             Command::Noop => {}
         }
         Vec::new()
@@ -568,13 +572,13 @@ impl App {
         }
     }
 
-    fn ask(&mut self, what: AskFor) -> Vec<Effect> {
+    fn ask_scale(&mut self, what: fn(GroupTarget) -> AskFor) -> Vec<Effect> {
         match self.selected_group() {
             Ok((target, _)) => {
                 if let Some(why) = self.forbidden(&target) {
                     return self.refuse(format!("disabled: {why}"));
                 }
-                self.overlay = Overlay::Ask(Ask { what, target, input: Input::default() });
+                self.overlay = Overlay::Ask(Ask { what: what(target), input: Input::default() });
                 Vec::new()
             }
             Err(why) => self.refuse(why),
@@ -586,12 +590,86 @@ impl App {
         let Ok(n) = text.parse::<i64>() else {
             return self.refuse(format!("{text:?} is not a whole number: nothing was sent"));
         };
-        let change = match ask.what {
-            AskFor::Workers => ScaleChange::Workers(n),
-            AskFor::Min => ScaleChange::Min(n),
-            AskFor::Max => ScaleChange::Max(n),
+        let (target, change) = match ask.what {
+            AskFor::Workers(t) => (t, ScaleChange::Workers(n)),
+            AskFor::Min(t) => (t, ScaleChange::Min(n)),
+            AskFor::Max(t) => (t, ScaleChange::Max(n)),
+            AskFor::ServeReplicas { target, app, deployment } => {
+                let Ok(replicas) = u32::try_from(n) else {
+                    return self.refuse(format!("{n} replicas: a deployment cannot have fewer than 0"));
+                };
+                let change = ServeChange::Replicas { deployment, replicas };
+                return self.confirm_serve(ServeRequest { target, app, change, nonce: String::new() });
+            }
         };
-        self.confirm(ScaleRequest { target: ask.target, change })
+        self.confirm(ScaleRequest { target, change })
+    }
+
+    /// The Serve application (and deployment) under the cursor, and where its config lives:
+    /// the RayService that owns the dashboard's RayCluster, else the dashboard itself.
+    fn selected_app(&self) -> Result<(ServeTarget, String, Option<String>), String> {
+        if self.view != View::Serve {
+            return Err("redeploying is offered in the Serve view (3)".into());
+        }
+        let c = self.cluster().ok_or("no dashboard on screen")?;
+        let (a, d) = match self.rows.get(self.selected()) {
+            Some(Row::App { a, .. }) => (*a, None),
+            Some(Row::Deployment { a, d } | Row::Replica { a, d, .. }) => (*a, Some(*d)),
+            _ => return Err("select an application or a deployment".into()),
+        };
+        let app = c.serve.applications.get(a).ok_or("the application went away")?;
+        let deployment = d.and_then(|d| app.deployments.get(d)).map(|d| d.name.clone());
+        let service = self
+            .k8s_cluster_of(c)
+            .and_then(|k| self.k8s.services.iter().find(|s| s.active_cluster == k.name && s.namespace == k.namespace));
+        let target = match service {
+            Some(s) => ServeTarget::RayService {
+                context: self.kube_context(),
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+            },
+            None => ServeTarget::Dashboard { dashboard: c.dashboard.clone(), key: c.key.clone() },
+        };
+        Ok((target, app.name.clone(), deployment))
+    }
+
+    fn redeploy_selected(&mut self) -> Vec<Effect> {
+        match self.selected_app() {
+            Ok((target, app, _)) => {
+                self.confirm_serve(ServeRequest { target, app, change: ServeChange::Redeploy, nonce: String::new() })
+            }
+            Err(why) => self.refuse(why),
+        }
+    }
+
+    fn ask_serve_replicas(&mut self) -> Vec<Effect> {
+        match self.selected_app() {
+            Ok((target, app, Some(deployment))) => {
+                self.overlay = Overlay::Ask(Ask {
+                    what: AskFor::ServeReplicas { target, app, deployment },
+                    input: Input::default(),
+                });
+                Vec::new()
+            }
+            Ok((_, _, None)) => self.refuse("select a deployment (n sets its num_replicas)".into()),
+            Err(why) => self.refuse(why),
+        }
+    }
+
+    /// Plans a Serve change on what the Serve view shows, with a fresh redeploy marker.
+    fn confirm_serve(&mut self, mut req: ServeRequest) -> Vec<Effect> {
+        let Some(app) = self.cluster().and_then(|c| c.serve.applications.iter().find(|a| a.name == req.app)) else {
+            return self.refuse(format!("no Serve application {}", req.app));
+        };
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        req.nonce = format!("{secs}-{}", self.next_action);
+        match crate::action::preview_serve(app, &req) {
+            Ok(preview) => {
+                self.overlay = Overlay::Confirm(Confirm { action: Action::Serve(req), preview, apply_focused: false });
+                Vec::new()
+            }
+            Err(why) => self.refuse(format!("not sent: {why}")),
+        }
     }
 
     /// Plans the change on the data raytop has and shows it for confirmation; an invalid change

@@ -113,6 +113,23 @@ pub enum Cmd {
         #[command(flatten)]
         confirm: Confirmation,
     },
+    /// Redeploy a Serve application (every replica replaced), or set one deployment's replicas.
+    /// Through the dashboard (PUT of the whole config set, every other application as deployed),
+    /// or, with --rayservice, through the RayService's spec.serveConfigV2 so KubeRay applies it.
+    Redeploy {
+        /// The Serve application.
+        app: String,
+        /// Change this RayService (in -n, --context) instead of PUTting to the dashboard.
+        #[arg(long, value_name = "NAME")]
+        rayservice: Option<String>,
+        /// With --replicas: the deployment whose num_replicas to set (no redeploy then).
+        #[arg(long, requires = "replicas")]
+        deployment: Option<String>,
+        #[arg(long, requires = "deployment")]
+        replicas: Option<u32>,
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
     /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::action::audit::Audit;
 use crate::action::exec::Executor;
-use crate::action::{Action, GroupTarget, Preview, ScaleChange, ScaleRequest};
+use crate::action::{Action, GroupTarget, Preview, ScaleChange, ScaleRequest, ServeChange, ServeRequest, ServeTarget};
 use crate::cli::{Cli, Confirmation};
 use crate::source::kube::KubeClients;
 
@@ -58,9 +58,121 @@ pub async fn scale(cli: &Cli, cluster: &str, group: &str, change: ScaleChange, c
         println!("cancelled: nothing was sent");
         return ExitCode::FAILURE;
     }
-    let executor = Executor { clients, audit: Audit::in_dir(&crate::config::state_dir()) };
+    let executor = Executor {
+        clients,
+        audit: Audit::in_dir(&crate::config::state_dir()),
+        direct: Vec::new(),
+        timeout: std::time::Duration::from_secs_f64(cli.timeout),
+    };
     let id = format!("cli-{}", std::process::id());
-    let outcome = executor.run(&id, &Action::Scale(req), &preview.fields).await;
+    finish(executor.run(&id, &Action::Scale(req), &preview.fields).await)
+}
+
+/// `raytop redeploy APP`: through the dashboard, or a RayService with --rayservice.
+pub async fn redeploy(
+    cli: &Cli,
+    app: &str,
+    rayservice: Option<&str>,
+    change: ServeChange,
+    confirm: &Confirmation,
+) -> ExitCode {
+    if cli.readonly {
+        eprintln!("raytop: --readonly: redeploy refused, nothing was read or sent");
+        return ExitCode::from(2);
+    }
+    let clients = KubeClients::default();
+    let timeout = std::time::Duration::from_secs_f64(cli.timeout);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let nonce = format!("{secs}-cli{}", std::process::id());
+    let mut direct = Vec::new();
+    // Read what is deployed and plan on it, for the preview; the executor reads and plans again.
+    let planned = match rayservice {
+        Some(name) => {
+            let connected = match clients.get(cli.context.as_deref()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("raytop: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let namespace = cli.namespace.clone().unwrap_or_else(|| connected.default_ns.clone());
+            let ar =
+                kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("ray.io", "v1", "RayService"));
+            let api: kube::Api<kube::api::DynamicObject> =
+                kube::Api::namespaced_with(connected.client, &namespace, &ar);
+            let plan = match api.get(name).await {
+                Ok(o) => crate::action::serve::plan_service_config(
+                    o.data["spec"]["serveConfigV2"].as_str().unwrap_or_default(),
+                    app,
+                    &change,
+                    &nonce,
+                )
+                .map(|(_, p)| p),
+                Err(e) => Err(format!("RayService {namespace}/{name}: {e}")),
+            };
+            let target = ServeTarget::RayService { context: cli.context.clone(), namespace, name: name.into() };
+            plan.map(|p| (target, p))
+        }
+        None => {
+            let url = cli.dashboard_url();
+            let home = dirs::home_dir();
+            let token = match crate::source::token::resolve(
+                cli.token.as_deref(),
+                cli.token_from_env(),
+                cli.token_file.as_deref(),
+                home.as_deref(),
+            ) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("raytop: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let dash = match crate::source::dashboard::DashboardClient::new(&url, token, timeout) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("raytop: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let key = crate::msg::DashKey::Url(url.clone());
+            direct.push((key.clone(), dash.clone()));
+            let plan = match dash.json(http::Method::GET, "/api/serve/applications/", None).await {
+                Ok(current) => crate::action::serve::plan_put(&current, app, &change, &nonce).map(|(_, p)| p),
+                Err(e) => Err(e.to_string()),
+            };
+            plan.map(|p| (ServeTarget::Dashboard { dashboard: url, key }, p))
+        }
+    };
+    let (target, plan) = match planned {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("raytop: not sent: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let req = ServeRequest { target, app: app.into(), change, nonce };
+    let action = Action::Serve(req);
+    let title = match &action {
+        Action::Serve(ServeRequest { change: ServeChange::Redeploy, .. }) => format!("Redeploy {app}"),
+        _ => format!("Set replicas in {app}"),
+    };
+    let preview =
+        Preview { title, target: action.target(), fields: plan.fields, next: plan.next, warnings: plan.warnings };
+    print_preview(&preview);
+    if confirm.dry_run {
+        println!("dry run: nothing was sent");
+        return ExitCode::SUCCESS;
+    }
+    if !confirm.yes && !ask_yes() {
+        println!("cancelled: nothing was sent");
+        return ExitCode::FAILURE;
+    }
+    let executor = Executor { clients, audit: Audit::in_dir(&crate::config::state_dir()), direct, timeout };
+    finish(executor.run(&format!("cli-{}", std::process::id()), &action, &preview.fields).await)
+}
+
+fn finish(outcome: crate::action::Outcome) -> ExitCode {
     if outcome.ok {
         println!("done: {}", outcome.message);
         ExitCode::SUCCESS

@@ -60,6 +60,14 @@ fn main() -> ExitCode {
                 };
                 Ok(raytop::commands::scale(&cli, cluster, group, change, confirm).await)
             }
+            Some(Cmd::Redeploy { app, rayservice, deployment, replicas, confirm }) => {
+                use raytop::action::ServeChange;
+                let change = match (deployment, replicas) {
+                    (Some(d), Some(n)) => ServeChange::Replicas { deployment: d.clone(), replicas: *n },
+                    _ => ServeChange::Redeploy,
+                };
+                Ok(raytop::commands::redeploy(&cli, app, rayservice.as_deref(), change, confirm).await)
+            }
             Some(Cmd::Completions { .. } | Cmd::Man) => Ok(ExitCode::SUCCESS),
             None => tui(&cli, started).await,
         }

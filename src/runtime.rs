@@ -56,7 +56,12 @@ impl Runtime {
 
     /// Lets the runtime send actions, writing the audit log in `state_dir`.
     pub fn allow_actions(&mut self, state_dir: &std::path::Path) {
-        self.executor = Some(Executor { clients: self.clients.clone(), audit: Audit::in_dir(state_dir) });
+        self.executor = Some(Executor {
+            clients: self.clients.clone(),
+            audit: Audit::in_dir(state_dir),
+            direct: self.direct.clone(),
+            timeout: self.timeout,
+        });
     }
 
     /// A dashboard reached by its address.

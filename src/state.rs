@@ -32,18 +32,30 @@ pub enum Overlay {
     },
 }
 
-/// What a typed number is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a typed number is for, and what it applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AskFor {
-    Workers,
-    Min,
-    Max,
+    Workers(crate::action::GroupTarget),
+    Min(crate::action::GroupTarget),
+    Max(crate::action::GroupTarget),
+    ServeReplicas { target: crate::action::ServeTarget, app: String, deployment: String },
+}
+
+impl AskFor {
+    /// What is being asked, for the prompt.
+    pub fn prompt(&self) -> String {
+        match self {
+            AskFor::Workers(t) => format!("workers for {}", t.group),
+            AskFor::Min(t) => format!("minReplicas of {}", t.group),
+            AskFor::Max(t) => format!("maxReplicas of {}", t.group),
+            AskFor::ServeReplicas { app, deployment, .. } => format!("num_replicas of {app}/{deployment}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Ask {
     pub what: AskFor,
-    pub target: crate::action::GroupTarget,
     pub input: Input,
 }
 

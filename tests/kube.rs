@@ -472,6 +472,8 @@ fn a_reordered_group_list_fails_the_test_op_and_is_planned_again_on_fresh_data()
     let exec = raytop::action::exec::Executor {
         clients: raytop::source::kube::KubeClients::from_file(kubeconfig()),
         audit: raytop::action::audit::Audit::in_dir(state.path()),
+        direct: Vec::new(),
+        timeout: Duration::from_secs(10),
     };
     let req = ScaleRequest {
         target: GroupTarget {
@@ -599,4 +601,74 @@ fn in_tmux_readonly_offers_no_action() {
     p.keys(&["q", "q"]);
     p.wait_exit(Duration::from_secs(5));
     assert!(!p.audit_file().exists(), "nothing was sent, nothing audited");
+}
+
+/// Puts a RayService's spec back as it was, pass or fail.
+struct RestoreService {
+    spec: Value,
+}
+
+impl Drop for RestoreService {
+    fn drop(&mut self) {
+        let patch = serde_json::json!({"spec": {"serveConfigV2": self.spec["serveConfigV2"]}});
+        let _ = kapi(
+            "admin",
+            "PATCH",
+            "/apis/ray.io/v1/namespaces/ray-lab/rayservices/rayservice-sample",
+            "application/merge-patch+json",
+            Some(&patch.to_string()),
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
+    let path = "/apis/ray.io/v1/namespaces/ray-lab/rayservices/rayservice-sample";
+    let (code, before) = kapi("admin", "GET", path, "application/json", None);
+    assert_eq!(code, 200, "{before}");
+    let _restore = RestoreService { spec: before["spec"].clone() };
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["redeploy", "fruit", "--rayservice", "rayservice-sample", "-n", "ray-lab", "--yes"])
+        .env("KUBECONFIG", kubeconfig())
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("runtime_env.env_vars.RAYTOP_REDEPLOY_AT: unset -> "), "{stdout}");
+    let (_, after) = kapi("admin", "GET", path, "application/json", None);
+    let parse = |v: &Value| -> Value { serde_yaml_ng::from_str(v["spec"]["serveConfigV2"].as_str().unwrap()).unwrap() };
+    let (old, mut new) = (parse(&before), parse(&after));
+    let env = new["applications"][0]["runtime_env"]["env_vars"].as_object_mut().unwrap();
+    assert!(env.remove("RAYTOP_REDEPLOY_AT").unwrap().is_string());
+    assert_eq!(new, old, "every other application and field of serveConfigV2 is preserved");
+    // The rest of the spec is untouched too.
+    let strip = |v: &Value| {
+        let mut s = v["spec"].clone();
+        s.as_object_mut().unwrap().remove("serveConfigV2");
+        s
+    };
+    assert_eq!(strip(&after), strip(&before));
+    // A user who may not patch RayServices is refused with the reason.
+    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args([
+            "redeploy",
+            "math",
+            "--rayservice",
+            "rayservice-sample",
+            "-n",
+            "ray-lab",
+            "--yes",
+            "--context",
+            "lab-viewer",
+        ])
+        .env("KUBECONFIG", kubeconfig())
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("forbidden: may not patch RayService rayservice-sample"), "{err}");
 }

@@ -272,3 +272,180 @@ fn gpu_allocation_names_the_trials_holding_the_lab_gpus() {
         }
     });
 }
+
+/// The lab dashboard's Serve state, straight from Ray (curl, no raytop in between).
+fn serve_state() -> Value {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", &format!("{}/api/serve/applications/", lab_url())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn put_serve(body: &Value) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-X", "PUT", "-H", "Content-Type: application/json", "--data", &body.to_string()])
+        .arg(format!("{}/api/serve/applications/", lab_url()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "PUT failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Replica ids of one application's RUNNING replicas, and its status.
+fn replicas_of(state: &Value, app: &str) -> (String, std::collections::BTreeSet<String>) {
+    let a = &state["applications"][app];
+    let ids = a["deployments"]
+        .as_object()
+        .map(|d| {
+            d.values()
+                .flat_map(|d| d["replicas"].as_array().cloned().unwrap_or_default())
+                .filter(|r| r["state"] == "RUNNING")
+                .map(|r| r["replica_id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (a["status"].as_str().unwrap_or("absent").to_string(), ids)
+}
+
+/// Puts the lab's Serve config back as it was (demo alone, 3 replicas) when the test ends.
+struct ServeRestore {
+    config: Value,
+}
+
+impl Drop for ServeRestore {
+    fn drop(&mut self) {
+        put_serve(&self.config);
+        // No panic here (it may run while a failed test unwinds): wait, then leave it.
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(180) {
+            let s = serve_state();
+            let (status, ids) = replicas_of(&s, "demo");
+            if status == "RUNNING" && ids.len() == 3 && s["applications"].get("side").is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+/// The config set as deployed, in the shape a PUT takes.
+fn deployed_config(state: &Value) -> Value {
+    let apps: Vec<Value> =
+        state["applications"].as_object().unwrap().values().map(|a| a["deployed_app_config"].clone()).collect();
+    serde_json::json!({
+        "proxy_location": state["proxy_location"],
+        "http_options": {"host": state["http_options"]["host"], "port": state["http_options"]["port"]},
+        "applications": apps,
+    })
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn redeploy_from_the_serve_view_replaces_every_replica_and_no_request_fails() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let before = serve_state();
+    let original = deployed_config(&before);
+    let _restore = ServeRestore { config: original.clone() };
+    // A second application beside demo, to show it keeps its replicas.
+    let mut with_side = original.clone();
+    let mut side = with_side["applications"][0].clone();
+    side["name"] = "side".into();
+    side["route_prefix"] = "/side".into();
+    side["deployments"][0]["num_replicas"] = 1.into();
+    with_side["applications"].as_array_mut().unwrap().push(side);
+    put_serve(&with_side);
+    let start = eventually("side RUNNING", Duration::from_secs(120), || {
+        let s = serve_state();
+        let (st, ids) = replicas_of(&s, "side");
+        let (demo, demo_ids) = replicas_of(&s, "demo");
+        if st == "RUNNING" && ids.len() == 1 && demo == "RUNNING" && demo_ids.len() == 3 {
+            Ok(s)
+        } else {
+            Err(format!("side {st}, demo {demo}"))
+        }
+    });
+    let (_, demo_before) = replicas_of(&start, "demo");
+    let (_, side_before) = replicas_of(&start, "side");
+    // A client on the demo route through the whole rollout.
+    let port = std::env::var("RAYTOP_LAB_SERVE_PORT").unwrap_or_else(|_| "8000".into());
+    let (ok, failed, stop) =
+        (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let client = {
+        let (ok, failed, stop) = (ok.clone(), failed.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let out = std::process::Command::new("curl")
+                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", "--data", "ping"])
+                    .arg(format!("http://127.0.0.1:{port}/demo"))
+                    .output();
+                match out {
+                    Ok(o) if o.stdout == b"200" => ok.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--refresh", "1"]);
+    p.keys(&["3"]);
+    p.wait_for("side", Duration::from_secs(20));
+    p.keys(&["g", "R"]);
+    let s = p.wait_for("Redeploy demo?", Duration::from_secs(5));
+    assert!(s.contains("RAYTOP_REDEPLOY_AT") && s.contains("unset →"), "{s}");
+    assert!(s.contains("Serve replaces all 3 replica(s) of demo"), "{s}");
+    p.keys(&["Tab", "Enter"]);
+    let t0 = std::time::Instant::now();
+    p.wait_for("✔ done", Duration::from_secs(20));
+    let rolled = eventually("every demo replica replaced, demo RUNNING", Duration::from_secs(240), || {
+        let s = serve_state();
+        let (status, ids) = replicas_of(&s, "demo");
+        if status == "RUNNING" && ids.len() == 3 && ids.is_disjoint(&demo_before) {
+            Ok(s)
+        } else {
+            Err(format!("{status} {ids:?}"))
+        }
+    });
+    eprintln!("figure: redeploy confirmed to all 3 replicas replaced: {:.1} s", t0.elapsed().as_secs_f64());
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    client.join().unwrap();
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprintln!("figure: requests during the redeploy: {failed} failed of {}", ok + failed);
+    assert!(ok > 20, "the client ran through the rollout: {ok}");
+    assert_eq!(failed, 0, "no request failed during the rollout ({ok} ok)");
+    let (_, side_after) = replicas_of(&rolled, "side");
+    assert_eq!(side_after, side_before, "the other application kept its replicas");
+    let nonce =
+        rolled["applications"]["demo"]["deployed_app_config"]["runtime_env"]["env_vars"]["RAYTOP_REDEPLOY_AT"].clone();
+    assert!(nonce.is_string(), "{nonce}");
+    assert_eq!(
+        rolled["applications"]["demo"]["deployed_app_config"]["runtime_env"]["env_vars"]["PYTHONPATH"],
+        original["applications"][0]["runtime_env"]["env_vars"]["PYTHONPATH"]
+    );
+    // The audit log has the intent and the result.
+    let audit = std::fs::read_to_string(p.audit_file()).unwrap();
+    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!((lines[0]["action"].as_str(), lines[1]["ok"].as_bool()), (Some("redeploy"), Some(true)));
+    p.keys(&["Escape"]);
+    p.wait("the outcome dismissed", Duration::from_secs(5), |s| !s.contains("✔ done"));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    // `n` on the CLI side: one deployment's replicas, nothing restarted.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["redeploy", "side", "--deployment", "Demo", "--replicas", "2", "--yes", "--dashboard", &lab_url()])
+        .env("XDG_STATE_HOME", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eventually("side at 2 replicas, the first one kept", Duration::from_secs(120), || {
+        let (status, ids) = replicas_of(&serve_state(), "side");
+        if status == "RUNNING" && ids.len() == 2 && ids.is_superset(&side_before) {
+            Ok(())
+        } else {
+            Err(format!("{status} {ids:?}"))
+        }
+    });
+}

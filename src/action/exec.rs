@@ -4,11 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kube::api::{Api, DynamicObject};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 
 use super::audit::{Audit, Entry};
-use super::{Action, FieldChange, Outcome, ScaleRequest, scale};
+use super::{Action, FieldChange, Outcome, ScaleRequest, ServeRequest, ServeTarget, scale, serve};
+use crate::msg::DashKey;
+use crate::source::dashboard::DashboardClient;
 use crate::source::kube::KubeClients;
 use crate::wire::k8s::RayClusterSpec;
 
@@ -27,6 +29,9 @@ pub struct Scaled {
 pub struct Executor {
     pub clients: KubeClients,
     pub audit: Audit,
+    /// Dashboards reached by address, with their clients (token included).
+    pub direct: Vec<(DashKey, DashboardClient)>,
+    pub timeout: std::time::Duration,
 }
 
 fn now() -> f64 {
@@ -62,6 +67,10 @@ impl Executor {
                 Ok(done) => Outcome { ok: true, message: format!("patched; {}", done.next), changes: done.fields },
                 Err(message) => Outcome { ok: false, message, changes: Vec::new() },
             },
+            Action::Serve(r) => match self.serve(r).await {
+                Ok(plan) => Outcome { ok: true, message: format!("sent; {}", plan.next), changes: plan.fields },
+                Err(message) => Outcome { ok: false, message, changes: Vec::new() },
+            },
         };
         let changes = if outcome.ok { outcome.changes.as_slice() } else { planned };
         let result = Entry {
@@ -80,9 +89,14 @@ impl Executor {
 
     /// The kubeconfig user of the action's context, for the audit log's "who".
     async fn kube_user(&self, action: &Action) -> Option<String> {
-        let Action::Scale(r) = action;
+        if matches!(
+            action,
+            Action::Serve(ServeRequest { target: ServeTarget::Dashboard { key: DashKey::Url(_), .. }, .. })
+        ) {
+            return None;
+        }
         let kc = self.clients.kubeconfig()?;
-        let ctx = r.target.context.clone().or(kc.current_context.clone())?;
+        let ctx = action.context().map(str::to_string).or(kc.current_context.clone())?;
         kc.contexts.iter().find(|c| c.name == ctx)?.context.as_ref()?.user.clone()
     }
 
@@ -124,12 +138,75 @@ impl Executor {
     }
 }
 
-/// A Kubernetes error in words; a 403 names the verb that is missing.
-fn kube_error(verb: &str, name: &str, e: kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) if s.code == 403 => format!("forbidden: may not {verb} RayCluster {name}: {}", s.message),
-        kube::Error::Api(s) if s.code == 404 => format!("RayCluster {name} not found: {}", s.message),
-        kube::Error::Api(s) => format!("{verb} RayCluster {name}: {} ({})", s.message, s.code),
-        other => format!("{verb} RayCluster {name}: {other}"),
+impl Executor {
+    /// Changes one Serve application: through the dashboard (read the deployed configs, PUT them
+    /// all back with the one change), or through its RayService's serveConfigV2.
+    pub async fn serve(&self, r: &ServeRequest) -> Result<serve::AppPlan, String> {
+        let nonce = r.nonce.as_str();
+        match &r.target {
+            ServeTarget::Dashboard { key, .. } => {
+                let dash = self.dashboard(key).await?;
+                let path = "/api/serve/applications/";
+                let current = dash.json(http::Method::GET, path, None).await.map_err(|e| e.to_string())?;
+                let (body, plan) = serve::plan_put(&current, &r.app, &r.change, nonce)?;
+                dash.json(http::Method::PUT, path, Some(&body)).await.map_err(|e| format!("PUT {path}: {e}"))?;
+                Ok(plan)
+            }
+            ServeTarget::RayService { context, namespace, name } => {
+                let client = self.clients.get(context.as_deref()).await?.client;
+                let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("ray.io", "v1", "RayService"));
+                let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &ar);
+                let mut last = String::new();
+                for _ in 0..ATTEMPTS {
+                    let obj = api.get(name).await.map_err(|e| kube_error_of("RayService", "get", name, e))?;
+                    let yaml = obj.data["spec"]["serveConfigV2"].as_str().unwrap_or_default();
+                    if yaml.is_empty() {
+                        return Err(format!("RayService {name} has no spec.serveConfigV2 to change"));
+                    }
+                    let (new_yaml, plan) = serve::plan_service_config(yaml, &r.app, &r.change, nonce)?;
+                    // The resourceVersion makes the API server refuse (409) a write on stale data.
+                    let patch = serde_json::json!({
+                        "metadata": {"resourceVersion": obj.metadata.resource_version},
+                        "spec": {"serveConfigV2": new_yaml},
+                    });
+                    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                        Ok(_) => return Ok(plan),
+                        Err(kube::Error::Api(s)) if s.code == 409 => last = s.message,
+                        Err(e) => return Err(kube_error_of("RayService", "patch", name, e)),
+                    }
+                }
+                Err(format!("RayService {name} kept changing under the patch ({ATTEMPTS} tries): {last}"))
+            }
+        }
     }
+
+    /// A client for a dashboard: one given by address, or a RayCluster's through the API server.
+    async fn dashboard(&self, key: &DashKey) -> Result<DashboardClient, String> {
+        match key {
+            DashKey::Url(url) => self
+                .direct
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, c)| c.clone())
+                .ok_or_else(|| format!("no client for dashboard {url}")),
+            DashKey::Proxied { context, route } => {
+                let client = self.clients.get(context.as_deref()).await?.client;
+                Ok(crate::source::kube::proxied_client(client, route, self.timeout).await)
+            }
+        }
+    }
+}
+
+fn kube_error_of(kind: &str, verb: &str, name: &str, e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => format!("forbidden: may not {verb} {kind} {name}: {}", s.message),
+        kube::Error::Api(s) if s.code == 404 => format!("{kind} {name} not found: {}", s.message),
+        kube::Error::Api(s) => format!("{verb} {kind} {name}: {} ({})", s.message, s.code),
+        other => format!("{verb} {kind} {name}: {other}"),
+    }
+}
+
+/// A Kubernetes error about a RayCluster in words; a 403 names the verb that is missing.
+fn kube_error(verb: &str, name: &str, e: kube::Error) -> String {
+    kube_error_of("RayCluster", verb, name, e)
 }

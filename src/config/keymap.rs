@@ -55,6 +55,8 @@ pub enum Command {
     SetMin,
     SetMax,
     DeletePod,
+    Redeploy,
+    ServeReplicas,
     /// Unbinds a key that a lower layer binds.
     Noop,
 }

@@ -20,6 +20,10 @@ pub struct Application {
     pub message: String,
     pub last_deployed_time: Option<f64>,
     pub deployments: Vec<Deployment>,
+    /// Deployed from a config (so a PUT of the config set can change it).
+    pub from_config: bool,
+    /// `RAYTOP_REDEPLOY_AT` in its runtime_env: when raytop last redeployed it.
+    pub redeploy_nonce: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +79,10 @@ impl Serve {
                 status: app.status.clone(),
                 message: clean(app.message.trim()),
                 last_deployed_time: app.last_deployed_time_s,
+                from_config: app.deployed_app_config.as_ref().is_some_and(serde_json::Value::is_object),
+                redeploy_nonce: app.deployed_app_config.as_ref().and_then(|c| {
+                    c["runtime_env"]["env_vars"][crate::wire::dashboard::REDEPLOY_ENV].as_str().map(str::to_string)
+                }),
                 deployments: app
                     .deployments
                     .iter()

@@ -165,11 +165,7 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             Span::styled("   Tab complete · Enter run · Esc cancel", t.muted()),
         ]),
         Overlay::Ask(ask) => {
-            let what = match ask.what {
-                crate::state::AskFor::Workers => format!("workers for {}", ask.target.group),
-                crate::state::AskFor::Min => format!("minReplicas of {}", ask.target.group),
-                crate::state::AskFor::Max => format!("maxReplicas of {}", ask.target.group),
-            };
+            let what = ask.what.prompt();
             Line::from(vec![
                 Span::styled(format!("{what}: "), t.accent()),
                 Span::raw(ask.input.value().to_string()),

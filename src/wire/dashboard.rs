@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// The env var raytop adds to an application's `runtime_env` to redeploy it (a new code version
+/// for Serve, facts §6.1).
+pub const REDEPLOY_ENV: &str = "RAYTOP_REDEPLOY_AT";
+
 /// Envelope A: `{"result": bool, "msg": str, "data": T}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Envelope<T> {
@@ -244,6 +248,8 @@ pub struct ServeApplication {
     pub last_deployed_time_s: Option<f64>,
     #[serde(deserialize_with = "null_as_default")]
     pub deployments: BTreeMap<String, ServeDeployment>,
+    /// The config it was deployed with; absent for apps deployed from Python (`serve.run`).
+    pub deployed_app_config: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

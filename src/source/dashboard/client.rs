@@ -79,52 +79,99 @@ impl DashboardClient {
         self.fetch_path(endpoint, endpoint.path()).await
     }
 
-    /// Actors matching state-API filters, e.g. `[("class_name", "=", "ImplicitFunc")]`.
     async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
-        let (status, body) = match &self.transport {
-            Transport::Direct { http, base } => {
-                let mut req = http.get(format!("{base}{path}"));
-                if let Some(t) = &self.token {
-                    req = req.header("Authorization", format!("Bearer {}", t.value));
-                }
-                let resp = req.send().await.map_err(|e| classify(&e))?;
-                let status = resp.status();
-                (status, resp.bytes().await.map_err(|e| classify(&e))?)
-            }
-            Transport::Proxy { client, base, timeout } => {
-                let (status, body) =
-                    tokio::time::timeout(*timeout, self.send_proxied(client, &format!("{base}{path}")))
-                        .await
-                        .map_err(|_| {
-                            FetchError::Timeout(format!("no answer through the API server in {timeout:?}"))
-                        })??;
-                if let Some(e) = proxy_failure(status, &body) {
-                    return Err(e);
-                }
-                (status, body)
-            }
-        };
+        let (status, body) = self.send(http::Method::GET, path, None).await?;
         let at = SystemTime::now();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            // Ray answers 401 without a token and 403 for a wrong one; quote its words too.
-            let hint = format!("{} ({})", self.auth_hint(), snippet(&body));
-            return Err(FetchError::Unauthorized { status: status.as_u16(), hint });
-        }
-        if !status.is_success() {
-            return Err(FetchError::Http { status: status.as_u16(), path: path.to_string(), body: snippet(&body) });
-        }
+        self.check(status, path, &body)?;
         let data = parse(endpoint, &body).map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
         Ok(Fetched { data, at, bytes: body.len() })
     }
 
-    async fn send_proxied(&self, client: &kube::Client, uri: &str) -> Result<(StatusCode, bytes::Bytes), FetchError> {
-        let mut req = http::Request::get(uri);
+    /// Sends a JSON body (PUT, POST) or none (GET) and returns the answer as JSON; for actions,
+    /// which read and write whole documents (the Serve config, a job submission).
+    pub async fn json(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, FetchError> {
+        let bytes = body.map(serde_json::to_vec).transpose().map_err(|e| FetchError::Malformed {
+            path: path.to_string(),
+            detail: format!("cannot encode the request: {e}"),
+        })?;
+        let (status, answer) = self.send(method, path, bytes).await?;
+        self.check(status, path, &answer)?;
+        if answer.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&answer)
+            .map_err(|e| FetchError::Malformed { path: path.to_string(), detail: e.to_string() })
+    }
+
+    /// An answer's status as an error: 401/403 with the token hint, any other failure with a
+    /// snippet of the body.
+    fn check(&self, status: StatusCode, path: &str, body: &[u8]) -> Result<(), FetchError> {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            // Ray answers 401 without a token and 403 for a wrong one; quote its words too.
+            let hint = format!("{} ({})", self.auth_hint(), snippet(body));
+            return Err(FetchError::Unauthorized { status: status.as_u16(), hint });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Http { status: status.as_u16(), path: path.to_string(), body: snippet(body) });
+        }
+        Ok(())
+    }
+
+    /// One request on either transport, with the Ray token where the transport wants it.
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, bytes::Bytes), FetchError> {
+        match &self.transport {
+            Transport::Direct { http, base } => {
+                let mut req = http.request(method, format!("{base}{path}"));
+                if let Some(t) = &self.token {
+                    req = req.header("Authorization", format!("Bearer {}", t.value));
+                }
+                if let Some(b) = body {
+                    req = req.header("Content-Type", "application/json").body(b);
+                }
+                let resp = req.send().await.map_err(|e| classify(&e))?;
+                let status = resp.status();
+                Ok((status, resp.bytes().await.map_err(|e| classify(&e))?))
+            }
+            Transport::Proxy { client, base, timeout } => {
+                let uri = format!("{base}{path}");
+                let (status, body) = tokio::time::timeout(*timeout, self.send_proxied(client, method, &uri, body))
+                    .await
+                    .map_err(|_| FetchError::Timeout(format!("no answer through the API server in {timeout:?}")))??;
+                if let Some(e) = proxy_failure(status, &body) {
+                    return Err(e);
+                }
+                Ok((status, body))
+            }
+        }
+    }
+
+    async fn send_proxied(
+        &self,
+        client: &kube::Client,
+        method: http::Method,
+        uri: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, bytes::Bytes), FetchError> {
+        let mut req = http::Request::builder().method(method).uri(uri);
         if let Some(t) = &self.token {
             // The API server takes `Authorization` for itself; Ray also reads this one (facts §2).
             req = req.header("X-Ray-Authorization", format!("Bearer {}", t.value));
         }
+        if body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
         let req = req
-            .body(kube::client::Body::from(Vec::new()))
+            .body(kube::client::Body::from(body.unwrap_or_default()))
             .map_err(|e| FetchError::Unreachable(format!("bad proxy request {uri}: {e}")))?;
         let resp = client.send(req).await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
         let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);

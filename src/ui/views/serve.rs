@@ -191,7 +191,7 @@ pub const SLICE: Slice = Slice {
     view: View::Serve,
     needs_dashboard: true,
     interest: Interest { serve: true, ..Interest::ACTIVE },
-    hints: &[(C::ToggleFold, "fold")],
+    hints: &[(C::ToggleFold, "fold"), (C::Redeploy, "redeploy"), (C::ServeReplicas, "replicas")],
     rows,
     draw: draw_slice,
 };
