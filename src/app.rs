@@ -65,6 +65,8 @@ impl App {
             access: Default::default(),
             in_flight: Default::default(),
             next_action: 1,
+            cancelled: Default::default(),
+            cancelling: Default::default(),
         };
         app.rebuild_rows();
         app
@@ -105,6 +107,11 @@ impl App {
             }
             Msg::ActionDone { id, outcome } => {
                 let title = self.in_flight.remove(&id).unwrap_or_else(|| format!("action {id}"));
+                if let Some(trial) = self.cancelling.remove(&id)
+                    && outcome.ok
+                {
+                    self.cancelled.insert(trial, std::time::SystemTime::now());
+                }
                 self.toast = Some(format!("{title}: {}", if outcome.ok { "done" } else { "failed" }));
                 self.overlay = Overlay::Outcome { title, outcome };
                 true
@@ -315,6 +322,7 @@ impl App {
             Command::DeletePod => return self.delete_selected_pod(),
             Command::Redeploy => return self.redeploy_selected(),
             Command::ServeReplicas => return self.ask_serve_replicas(),
+            Command::CancelTrial => return self.cancel_selected_trial(),
             Command::Noop => {}
         }
         Vec::new()
@@ -692,6 +700,57 @@ impl App {
         }
     }
 
+    /// The RUNNING trial under the cursor (leaderboard, or a GPU held by a trial), as a cancel.
+    fn cancel_selected_trial(&mut self) -> Vec<Effect> {
+        let req = match self.selected_trial_cancel() {
+            Ok(r) => r,
+            Err(why) => return self.refuse(why),
+        };
+        let preview = crate::action::preview_cancel(&req);
+        self.overlay = Overlay::Confirm(Confirm { action: Action::CancelTrial(req), preview, apply_focused: false });
+        Vec::new()
+    }
+
+    fn selected_trial_cancel(&self) -> Result<crate::action::cancel::CancelRequest, String> {
+        let c = self.cluster().ok_or("no dashboard on screen")?;
+        let (e, t) = match (self.view, self.rows.get(self.selected())) {
+            (View::Tune, Some(Row::Trial { e, t, .. })) => (*e, *t),
+            (View::Gpu, Some(Row::GpuHolder { n, h })) => {
+                let node = c.gpus.nodes.get(*n).ok_or("the node went away")?;
+                let holder = node.holders.get(*h).ok_or("the holder went away")?;
+                if holder.kind != "trial" {
+                    return Err(format!("{} is not a Tune trial: only trials can be cancelled here", holder.name));
+                }
+                let pid = holder.pid.ok_or("the actor has no pid")?;
+                c.tune.trial_of_process(pid, &node.ip).ok_or("the trial behind this actor is gone")?
+            }
+            (View::Tune | View::Gpu, _) => return Err("select a RUNNING trial".into()),
+            _ => return Err("cancelling is offered in the Tune (4) and GPU (5) views".into()),
+        };
+        let exp = c.tune.experiments.get(e).ok_or("the experiment went away")?;
+        let tr = exp.trials.get(t).ok_or("the trial went away")?;
+        if tr.status != "RUNNING" {
+            return Err(format!("trial {} is {}: already finished, nothing to cancel", tr.trial_id, tr.status));
+        }
+        let (Some(pid), Some(node_ip)) = (tr.pid, tr.node_ip.clone()) else {
+            return Err(format!(
+                "trial {} has reported no result yet, so its process is unknown: try again after its first report",
+                tr.trial_id
+            ));
+        };
+        Ok(crate::action::cancel::CancelRequest {
+            dashboard: c.dashboard.clone(),
+            key: c.key.clone(),
+            experiment: exp.name.clone(),
+            experiment_dir: exp.dir.clone().into(),
+            trial_id: tr.trial_id.clone(),
+            pid,
+            node_ip,
+            graceful: exp.graceful_stop,
+            max_failures: tr.max_failures,
+        })
+    }
+
     fn refuse(&mut self, why: String) -> Vec<Effect> {
         self.toast = Some(why);
         Vec::new()
@@ -704,6 +763,9 @@ impl App {
         let id = format!("{}-{}", std::process::id(), self.next_action);
         self.next_action += 1;
         self.in_flight.insert(id.clone(), c.preview.title.clone());
+        if let Action::CancelTrial(r) = &c.action {
+            self.cancelling.insert(id.clone(), format!("{}/{}", r.experiment, r.trial_id));
+        }
         self.toast = Some(format!("{}: sent, waiting for the API server…", c.preview.title));
         vec![Effect::Act { id, action: c.action, planned: c.preview.fields }]
     }

@@ -130,6 +130,18 @@ pub enum Cmd {
         #[command(flatten)]
         confirm: Confirmation,
     },
+    /// Cancel one RUNNING Tune trial (found under --tune-dir): SIGTERM to its worker through a Ray
+    /// job pinned to its node (the trial ends ERROR), or, when the experiment runs raytop's
+    /// Stopper, a marker it obeys (the trial ends TERMINATED).
+    CancelTrial {
+        /// The trial id, as the leaderboard shows it.
+        trial_id: String,
+        /// Signal the worker even when the experiment runs raytop's Stopper.
+        #[arg(long)]
+        signal: bool,
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
     /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

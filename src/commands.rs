@@ -172,6 +172,87 @@ pub async fn redeploy(
     finish(executor.run(&format!("cli-{}", std::process::id()), &action, &preview.fields).await)
 }
 
+/// `raytop cancel-trial TRIAL_ID`: finds the trial under --tune-dir, checks it runs, asks, sends.
+pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Confirmation) -> ExitCode {
+    if cli.readonly {
+        eprintln!("raytop: --readonly: cancel-trial refused, nothing was read or sent");
+        return ExitCode::from(2);
+    }
+    if cli.tune_dirs.is_empty() {
+        eprintln!("raytop: cancel-trial needs --tune-dir DIR (the experiment's storage path)");
+        return ExitCode::from(2);
+    }
+    let mut tune = crate::model::tune::Tune::default();
+    for u in crate::source::tune::Scanner::new(cli.tune_dirs.clone()).pass() {
+        tune.apply(u);
+    }
+    let found = tune.experiments.iter().find_map(|e| e.trials.iter().find(|t| t.trial_id == trial_id).map(|t| (e, t)));
+    let Some((exp, tr)) = found else {
+        eprintln!(
+            "raytop: no trial {trial_id} under {}",
+            cli.tune_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return ExitCode::FAILURE;
+    };
+    if tr.status != "RUNNING" {
+        eprintln!("raytop: trial {trial_id} is {}: already finished, nothing sent", tr.status);
+        return ExitCode::FAILURE;
+    }
+    let (Some(pid), Some(node_ip)) = (tr.pid, tr.node_ip.clone()) else {
+        eprintln!("raytop: trial {trial_id} has reported no result yet, so its process is unknown");
+        return ExitCode::FAILURE;
+    };
+    let url = cli.dashboard_url();
+    let home = dirs::home_dir();
+    let timeout = std::time::Duration::from_secs_f64(cli.timeout);
+    let dash = match crate::source::token::resolve(
+        cli.token.as_deref(),
+        cli.token_from_env(),
+        cli.token_file.as_deref(),
+        home.as_deref(),
+    )
+    .and_then(|t| crate::source::dashboard::DashboardClient::new(&url, t, timeout))
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("raytop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let key = crate::msg::DashKey::Url(url.clone());
+    let req = crate::action::cancel::CancelRequest {
+        dashboard: url,
+        key: key.clone(),
+        experiment: exp.name.clone(),
+        experiment_dir: exp.dir.clone().into(),
+        trial_id: trial_id.into(),
+        pid,
+        node_ip,
+        graceful: exp.graceful_stop && !signal,
+        max_failures: tr.max_failures,
+    };
+    let preview = crate::action::preview_cancel(&req);
+    print_preview(&preview);
+    if confirm.dry_run {
+        if !req.graceful {
+            println!("job entrypoint: {}", crate::action::cancel::kill_entrypoint(pid));
+        }
+        println!("dry run: nothing was sent");
+        return ExitCode::SUCCESS;
+    }
+    if !confirm.yes && !ask_yes() {
+        println!("cancelled: nothing was sent");
+        return ExitCode::FAILURE;
+    }
+    let executor = Executor {
+        clients: KubeClients::default(),
+        audit: Audit::in_dir(&crate::config::state_dir()),
+        direct: vec![(key, dash)],
+        timeout,
+    };
+    finish(executor.run(&format!("cli-{}", std::process::id()), &Action::CancelTrial(req), &preview.fields).await)
+}
+
 fn finish(outcome: crate::action::Outcome) -> ExitCode {
     if outcome.ok {
         println!("done: {}", outcome.message);

@@ -60,6 +60,9 @@ fn main() -> ExitCode {
                 };
                 Ok(raytop::commands::scale(&cli, cluster, group, change, confirm).await)
             }
+            Some(Cmd::CancelTrial { trial_id, signal, confirm }) => {
+                Ok(raytop::commands::cancel_trial(&cli, trial_id, *signal, confirm).await)
+            }
             Some(Cmd::Redeploy { app, rayservice, deployment, replicas, confirm }) => {
                 use raytop::action::ServeChange;
                 let change = match (deployment, replicas) {

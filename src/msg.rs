@@ -46,6 +46,8 @@ pub enum TuneUpdate {
     Results { experiment: String, trial_dir: String, reset: bool, rows: Vec<ResultRow> },
     /// The first lines of an errored trial's error file.
     Error { experiment: String, trial_id: String, text: String },
+    /// A trial its error file had ended reports again (Tune retried it).
+    Resumed { experiment: String, trial_id: String },
     /// A file that could not be read or parsed (the rest goes on).
     Problem { path: PathBuf, error: String },
     /// Bytes read from disk in this pass (state files and appended results).

@@ -133,6 +133,10 @@ pub struct App {
     pub in_flight: std::collections::BTreeMap<String, String>,
     /// Numbers the action ids of this run.
     pub next_action: u64,
+    /// Trials cancelled from this raytop (`experiment/trial`), and when.
+    pub cancelled: std::collections::BTreeMap<String, std::time::SystemTime>,
+    /// Cancels in flight: action id to `experiment/trial`.
+    pub cancelling: std::collections::BTreeMap<String, String>,
 }
 
 impl App {

@@ -35,6 +35,12 @@ pub fn fmt_age(secs: f64) -> String {
     }
 }
 
+/// A time of day, UTC, `HH:MM:SS`: when something happened this session.
+pub fn fmt_clock(t: std::time::SystemTime) -> String {
+    let s = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", s / 3600, (s % 3600) / 60, s % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -449,3 +449,78 @@ fn redeploy_from_the_serve_view_replaces_every_replica_and_no_request_fails() {
         }
     });
 }
+
+/// The lab's Tune experiments as raytop reads them from disk.
+fn lab_tune() -> raytop::model::tune::Tune {
+    let mut tune = raytop::model::tune::Tune::default();
+    for u in raytop::source::tune::Scanner::new(vec![common::lab_tune_dir().into()]).pass() {
+        tune.apply(u);
+    }
+    tune
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
+    // A RUNNING trial between ASHA's milestones 8 and 16 (so the scheduler does not end it first),
+    // of the newest experiment, plus another RUNNING one to watch.
+    let (exp, victim, other) = eventually("a RUNNING trial between milestones", Duration::from_secs(240), || {
+        let tune = lab_tune();
+        let e = tune
+            .experiments
+            .iter()
+            .rfind(|e| e.trials.iter().any(|t| t.status == "RUNNING"))
+            .ok_or("no running experiment")?;
+        let running: Vec<_> = e.trials.iter().filter(|t| t.status == "RUNNING" && t.pid.is_some()).collect();
+        let v = running
+            .iter()
+            .find(|t| (8..=12).contains(&t.iterations))
+            .ok_or(format!("iterations {:?}", running.iter().map(|t| t.iterations).collect::<Vec<_>>()))?;
+        let o = running.iter().find(|t| t.trial_id != v.trial_id).map(|t| (t.trial_id.clone(), t.iterations));
+        Ok((e.name.clone(), v.trial_id.clone(), o))
+    });
+    let dir = common::lab_tune_dir();
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--tune-dir", &dir, "--refresh", "1"]);
+    p.keys(&["4"]);
+    p.wait_for("metric loss", Duration::from_secs(60));
+    // The newest experiment is shown; narrow it to the victim.
+    p.keys(&["/"]);
+    p.type_text(&victim);
+    p.keys(&["Enter", "c"]);
+    let s = p.wait_for(&format!("Cancel trial {victim}?"), Duration::from_secs(10));
+    assert!(s.contains("status  RUNNING → ERROR") && s.contains("SIGTERM"), "{s}");
+    p.keys(&["Tab", "Enter"]);
+    let t0 = std::time::Instant::now();
+    let s = p.wait_for("✔ done", Duration::from_secs(60));
+    assert!(s.contains("SIGTERM sent to pid"), "{s}");
+    p.keys(&["Escape"]);
+    p.wait("the outcome dismissed", Duration::from_secs(5), |s| !s.contains("✔ done"));
+    let s = p.wait("the trial ERROR on screen", Duration::from_secs(30), |s| {
+        s.lines().any(|l| l.contains(&victim) && l.contains("ERROR ✂"))
+    });
+    eprintln!("figure: cancel confirmed to ERROR on screen: {:.1} s", t0.elapsed().as_secs_f64());
+    assert!(t0.elapsed() < Duration::from_secs(30), "{s}");
+    let audit = std::fs::read_to_string(p.audit_file()).unwrap();
+    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!((lines[0]["action"].as_str(), lines[1]["ok"].as_bool()), (Some("cancel_trial"), Some(true)));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    // On disk: the trial ended ERROR with an error file; the other trial kept reporting.
+    let tune = lab_tune();
+    let e = tune.experiments.iter().find(|e| e.name == exp).unwrap();
+    let t = e.trials.iter().find(|t| t.trial_id == victim).unwrap();
+    assert_eq!(t.status, "ERROR", "{t:?}");
+    assert!(t.error.as_deref().unwrap_or_default().contains("SIGTERM"), "{:?}", t.error);
+    if let Some((other, it)) = other {
+        eventually("the other trial still reports", Duration::from_secs(60), || {
+            let tune = lab_tune();
+            let o = tune.experiments.iter().flat_map(|e| &e.trials).find(|t| t.trial_id == other).unwrap();
+            if o.iterations > it || o.status == "TERMINATED" {
+                Ok(())
+            } else {
+                Err(format!("{} at {}", o.status, o.iterations))
+            }
+        });
+    }
+}

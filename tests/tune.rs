@@ -186,3 +186,48 @@ fn a_missing_tune_dir_is_said_once_and_picked_up_when_it_appears() {
     }
     assert_eq!(exp(&t, "later").trials.len(), 4);
 }
+
+/// Facts §5.2b: the state file can keep a dead trial RUNNING. Here the errored fixture's state is
+/// rewritten to say RUNNING for the trial whose folder holds `error.txt` (as Ray 2.60 left it after
+/// a SIGTERM); raytop takes the folder's word, and a trial that reports again after its error (a
+/// retry) is RUNNING again.
+#[test]
+fn a_trial_the_state_keeps_running_ends_when_its_folder_holds_a_newer_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("errored");
+    copy_dir(&fixtures().join("errored"), &dir);
+    let state_path = newest_state_file(&dir).unwrap();
+    let text = std::fs::read_to_string(&state_path).unwrap();
+    let stale = text.replacen(r#"\"status\": \"ERROR\""#, r#"\"status\": \"RUNNING\""#, 1);
+    assert_ne!(stale, text, "the fixture has an ERROR trial");
+    std::fs::write(&state_path, stale).unwrap();
+    let trial_dir =
+        std::fs::read_dir(&dir).unwrap().flatten().find(|e| e.path().join("error.txt").exists()).unwrap().path();
+    // The error came after the last result, as it does when the worker is killed.
+    let later = std::time::SystemTime::now();
+    std::fs::File::options().append(true).open(trial_dir.join("error.txt")).unwrap().set_modified(later).unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(trial_dir.join("result.json"))
+        .unwrap()
+        .set_modified(later - std::time::Duration::from_secs(60))
+        .unwrap();
+    let (mut tune, mut scanner) = load(vec![dir.clone()], BTreeMap::new());
+    let e = exp(&tune, "errored");
+    let t = e.trials.iter().find(|t| t.error.is_some()).expect("the error file was read");
+    assert_eq!((t.status.as_str(), t.ended_per_folder), ("ERROR", true), "{t:?}");
+    let id = t.trial_id.clone();
+    // A retry reports again: RUNNING after all.
+    let line = format!("{{\"trial_id\": \"{id}\", \"training_iteration\": 9, \"score\": 1.0}}\n");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(trial_dir.join("result.json"))
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    for u in scanner.pass() {
+        tune.apply(u);
+    }
+    let t = exp(&tune, "errored").trials.iter().find(|t| t.trial_id == id).unwrap();
+    assert_eq!((t.status.as_str(), t.ended_per_folder), ("RUNNING", false), "{t:?}");
+}

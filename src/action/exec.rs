@@ -8,7 +8,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 
 use super::audit::{Audit, Entry};
-use super::{Action, FieldChange, Outcome, ScaleRequest, ServeRequest, ServeTarget, scale, serve};
+use super::{Action, FieldChange, Outcome, ScaleRequest, ServeRequest, ServeTarget, cancel, scale, serve};
 use crate::msg::DashKey;
 use crate::source::dashboard::DashboardClient;
 use crate::source::kube::KubeClients;
@@ -69,6 +69,10 @@ impl Executor {
             },
             Action::Serve(r) => match self.serve(r).await {
                 Ok(plan) => Outcome { ok: true, message: format!("sent; {}", plan.next), changes: plan.fields },
+                Err(message) => Outcome { ok: false, message, changes: Vec::new() },
+            },
+            Action::CancelTrial(r) => match self.cancel(r, id).await {
+                Ok(message) => Outcome { ok: true, message, changes: planned.to_vec() },
                 Err(message) => Outcome { ok: false, message, changes: Vec::new() },
             },
         };
@@ -176,6 +180,92 @@ impl Executor {
                     }
                 }
                 Err(format!("RayService {name} kept changing under the patch ({ATTEMPTS} tries): {last}"))
+            }
+        }
+    }
+
+    /// Cancels a trial: a marker for the Stopper, or SIGTERM through a Ray job pinned to the
+    /// trial's node after checking that the pid is still the trial's live actor there.
+    pub async fn cancel(&self, r: &cancel::CancelRequest, id: &str) -> Result<String, String> {
+        if r.graceful {
+            let path = cancel::marker_path(r);
+            let note = serde_json::json!({"at": now(), "by": "raytop", "id": id}).to_string();
+            std::fs::write(&path, note).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            return Ok(format!("marker {} written; the Stopper ends the trial at its next report", path.display()));
+        }
+        let dash = self.dashboard(&r.key).await?;
+        // Is the pid still the trial's live actor on that node?
+        let actors = dash
+            .json(
+                http::Method::GET,
+                "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE",
+                None,
+            )
+            .await
+            .map_err(|e| format!("cannot list actors: {e}"))?;
+        let nodes = dash
+            .json(http::Method::GET, "/api/v0/nodes?limit=10000", None)
+            .await
+            .map_err(|e| format!("cannot list nodes: {e}"))?;
+        let node_ip = |node_id: &str| {
+            nodes["data"]["result"]["result"].as_array().and_then(|ns| {
+                ns.iter().find(|n| n["node_id"] == node_id).and_then(|n| n["node_ip"].as_str().map(str::to_string))
+            })
+        };
+        let live = actors["data"]["result"]["result"].as_array().into_iter().flatten().find(|a| {
+            a["pid"].as_u64() == Some(r.pid)
+                && a["node_id"].as_str().and_then(node_ip).as_deref() == Some(r.node_ip.as_str())
+        });
+        if live.is_none() {
+            return Err(format!(
+                "already finished: no live actor has pid {} on {} (the trial ended, or moved to another process)",
+                r.pid, r.node_ip
+            ));
+        }
+        let submission = format!("raytop-cancel-{}-{id}", r.trial_id);
+        let job = serde_json::json!({
+            "entrypoint": cancel::kill_entrypoint(r.pid),
+            "submission_id": submission,
+            "entrypoint_resources": {format!("node:{}", r.node_ip): 0.001},
+            "metadata": {"raytop": "cancel-trial", "trial_id": r.trial_id, "experiment": r.experiment},
+        });
+        dash.json(http::Method::POST, "/api/jobs/", Some(&job)).await.map_err(|e| format!("job submission: {e}"))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let j = dash
+                .json(http::Method::GET, &format!("/api/jobs/{submission}"), None)
+                .await
+                .map_err(|e| format!("job {submission}: {e}"))?;
+            match j["status"].as_str().unwrap_or_default() {
+                "SUCCEEDED" => {
+                    return Ok(format!(
+                        "SIGTERM sent to pid {} by job {submission}; Tune marks the trial ERROR",
+                        r.pid
+                    ));
+                }
+                "FAILED" | "STOPPED" => {
+                    let logs = dash
+                        .json(http::Method::GET, &format!("/api/jobs/{submission}/logs"), None)
+                        .await
+                        .ok()
+                        .and_then(|l| l["logs"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let said = logs.lines().rfind(|l| l.starts_with("raytop:")).unwrap_or(logs.trim());
+                    let why = if logs.contains("No such process") || logs.contains("no Ray worker") {
+                        format!("already finished: {said}")
+                    } else {
+                        format!(
+                            "job {submission} {}: {} {said}",
+                            j["status"],
+                            j["message"].as_str().unwrap_or_default()
+                        )
+                    };
+                    return Err(why);
+                }
+                _ if std::time::Instant::now() > deadline => {
+                    return Err(format!("job {submission} did not finish in 60 s (status {})", j["status"]));
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }
         }
     }

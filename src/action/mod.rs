@@ -5,6 +5,7 @@
 //! the change and writes the audit log.
 
 pub mod audit;
+pub mod cancel;
 pub mod exec;
 pub mod scale;
 pub mod serve;
@@ -44,6 +45,7 @@ pub struct ServeRequest {
 pub enum Action {
     Scale(ScaleRequest),
     Serve(ServeRequest),
+    CancelTrial(cancel::CancelRequest),
 }
 
 impl Action {
@@ -52,6 +54,7 @@ impl Action {
             Action::Scale(_) => "scale",
             Action::Serve(ServeRequest { change: ServeChange::Redeploy, .. }) => "redeploy",
             Action::Serve(_) => "serve_replicas",
+            Action::CancelTrial(_) => "cancel_trial",
         }
     }
 
@@ -65,6 +68,10 @@ impl Action {
                 ..
             }) => context.as_deref(),
             Action::Serve(_) => None,
+            Action::CancelTrial(c) => match &c.key {
+                crate::msg::DashKey::Proxied { context, .. } => context.as_deref(),
+                crate::msg::DashKey::Url(_) => None,
+            },
         }
     }
 
@@ -90,6 +97,10 @@ impl Action {
                     }
                 }
             }
+            Action::CancelTrial(c) => format!(
+                "trial {} of experiment {} (pid {} on {}, dashboard {})",
+                c.trial_id, c.experiment, c.pid, c.node_ip, c.dashboard
+            ),
         }
     }
 
@@ -98,6 +109,7 @@ impl Action {
         match self {
             Action::Scale(r) => serde_json::to_value(&r.target).unwrap_or_default(),
             Action::Serve(r) => serde_json::json!({"target": r.target, "app": r.app, "change": r.change}),
+            Action::CancelTrial(c) => serde_json::to_value(c).unwrap_or_default(),
         }
     }
 }
@@ -186,4 +198,16 @@ pub fn preview_serve(app: &crate::model::serve::Application, req: &ServeRequest)
         ));
     }
     Ok(Preview { title, target: Action::Serve(req.clone()).target(), fields, next, warnings })
+}
+
+/// What cancelling a trial will do.
+pub fn preview_cancel(req: &cancel::CancelRequest) -> Preview {
+    let (fields, next, warnings) = cancel::plan(req);
+    Preview {
+        title: format!("Cancel trial {}", req.trial_id),
+        target: Action::CancelTrial(req.clone()).target(),
+        fields,
+        next,
+        warnings,
+    }
 }

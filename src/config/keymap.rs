@@ -57,6 +57,7 @@ pub enum Command {
     DeletePod,
     Redeploy,
     ServeReplicas,
+    CancelTrial,
     /// Unbinds a key that a lower layer binds.
     Noop,
 }

@@ -104,17 +104,15 @@ fn actor_gpus(a: &ActorState) -> f64 {
 /// replica (actor id), else its class.
 fn holder(a: &ActorState, ip: &str, tune: &Tune, serve: &Serve) -> Holder {
     let gpus = actor_gpus(a);
-    for e in &tune.experiments {
-        if let Some(t) = e.trials.iter().find(|t| t.pid == a.pid && a.pid.is_some() && t.node_ip.as_deref() == Some(ip))
-        {
-            return Holder {
-                kind: "trial",
-                name: format!("{}/{}", e.name, t.trial_id),
-                actor_id: a.actor_id.clone(),
-                pid: a.pid,
-                gpus,
-            };
-        }
+    if let Some((ei, ti)) = a.pid.and_then(|pid| tune.trial_of_process(pid, ip)) {
+        let (e, t) = (&tune.experiments[ei], &tune.experiments[ei].trials[ti]);
+        return Holder {
+            kind: "trial",
+            name: format!("{}/{}", e.name, t.trial_id),
+            actor_id: a.actor_id.clone(),
+            pid: a.pid,
+            gpus,
+        };
     }
     for app in &serve.applications {
         for d in &app.deployments {

@@ -297,6 +297,16 @@ impl ClusterState {
         self.freshness.values().filter_map(|f| f.fetched_at).max()
     }
 
+    /// The live actor running a trial: the one with its last result's pid, on the node with its
+    /// last result's IP.
+    pub fn actor_of_trial(&self, tr: &tune::Trial) -> Option<&crate::wire::dashboard::ActorState> {
+        let (pid, ip) = (tr.pid?, tr.node_ip.as_deref()?);
+        self.actors.iter().find(|a| {
+            a.pid == Some(pid)
+                && self.groups.iter().flat_map(|g| &g.nodes).any(|n| n.node_id == a.node_id && n.ip == ip)
+        })
+    }
+
     /// Whether any data at all has arrived (the first populated frame).
     pub fn has_data(&self) -> bool {
         !self.groups.is_empty()

@@ -57,6 +57,11 @@ pub struct Trial {
     pub rung: Option<u64>,
     pub stopped_early: bool,
     pub logdir: String,
+    /// From the trial's state: how often Tune restarts it after a failure (-1: always).
+    pub max_failures: i64,
+    /// The state file says RUNNING, but the trial's folder holds an error newer than its last
+    /// result: it ended (Tune can keep a dead trial RUNNING in the state, facts §5.2b).
+    pub ended_per_folder: bool,
     /// The metric per reported iteration (NaN where a row lacked it).
     #[serde(skip)]
     pub history: Vec<f64>,
@@ -82,6 +87,8 @@ impl Trial {
             rung: None,
             stopped_early: false,
             logdir,
+            max_failures: 0,
+            ended_per_folder: false,
             history: Vec::new(),
             series: BTreeMap::new(),
         }
@@ -120,6 +127,8 @@ impl Trial {
 pub struct Experiment {
     pub name: String,
     pub dir: String,
+    /// It runs raytop's Stopper: a trial is stopped by a marker file, and ends TERMINATED.
+    pub graceful_stop: bool,
     pub metric: Option<String>,
     /// "recorded" (experiment state) or how it was inferred.
     pub metric_source: String,
@@ -172,6 +181,7 @@ impl Experiment {
         Experiment {
             name: name.to_string(),
             dir: String::new(),
+            graceful_stop: false,
             metric: None,
             metric_source: String::new(),
             mode: Mode::Max,
@@ -202,12 +212,16 @@ impl Experiment {
 
     fn apply_state(&mut self, s: &ExperimentState) {
         self.dir = s.dir.display().to_string();
+        self.graceful_stop = s.graceful_stop;
         self.recorded_metric = s.metric.clone();
         for info in &s.trials {
             let t = self.trial_mut(&info.trial_id, &info.logdir);
             t.trial_id = info.trial_id.clone();
             t.logdir = info.logdir.clone();
-            t.status = info.status.clone();
+            // The folder's error file outranks a RUNNING the state file kept.
+            t.status =
+                if info.status == "RUNNING" && t.ended_per_folder { "ERROR".into() } else { info.status.clone() };
+            t.max_failures = info.max_failures;
             t.config = info.config.clone();
             if let Some(lr) = &info.last_result {
                 t.iterations = t.iterations.max(lr.iteration);
@@ -352,6 +366,25 @@ pub struct Tune {
 }
 
 impl Tune {
+    /// The trial a process runs: the one whose last result came from `pid` on `ip`. Actors are
+    /// reused across trials and pids across experiments, so a RUNNING trial wins over finished
+    /// ones, and among those the one that reported last (most iterations) wins.
+    pub fn trial_of_process(&self, pid: u64, ip: &str) -> Option<(usize, usize)> {
+        let mut best: Option<((bool, u64), (usize, usize))> = None;
+        for (ei, e) in self.experiments.iter().enumerate() {
+            for (ti, t) in e.trials.iter().enumerate() {
+                if t.pid != Some(pid) || t.node_ip.as_deref() != Some(ip) {
+                    continue;
+                }
+                let rank = (t.status == "RUNNING", t.iterations);
+                if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                    best = Some((rank, (ei, ti)));
+                }
+            }
+        }
+        best.map(|(_, at)| at)
+    }
+
     pub fn with_overrides(overrides: BTreeMap<String, Mode>) -> Tune {
         Tune { overrides, ..Tune::default() }
     }
@@ -390,7 +423,22 @@ impl Tune {
             }
             TuneUpdate::Error { experiment, trial_id, text } => {
                 let e = self.experiment_mut(&experiment);
-                e.trial_mut(&trial_id, "").error = Some(super::text::clean(&text));
+                let t = e.trial_mut(&trial_id, "");
+                t.error = Some(super::text::clean(&text));
+                if t.status == "RUNNING" {
+                    t.status = "ERROR".into();
+                    t.ended_per_folder = true;
+                }
+                e.dirty = true;
+            }
+            TuneUpdate::Resumed { experiment, trial_id } => {
+                let e = self.experiment_mut(&experiment);
+                let t = e.trial_mut(&trial_id, "");
+                if t.ended_per_folder {
+                    t.status = "RUNNING".into();
+                    t.ended_per_folder = false;
+                }
+                e.dirty = true;
             }
             TuneUpdate::Problem { path, error } => {
                 self.problems.push(format!("{}: {error}", path.display()));
@@ -420,5 +468,25 @@ mod tests {
         assert_eq!(mode_from_name("mean_accuracy"), Some(Mode::Max));
         assert_eq!(mode_from_name("episode_reward_mean"), Some(Mode::Max));
         assert_eq!(mode_from_name("foo"), None);
+    }
+
+    #[test]
+    fn a_process_belongs_to_the_running_trial_not_a_finished_one_with_the_same_pid() {
+        let mut tune = Tune::default();
+        for (exp, id, status, it) in [("asha-sweep", "old", "TERMINATED", 20), ("asha-sweep-2", "new", "RUNNING", 3)] {
+            let e = tune.experiment_mut(exp);
+            let t = e.trial_mut(id, id);
+            t.trial_id = id.into();
+            t.status = status.into();
+            t.iterations = it;
+            t.pid = Some(4242);
+            t.node_ip = Some("10.0.0.7".into());
+        }
+        let (e, t) = tune.trial_of_process(4242, "10.0.0.7").unwrap();
+        assert_eq!(
+            tune.experiments[e].trials[t].trial_id, "new",
+            "the RUNNING trial, though the old one reported more"
+        );
+        assert_eq!(tune.trial_of_process(4242, "10.0.0.8"), None, "same pid on another node is another process");
     }
 }

@@ -75,7 +75,14 @@ impl Tail {
 struct Experiment {
     state_file: Option<(PathBuf, u64, SystemTime)>,
     tails: BTreeMap<String, Tail>,
-    errors_read: std::collections::BTreeSet<String>,
+    /// Error files read, by trial, with the file's mtime (a trial retried and failing again
+    /// writes a new one).
+    errors_read: BTreeMap<String, SystemTime>,
+    /// Trials the state file last said were RUNNING, with their folders: Tune can leave a dead
+    /// trial RUNNING there (facts §5.2b), so their folders are checked for an error file.
+    running: Vec<(String, String)>,
+    /// RUNNING trials reported as ended by their error file (until they report again).
+    ended: std::collections::BTreeSet<String>,
 }
 
 /// Scans tune directories: remembers what it read so each pass reads only what changed.
@@ -128,6 +135,8 @@ impl Scanner {
                 state_file: None,
                 tails: BTreeMap::new(),
                 errors_read: Default::default(),
+                running: Vec::new(),
+                ended: Default::default(),
             });
             let mut state_now: Option<ExperimentState> = None;
             if let Some(path) = newest_state_file(&dir)
@@ -139,8 +148,9 @@ impl Scanner {
                         Ok(text) => {
                             bytes += text.len() as u64;
                             match parse_state(&name, &dir, &text) {
-                                Ok(s) => {
+                                Ok(mut s) => {
                                     exp.state_file = Some(stamp);
+                                    s.graceful_stop = dir.join(crate::wire::tune::STOP_DIR).is_dir();
                                     state_now = Some(s);
                                 }
                                 // Tune replaces the file atomically, but be safe with a torn read:
@@ -152,26 +162,54 @@ impl Scanner {
                     }
                 }
             }
-            // Errored trials: read the first lines of their error file once.
+            // A trial's end is in its folder: the error file of an ERROR trial, and of a trial the
+            // state still calls RUNNING when the error is newer than its last result.
+            let mut to_check: Vec<(String, String, bool)> = Vec::new();
+            let mut errors = Vec::new();
             if let Some(s) = &state_now {
-                for t in s.trials.iter().filter(|t| t.status == "ERROR") {
-                    if exp.errors_read.contains(&t.trial_id) {
+                exp.running = s
+                    .trials
+                    .iter()
+                    .filter(|t| t.status == "RUNNING")
+                    .map(|t| (t.trial_id.clone(), t.logdir.clone()))
+                    .collect();
+                to_check.extend(
+                    s.trials
+                        .iter()
+                        .filter(|t| t.status == "ERROR")
+                        .map(|t| (t.trial_id.clone(), t.logdir.clone(), false)),
+                );
+            }
+            to_check.extend(exp.running.iter().map(|(id, dir)| (id.clone(), dir.clone(), true)));
+            for (trial_id, logdir, running) in to_check {
+                let path = dir.join(&logdir).join("error.txt");
+                let Ok(mtime) = std::fs::metadata(&path).and_then(|m| m.modified()) else { continue };
+                if running {
+                    let results = std::fs::metadata(dir.join(&logdir).join("result.json")).and_then(|m| m.modified());
+                    if results.is_ok_and(|r| r > mtime) {
+                        // Retried after that failure, and reporting again.
+                        if exp.ended.remove(&trial_id) {
+                            errors.push(TuneUpdate::Resumed { experiment: name.clone(), trial_id });
+                        }
                         continue;
                     }
-                    let path = dir.join(&t.logdir).join("error.txt");
-                    if let Ok(text) = std::fs::read_to_string(&path) {
-                        bytes += text.len() as u64;
-                        exp.errors_read.insert(t.trial_id.clone());
-                        let head: String = text.lines().take(40).collect::<Vec<_>>().join("\n");
-                        updates.push(TuneUpdate::Error {
-                            experiment: name.clone(),
-                            trial_id: t.trial_id.clone(),
-                            text: head,
-                        });
-                    }
+                    exp.ended.insert(trial_id.clone());
                 }
-                updates.push(TuneUpdate::State(s.clone()));
+                if exp.errors_read.get(&trial_id) == Some(&mtime) {
+                    continue;
+                }
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    bytes += text.len() as u64;
+                    exp.errors_read.insert(trial_id.clone(), mtime);
+                    let head: String = text.lines().take(40).collect::<Vec<_>>().join("\n");
+                    errors.push(TuneUpdate::Error { experiment: name.clone(), trial_id, text: head });
+                }
             }
+            // The state first: an error then ends what the state calls RUNNING.
+            if let Some(s) = state_now {
+                updates.push(TuneUpdate::State(s));
+            }
+            updates.extend(errors);
             // Results: every trial folder with a result.json.
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for e in entries.flatten() {

@@ -130,6 +130,8 @@ struct RunnerData {
 struct TrialState {
     trial_id: String,
     status: String,
+    /// Tune restarts a failed trial this many times (-1: forever).
+    max_failures: i64,
     config: Value,
     relative_logdir: String,
     experiment_tag: String,
@@ -156,6 +158,7 @@ pub struct TrialInfo {
     pub last_result: Option<ResultRow>,
     pub error_file: Option<String>,
     pub num_failures: u64,
+    pub max_failures: i64,
 }
 
 /// An experiment as its newest state file describes it.
@@ -167,7 +170,13 @@ pub struct ExperimentState {
     pub metric: Option<String>,
     pub session: Option<String>,
     pub trials: Vec<TrialInfo>,
+    /// The experiment opted in to raytop's graceful stop: its folder has `raytop-stop/`, made by
+    /// the Stopper in `contrib/tune-stopper` (set by the reader, not the file).
+    pub graceful_stop: bool,
 }
+
+/// The folder, inside an experiment's, where raytop leaves one file per trial to stop.
+pub const STOP_DIR: &str = "raytop-stop";
 
 /// Flattens nested configs (`{"model": {"lr": …}}` → `model/lr`), as Tune's progress.csv does.
 fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
@@ -204,6 +213,7 @@ pub fn parse_state(name: &str, dir: &Path, text: &str) -> Result<ExperimentState
             last_result: m.last_result.is_object().then(|| ResultRow::from_value(&m.last_result)),
             error_file: m.error_filename,
             num_failures: m.num_failures,
+            max_failures: t.max_failures,
         });
     }
     Ok(ExperimentState {
@@ -212,6 +222,7 @@ pub fn parse_state(name: &str, dir: &Path, text: &str) -> Result<ExperimentState
         metric: file.runner_data.metric,
         session: file.runner_data.session,
         trials,
+        graceful_stop: false,
     })
 }
 

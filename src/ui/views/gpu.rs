@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Slice, window};
+use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::msg::Interest;
 use crate::rows::Row;
@@ -167,7 +168,7 @@ pub const SLICE: Slice = Slice {
     view: View::Gpu,
     needs_dashboard: true,
     interest: Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::ACTIVE },
-    hints: &[],
+    hints: &[(C::CancelTrial, "cancel trial")],
     rows,
     draw: draw_slice,
 };

@@ -112,7 +112,14 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
             let mut cells = vec![
                 Cell::from(Span::styled(format!("{star}{rank}"), t.accent())),
                 Cell::from(tr.trial_id.clone()),
-                Cell::from(Span::styled(tr.status.clone(), t.status(&tr.status))),
+                Cell::from(Span::styled(
+                    if app.cancelled.contains_key(&format!("{}/{}", e.name, tr.trial_id)) {
+                        format!("{} ✂", tr.status)
+                    } else {
+                        tr.status.clone()
+                    },
+                    t.status(&tr.status),
+                )),
                 Cell::from(fmt_metric(tr.best)),
                 Cell::from(fmt_metric(tr.last)),
                 Cell::from(tr.iterations.to_string()),
@@ -199,19 +206,21 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
     let t = &app.theme;
     let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
     let mut lines = vec![Line::from(Span::styled(format!("{} · {}", tr.trial_id, tr.status), t.header()))];
+    if let Some(at) = app.cancelled.get(&format!("{}/{}", e.name, tr.trial_id)) {
+        let hms = crate::units::fmt_clock(*at);
+        lines.push(Line::from(Span::styled(format!("cancelled from raytop at {hms}"), t.warn())));
+    }
+    if tr.ended_per_folder {
+        lines.push(Line::from(Span::styled(
+            "the experiment state still says RUNNING; its folder's error file says it ended",
+            t.muted(),
+        )));
+    }
     for (k, v) in &tr.config {
         lines.push(Line::from(vec![Span::styled(format!("  {k} = "), t.muted()), Span::raw(fmt_param(Some(v)))]));
     }
     // The process behind the trial: its last result's pid on its node, matched to a live actor.
-    let actor = tr.pid.and_then(|pid| {
-        c.actors.iter().find(|a| {
-            a.pid == Some(pid)
-                && c.groups
-                    .iter()
-                    .flat_map(|g| &g.nodes)
-                    .any(|n| n.node_id == a.node_id && Some(&n.ip) == tr.node_ip.as_ref())
-        })
-    });
+    let actor = c.actor_of_trial(tr);
     let process = match (tr.pid, &tr.node_ip, actor) {
         (Some(pid), Some(ip), Some(a)) => {
             format!("pid {pid} on {ip} · actor {} {} ({})", a.class_name, short(&a.actor_id, 13), a.state)
@@ -306,7 +315,8 @@ pub const SLICE: Slice = Slice {
         (C::TrialDetail, "detail"),
         (C::SortNext, "sort"),
         (C::StatusFilter, "status"),
-        (C::NextExperiment, "experiment"),
+        (C::CancelTrial, "cancel"),
+        (C::NextExperiment, "exp"),
     ],
     rows,
     draw: draw_slice,
