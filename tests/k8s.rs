@@ -428,3 +428,24 @@ fn a_cluster_the_user_may_not_patch_shows_the_action_disabled_with_the_reason() 
     assert!(matches!(app.overlay, Overlay::None));
     assert_eq!(app.toast.as_deref(), Some("disabled: you may not patch rayclusters.ray.io"));
 }
+
+#[test]
+fn the_cluster_view_scales_the_raycluster_behind_its_dashboard() {
+    use crossterm::event::KeyCode;
+    use raytop::state::Overlay;
+    let (mut app, _) = app_with_lab_objects();
+    // As with --dashboard raycluster-gpu=URL: the dashboard is that RayCluster's.
+    app.dashboards[0].name = "raycluster-gpu".into();
+    app.run(Command::ViewCluster);
+    let at = app
+        .rows
+        .iter()
+        .position(|r| matches!(r, raytop::rows::Row::Group { g } if app.dashboards[0].groups[*g].name == "gpu-group"))
+        .unwrap();
+    app.selected[raytop::view::View::Cluster.index()] = at;
+    key(&mut app, KeyCode::Char('-'));
+    let Overlay::Confirm(c) = &app.overlay else { panic!("{:?}", app.toast) };
+    let raytop::action::Action::Scale(req) = &c.action else { panic!() };
+    assert_eq!((req.target.cluster.as_str(), req.target.group.as_str()), ("raycluster-gpu", "gpu-group"));
+    assert_eq!(c.preview.fields[0].after, "1");
+}

@@ -246,3 +246,43 @@ fn gpu_view_joins_gpus_to_trials() {
     assert!(screen.contains("NVIDIA A100"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn c_on_a_gpu_held_by_a_trial_asks_to_cancel_that_trial() {
+    let mut c = common::load_cluster("gpu-physical", common::lab_config());
+    let row = raytop::wire::tune::ResultRow::parse(
+        r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
+    )
+    .unwrap();
+    let now = common::capture_clock("gpu-physical");
+    c.apply_tune(raytop::msg::TuneUpdate::Results { experiment: "asha-sweep".into(), trial_dir: "t3".into(), reset: false, rows: vec![row] });
+    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now });
+    let mut app = app_for(c);
+    app.run(Command::ViewGpu);
+    let at = app
+        .rows
+        .iter()
+        .position(|r| matches!(r, raytop::rows::Row::GpuHolder { n, h } if app.cluster().unwrap().gpus.nodes[*n].holders[*h].kind == "trial"))
+        .expect("a trial holds a GPU");
+    app.selected[View::Gpu.index()] = at;
+    let fx = app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('c')));
+    assert!(fx.is_empty(), "nothing is sent before the yes");
+    let raytop::state::Overlay::Confirm(confirm) = &app.overlay else { panic!("{:?}", app.toast) };
+    let raytop::action::Action::CancelTrial(req) = &confirm.action else { panic!() };
+    assert_eq!((req.trial_id.as_str(), req.pid, req.node_ip.as_str()), ("abc12_00003", 31630, "192.0.2.2"));
+    assert!(!req.graceful, "this experiment runs no raytop Stopper");
+    assert_eq!(confirm.preview.title, "Cancel trial abc12_00003");
+}
+
+#[test]
+fn scaling_a_dashboard_without_a_raycluster_says_why_not() {
+    let (mut app, _) = lab_app("v1-busy", View::Cluster);
+    app.run(Command::Down); // the head's node
+    app.run(Command::Down); // cpu-group
+    let fx = app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('+')));
+    assert!(fx.is_empty());
+    assert!(matches!(app.overlay, raytop::state::Overlay::None));
+    let toast = app.toast.clone().unwrap();
+    assert!(toast.contains("lab is a dashboard without a RayCluster raytop knows"), "{toast}");
+    assert!(toast.contains("--dashboard NAME=URL"), "{toast}");
+}
