@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster_config;
 pub mod commands;
 pub mod config;
+pub mod effect;
 pub mod event_loop;
 pub mod logging;
 pub mod loop_stats;

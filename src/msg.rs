@@ -2,6 +2,8 @@
 //! updates it carries) and what the app asks of pollers (`Interest`). Depends only on `wire`.
 
 use std::path::PathBuf;
+
+use serde::Serialize;
 use std::time::SystemTime;
 
 use crate::wire::dashboard::{DashData, Endpoint, FetchError};
@@ -17,7 +19,7 @@ pub enum Msg {
     /// News from the Kubernetes API server.
     Kube(KubeUpdate),
     /// An action the executor ran, and how it ended.
-    ActionDone { id: String, outcome: crate::action::Outcome },
+    ActionDone { id: String, outcome: Outcome },
     /// Whether the user may change a RayCluster (a SelfSubjectAccessReview's answer).
     Access { cluster: ClusterRef, allowed: bool, reason: String },
 }
@@ -101,4 +103,22 @@ impl Interest {
         actors: false,
         refresh_seq: 0,
     };
+}
+
+/// One field before and after, for the confirmation and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub ok: bool,
+    pub message: String,
+    /// What was sent, planned on the fresh data the executor read (may differ from the preview
+    /// when the target changed meanwhile).
+    pub changes: Vec<FieldChange>,
 }

@@ -255,7 +255,12 @@ fn c_on_a_gpu_held_by_a_trial_asks_to_cancel_that_trial() {
     )
     .unwrap();
     let now = common::capture_clock("gpu-physical");
-    c.apply_tune(raytop::msg::TuneUpdate::Results { experiment: "asha-sweep".into(), trial_dir: "t3".into(), reset: false, rows: vec![row] });
+    c.apply_tune(raytop::msg::TuneUpdate::Results {
+        experiment: "asha-sweep".into(),
+        trial_dir: "t3".into(),
+        reset: false,
+        rows: vec![row],
+    });
     c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now });
     let mut app = app_for(c);
     app.run(Command::ViewGpu);

@@ -12,7 +12,8 @@ pub mod serve;
 
 use serde::Serialize;
 
-pub use scale::{FieldChange, GroupTarget, ScaleChange, ScaleRequest};
+pub use crate::msg::{FieldChange, Outcome};
+pub use scale::{GroupTarget, ScaleChange, ScaleRequest};
 pub use serve::ServeChange;
 
 /// Where a Serve application's config lives.
@@ -122,16 +123,6 @@ pub struct Preview {
     pub fields: Vec<FieldChange>,
     pub next: String,
     pub warnings: Vec<String>,
-}
-
-/// How an action ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    pub ok: bool,
-    pub message: String,
-    /// What was sent, planned on the fresh data the executor read (may differ from the preview
-    /// when the target changed meanwhile).
-    pub changes: Vec<FieldChange>,
 }
 
 /// Plans a scale against the RayCluster spec raytop has; the executor plans again on fresh data.

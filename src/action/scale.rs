@@ -11,6 +11,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::msg::FieldChange;
 use crate::wire::k8s::{GroupSpec, RayClusterSpec};
 
 /// KubeRay's default `maxReplicas` when the spec leaves it out.
@@ -46,14 +47,6 @@ pub enum ScaleChange {
 pub struct ScaleRequest {
     pub target: GroupTarget,
     pub change: ScaleChange,
-}
-
-/// One field before and after, for the confirmation and the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldChange {
-    pub field: &'static str,
-    pub before: String,
-    pub after: String,
 }
 
 /// A checked change, ready to send.

@@ -1,0 +1,28 @@
+//! What the app loop must do after an update: the app's only way to ask for I/O.
+
+use crate::action::{Action, FieldChange};
+use crate::msg::{ClusterRef, DashKey, Interest};
+use crate::source::kube::Target;
+
+/// What the loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Poll this dashboard (and no other) for what the view on screen needs; `None` stops all.
+    Poll {
+        dashboard: Option<DashKey>,
+        interest: Interest,
+    },
+    /// Fetch now, regardless of schedules.
+    RefreshNow,
+    /// Watch another kubeconfig context or namespace.
+    Kube(Target),
+    /// Run a confirmed action; its outcome comes back as `Msg::ActionDone { id }`.
+    Act {
+        id: String,
+        action: Action,
+        planned: Vec<FieldChange>,
+    },
+    /// Ask the API server whether the user may change this RayCluster.
+    CheckAccess(ClusterRef),
+    Quit,
+}
