@@ -18,19 +18,13 @@ pub async fn scale(cli: &Cli, cluster: &str, group: &str, change: ScaleChange, c
         return ExitCode::from(2);
     }
     let clients = KubeClients::default();
-    let connected = match clients.get(cli.context.as_deref()).await {
+    let (client, namespace) = match connect(cli, &clients).await {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("raytop: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let namespace = cli.namespace.clone().unwrap_or_else(|| connected.default_ns.clone());
     let target = GroupTarget { context: cli.context.clone(), namespace, cluster: cluster.into(), group: group.into() };
     let req = ScaleRequest { target, change };
-    let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("ray.io", "v1", "RayCluster"));
-    let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(connected.client.clone(), &req.target.namespace, &ar);
+    let api = crate::source::kube::ray_api(&client, &req.target.namespace, "RayCluster");
     let obj = match api.get(cluster).await {
         Ok(o) => o,
         Err(e) => {
@@ -46,17 +40,13 @@ pub async fn scale(cli: &Cli, cluster: &str, group: &str, change: ScaleChange, c
             return ExitCode::FAILURE;
         }
     };
-    print_preview(&preview);
-    if confirm.dry_run {
-        if let Ok(p) = crate::action::scale::plan(&rc.spec, &req.change, group) {
-            println!("patch (application/json-patch+json): {}", p.patch);
+    let patch = crate::action::scale::plan(&rc.spec, &req.change, group).map(|p| p.patch);
+    if let Some(code) = go_ahead(&preview, confirm, || {
+        if let Ok(p) = &patch {
+            println!("patch (application/json-patch+json): {p}");
         }
-        println!("dry run: nothing was sent");
-        return ExitCode::SUCCESS;
-    }
-    if !confirm.yes && !ask_yes() {
-        println!("cancelled: nothing was sent");
-        return ExitCode::FAILURE;
+    }) {
+        return code;
     }
     let executor = Executor {
         clients,
@@ -114,26 +104,9 @@ pub async fn redeploy(
             plan.map(|p| (target, p))
         }
         None => {
-            let url = cli.dashboard_url();
-            let home = dirs::home_dir();
-            let token = match crate::source::token::resolve(
-                cli.token.as_deref(),
-                cli.token_from_env(),
-                cli.token_file.as_deref(),
-                home.as_deref(),
-            ) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("raytop: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let dash = match crate::source::dashboard::DashboardClient::new(&url, token, timeout) {
+            let (url, dash) = match dashboard(cli) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("raytop: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let key = crate::msg::DashKey::Url(url.clone());
             direct.push((key.clone(), dash.clone()));
@@ -159,14 +132,8 @@ pub async fn redeploy(
     };
     let preview =
         Preview { title, target: action.target(), fields: plan.fields, next: plan.next, warnings: plan.warnings };
-    print_preview(&preview);
-    if confirm.dry_run {
-        println!("dry run: nothing was sent");
-        return ExitCode::SUCCESS;
-    }
-    if !confirm.yes && !ask_yes() {
-        println!("cancelled: nothing was sent");
-        return ExitCode::FAILURE;
+    if let Some(code) = go_ahead(&preview, confirm, || {}) {
+        return code;
     }
     let executor = Executor { clients, audit: Audit::in_dir(&crate::config::state_dir()), direct, timeout };
     finish(executor.run(&format!("cli-{}", std::process::id()), &action, &preview.fields).await)
@@ -202,22 +169,10 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
         eprintln!("raytop: trial {trial_id} has reported no result yet, so its process is unknown");
         return ExitCode::FAILURE;
     };
-    let url = cli.dashboard_url();
-    let home = dirs::home_dir();
     let timeout = std::time::Duration::from_secs_f64(cli.timeout);
-    let dash = match crate::source::token::resolve(
-        cli.token.as_deref(),
-        cli.token_from_env(),
-        cli.token_file.as_deref(),
-        home.as_deref(),
-    )
-    .and_then(|t| crate::source::dashboard::DashboardClient::new(&url, t, timeout))
-    {
+    let (url, dash) = match dashboard(cli) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("raytop: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let key = crate::msg::DashKey::Url(url.clone());
     let req = crate::action::cancel::CancelRequest {
@@ -232,17 +187,13 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
         max_failures: tr.max_failures,
     };
     let preview = crate::action::preview_cancel(&req);
-    print_preview(&preview);
-    if confirm.dry_run {
-        if !req.graceful {
+    let graceful = req.graceful;
+    if let Some(code) = go_ahead(&preview, confirm, || {
+        if !graceful {
             println!("job entrypoint: {}", crate::action::cancel::kill_entrypoint(pid));
         }
-        println!("dry run: nothing was sent");
-        return ExitCode::SUCCESS;
-    }
-    if !confirm.yes && !ask_yes() {
-        println!("cancelled: nothing was sent");
-        return ExitCode::FAILURE;
+    }) {
+        return code;
     }
     let executor = Executor {
         clients: KubeClients::default(),
@@ -253,6 +204,37 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
     finish(executor.run(&format!("cli-{}", std::process::id()), &Action::CancelTrial(req), &preview.fields).await)
 }
 
+/// The kube client of the command line's context, and the namespace to act in (-n, else the
+/// context's). Exit code 2 when there is none.
+async fn connect(cli: &Cli, clients: &KubeClients) -> Result<(kube::Client, String), ExitCode> {
+    match clients.get(cli.context.as_deref()).await {
+        Ok(c) => Ok((c.client, cli.namespace.clone().unwrap_or(c.default_ns))),
+        Err(e) => {
+            eprintln!("raytop: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// The dashboard the command line names (with its token), and its address.
+fn dashboard(cli: &Cli) -> Result<(String, crate::source::dashboard::DashboardClient), ExitCode> {
+    let url = cli.dashboard_url();
+    let home = dirs::home_dir();
+    let timeout = std::time::Duration::from_secs_f64(cli.timeout);
+    crate::source::token::resolve(
+        cli.token.as_deref(),
+        cli.token_from_env(),
+        cli.token_file.as_deref(),
+        home.as_deref(),
+    )
+    .and_then(|t| crate::source::dashboard::DashboardClient::new(&url, t, timeout))
+    .map(|d| (url, d))
+    .map_err(|e| {
+        eprintln!("raytop: {e}");
+        ExitCode::from(2)
+    })
+}
+
 fn finish(outcome: crate::action::Outcome) -> ExitCode {
     if outcome.ok {
         println!("done: {}", outcome.message);
@@ -261,6 +243,22 @@ fn finish(outcome: crate::action::Outcome) -> ExitCode {
         eprintln!("raytop: failed: {}", outcome.message);
         ExitCode::FAILURE
     }
+}
+
+/// Shows the change, then stops for --dry-run (after `dry_run_extra` prints what would be sent)
+/// or a "no" at the prompt: `Some(exit code)` then, `None` to go ahead.
+fn go_ahead(preview: &Preview, confirm: &Confirmation, dry_run_extra: impl FnOnce()) -> Option<ExitCode> {
+    print_preview(preview);
+    if confirm.dry_run {
+        dry_run_extra();
+        println!("dry run: nothing was sent");
+        return Some(ExitCode::SUCCESS);
+    }
+    if !confirm.yes && !ask_yes() {
+        println!("cancelled: nothing was sent");
+        return Some(ExitCode::FAILURE);
+    }
+    None
 }
 
 fn print_preview(p: &Preview) {

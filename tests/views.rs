@@ -214,10 +214,10 @@ fn tune_leaderboard_sorted_filtered_and_detail_of_an_errored_trial() {
     insta::assert_snapshot!(screen);
 }
 
-#[test]
-fn gpu_view_joins_gpus_to_trials() {
+/// The GPU lab capture, with a trial whose last result names the pid and node of one
+/// GPU-holding actor.
+fn gpu_lab_with_a_trial() -> (ClusterState, SystemTime) {
     let mut c = common::load_cluster("gpu-physical", common::lab_config());
-    // A trial whose last result names the pid and node of one GPU-holding actor.
     let row = raytop::wire::tune::ResultRow::parse(
         r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
     )
@@ -230,6 +230,12 @@ fn gpu_view_joins_gpus_to_trials() {
         rows: vec![row],
     });
     c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now });
+    (c, now)
+}
+
+#[test]
+fn gpu_view_joins_gpus_to_trials() {
+    let (mut c, now) = gpu_lab_with_a_trial();
     let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
     assert!(held.iter().any(|h| h.kind == "trial" && h.name == "asha-sweep/abc12_00003"), "{held:?}");
     assert_eq!(c.gpus.totals.physical, 2);
@@ -249,19 +255,7 @@ fn gpu_view_joins_gpus_to_trials() {
 
 #[test]
 fn c_on_a_gpu_held_by_a_trial_asks_to_cancel_that_trial() {
-    let mut c = common::load_cluster("gpu-physical", common::lab_config());
-    let row = raytop::wire::tune::ResultRow::parse(
-        r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
-    )
-    .unwrap();
-    let now = common::capture_clock("gpu-physical");
-    c.apply_tune(raytop::msg::TuneUpdate::Results {
-        experiment: "asha-sweep".into(),
-        trial_dir: "t3".into(),
-        reset: false,
-        rows: vec![row],
-    });
-    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at: now });
+    let (c, _) = gpu_lab_with_a_trial();
     let mut app = app_for(c);
     app.run(Command::ViewGpu);
     let at = app

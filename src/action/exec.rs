@@ -4,8 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::{DynamicObject, Patch, PatchParams};
 
 use super::audit::{Audit, Entry};
 use super::{Action, FieldChange, Outcome, ScaleRequest, ServeRequest, ServeTarget, cancel, scale, serve};
@@ -110,8 +109,7 @@ impl Executor {
     pub async fn scale(&self, r: &ScaleRequest, seen: Option<RayClusterSpec>) -> Result<Scaled, String> {
         let t = &r.target;
         let client = self.clients.get(t.context.as_deref()).await?.client;
-        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("ray.io", "v1", "RayCluster"));
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &t.namespace, &ar);
+        let api = crate::source::kube::ray_api(&client, &t.namespace, "RayCluster");
         let url = format!("/apis/ray.io/v1/namespaces/{}/rayclusters/{}", t.namespace, t.cluster);
         let mut last = String::new();
         let mut seen = seen;
@@ -158,8 +156,7 @@ impl Executor {
             }
             ServeTarget::RayService { context, namespace, name } => {
                 let client = self.clients.get(context.as_deref()).await?.client;
-                let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("ray.io", "v1", "RayService"));
-                let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &ar);
+                let api = crate::source::kube::ray_api(&client, namespace, "RayService");
                 let mut last = String::new();
                 for _ in 0..ATTEMPTS {
                     let obj = api.get(name).await.map_err(|e| kube_error_of("RayService", "get", name, e))?;

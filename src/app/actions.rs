@@ -15,28 +15,21 @@ impl App {
     /// Kube view names it directly; the Cluster view only when its dashboard belongs to a
     /// RayCluster raytop knows. The error says why there is nothing to act on.
     pub(super) fn selected_group(&self) -> Result<(GroupTarget, Option<String>), String> {
-        let context = self.kube_context();
-        match (self.view, self.rows.get(self.selected())) {
-            (View::Kube, Some(Row::K8sGroup { c, g } | Row::K8sPod { c, g, .. })) => {
+        // (namespace, RayCluster, group, whether it is the head group, the pod selected)
+        let (namespace, cluster, group, head, pod) = match (self.view, self.rows.get(self.selected())) {
+            (View::Kube, Some(row @ (Row::K8sGroup { c, g } | Row::K8sPod { c, g, .. }))) => {
                 let cl = self.k8s.clusters.get(*c).ok_or("the cluster went away")?;
                 let grp = cl.groups.get(*g).ok_or("the group went away")?;
-                if grp.kind == "head" {
-                    return Err("the head group has exactly one pod: it cannot be scaled".into());
-                }
-                let pod = match self.rows.get(self.selected()) {
-                    Some(Row::K8sPod { p, .. }) => grp.pods.get(*p).map(|p| p.pod.name.clone()),
+                let pod = match row {
+                    Row::K8sPod { p, .. } => grp.pods.get(*p).map(|p| p.pod.name.clone()),
                     _ => None,
                 };
-                let target = GroupTarget {
-                    context,
-                    namespace: cl.namespace.clone(),
-                    cluster: cl.name.clone(),
-                    group: grp.name.clone(),
-                };
-                Ok((target, pod))
+                (&cl.namespace, &cl.name, &grp.name, grp.kind == "head", pod)
             }
-            (View::Kube, _) => Err("select a worker group or a pod of an opened RayCluster (Enter opens one)".into()),
-            (View::Cluster, Some(Row::Group { g } | Row::Node { g, .. })) => {
+            (View::Kube, _) => {
+                return Err("select a worker group or a pod of an opened RayCluster (Enter opens one)".into());
+            }
+            (View::Cluster, Some(row @ (Row::Group { g } | Row::Node { g, .. }))) => {
                 let c = self.cluster().ok_or("no dashboard on screen")?;
                 let cl = self.k8s_cluster_of(c).ok_or_else(|| {
                     format!(
@@ -46,26 +39,26 @@ impl App {
                     )
                 })?;
                 let grp = c.groups.get(*g).ok_or("the group went away")?;
-                if grp.kind == crate::model::cluster::GroupKind::Head {
-                    return Err("the head group has exactly one pod: it cannot be scaled".into());
-                }
-                let pod = match self.rows.get(self.selected()) {
-                    Some(Row::Node { n, .. }) => {
-                        grp.nodes.get(*n).map(|n| n.instance_id.clone()).filter(|s| !s.is_empty())
-                    }
+                // On KubeRay a Ray node's instanceId is its pod's name.
+                let pod = match row {
+                    Row::Node { n, .. } => grp.nodes.get(*n).map(|n| n.instance_id.clone()).filter(|s| !s.is_empty()),
                     _ => None,
                 };
-                let target = GroupTarget {
-                    context,
-                    namespace: cl.namespace.clone(),
-                    cluster: cl.name.clone(),
-                    group: grp.name.clone(),
-                };
-                Ok((target, pod))
+                (&cl.namespace, &cl.name, &grp.name, grp.kind == crate::model::cluster::GroupKind::Head, pod)
             }
-            (View::Cluster, _) => Err("select a worker group or one of its nodes".into()),
-            _ => Err("scaling is offered in the Kube (0) and Cluster (1) views".into()),
+            (View::Cluster, _) => return Err("select a worker group or one of its nodes".into()),
+            _ => return Err("scaling is offered in the Kube (0) and Cluster (1) views".into()),
+        };
+        if head {
+            return Err("the head group has exactly one pod: it cannot be scaled".into());
         }
+        let target = GroupTarget {
+            context: self.kube_context(),
+            namespace: namespace.clone(),
+            cluster: cluster.clone(),
+            group: group.clone(),
+        };
+        Ok((target, pod))
     }
 
     /// The RayCluster behind a dashboard: the one it was opened through, or one of its name.

@@ -16,7 +16,7 @@ use crate::model::{ClusterState, Connection};
 use crate::state::{App, Overlay, PALETTE};
 use crate::units::fmt_age;
 use crate::view::View;
-use views::slice;
+use views::{Draw, slice};
 
 pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     let area = f.area();
@@ -32,11 +32,11 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     if let Some(b) = banner {
         f.render_widget(Paragraph::new(b), banner_area);
     }
-    let view = slice(app.view);
-    match app.cluster() {
-        Some(c) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
-        None if view.needs_dashboard => draw_no_dashboard(f, body, app),
-        _ => (view.draw)(f, body, app, now),
+    match (&slice(app.view).draw, app.cluster()) {
+        (Draw::Dashboard(_), Some(c)) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
+        (Draw::Dashboard(draw), Some(c)) => draw(f, body, app, c, now),
+        (Draw::Dashboard(_), None) => draw_no_dashboard(f, body, app),
+        (Draw::Any(draw), _) => draw(f, body, app, now),
     }
     draw_footer(f, footer, app);
     match &app.overlay {
@@ -88,7 +88,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
 fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let t = &app.theme;
     let c = app.cluster()?;
-    if !slice(app.view).needs_dashboard && app.warnings.is_empty() {
+    if matches!(slice(app.view).draw, Draw::Any(_)) && app.warnings.is_empty() {
         return None; // The Kubernetes view shows its own notices; the dashboard's are elsewhere.
     }
     let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));

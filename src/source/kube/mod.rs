@@ -21,3 +21,9 @@ pub struct Target {
     pub namespace: Option<String>,
     pub all_namespaces: bool,
 }
+
+/// The API of one KubeRay kind (`RayCluster`, `RayService`, …) in a namespace.
+pub fn ray_api(client: &kube::Client, namespace: &str, kind: &str) -> kube::Api<kube::api::DynamicObject> {
+    let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("ray.io", "v1", kind));
+    kube::Api::namespaced_with(client.clone(), namespace, &ar)
+}

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::model::ClusterState;
 use crate::model::autoscaler::{Decision, ReportSource, VerdictState};
 use crate::msg::Interest;
@@ -17,7 +17,7 @@ use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::view::View;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
     let t = &app.theme;
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
@@ -137,15 +137,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Autoscaler view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Autoscaler,
-    needs_dashboard: true,
     interest: Interest { autoscaler: true, ..Interest::ACTIVE },
     hints: &[],
     rows,
-    draw: draw_slice,
+    draw: Draw::Dashboard(draw),
 };
-
-fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
-    let Some(c) = app.cluster() else { return };
-    let _ = now;
-    draw(f, area, app, c);
-}

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
@@ -162,14 +162,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Cluster view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Cluster,
-    needs_dashboard: true,
     interest: Interest { nodes: true, ..Interest::ACTIVE },
     hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1")],
     rows,
-    draw: draw_slice,
+    draw: Draw::Dashboard(draw),
 };
-
-fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
-    let Some(c) = app.cluster() else { return };
-    draw(f, area, app, c, now);
-}

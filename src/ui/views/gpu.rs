@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::msg::Interest;
@@ -19,7 +19,7 @@ use crate::ui::widgets::{amount_pair, bar, short, short_id};
 use crate::units::fmt_amount;
 use crate::view::View;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
     let t = &app.theme;
     let g = &c.gpus;
     let flags_h = if g.flags.is_empty() { 3 } else { (g.flags.len().min(6) as u16) + 2 };
@@ -166,15 +166,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The GPU view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Gpu,
-    needs_dashboard: true,
     interest: Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::ACTIVE },
     hints: &[(C::CancelTrial, "cancel trial")],
     rows,
-    draw: draw_slice,
+    draw: Draw::Dashboard(draw),
 };
-
-fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
-    let Some(c) = app.cluster() else { return };
-    let _ = now;
-    draw(f, area, app, c);
-}

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::model::ClusterState;
 use crate::msg::Interest;
 use crate::rows::{Options, Row, matches};
@@ -97,9 +97,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Jobs view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Jobs,
-    needs_dashboard: false,
     interest: Interest { jobs: true, ..Interest::ACTIVE },
     hints: &[],
     rows,
-    draw,
+    draw: Draw::Any(draw),
 };

@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::msg::Interest;
@@ -386,10 +386,9 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Kube view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Kube,
-    needs_dashboard: false,
     // Pods are joined to the dashboard's nodes when it is reachable.
     interest: Interest { nodes: true, ..Interest::ACTIVE },
     hints: &[(C::OpenCluster, "open"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1"), (C::ScaleTo, "scale to")],
     rows,
-    draw,
+    draw: Draw::Any(draw),
 };

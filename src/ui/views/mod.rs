@@ -27,15 +27,20 @@ use crate::view::View;
 /// Everything one view is, in one value.
 pub struct Slice {
     pub view: View,
-    /// Whether it shows a dashboard's data (without one, the screen says how to choose one).
-    pub needs_dashboard: bool,
     /// What its dashboard's poller must fetch while it is on screen; nothing else is polled.
     pub interest: Interest,
     /// Commands named in the footer, besides the global ones; keys come from the keymap.
     pub hints: &'static [(Command, &'static str)],
     /// Its rows, derived when the model, the filter or the folds change, never while drawing.
     pub rows: fn(Option<&ClusterState>, &Options) -> Vec<Row>,
-    pub draw: fn(&mut Frame, Rect, &App, SystemTime),
+    pub draw: Draw,
+}
+
+/// How a view draws: from the dashboard on screen (without one, the screen says how to choose
+/// one), or from anything the app holds.
+pub enum Draw {
+    Dashboard(fn(&mut Frame, Rect, &App, &ClusterState, SystemTime)),
+    Any(fn(&mut Frame, Rect, &App, SystemTime)),
 }
 
 /// The slice of a view.

@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::serve::Serve;
@@ -189,14 +189,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Serve view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Serve,
-    needs_dashboard: true,
     interest: Interest { serve: true, ..Interest::ACTIVE },
     hints: &[(C::ToggleFold, "fold"), (C::Redeploy, "redeploy"), (C::ServeReplicas, "replicas")],
     rows,
-    draw: draw_slice,
+    draw: Draw::Dashboard(draw),
 };
-
-fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
-    let Some(c) = app.cluster() else { return };
-    draw(f, area, app, c, now);
-}

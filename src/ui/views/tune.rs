@@ -10,7 +10,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Slice, window};
+use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::tune::{Experiment, Mode, Trial};
@@ -71,7 +71,7 @@ fn rung_label(t: &Trial) -> String {
     }
 }
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
     let t = &app.theme;
     let ei = app.tune_experiment_index();
     let Some(e) = c.tune.experiments.get(ei) else {
@@ -308,7 +308,6 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Tune view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Tune,
-    needs_dashboard: true,
     // Trials are read from disk; the dashboard adds the actor behind each trial.
     interest: Interest { nodes: true, actors: true, ..Interest::ACTIVE },
     hints: &[
@@ -319,11 +318,5 @@ pub const SLICE: Slice = Slice {
         (C::NextExperiment, "exp"),
     ],
     rows,
-    draw: draw_slice,
+    draw: Draw::Dashboard(draw),
 };
-
-fn draw_slice(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
-    let Some(c) = app.cluster() else { return };
-    let _ = now;
-    draw(f, area, app, c);
-}
