@@ -181,6 +181,8 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
         experiment: exp.name.clone(),
         experiment_dir: exp.dir.clone().into(),
         trial_id: trial_id.into(),
+        logdir: tr.logdir.clone(),
+        trainable: tr.trainable.clone(),
         pid,
         node_ip,
         graceful: exp.graceful_stop && !signal,

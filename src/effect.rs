@@ -19,7 +19,7 @@ pub enum Effect {
     /// Run a confirmed action; its outcome comes back as `Msg::ActionDone { id }`.
     Act {
         id: String,
-        action: Action,
+        action: Box<Action>,
         planned: Vec<FieldChange>,
     },
     /// Ask the API server whether the user may change this RayCluster.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::{Event, EventStream};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 
@@ -63,9 +63,11 @@ pub async fn run(
                         Some(Err(e)) => return Err(e),
                         None => return Ok(()), // stdin closed
                     }
-                    match events.next().now_or_never() {
-                        Some(more) => next = more,
-                        None => break,
+                    // Polled with this task's waker (not a no-op one), so crossterm wakes the loop
+                    // for the next key as it does for the first.
+                    match futures::poll!(events.next()) {
+                        std::task::Poll::Ready(more) => next = more,
+                        std::task::Poll::Pending => break,
                     }
                 }
             },

@@ -93,7 +93,7 @@ impl Runtime {
                 }
             }
             Effect::Poll { dashboard, interest } => self.poll(dashboard, interest),
-            Effect::Act { id, action, planned } => self.act(id, action, planned),
+            Effect::Act { id, action, planned } => self.act(id, *action, planned),
             Effect::CheckAccess(cluster) => {
                 let (clients, tx) = (self.clients.clone(), self.tx.clone());
                 tokio::spawn(async move {
@@ -125,7 +125,8 @@ impl Runtime {
     fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         match (&self.poller, dashboard) {
-            (Some(p), Some(key)) if p.key == key => {
+            // The same dashboard, still polled (a poller ends only when it could not start).
+            (Some(p), Some(key)) if p.key == key && !p.task.is_finished() => {
                 p.interest.send_if_modified(|cur| {
                     let changed = *cur != want;
                     *cur = want;

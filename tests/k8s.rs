@@ -341,7 +341,8 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     key(&mut app, KeyCode::Char('-'));
     key(&mut app, KeyCode::Tab);
     let fx = key(&mut app, KeyCode::Enter);
-    let [Effect::Act { id, action: Action::Scale(req), planned }] = fx.as_slice() else { panic!("{fx:?}") };
+    let [Effect::Act { id, action, planned }] = fx.as_slice() else { panic!("{fx:?}") };
+    let Action::Scale(req) = action.as_ref() else { panic!("{action:?}") };
     assert_eq!(req.target.context.as_deref(), Some("lab-admin"));
     assert_eq!((req.target.namespace.as_str(), req.target.cluster.as_str()), ("ray-lab", "raycluster-gpu"));
     assert_eq!((req.target.group.as_str(), &req.change), ("gpu-group", &ScaleChange::Step(-1)));

@@ -307,6 +307,13 @@ struct ScratchCluster {
 impl ScratchCluster {
     fn new(name: &str, autoscaling: bool) -> ScratchCluster {
         let _ = kapi("admin", "DELETE", &format!("{RC_PATH}/{name}"), "application/json", None);
+        let _ = kapi(
+            "admin",
+            "DELETE",
+            &format!("/api/v1/namespaces/ray-lab/pods?labelSelector=ray.io/cluster%3D{name}"),
+            "application/json",
+            None,
+        );
         let rc = serde_json::json!({
             "apiVersion": "ray.io/v1", "kind": "RayCluster",
             "metadata": {"name": name, "namespace": "ray-lab"},
@@ -333,6 +340,19 @@ impl ScratchCluster {
         body
     }
 
+    /// A worker pod of this cluster, as KubeRay would label it (it stays Pending: no kubelet).
+    fn add_pod(&self, pod: &str, group: &str) {
+        let body = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": "ray-lab", "labels": {
+                "ray.io/cluster": self.name, "ray.io/group": group, "ray.io/node-type": "worker", "ray.io/is-ray-node": "yes"}},
+            "spec": {"containers": [{"name": "ray-worker", "image": "rayproject/ray:2.60.0"}]}
+        });
+        let (code, out) =
+            kapi("admin", "POST", "/api/v1/namespaces/ray-lab/pods", "application/json", Some(&body.to_string()));
+        assert_eq!(code, 201, "{out}");
+    }
+
     fn group(&self, name: &str) -> Value {
         self.get()["spec"]["workerGroupSpecs"]
             .as_array()
@@ -346,6 +366,8 @@ impl ScratchCluster {
 
 impl Drop for ScratchCluster {
     fn drop(&mut self) {
+        let pods = format!("/api/v1/namespaces/ray-lab/pods?labelSelector=ray.io/cluster%3D{}", self.name);
+        let _ = kapi("admin", "DELETE", &pods, "application/json", None);
         let _ = kapi("admin", "DELETE", &format!("{RC_PATH}/{}", self.name), "application/json", None);
     }
 }
@@ -381,19 +403,34 @@ fn scale_patches_land_with_the_right_fields_and_are_audited() {
     assert!(out.contains("replicas: 2 -> 4") && out.contains("KubeRay creates 2 pod(s) for big"), "{out}");
     assert_eq!(rc.group("big")["replicas"], 4);
     assert_eq!(rc.group("small")["replicas"], 1, "the other group is untouched");
-    // Removing one pod: replicas - 1 and workersToDelete in one patch.
+    // Removing one pod: replicas - 1 and workersToDelete in one patch. A pod that is not a
+    // worker of the group is refused first (KubeRay would delete a random one instead).
+    let (code, _, err) =
+        scale(state.path(), &["scale-fixed", "big", "--delete-pod", "scale-fixed-big-worker-abcde", "--yes"]);
+    assert_eq!((code, err.contains("pod scale-fixed-big-worker-abcde not found: nothing sent")), (1, true), "{err}");
+    rc.add_pod("scale-fixed-big-worker-abcde", "big");
+    rc.add_pod("scale-fixed-small-worker-zzzzz", "small");
+    let (code, _, err) =
+        scale(state.path(), &["scale-fixed", "big", "--delete-pod", "scale-fixed-small-worker-zzzzz", "--yes"]);
+    assert_eq!((code, err.contains("is not a worker of scale-fixed group big")), (1, true), "{err}");
     let (code, out, err) =
         scale(state.path(), &["scale-fixed", "big", "--delete-pod", "scale-fixed-big-worker-abcde", "--yes"]);
+    scale(state.path(), &["scale-fixed", "big", "--delete-pod", "scale-fixed-big-worker-abcde", "--yes"]);
     assert_eq!(code, 0, "{out}{err}");
     let big = rc.group("big");
     assert_eq!(big["replicas"], 3);
     assert_eq!(big["scaleStrategy"]["workersToDelete"], serde_json::json!(["scale-fixed-big-worker-abcde"]));
     // The audit log: an intent and a result line per action, 0600, no token anywhere.
     let lines = audit_lines(state.path());
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    // Two patches, and the two refused pods: each an intent and a (failed) result.
+    assert_eq!(lines.len(), 8, "{lines:?}");
     assert_eq!(
         lines.iter().map(|l| l["phase"].as_str().unwrap()).collect::<Vec<_>>(),
-        ["intent", "result", "intent", "result"]
+        ["intent", "result", "intent", "result", "intent", "result", "intent", "result"]
+    );
+    assert_eq!(
+        lines.iter().map(|l| l["ok"].as_bool()).collect::<Vec<_>>()[1..].iter().step_by(2).copied().collect::<Vec<_>>(),
+        [Some(true), Some(false), Some(false), Some(true)]
     );
     assert_eq!(lines[1]["ok"], true);
     assert_eq!(lines[0]["target"]["cluster"], "scale-fixed");
@@ -485,10 +522,25 @@ fn a_reordered_group_list_fails_the_test_op_and_is_planned_again_on_fresh_data()
         change: ScaleChange::Replicas(3),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let done = rt.block_on(exec.scale(&req, Some(seen))).unwrap();
+    let done = rt.block_on(exec.scale(&req, Some(seen), &[])).unwrap();
     assert_eq!(done.attempts, 2, "the stale patch was refused by its test op, the second went through");
     assert_eq!(rc.group("big")["replicas"], 3);
     assert_eq!(rc.group("small")["replicas"], 1, "the group now at index 1 is untouched");
+    // The user confirmed "replicas 3 → 4" (one more); meanwhile someone set 5. The executor
+    // plans "5 → 6" on fresh data, which is not what was confirmed: nothing is sent.
+    let (code, body) = kapi(
+        "admin",
+        "PATCH",
+        &format!("{RC_PATH}/scale-race"),
+        "application/json-patch+json",
+        Some(r#"[{"op":"replace","path":"/spec/workerGroupSpecs/0/replicas","value":5}]"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    let step = ScaleRequest { change: ScaleChange::Step(1), ..req };
+    let confirmed = [raytop::action::FieldChange { field: "replicas", before: "3".into(), after: "4".into() }];
+    let err = rt.block_on(exec.scale(&step, None, &confirmed)).unwrap_err();
+    assert!(err.contains("changed since you confirmed") && err.contains("replicas 5 → 6"), "{err}");
+    assert_eq!(rc.group("big")["replicas"], 5, "nothing was sent");
 }
 
 #[test]

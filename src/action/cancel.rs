@@ -24,6 +24,10 @@ pub struct CancelRequest {
     pub experiment: String,
     pub experiment_dir: PathBuf,
     pub trial_id: String,
+    /// The trial's folder, inside the experiment's: its last result is read again before sending.
+    pub logdir: String,
+    /// The function or class the trial runs: its actor's `repr_name` or class.
+    pub trainable: String,
     /// The trial's worker, from its last result.
     pub pid: u64,
     pub node_ip: String,
@@ -100,6 +104,8 @@ mod tests {
             experiment: "e".into(),
             experiment_dir: "/r/e".into(),
             trial_id: "t1".into(),
+            logdir: "t1_dir".into(),
+            trainable: "train_fn".into(),
             pid: 1,
             node_ip: "10.0.0.1".into(),
             graceful: false,

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use kube::api::{DynamicObject, Patch, PatchParams};
 
 use super::audit::{Audit, Entry};
-use super::{Action, FieldChange, Outcome, ScaleRequest, ServeRequest, ServeTarget, cancel, scale, serve};
+use super::{Action, FieldChange, Outcome, ScaleChange, ScaleRequest, ServeRequest, ServeTarget, cancel, scale, serve};
 use crate::msg::DashKey;
 use crate::source::dashboard::DashboardClient;
 use crate::source::kube::KubeClients;
@@ -62,7 +62,7 @@ impl Executor {
             };
         }
         let outcome = match action {
-            Action::Scale(r) => match self.scale(r, None).await {
+            Action::Scale(r) => match self.scale(r, None, planned).await {
                 Ok(done) => Outcome { ok: true, message: format!("patched; {}", done.next), changes: done.fields },
                 Err(message) => Outcome { ok: false, message, changes: Vec::new() },
             },
@@ -106,12 +106,20 @@ impl Executor {
     /// Plans on `seen` (the spec the user looked at) or else a fresh read, and sends the JSON
     /// Patch; a patch refused because the data moved (422 from a failed `test`, 409) is planned
     /// again on a fresh read.
-    pub async fn scale(&self, r: &ScaleRequest, seen: Option<RayClusterSpec>) -> Result<Scaled, String> {
+    /// With `confirmed` (the fields the user saw), a fresh plan that would change anything else
+    /// is refused: the user confirmed that change, not another.
+    pub async fn scale(
+        &self,
+        r: &ScaleRequest,
+        seen: Option<RayClusterSpec>,
+        confirmed: &[FieldChange],
+    ) -> Result<Scaled, String> {
         let t = &r.target;
         let client = self.clients.get(t.context.as_deref()).await?.client;
         let api = crate::source::kube::ray_api(&client, &t.namespace, "RayCluster");
         let url = format!("/apis/ray.io/v1/namespaces/{}/rayclusters/{}", t.namespace, t.cluster);
         let mut last = String::new();
+        let mut last_patch: Option<serde_json::Value> = None;
         let mut seen = seen;
         for attempt in 1..=ATTEMPTS {
             let spec = match seen.take() {
@@ -122,6 +130,22 @@ impl Executor {
                 }
             };
             let plan = scale::plan(&spec, &r.change, &t.group)?;
+            if !confirmed.is_empty() && plan.fields != confirmed {
+                let now: Vec<String> =
+                    plan.fields.iter().map(|f| format!("{} {} → {}", f.field, f.before, f.after)).collect();
+                return Err(format!(
+                    "not sent: {} changed since you confirmed; the change would now be {}: review it again",
+                    t.cluster,
+                    now.join(", ")
+                ));
+            }
+            if let ScaleChange::DeletePod(pod) = &r.change {
+                self.check_pod(&client, t, pod).await?;
+            }
+            if last_patch.as_ref() == Some(&plan.patch) {
+                // Refused, and nothing moved since: the API server's reason is the answer.
+                return Err(format!("the API server refused the patch: {last}"));
+            }
             let body = serde_json::to_vec(&plan.patch).map_err(|e| e.to_string())?;
             let req = http::Request::patch(&url)
                 .header(http::header::CONTENT_TYPE, "application/json-patch+json")
@@ -130,9 +154,11 @@ impl Executor {
             match client.request::<DynamicObject>(req).await {
                 Ok(_) => return Ok(Scaled { fields: plan.fields, next: plan.next, attempts: attempt }),
                 Err(kube::Error::Api(s)) if s.code == 422 || s.code == 409 => {
-                    tracing::info!(attempt, code = s.code, message = %s.message, "scale patch refused on stale data; planning again");
+                    tracing::info!(attempt, code = s.code, message = %s.message, "scale patch refused; reading again");
                     last = s.message;
+                    last_patch = Some(plan.patch);
                 }
+
                 Err(e) => return Err(kube_error("patch", &t.cluster, e)),
             }
         }
@@ -141,6 +167,26 @@ impl Executor {
 }
 
 impl Executor {
+    /// The pod `x` removes must be a live worker of that cluster and group: KubeRay would skip a
+    /// missing one and still lower replicas, deleting a random worker instead.
+    async fn check_pod(&self, client: &kube::Client, t: &super::GroupTarget, pod: &str) -> Result<(), String> {
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client.clone(), &t.namespace);
+        let p = pods.get(pod).await.map_err(|e| match e {
+            kube::Error::Api(s) if s.code == 404 => format!("pod {pod} not found: nothing sent"),
+            kube::Error::Api(s) if s.code == 403 => format!("cannot check pod {pod} ({}): nothing sent", s.message),
+            other => format!("cannot check pod {pod}: {other}; nothing sent"),
+        })?;
+        let labels = p.metadata.labels.unwrap_or_default();
+        let is = |k: &str, v: &str| labels.get(k).map(String::as_str) == Some(v);
+        if !is("ray.io/cluster", &t.cluster) || !is("ray.io/group", &t.group) {
+            return Err(format!("pod {pod} is not a worker of {} group {}: nothing sent", t.cluster, t.group));
+        }
+        if p.metadata.deletion_timestamp.is_some() {
+            return Err(format!("pod {pod} is already being deleted: nothing sent"));
+        }
+        Ok(())
+    }
+
     /// Changes one Serve application: through the dashboard (read the deployed configs, PUT them
     /// all back with the one change), or through its RayService's serveConfigV2.
     pub async fn serve(&self, r: &ServeRequest) -> Result<serve::AppPlan, String> {
@@ -190,6 +236,18 @@ impl Executor {
             std::fs::write(&path, note).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             return Ok(format!("marker {} written; the Stopper ends the trial at its next report", path.display()));
         }
+        // Is the pid still the trial's? Its last result, read again now, must name it.
+        let results = r.experiment_dir.join(&r.logdir).join("result.json");
+        if let Ok(text) = std::fs::read_to_string(&results)
+            && let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty())
+            && let Ok(row) = crate::wire::tune::ResultRow::parse(last)
+            && let Some(now_pid) = row.pid.filter(|p| *p != r.pid)
+        {
+            return Err(format!(
+                "not sent: trial {} now runs in pid {now_pid} (not {}): review it again",
+                r.trial_id, r.pid
+            ));
+        }
         let dash = self.dashboard(&r.key).await?;
         // Is the pid still the trial's live actor on that node?
         let actors = dash
@@ -209,9 +267,15 @@ impl Executor {
                 ns.iter().find(|n| n["node_id"] == node_id).and_then(|n| n["node_ip"].as_str().map(str::to_string))
             })
         };
+        // The trial's actor carries its trainable's name (repr_name for functions, the class for
+        // classes): another trial's process, or any other actor, is never signalled.
+        let runs_trainable = |a: &serde_json::Value| {
+            r.trainable.is_empty() || a["repr_name"] == r.trainable.as_str() || a["class_name"] == r.trainable.as_str()
+        };
         let live = actors["data"]["result"]["result"].as_array().into_iter().flatten().find(|a| {
             a["pid"].as_u64() == Some(r.pid)
                 && a["node_id"].as_str().and_then(node_ip).as_deref() == Some(r.node_ip.as_str())
+                && runs_trainable(a)
         });
         if live.is_none() {
             return Err(format!(
@@ -260,7 +324,10 @@ impl Executor {
                     return Err(why);
                 }
                 _ if std::time::Instant::now() > deadline => {
-                    return Err(format!("job {submission} did not finish in 60 s (status {})", j["status"]));
+                    return Err(format!(
+                        "job {submission} did not finish in 60 s (status {})",
+                        j["status"].as_str().unwrap_or_default()
+                    ));
                 }
                 _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }

@@ -95,13 +95,14 @@ pub fn plan(spec: &RayClusterSpec, change: &ScaleChange, group: &str) -> Result<
         if !autoscaling {
             new.0 = Some(n);
         } else if n > replicas {
-            // The autoscaler owns replicas: move the bound it must respect.
-            new.1 = Some(n);
+            // The autoscaler owns replicas: raise the floor it must respect (never lower it).
+            new.1 = Some(n.max(min));
             if n > max {
                 new.2 = Some(n);
             }
         } else if n < replicas {
-            new.2 = Some(n);
+            // ...or lower the ceiling (never raise it).
+            new.2 = Some(n.min(max));
             if n < min {
                 new.1 = Some(n);
             }
@@ -133,6 +134,9 @@ pub fn plan(spec: &RayClusterSpec, change: &ScaleChange, group: &str) -> Result<
     if lo < 0 || r < 0 || hi < 0 {
         return Err("counts cannot be negative".into());
     }
+    if [new.0, new.1, new.2].iter().flatten().any(|v| *v > DEFAULT_MAX) {
+        return Err(format!("counts above {DEFAULT_MAX} are not valid replica counts"));
+    }
     if lo > hi {
         return Err(format!("min {lo} would exceed max {}", show(Some(hi))));
     }
@@ -163,9 +167,18 @@ pub fn plan(spec: &RayClusterSpec, change: &ScaleChange, group: &str) -> Result<
         fields.push(FieldChange { field, before: show(before), after: show(after) });
     }
     if let Some(pod) = &delete {
-        let mut list = g.scale_strategy.workers_to_delete.clone().unwrap_or_default();
+        let current = g.scale_strategy.workers_to_delete.clone();
+        let mut list = current.clone().unwrap_or_default();
         if list.contains(pod) {
             return Err(format!("{pod} is already being removed"));
+        }
+        if let Some(current) = current {
+            // The list someone else (the autoscaler) may be editing: only replace what we read.
+            ops.push(json!({
+                "op": "test",
+                "path": format!("/spec/workerGroupSpecs/{index}/scaleStrategy/workersToDelete"),
+                "value": current,
+            }));
         }
         let before = list.join(",");
         list.push(pod.clone());
@@ -287,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn with_autoscaler_bounds_only_move_the_way_asked() {
+        // replicas (1) below min (3), as a stale or unset value can be: one more raises the
+        // floor to... nothing lower than it is.
+        let s = spec(true, 1, 3, 6);
+        let e = plan(&s, &ScaleChange::Step(1), "gpu-group").unwrap_err();
+        assert!(e.contains("nothing to change"), "{e}");
+        // replicas (5) above max (4): one fewer never raises the ceiling (to 4, where it is).
+        let s = spec(true, 5, 0, 4);
+        let e = plan(&s, &ScaleChange::Step(-1), "gpu-group").unwrap_err();
+        assert!(e.contains("nothing to change"), "{e}");
+        // Two fewer lowers it to 3.
+        let p = plan(&s, &ScaleChange::Workers(3), "gpu-group").unwrap();
+        assert_eq!(p.fields, vec![FieldChange { field: "maxReplicas", before: "4".into(), after: "3".into() }]);
+    }
+
+    #[test]
     fn invalid_values_are_refused_before_anything_is_sent() {
         let s = spec(false, 2, 1, 3);
         assert!(plan(&s, &ScaleChange::Replicas(4), "gpu-group").unwrap_err().contains("raise max to 4"));
@@ -296,6 +325,9 @@ mod tests {
         assert!(plan(&s, &ScaleChange::Workers(-1), "gpu-group").unwrap_err().contains("fewer than 0"));
         assert!(plan(&s, &ScaleChange::Replicas(2), "gpu-group").unwrap_err().contains("nothing to change"));
         assert!(plan(&s, &ScaleChange::Step(1), "tpu-group").unwrap_err().contains("cpu-group, gpu-group"));
+        assert!(
+            plan(&s, &ScaleChange::Max(3_000_000_000), "gpu-group").unwrap_err().contains("not valid replica counts")
+        );
     }
 
     #[test]

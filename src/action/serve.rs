@@ -151,7 +151,8 @@ pub fn plan_service_config(
     nonce: &str,
 ) -> Result<(String, AppPlan), String> {
     let mut doc: Value = serde_yaml_ng::from_str(yaml).map_err(|e| format!("serveConfigV2 is not YAML: {e}"))?;
-    let apps = doc["applications"].as_array_mut().ok_or("serveConfigV2 has no applications list")?;
+    let apps =
+        doc.get_mut("applications").and_then(Value::as_array_mut).ok_or("serveConfigV2 has no applications list")?;
     let plan = change_app(apps, app, change, nonce)?;
     let out = serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?;
     Ok((out, plan))
@@ -202,6 +203,14 @@ mod tests {
         assert!(plan_put(&current, "nope", &change, "x").unwrap_err().contains("the applications are: demo"));
         let same = ServeChange::Replicas { deployment: "Demo".into(), replicas: 3 };
         assert!(plan_put(&current, "demo", &same, "x").unwrap_err().contains("already has num_replicas 3"));
+    }
+
+    #[test]
+    fn a_serve_config_that_is_no_map_is_refused_not_a_panic() {
+        for yaml in ["just a string", "- a\n- list", "applications: 3"] {
+            let e = plan_service_config(yaml, "fruit", &ServeChange::Redeploy, "1").unwrap_err();
+            assert!(e.contains("no applications list"), "{yaml}: {e}");
+        }
     }
 
     #[test]

@@ -254,6 +254,8 @@ impl App {
             experiment: exp.name.clone(),
             experiment_dir: exp.dir.clone().into(),
             trial_id: tr.trial_id.clone(),
+            logdir: tr.logdir.clone(),
+            trainable: tr.trainable.clone(),
             pid,
             node_ip,
             graceful: exp.graceful_stop,
@@ -277,6 +279,6 @@ impl App {
             self.cancelling.insert(id.clone(), format!("{}/{}", r.experiment, r.trial_id));
         }
         self.toast = Some(format!("{}: sent, waiting for the API server…", c.preview.title));
-        vec![Effect::Act { id, action: c.action, planned: c.preview.fields }]
+        vec![Effect::Act { id, action: Box::new(c.action), planned: c.preview.fields }]
     }
 }

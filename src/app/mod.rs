@@ -92,7 +92,10 @@ impl App {
                     self.cancelled.insert(trial, std::time::SystemTime::now());
                 }
                 self.toast = Some(format!("{title}: {}", if outcome.ok { "done" } else { "failed" }));
-                self.overlay = Overlay::Outcome { title, outcome };
+                // A popup the user opened meanwhile stays; the toast tells the outcome then.
+                if matches!(self.overlay, Overlay::None | Overlay::Outcome { .. }) {
+                    self.overlay = Overlay::Outcome { title, outcome };
+                }
                 true
             }
             Msg::Access { cluster, allowed, reason } => {

@@ -59,6 +59,8 @@ pub struct Trial {
     pub logdir: String,
     /// From the trial's state: how often Tune restarts it after a failure (-1: always).
     pub max_failures: i64,
+    /// What runs it: the function or class name its actor carries.
+    pub trainable: String,
     /// The state file says RUNNING, but the trial's folder holds an error newer than its last
     /// result: it ended (Tune can keep a dead trial RUNNING in the state, facts §5.2b).
     pub ended_per_folder: bool,
@@ -88,6 +90,7 @@ impl Trial {
             stopped_early: false,
             logdir,
             max_failures: 0,
+            trainable: String::new(),
             ended_per_folder: false,
             history: Vec::new(),
             series: BTreeMap::new(),
@@ -222,6 +225,7 @@ impl Experiment {
             t.status =
                 if info.status == "RUNNING" && t.ended_per_folder { "ERROR".into() } else { info.status.clone() };
             t.max_failures = info.max_failures;
+            t.trainable = info.trainable_name.clone();
             t.config = info.config.clone();
             if let Some(lr) = &info.last_result {
                 t.iterations = t.iterations.max(lr.iteration);

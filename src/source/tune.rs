@@ -167,10 +167,13 @@ impl Scanner {
             let mut to_check: Vec<(String, String, bool)> = Vec::new();
             let mut errors = Vec::new();
             if let Some(s) = &state_now {
+                // A trial Tune may still restart after a failure is not ended by its error file.
+                let may_restart =
+                    |t: &crate::wire::tune::TrialInfo| t.max_failures < 0 || t.num_failures < t.max_failures as u64;
                 exp.running = s
                     .trials
                     .iter()
-                    .filter(|t| t.status == "RUNNING")
+                    .filter(|t| t.status == "RUNNING" && !may_restart(t))
                     .map(|t| (t.trial_id.clone(), t.logdir.clone()))
                     .collect();
                 to_check.extend(

@@ -132,6 +132,8 @@ struct TrialState {
     status: String,
     /// Tune restarts a failed trial this many times (-1: forever).
     max_failures: i64,
+    /// The function or class Tune runs, which names the trial's actor (`repr_name` or class).
+    trainable_name: String,
     config: Value,
     relative_logdir: String,
     experiment_tag: String,
@@ -159,6 +161,7 @@ pub struct TrialInfo {
     pub error_file: Option<String>,
     pub num_failures: u64,
     pub max_failures: i64,
+    pub trainable_name: String,
 }
 
 /// An experiment as its newest state file describes it.
@@ -214,6 +217,7 @@ pub fn parse_state(name: &str, dir: &Path, text: &str) -> Result<ExperimentState
             error_file: m.error_filename,
             num_failures: m.num_failures,
             max_failures: t.max_failures,
+            trainable_name: t.trainable_name,
         });
     }
     Ok(ExperimentState {
