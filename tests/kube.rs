@@ -526,21 +526,21 @@ fn a_reordered_group_list_fails_the_test_op_and_is_planned_again_on_fresh_data()
     assert_eq!(done.attempts, 2, "the stale patch was refused by its test op, the second went through");
     assert_eq!(rc.group("big")["replicas"], 3);
     assert_eq!(rc.group("small")["replicas"], 1, "the group now at index 1 is untouched");
-    // The user confirmed "replicas 3 → 4" (one more); meanwhile someone set 5. The executor
-    // plans "5 → 6" on fresh data, which is not what was confirmed: nothing is sent.
+    // The user confirmed "replicas 3 → 4" (one more); meanwhile someone set 4. The executor
+    // plans "4 → 5" on fresh data, which is not what was confirmed: nothing is sent.
     let (code, body) = kapi(
         "admin",
         "PATCH",
         &format!("{RC_PATH}/scale-race"),
         "application/json-patch+json",
-        Some(r#"[{"op":"replace","path":"/spec/workerGroupSpecs/0/replicas","value":5}]"#),
+        Some(r#"[{"op":"replace","path":"/spec/workerGroupSpecs/0/replicas","value":4}]"#),
     );
     assert_eq!(code, 200, "{body}");
     let step = ScaleRequest { change: ScaleChange::Step(1), ..req };
     let confirmed = [raytop::action::FieldChange { field: "replicas", before: "3".into(), after: "4".into() }];
     let err = rt.block_on(exec.scale(&step, None, &confirmed)).unwrap_err();
-    assert!(err.contains("changed since you confirmed") && err.contains("replicas 5 → 6"), "{err}");
-    assert_eq!(rc.group("big")["replicas"], 5, "nothing was sent");
+    assert!(err.contains("changed since you confirmed") && err.contains("replicas 4 → 5"), "{err}");
+    assert_eq!(rc.group("big")["replicas"], 4, "nothing was sent");
 }
 
 #[test]

@@ -197,7 +197,8 @@ fn hints(app: &App) -> Line<'static> {
         }
     }
     if !app.filter().is_empty() {
-        spans.push(Span::styled(format!("filter: {}", app.filter()), t.accent()));
+        // First, so a narrow screen cuts hints rather than what narrows the rows.
+        spans.insert(0, Span::styled(format!(" filter: {} ", app.filter()), t.accent()));
     }
     Line::from(spans)
 }
