@@ -74,11 +74,16 @@ pub async fn run(
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
                 let t0 = Instant::now();
-                dirty |= app.on_msg(msg);
+                let mut fold = |msg| {
+                    let u = app.on_msg(msg);
+                    effects.extend(u.effects);
+                    u.redraw
+                };
+                dirty |= fold(msg);
                 let mut n = 1;
                 // Coalesce a burst (a batch of fetches) into one frame.
                 while let Ok(more) = rx.try_recv() {
-                    dirty |= app.on_msg(more);
+                    dirty |= fold(more);
                     n += 1;
                 }
                 stats.update(t0, n);

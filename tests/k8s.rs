@@ -353,7 +353,8 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
         message: "patched; KubeRay deletes 1 pod(s)".into(),
         changes: planned.clone(),
     };
-    app.on_msg(raytop::msg::Msg::ActionDone { id: id.clone(), outcome });
+    let update = app.on_msg(raytop::msg::Msg::ActionDone { id: id.clone(), outcome });
+    assert_eq!(update.effects, [Effect::RefreshNow], "what the change moves is fetched at once");
     assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-group" && outcome.ok));
     app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed { kind: "events", error: "x".into(), forbidden: false }));
     assert!(matches!(app.overlay, Overlay::Outcome { .. }), "a watch event does not close it");

@@ -215,9 +215,12 @@ fn tune_view_shows_a_new_result_within_seconds() {
             continue;
         };
         // Wait for its result.json on disk to hold a newer iteration.
-        let file = std::fs::read_dir(std::path::Path::new(&dir).join("asha-sweep"))
+        // The trial's folder, in whichever sweep (asha-sweep, asha-sweep-2, …) it belongs to.
+        let file = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
+            .filter_map(|exp| std::fs::read_dir(exp.path()).ok())
+            .flat_map(|trials| trials.flatten())
             .find(|e| e.file_name().to_string_lossy().contains(&trial))
             .map(|e| e.path().join("result.json"))
             .unwrap();
@@ -512,6 +515,12 @@ fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
     let t = e.trials.iter().find(|t| t.trial_id == victim).unwrap();
     assert_eq!(t.status, "ERROR", "{t:?}");
     assert!(t.error.as_deref().unwrap_or_default().contains("SIGTERM"), "{:?}", t.error);
+    // The killed worker leaves Ray 2.60's /api/v0/cluster_events answering 500 for good; the
+    // autoscaler's decisions still reach raytop, through /events.
+    let (_, json) = snapshot(&["--dashboard", &lab_url()]);
+    let c = &json["clusters"][0];
+    assert!(c["freshness"]["cluster_events"]["last_error"].is_null(), "{}", c["freshness"]);
+    assert!(!c["autoscaler"]["events"].as_array().unwrap().is_empty(), "{}", c["autoscaler"]);
     if let Some((other, it)) = other {
         eventually("the other trial still reports", Duration::from_secs(60), || {
             let tune = lab_tune();

@@ -126,3 +126,20 @@ fn malformed_and_wrong_shapes_are_errors_not_panics() {
     assert!(parse(Endpoint::Nodes, br#"{"result": false, "msg": "boom", "data": null}"#).is_err());
     assert!(parse(Endpoint::Version, b"").is_err());
 }
+
+/// Captured from the lab after a trial's worker was killed: `/api/v0/cluster_events` answered 500
+/// ("Server got itself in trouble"), `/events` the same events in its own shape.
+#[test]
+fn legacy_events_read_when_cluster_events_is_broken() {
+    let dir = common::fixture_dir("events-legacy");
+    let broken = std::fs::read_to_string(dir.join("cluster_events_500.txt")).unwrap();
+    assert!(broken.contains("Server got itself in trouble"), "{broken}");
+    let events =
+        raytop::wire::dashboard::parse_legacy_events(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
+    assert!(
+        events.iter().any(|e| e.source_type == "AUTOSCALER" && e.message.starts_with("Adding 1 node(s) of type")),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e.source_type == "RAYLET"), "{events:?}");
+    assert!(events.iter().all(|e| !e.time.is_empty() && !e.event_id.is_empty()), "{events:?}");
+}

@@ -19,6 +19,13 @@ use crate::view::{TuneUi, View};
 
 pub use crate::effect::Effect;
 
+/// What folding a message did.
+#[derive(Debug, Default)]
+pub struct Update {
+    pub redraw: bool,
+    pub effects: Vec<Effect>,
+}
+
 impl App {
     pub fn new(dashboards: Vec<ClusterState>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
         let mut app = App {
@@ -56,8 +63,15 @@ impl App {
         Effect::Poll { dashboard: self.cluster().map(|c| c.key.clone()), interest: slice(self.view).interest }
     }
 
-    /// Folds in a source's message. Returns whether the screen can have changed.
-    pub fn on_msg(&mut self, msg: Msg) -> bool {
+    /// Folds in a source's message: whether the screen can have changed, and what the loop must
+    /// do next (a message can ask for I/O as a key can).
+    pub fn on_msg(&mut self, msg: Msg) -> Update {
+        let mut effects = Vec::new();
+        let redraw = self.fold_msg(msg, &mut effects);
+        Update { redraw, effects }
+    }
+
+    fn fold_msg(&mut self, msg: Msg, effects: &mut Vec<Effect>) -> bool {
         match msg {
             Msg::Dash { key, update } => {
                 let nodes = matches!(
@@ -92,6 +106,11 @@ impl App {
                     self.cancelled.insert(trial, std::time::SystemTime::now());
                 }
                 self.toast = Some(format!("{title}: {}", if outcome.ok { "done" } else { "failed" }));
+                if outcome.ok {
+                    // Fetch at once what the change moves (nodes joining, replicas, trial states),
+                    // rather than at the next scheduled poll.
+                    effects.push(Effect::RefreshNow);
+                }
                 // A popup the user opened meanwhile stays; the toast tells the outcome then.
                 if matches!(self.overlay, Overlay::None | Overlay::Outcome { .. }) {
                     self.overlay = Overlay::Outcome { title, outcome };

@@ -218,12 +218,29 @@ pub struct ClusterEvent {
     /// "YYYY-MM-DD HH:MM:SS" in the head node's local time.
     #[serde(deserialize_with = "null_as_default")]
     pub time: String,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default", alias = "sourceType")]
     pub source_type: String,
     #[serde(deserialize_with = "null_as_default")]
     pub message: String,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "null_as_default", alias = "eventId")]
     pub event_id: String,
+}
+
+/// The older `GET /events` (envelope A, `{"events": {"<job or global>": [event, …]}}`, camelCase
+/// fields). Ray 2.60's `/api/v0/cluster_events` answers 500 for the rest of the session once a
+/// worker dies unexpectedly (a RAYLET event with a numeric timestamp next to the autoscaler's
+/// string ones cannot be sorted); this one still answers, with the same events.
+pub fn parse_legacy_events(body: &[u8]) -> Result<Vec<ClusterEvent>, String> {
+    #[derive(Deserialize)]
+    struct Events {
+        #[serde(default)]
+        events: BTreeMap<String, Vec<ClusterEvent>>,
+    }
+    let env: Envelope<Events> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !env.result {
+        return Err(format!("dashboard answered result=false: {}", env.msg));
+    }
+    Ok(env.data.map(|d| d.events.into_values().flatten().collect()).unwrap_or_default())
 }
 
 /// `GET /api/serve/applications/` (envelope B).

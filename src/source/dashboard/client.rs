@@ -76,7 +76,20 @@ impl DashboardClient {
     }
 
     pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
-        self.fetch_path(endpoint, endpoint.path()).await
+        match self.fetch_path(endpoint, endpoint.path()).await {
+            // Ray 2.60 breaks this endpoint for good once a worker dies (see
+            // `parse_legacy_events`); the older one serves the same events.
+            Err(FetchError::Http { status: 500, .. }) if endpoint == Endpoint::ClusterEvents => {
+                let path = "/events";
+                let (status, body) = self.send(http::Method::GET, path, None).await?;
+                let at = SystemTime::now();
+                self.check(status, path, &body)?;
+                let events = crate::wire::dashboard::parse_legacy_events(&body)
+                    .map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
+                Ok(Fetched { data: DashData::Events(events), at, bytes: body.len() })
+            }
+            other => other,
+        }
     }
 
     async fn fetch_path(&self, endpoint: Endpoint, path: &str) -> Result<Fetched, FetchError> {
