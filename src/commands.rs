@@ -110,7 +110,7 @@ pub async fn redeploy(
             };
             let key = crate::msg::DashKey::Url(url.clone());
             direct.push((key.clone(), dash.clone()));
-            let plan = match dash.json(http::Method::GET, "/api/serve/applications/", None).await {
+            let plan = match dash.json(http::Method::GET, crate::wire::dashboard::Endpoint::Serve.path(), None).await {
                 Ok(current) => crate::action::serve::plan_put(&current, app, &change, &nonce).map(|(_, p)| p),
                 Err(e) => Err(e.to_string()),
             };

@@ -67,6 +67,14 @@ pub struct Confirm {
     pub apply_focused: bool,
 }
 
+/// An action sent and not yet answered: its title, and the trial (`experiment/trial`) when it
+/// cancels one, to mark it when the answer is yes.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    pub title: String,
+    pub trial: Option<String>,
+}
+
 /// May the user change a RayCluster (a SelfSubjectAccessReview's answer)?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
@@ -129,14 +137,12 @@ pub struct App {
     pub readonly: bool,
     /// What the user may change, per RayCluster, as the API server answered.
     pub access: std::collections::BTreeMap<crate::msg::ClusterRef, Access>,
-    /// Actions sent and not yet answered, by id, with their title.
-    pub in_flight: std::collections::BTreeMap<String, String>,
+    /// Actions sent and not yet answered, by id.
+    pub in_flight: std::collections::BTreeMap<String, InFlight>,
     /// Numbers the action ids of this run.
     pub next_action: u64,
     /// Trials cancelled from this raytop (`experiment/trial`), and when.
     pub cancelled: std::collections::BTreeMap<String, std::time::SystemTime>,
-    /// Cancels in flight: action id to `experiment/trial`.
-    pub cancelling: std::collections::BTreeMap<String, String>,
 }
 
 impl App {

@@ -11,6 +11,7 @@ use super::{Action, FieldChange, Outcome, ScaleChange, ScaleRequest, ServeReques
 use crate::msg::DashKey;
 use crate::source::dashboard::DashboardClient;
 use crate::source::kube::KubeClients;
+use crate::wire::dashboard::{ActorState, DashData, Endpoint};
 use crate::wire::k8s::RayClusterSpec;
 
 /// How many times a patch refused for stale data (a failed `test`, a conflict) is planned again.
@@ -194,7 +195,7 @@ impl Executor {
         match &r.target {
             ServeTarget::Dashboard { key, .. } => {
                 let dash = self.dashboard(key).await?;
-                let path = "/api/serve/applications/";
+                let path = Endpoint::Serve.path();
                 let current = dash.json(http::Method::GET, path, None).await.map_err(|e| e.to_string())?;
                 let (body, plan) = serve::plan_put(&current, &r.app, &r.change, nonce)?;
                 dash.json(http::Method::PUT, path, Some(&body)).await.map_err(|e| format!("PUT {path}: {e}"))?;
@@ -249,15 +250,12 @@ impl Executor {
             ));
         }
         let dash = self.dashboard(&r.key).await?;
-        // Is the pid still the trial's live actor on that node?
-        let actors = dash
-            .json(
-                http::Method::GET,
-                "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE",
-                None,
-            )
-            .await
-            .map_err(|e| format!("cannot list actors: {e}"))?;
+        // Is the pid still the trial's live actor on that node? The same typed endpoint the views
+        // poll; nodes from the state API for their IPs.
+        let actors = match dash.fetch(Endpoint::Actors).await.map_err(|e| format!("cannot list actors: {e}"))?.data {
+            DashData::Actors(a) => a,
+            _ => Vec::new(),
+        };
         let nodes = dash
             .json(http::Method::GET, "/api/v0/nodes?limit=10000", None)
             .await
@@ -269,13 +267,13 @@ impl Executor {
         };
         // The trial's actor carries its trainable's name (repr_name for functions, the class for
         // classes): another trial's process, or any other actor, is never signalled.
-        let runs_trainable = |a: &serde_json::Value| {
-            r.trainable.is_empty() || a["repr_name"] == r.trainable.as_str() || a["class_name"] == r.trainable.as_str()
+        let runs_trainable = |a: &ActorState| {
+            r.trainable.is_empty()
+                || a.repr_name.as_deref() == Some(r.trainable.as_str())
+                || a.class_name == r.trainable
         };
-        let live = actors["data"]["result"]["result"].as_array().into_iter().flatten().find(|a| {
-            a["pid"].as_u64() == Some(r.pid)
-                && a["node_id"].as_str().and_then(node_ip).as_deref() == Some(r.node_ip.as_str())
-                && runs_trainable(a)
+        let live = actors.iter().find(|a| {
+            a.pid == Some(r.pid) && node_ip(&a.node_id).as_deref() == Some(r.node_ip.as_str()) && runs_trainable(a)
         });
         if live.is_none() {
             return Err(format!(

@@ -7,7 +7,7 @@ use crate::action::{Action, GroupTarget, ScaleChange, ScaleRequest, ServeChange,
 use crate::effect::Effect;
 use crate::msg::{ClusterRef, DashKey};
 use crate::rows::Row;
-use crate::state::{App, Ask, AskFor, Confirm, Overlay};
+use crate::state::{App, Ask, AskFor, Confirm, InFlight, Overlay};
 use crate::view::View;
 
 impl App {
@@ -274,10 +274,11 @@ impl App {
         }
         let id = format!("{}-{}", std::process::id(), self.next_action);
         self.next_action += 1;
-        self.in_flight.insert(id.clone(), c.preview.title.clone());
-        if let Action::CancelTrial(r) = &c.action {
-            self.cancelling.insert(id.clone(), format!("{}/{}", r.experiment, r.trial_id));
-        }
+        let trial = match &c.action {
+            Action::CancelTrial(r) => Some(format!("{}/{}", r.experiment, r.trial_id)),
+            _ => None,
+        };
+        self.in_flight.insert(id.clone(), InFlight { title: c.preview.title.clone(), trial });
         self.toast = Some(format!("{}: sent, waiting for the API server…", c.preview.title));
         vec![Effect::Act { id, action: Box::new(c.action), planned: c.preview.fields }]
     }

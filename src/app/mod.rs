@@ -52,7 +52,6 @@ impl App {
             in_flight: Default::default(),
             next_action: 1,
             cancelled: Default::default(),
-            cancelling: Default::default(),
         };
         app.rebuild_rows();
         app
@@ -99,12 +98,13 @@ impl App {
                 true
             }
             Msg::ActionDone { id, outcome } => {
-                let title = self.in_flight.remove(&id).unwrap_or_else(|| format!("action {id}"));
-                if let Some(trial) = self.cancelling.remove(&id)
+                let sent = self.in_flight.remove(&id);
+                if let Some(trial) = sent.as_ref().and_then(|s| s.trial.clone())
                     && outcome.ok
                 {
                     self.cancelled.insert(trial, std::time::SystemTime::now());
                 }
+                let title = sent.map_or_else(|| format!("action {id}"), |s| s.title);
                 self.toast = Some(format!("{title}: {}", if outcome.ok { "done" } else { "failed" }));
                 if outcome.ok {
                     // Fetch at once what the change moves (nodes joining, replicas, trial states),

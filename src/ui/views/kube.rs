@@ -101,6 +101,10 @@ fn gpu_capacity_line(app: &App) -> Line<'static> {
     ])
 }
 
+/// The columns after the name: natural width, and whether they share leftover space (a narrow
+/// count column keeps its width).
+const COLUMNS: [(u16, bool); 6] = [(15, true), (24, true), (9, false), (21, true), (14, true), (6, false)];
+
 fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -149,7 +153,8 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
     // The first column is as wide as the names on screen need, in what the other columns leave;
     // a longer pod name is cut in the middle, so the suffix that tells pods apart stays.
-    const OTHER_COLUMNS: u16 = 15 + 24 + 9 + 21 + 14 + 6 + 6 + 2; // widths, gaps, borders
+    // The other columns' natural widths, plus the gaps between all seven and the borders.
+    let other_columns: u16 = COLUMNS.iter().map(|(w, _)| w).sum::<u16>() + 6 + 2;
     let name_w = app.rows[range.clone()]
         .iter()
         .filter_map(|r| match r {
@@ -162,7 +167,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         })
         .max()
         .unwrap_or(0)
-        .clamp(24, usize::from(table_area.width.saturating_sub(OTHER_COLUMNS)).max(24));
+        .clamp(24, usize::from(table_area.width.saturating_sub(other_columns)).max(24));
     let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|r| match r {
@@ -302,16 +307,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     );
     let table = Table::new(
         rows,
-        [
-            // Names first; the wide columns share what is left in these proportions.
-            Constraint::Length(name_w as u16),
-            Constraint::Fill(15),
-            Constraint::Fill(24),
-            Constraint::Length(9),
-            Constraint::Fill(21),
-            Constraint::Fill(14),
-            Constraint::Length(6),
-        ],
+        // Names first; the wide columns share what is left in proportion to their widths.
+        std::iter::once(Constraint::Length(name_w as u16))
+            .chain(COLUMNS.iter().map(|&(w, fill)| if fill { Constraint::Fill(w) } else { Constraint::Length(w) })),
     )
     .header(
         TRow::new([
