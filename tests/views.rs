@@ -285,3 +285,18 @@ fn scaling_a_dashboard_without_a_raycluster_says_why_not() {
     assert!(toast.contains("lab is a dashboard without a RayCluster raytop knows"), "{toast}");
     assert!(toast.contains("--dashboard NAME=URL"), "{toast}");
 }
+
+#[test]
+fn a_confirmation_whose_text_wraps_still_shows_its_buttons() {
+    let (c, now) = gpu_lab_with_a_trial();
+    let mut app = app_for(c);
+    app.run(Command::ViewTune);
+    app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('c')));
+    assert!(matches!(app.overlay, raytop::state::Overlay::Confirm(_)), "{:?}", app.toast);
+    // 100 columns: the "next:" sentence wraps inside the popup.
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains("sweep goes on"), "the wrapped end of the sentence: {screen}");
+    assert!(screen.contains("Cancel") && screen.contains("Apply"), "the buttons: {screen}");
+}

@@ -62,7 +62,17 @@ impl Audit {
 
 /// Who acts: the local user, and the Kubernetes user of the context when there is one.
 pub fn who(kube_user: Option<&str>) -> String {
-    let local = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    // USER is missing under some service managers and shells started bare: the process's uid
+    // (the owner of /proc/self) still says who.
+    let local = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata("/proc/self").ok().map(|m| format!("uid {}", m.uid()))
+        })
+        .unwrap_or_else(|| "unknown".into());
     match kube_user {
         Some(u) => format!("{local} (kube user {u})"),
         None => local,

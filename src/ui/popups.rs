@@ -14,7 +14,11 @@ use crate::state::{App, Confirm};
 fn centered(area: Rect, lines: &[Line], min_w: u16) -> Rect {
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
     let w = (widest + 4).max(min_w).min(area.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(area.height);
+    // Lines wider than the box wrap: count the rows they take, so the buttons at the bottom
+    // are never cut off.
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let h = (rows as u16).saturating_add(2).min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
