@@ -162,11 +162,10 @@ impl App {
     /// The experiment on screen: the chosen one, else the last (newest by name: Tune names
     /// repeat runs `name-2`, `name-3`, and sessions sort by time).
     pub fn tune_experiment_index(&self) -> usize {
-        let n = self.cluster().map_or(0, |c| c.tune.experiments.len());
-        match self.tune.experiment {
-            Some(i) if i < n => i,
-            _ => n.saturating_sub(1),
-        }
+        let Some(c) = self.cluster() else { return 0 };
+        let pinned =
+            self.tune.experiment.as_ref().and_then(|name| c.tune.experiments.iter().position(|e| &e.name == name));
+        pinned.unwrap_or(c.tune.experiments.len().saturating_sub(1))
     }
 
     /// The dashboard of a RayCluster: the one opened through the API server for the same context

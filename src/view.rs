@@ -83,8 +83,9 @@ pub struct TuneUi {
     pub sort: usize,
     pub descending: bool,
     pub status: Option<&'static str>,
-    /// The experiment shown; `None` = the newest.
-    pub experiment: Option<usize>,
+    /// The experiment shown, by name (indices shift when a new experiment sorts before it);
+    /// `None` follows the newest. Picking one with `[`/`]`, or acting on one of its trials, pins it.
+    pub experiment: Option<String>,
     pub detail: bool,
 }
 

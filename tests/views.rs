@@ -274,6 +274,34 @@ fn c_on_a_gpu_held_by_a_trial_asks_to_cancel_that_trial() {
 }
 
 #[test]
+fn after_a_cancel_the_leaderboard_stays_on_that_experiment_when_a_newer_one_starts() {
+    let (c, now) = gpu_lab_with_a_trial();
+    let mut app = app_for(c);
+    app.run(Command::ViewTune);
+    app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('c')));
+    assert!(matches!(app.overlay, raytop::state::Overlay::Confirm(_)), "{:?}", app.toast);
+    // The next sweep starts (it sorts after, so it would be "the newest").
+    let row =
+        raytop::wire::tune::ResultRow::parse(r#"{"trial_id": "fff00_00000", "training_iteration": 1, "loss": 0.9}"#)
+            .unwrap();
+    for u in [
+        raytop::msg::TuneUpdate::Results {
+            experiment: "asha-sweep-2".into(),
+            trial_dir: "t0".into(),
+            reset: false,
+            rows: vec![row],
+        },
+        raytop::msg::TuneUpdate::Pass { bytes: 0, at: now },
+    ] {
+        app.on_msg(raytop::msg::Msg::Tune(u));
+    }
+    assert_eq!(app.cluster().unwrap().tune.experiments.len(), 2);
+    let shown = &app.cluster().unwrap().tune.experiments[app.tune_experiment_index()];
+    assert_eq!(shown.name, "asha-sweep");
+    assert!(render(&app, now).contains("abc12_00003"));
+}
+
+#[test]
 fn scaling_a_dashboard_without_a_raycluster_says_why_not() {
     let (mut app, _) = lab_app("v1-busy", View::Cluster);
     app.run(Command::Down); // the head's node

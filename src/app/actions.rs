@@ -216,6 +216,10 @@ impl App {
             Ok(r) => r,
             Err(why) => return self.refuse(why),
         };
+        // The leaderboard stays on this experiment, so the outcome shows even when a new sweep
+        // starts meanwhile (seen in CI: the view followed the next sweep and the trial vanished).
+        self.tune.experiment = Some(req.experiment.clone());
+        self.rebuild_rows();
         let preview = crate::action::preview_cancel(&req);
         self.overlay = Overlay::Confirm(Confirm { action: Action::CancelTrial(req), preview, apply_focused: false });
         Vec::new()

@@ -284,10 +284,14 @@ impl App {
                 self.rebuild_rows();
             }
             Command::NextExperiment | Command::PrevExperiment => {
-                let n = self.cluster().map_or(0, |c| c.tune.experiments.len()).max(1);
+                let names: Vec<String> = self
+                    .cluster()
+                    .map(|c| c.tune.experiments.iter().map(|e| e.name.clone()).collect())
+                    .unwrap_or_default();
+                let n = names.len().max(1);
                 let cur = self.tune_experiment_index();
-                self.tune.experiment =
-                    Some(if cmd == Command::NextExperiment { (cur + 1) % n } else { (cur + n - 1) % n });
+                let next = if cmd == Command::NextExperiment { (cur + 1) % n } else { (cur + n - 1) % n };
+                self.tune.experiment = names.get(next).cloned();
                 self.selected[v] = 0;
                 self.rebuild_rows();
             }
