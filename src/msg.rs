@@ -79,6 +79,8 @@ pub struct Interest {
     pub jobs: bool,
     /// Actors: who holds GPUs, which process runs a trial.
     pub actors: bool,
+    /// Kubernetes Events of Ray objects: watched only while a view shows them.
+    pub kube_events: bool,
     /// Bumped by "refresh now": the poller then fetches everything wanted at once.
     pub refresh_seq: u32,
 }
@@ -101,6 +103,7 @@ impl Interest {
         serve: false,
         jobs: false,
         actors: false,
+        kube_events: false,
         refresh_seq: 0,
     };
 }

@@ -30,6 +30,11 @@ pub struct Runtime {
     /// Dashboards given by address, with their clients (token resolved at launch).
     direct: Vec<(DashKey, DashboardClient)>,
     kube: Option<JoinHandle<()>>,
+    /// What `kube` watches; the Events watcher follows it.
+    kube_target: Option<Target>,
+    /// The Events watcher, running only while a view shows events (`events_wanted`).
+    events: Option<JoinHandle<()>>,
+    events_wanted: bool,
     tune: Option<JoinHandle<()>>,
     poller: Option<Poller>,
     /// Bumped by "refresh now", carried over when the poller changes.
@@ -47,6 +52,9 @@ impl Runtime {
             clients: KubeClients::default(),
             direct: Vec::new(),
             kube: None,
+            kube_target: None,
+            events: None,
+            events_wanted: false,
             tune: None,
             poller: None,
             refresh_seq: 0,
@@ -78,7 +86,30 @@ impl Runtime {
         if let Some(k) = self.kube.take() {
             k.abort();
         }
-        self.kube = Some(tokio::spawn(crate::source::kube::run(target, self.clients.clone(), self.tx.clone())));
+        self.kube = Some(tokio::spawn(crate::source::kube::run(target.clone(), self.clients.clone(), self.tx.clone())));
+        self.kube_target = Some(target);
+        if let Some(e) = self.events.take() {
+            e.abort();
+        }
+        self.watch_events();
+    }
+
+    /// Starts or stops the Events watcher of the current target, as `events_wanted` says.
+    fn watch_events(&mut self) {
+        match (&self.events, &self.kube_target, self.events_wanted) {
+            (None, Some(target), true) => {
+                let task = crate::source::kube::run_events(target.clone(), self.clients.clone(), self.tx.clone());
+                self.events = Some(tokio::spawn(task));
+                tracing::debug!("events watcher started");
+            }
+            (Some(_), _, false) => {
+                if let Some(e) = self.events.take() {
+                    e.abort();
+                    tracing::debug!("events watcher stopped");
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Carries out an effect. Returns false when the app should end.
@@ -123,6 +154,8 @@ impl Runtime {
     }
 
     fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {
+        self.events_wanted = interest.kube_events;
+        self.watch_events();
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         match (&self.poller, dashboard) {
             // The same dashboard, still polled (a poller ends only when it could not start).
@@ -170,7 +203,8 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for task in [self.kube.take(), self.tune.take(), self.poller.take().map(|p| p.task)].into_iter().flatten() {
+        let tasks = [self.kube.take(), self.events.take(), self.tune.take(), self.poller.take().map(|p| p.task)];
+        for task in tasks.into_iter().flatten() {
             task.abort();
         }
     }

@@ -279,6 +279,63 @@ fn an_expired_watch_relists_without_losing_objects() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// Posts an Event about `kind`/`name` in ray-lab with a reason of its own; returns the reason.
+fn post_event(kind: &str, name: &str, tag: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let reason = format!("{tag}{}", nanos % 1_000_000);
+    let now = chrono_now();
+    let body = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": format!("{name}.{nanos}"), "namespace": "ray-lab"},
+        "involvedObject": {"kind": kind, "name": name, "namespace": "ray-lab"},
+        "type": "Normal", "reason": reason, "message": "posted by a test",
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1
+    });
+    let (code, answer) =
+        kapi("admin", "POST", "/api/v1/namespaces/ray-lab/events", "application/json", Some(&body.to_string()));
+    assert_eq!(code, 201, "{answer}");
+    reason
+}
+
+/// RFC 3339 UTC, to the second, from the system clock (no date crate in the tests).
+fn chrono_now() -> String {
+    let out = Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Events are the largest, fastest-changing kind: raytop watches them only while the Kube view
+/// shows them, and relists when it comes back.
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn events_are_watched_only_while_the_kube_view_shows_them() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str()), ("RAYTOP_LOG", "debug")],
+        &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"],
+    );
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    p.keys(&["/"]);
+    p.type_text("raycluster-gpu");
+    p.keys(&["Enter", "Enter"]);
+    let first = post_event("RayCluster", "raycluster-gpu", "ProbeShown");
+    p.wait_for(&first, Duration::from_secs(10));
+    let watchers = |what: &str| std::fs::read_to_string(p.log_file()).unwrap_or_default().matches(what).count();
+    assert_eq!(watchers("events watcher started"), 1);
+    p.keys(&["1"]);
+    p.wait_for("Autoscaler", Duration::from_secs(5));
+    let t0 = Instant::now();
+    while watchers("events watcher stopped") < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the events watcher kept running off the Kube view");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hidden = post_event("RayCluster", "raycluster-gpu", "ProbeHidden");
+    p.keys(&["0"]);
+    p.wait_for(&hidden, Duration::from_secs(10));
+    assert_eq!(watchers("events watcher started"), 2, "relisted on coming back");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
 /// Calls the lab's API server as `user` (admin or viewer) with curl; returns (HTTP code, body).
 fn kapi(user: &str, method: &str, path: &str, content_type: &str, body: Option<&str>) -> (u16, Value) {
     let env = std::fs::read_to_string(format!("{}/run/lab.env", kube_dir())).unwrap();

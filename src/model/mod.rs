@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod gpu;
 pub mod k8s;
 pub mod resources;
+pub mod series;
 pub mod serve;
 pub mod text;
 pub mod tune;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::series::{MAX_SERIES, METRIC_POINTS, OTHER_POINTS, Series};
 use crate::msg::TuneUpdate;
 use crate::wire::tune::{ExperimentState, ResultRow};
 
@@ -64,12 +65,12 @@ pub struct Trial {
     /// The state file says RUNNING, but the trial's folder holds an error newer than its last
     /// result: it ended (Tune can keep a dead trial RUNNING in the state, facts §5.2b).
     pub ended_per_folder: bool,
-    /// The metric per reported iteration (NaN where a row lacked it).
+    /// The experiment's metric, whose series is this trial's history.
     #[serde(skip)]
-    pub history: Vec<f64>,
-    /// Every numeric series of result.json, by name (history of the chosen metric is one).
+    metric: Option<String>,
+    /// The numeric series of result.json, by name, each bounded (`series.rs`).
     #[serde(skip)]
-    series: BTreeMap<String, Vec<f64>>,
+    series: BTreeMap<String, Series>,
 }
 
 impl Trial {
@@ -92,21 +93,28 @@ impl Trial {
             max_failures: 0,
             trainable: String::new(),
             ended_per_folder: false,
-            history: Vec::new(),
+            metric: None,
             series: BTreeMap::new(),
         }
     }
 
-    fn push_rows(&mut self, rows: &[ResultRow]) {
+    /// Folds result rows in; `metric`'s series keeps more points than the others.
+    fn push_rows(&mut self, rows: &[ResultRow], metric: Option<&str>) {
         for r in rows {
-            let n = self.series.values().map(Vec::len).max().unwrap_or(0);
+            let last = self.series.values().filter_map(|s| s.points().last()).map(|p| p.0).max().unwrap_or(0);
+            // Rows without an iteration count as the next one, so the series stay ordered.
+            let it = if r.iteration > last { r.iteration } else { last.saturating_add(1) };
             for (k, v) in &r.metrics {
-                let s = self.series.entry(k.clone()).or_default();
-                s.resize(n, f64::NAN);
-                s.push(*v);
+                if !self.series.contains_key(k) && self.series.len() >= MAX_SERIES {
+                    continue;
+                }
+                let cap = if Some(k.as_str()) == metric { METRIC_POINTS } else { OTHER_POINTS };
+                self.series.entry(k.clone()).or_default().push(it, *v, cap);
             }
-            for s in self.series.values_mut() {
-                s.resize(n + 1, f64::NAN);
+            // A row that lacks a metric shows NaN there, as Tune's own progress table does.
+            for (k, s) in self.series.iter_mut().filter(|(k, _)| !r.metrics.contains_key(*k)) {
+                let cap = if Some(k.as_str()) == metric { METRIC_POINTS } else { OTHER_POINTS };
+                s.push(it, f64::NAN, cap);
             }
             self.iterations = self.iterations.max(r.iteration);
             self.run_time_s = r.metrics.get("time_total_s").copied().or(self.run_time_s);
@@ -116,9 +124,14 @@ impl Trial {
         }
     }
 
-    /// The metric's value at iteration `it` (1-based), if reported.
+    /// The metric's series: (iteration, value), bounded, NaN where a row lacked it.
+    pub fn history(&self) -> &[(u64, f64)] {
+        self.metric.as_ref().and_then(|m| self.series.get(m)).map_or(&[], |s| s.points())
+    }
+
+    /// The metric's value at iteration `it`, if reported and still kept.
     fn at(&self, it: u64) -> Option<f64> {
-        self.history.get((it as usize).checked_sub(1)?).copied().filter(|v| v.is_finite())
+        self.metric.as_ref().and_then(|m| self.series.get(m))?.at(it).filter(|v| v.is_finite())
     }
 
     pub fn series_names(&self) -> impl Iterator<Item = &String> {
@@ -261,7 +274,7 @@ impl Experiment {
         self.metric = metric.clone();
         self.metric_source = metric_source;
         for t in &mut self.trials {
-            t.history = metric.as_ref().and_then(|m| t.series.get(m)).cloned().unwrap_or_default();
+            t.metric = metric.clone();
         }
         // ASHA milestones: where TERMINATED trials stopped before the longest ones.
         let max_iter = self.trials.iter().map(|t| t.iterations).max().unwrap_or(0);
@@ -291,10 +304,11 @@ impl Experiment {
         let rungs = self.rungs.clone();
         let mut best_trial: Option<(f64, String)> = None;
         for t in &mut self.trials {
-            let finite = t.history.iter().copied().filter(|v| v.is_finite());
-            t.best = finite.reduce(|a, b| if mode.better(b, a) { b } else { a });
+            let series = t.metric.as_ref().and_then(|m| t.series.get(m));
+            let extremes = series.and_then(Series::extremes);
+            t.best = extremes.map(|(lo, hi)| if mode == Mode::Min { lo } else { hi });
             // The last reported value, NaN included: a trial whose metric just went NaN must show it.
-            t.last = t.history.last().copied();
+            t.last = series.and_then(Series::last);
             t.rung = rungs.iter().copied().filter(|r| *r <= t.iterations).max();
             t.stopped_early = t.status == "TERMINATED" && !rungs.is_empty() && t.iterations < max_iter;
             if let Some(b) = t.best
@@ -411,6 +425,7 @@ impl Tune {
             TuneUpdate::State(s) => self.experiment_mut(&s.name).apply_state(&s),
             TuneUpdate::Results { experiment, trial_dir, reset, rows } => {
                 let e = self.experiment_mut(&experiment);
+                let metric = e.recorded_metric.clone().or_else(|| e.metric.clone());
                 let id = rows.first().map(|r| r.trial_id.clone()).unwrap_or_default();
                 let t = e.trial_mut(&id, &trial_dir);
                 if t.trial_id.is_empty() {
@@ -422,7 +437,7 @@ impl Tune {
                 if reset {
                     t.series.clear();
                 }
-                t.push_rows(&rows);
+                t.push_rows(&rows, metric.as_deref());
                 e.dirty = true;
             }
             TuneUpdate::Error { experiment, trial_id, text } => {
@@ -472,6 +487,32 @@ mod tests {
         assert_eq!(mode_from_name("mean_accuracy"), Some(Mode::Max));
         assert_eq!(mode_from_name("episode_reward_mean"), Some(Mode::Max));
         assert_eq!(mode_from_name("foo"), None);
+    }
+
+    #[test]
+    fn a_trial_reporting_for_days_keeps_bounded_history_and_the_exact_best() {
+        let mut tune = Tune::default();
+        for chunk in 0..100u64 {
+            let rows = (1..=1000u64)
+                .map(|i| {
+                    let it = chunk * 1000 + i;
+                    let line = format!(
+                        r#"{{"trial_id": "t1", "training_iteration": {it}, "loss": {}, "zeta": 0.5}}"#,
+                        1.0 / it as f64
+                    );
+                    ResultRow::parse(&line).unwrap()
+                })
+                .collect();
+            tune.apply(TuneUpdate::Results { experiment: "long".into(), trial_dir: "t1".into(), reset: false, rows });
+            tune.apply(TuneUpdate::Pass { bytes: 0, at: std::time::SystemTime::UNIX_EPOCH });
+        }
+        let t = &tune.experiments[0].trials[0];
+        assert_eq!(t.iterations, 100_000);
+        assert!(t.history().len() <= METRIC_POINTS, "{}", t.history().len());
+        assert!(t.series.values().all(|s| s.len() <= METRIC_POINTS));
+        assert_eq!(t.series["zeta"].len().max(OTHER_POINTS), OTHER_POINTS);
+        assert_eq!(t.best, Some(1.0 / 100_000.0), "best is exact though old points were thinned");
+        assert_eq!(t.history().last().map(|p| p.0), Some(100_000));
     }
 
     #[test]

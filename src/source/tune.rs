@@ -14,6 +14,17 @@ use tokio::sync::mpsc;
 use crate::msg::{Msg, TuneUpdate};
 use crate::wire::tune::{ExperimentState, ResultRow, parse_state};
 
+/// The most a `Tail` reads in one call: a huge file is read over several passes, so memory stays
+/// bounded by this, not by the file.
+pub const READ_CHUNK: u64 = 8 << 20;
+/// The most one pass reads over all files; the scanner goes on at once when it stopped short.
+pub const PASS_BUDGET: u64 = 32 << 20;
+/// A result line longer than this is skipped (Tune's lines are a few KiB): a file without
+/// newlines must not grow the pending buffer without limit.
+pub const MAX_LINE: usize = 1 << 20;
+/// A state file larger than this is refused (Tune's are a few MiB for thousands of trials).
+pub const MAX_STATE_FILE: u64 = 256 << 20;
+
 /// Reads a JSON-lines file incrementally: each call returns only the lines completed since the
 /// last one. A half-written last line waits for its newline. A file replaced or truncated (new
 /// inode, or shorter than what was read) is read again from the start, and `reset` says so.
@@ -23,25 +34,33 @@ pub struct Tail {
     offset: u64,
     inode: Option<u64>,
     pending: Vec<u8>,
+    /// Inside a line over `MAX_LINE`: bytes are dropped up to its newline.
+    skipping: bool,
     pub bytes_read: u64,
 }
 
 pub struct TailRead {
     pub lines: Vec<String>,
     pub reset: bool,
+    /// Lines skipped for being longer than `MAX_LINE`.
+    pub skipped: u64,
+    /// More is in the file than this call read.
+    pub more: bool,
 }
 
 impl Tail {
     pub fn new(path: PathBuf) -> Tail {
-        Tail { path, offset: 0, inode: None, pending: Vec::new(), bytes_read: 0 }
+        Tail { path, offset: 0, inode: None, pending: Vec::new(), skipping: false, bytes_read: 0 }
     }
 
-    pub fn read(&mut self) -> std::io::Result<TailRead> {
+    /// Reads at most `max` new bytes (and at least one when the file grew).
+    pub fn read(&mut self, max: u64) -> std::io::Result<TailRead> {
+        let nothing = |reset| TailRead { lines: Vec::new(), reset, skipped: 0, more: false };
         use std::os::unix::fs::MetadataExt;
         // A stat first: most files have not grown, and a stat is cheaper than an open.
         let meta = std::fs::metadata(&self.path)?;
         if self.inode == Some(meta.ino()) && meta.len() == self.offset {
-            return Ok(TailRead { lines: Vec::new(), reset: false });
+            return Ok(nothing(false));
         }
         let mut f = File::open(&self.path)?;
         let meta = f.metadata()?;
@@ -49,26 +68,49 @@ impl Tail {
         if self.inode.is_some_and(|i| i != meta.ino()) || meta.len() < self.offset {
             self.offset = 0;
             self.pending.clear();
+            self.skipping = false;
             reset = true;
         }
         self.inode = Some(meta.ino());
         if meta.len() == self.offset {
-            return Ok(TailRead { lines: Vec::new(), reset });
+            return Ok(nothing(reset));
         }
         f.seek(SeekFrom::Start(self.offset))?;
-        let mut buf = Vec::with_capacity((meta.len() - self.offset) as usize);
-        f.take(meta.len() - self.offset).read_to_end(&mut buf)?;
+        let want = (meta.len() - self.offset).min(max.max(1));
+        let mut buf = Vec::with_capacity(want as usize);
+        f.take(want).read_to_end(&mut buf)?;
         self.offset += buf.len() as u64;
         self.bytes_read += buf.len() as u64;
-        self.pending.extend_from_slice(&buf);
+        let more = self.offset < meta.len();
+        let mut skipped = 0;
+        let mut rest = buf.as_slice();
+        if self.skipping {
+            match rest.iter().position(|b| *b == b'\n') {
+                Some(nl) => {
+                    rest = &rest[nl + 1..];
+                    self.skipping = false;
+                }
+                None => rest = &[],
+            }
+        }
+        self.pending.extend_from_slice(rest);
         let mut lines = Vec::new();
         if let Some(last_nl) = self.pending.iter().rposition(|b| *b == b'\n') {
             let complete: Vec<u8> = self.pending.drain(..=last_nl).collect();
-            lines.extend(
-                String::from_utf8_lossy(&complete).lines().filter(|l| !l.trim().is_empty()).map(str::to_string),
-            );
+            for line in String::from_utf8_lossy(&complete).lines().filter(|l| !l.trim().is_empty()) {
+                if line.len() > MAX_LINE {
+                    skipped += 1;
+                } else {
+                    lines.push(line.to_string());
+                }
+            }
         }
-        Ok(TailRead { lines, reset })
+        if self.pending.len() > MAX_LINE {
+            self.pending = Vec::new();
+            self.skipping = true;
+            skipped += 1;
+        }
+        Ok(TailRead { lines, reset, skipped, more })
     }
 }
 
@@ -91,11 +133,13 @@ pub struct Scanner {
     experiments: BTreeMap<PathBuf, Experiment>,
     /// Roots reported missing, so the problem is said once, not every pass.
     missing: std::collections::BTreeSet<PathBuf>,
+    /// The last pass stopped at its byte budget: files still hold unread results.
+    pub behind: bool,
 }
 
 impl Scanner {
     pub fn new(roots: Vec<PathBuf>) -> Scanner {
-        Scanner { roots, experiments: BTreeMap::new(), missing: Default::default() }
+        Scanner { roots, experiments: BTreeMap::new(), missing: Default::default(), behind: false }
     }
 
     /// Experiment directories under the roots: a root that holds a state file is one itself.
@@ -129,6 +173,8 @@ impl Scanner {
             }
         }
         let mut bytes = 0u64;
+        let mut results_budget = PASS_BUDGET;
+        self.behind = false;
         for dir in self.discover() {
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let exp = self.experiments.entry(dir.clone()).or_insert_with(|| Experiment {
@@ -143,7 +189,11 @@ impl Scanner {
                 && let Ok(meta) = std::fs::metadata(&path)
             {
                 let stamp = (path.clone(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
-                if exp.state_file.as_ref() != Some(&stamp) {
+                if exp.state_file.as_ref() != Some(&stamp) && meta.len() > MAX_STATE_FILE {
+                    let error = format!("{} bytes: over raytop's limit of {MAX_STATE_FILE}, not read", meta.len());
+                    exp.state_file = Some(stamp);
+                    updates.push(TuneUpdate::Problem { path, error });
+                } else if exp.state_file.as_ref() != Some(&stamp) {
                     match std::fs::read_to_string(&path) {
                         Ok(text) => {
                             bytes += text.len() as u64;
@@ -221,11 +271,22 @@ impl Scanner {
                 if !path.is_file() {
                     continue;
                 }
+                if results_budget == 0 {
+                    self.behind = true;
+                    break;
+                }
                 let tail = exp.tails.entry(trial_dir.clone()).or_insert_with(|| Tail::new(path.clone()));
                 let before = tail.bytes_read;
-                match tail.read() {
+                match tail.read(results_budget.min(READ_CHUNK)) {
                     Ok(read) => {
-                        bytes += tail.bytes_read - before;
+                        let got = tail.bytes_read - before;
+                        bytes += got;
+                        results_budget = results_budget.saturating_sub(got);
+                        self.behind |= read.more;
+                        if read.skipped > 0 {
+                            let error = format!("{} line(s) over {MAX_LINE} bytes skipped", read.skipped);
+                            updates.push(TuneUpdate::Problem { path: path.clone(), error });
+                        }
                         let mut rows = Vec::with_capacity(read.lines.len());
                         for line in &read.lines {
                             match ResultRow::parse(line) {
@@ -278,13 +339,17 @@ pub async fn run(roots: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>)
         else {
             return;
         };
+        let behind = s.behind;
         scanner = Some(s);
         for u in updates {
             if tx.send(Msg::Tune(u)).await.is_err() {
                 return;
             }
         }
-        tokio::time::sleep(interval).await;
+        // Behind a large file: read on at once (the sends above pace it), else wait.
+        if !behind {
+            tokio::time::sleep(interval).await;
+        }
     }
 }
 
@@ -300,21 +365,61 @@ mod tests {
         let mut f = File::create(&path).unwrap();
         write!(f, "{{\"training_iteration\": 1}}\n{{\"training_iter").unwrap();
         let mut t = Tail::new(path.clone());
-        let r = t.read().unwrap();
+        let r = t.read(READ_CHUNK).unwrap();
         assert_eq!(r.lines.len(), 1);
         assert!(!r.reset);
         let first = t.bytes_read;
         writeln!(f, "ation\": 2}}").unwrap();
-        let r = t.read().unwrap();
+        let r = t.read(READ_CHUNK).unwrap();
         assert_eq!(r.lines, vec!["{\"training_iteration\": 2}".to_string()]);
         assert_eq!(t.bytes_read - first, "ation\": 2}\n".len() as u64, "only the appended bytes");
-        assert!(t.read().unwrap().lines.is_empty());
+        assert!(t.read(READ_CHUNK).unwrap().lines.is_empty());
         // Replaced by a new file (new inode): read again from the start.
         let tmp = dir.path().join("new");
         std::fs::write(&tmp, "{\"training_iteration\": 1}\n").unwrap();
         std::fs::rename(&tmp, &path).unwrap();
-        let r = t.read().unwrap();
+        let r = t.read(READ_CHUNK).unwrap();
         assert!(r.reset);
         assert_eq!(r.lines.len(), 1);
+    }
+
+    #[test]
+    fn a_huge_file_is_read_in_chunks_and_a_line_without_end_is_skipped_not_kept() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.json");
+        let mut f = File::create(&path).unwrap();
+        let line = format!("{{\"training_iteration\": 1, \"pad\": \"{}\"}}\n", "x".repeat(1000));
+        for _ in 0..3000 {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+        let mut t = Tail::new(path.clone());
+        let (mut lines, mut calls) = (0, 0);
+        loop {
+            let r = t.read(64 << 10).unwrap();
+            calls += 1;
+            lines += r.lines.len();
+            assert!(t.pending.len() <= 64 << 10);
+            if !r.more {
+                break;
+            }
+        }
+        assert_eq!(lines, 3000);
+        assert!(calls >= line.len() * 3000 / (64 << 10), "{calls} calls");
+        // 3 MiB without a newline, then a good line: the long one is skipped, the buffer stays small.
+        let long = vec![b'y'; 3 << 20];
+        f.write_all(&long).unwrap();
+        let mut skipped = 0;
+        loop {
+            let r = t.read(512 << 10).unwrap();
+            skipped += r.skipped;
+            assert!(t.pending.len() <= MAX_LINE + (512 << 10), "{}", t.pending.len());
+            if !r.more {
+                break;
+            }
+        }
+        f.write_all(b"\n{\"training_iteration\": 2}\n").unwrap();
+        let r = t.read(READ_CHUNK).unwrap();
+        assert_eq!((r.lines, skipped + r.skipped), (vec!["{\"training_iteration\": 2}".to_string()], 1));
     }
 }

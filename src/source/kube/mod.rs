@@ -12,7 +12,7 @@ pub mod watch;
 
 pub use clients::{KubeClients, client};
 pub use secret::{proxied_client, ray_token};
-pub use watch::{WATCH_EVENTS, list_once, run, scope};
+pub use watch::{WATCH_EVENTS, list_once, run, run_events, scope};
 
 /// Where to look: a kubeconfig context and a namespace (`None` = all namespaces).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -46,25 +46,47 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
     }
 }
 
-/// Watches one kind into a reflector store and sends converted rows after changes, coalesced.
-#[allow(clippy::too_many_arguments)]
-async fn watch<K, R>(
-    api: Api<K>,
-    dyntype: K::DynamicType,
-    cfg: watcher::Config,
-    kind: &'static str,
+/// What one watch reads and how it turns objects into rows.
+struct Kind<K, R> {
+    name: &'static str,
+    /// Objects raytop has no use for are dropped before the store.
+    keep: fn(&K) -> bool,
     trim: fn(&mut K),
     convert: fn(&K) -> R,
     wrap: fn(Vec<R>, SystemTime) -> KubeUpdate,
-    tx: mpsc::Sender<Msg>,
-) where
+}
+
+fn all<K>(_: &K) -> bool {
+    true
+}
+
+/// A KubeRay kind: every object kept, as it comes.
+fn ray<R>(
+    name: &'static str,
+    convert: fn(&DynamicObject) -> R,
+    wrap: fn(Vec<R>, SystemTime) -> KubeUpdate,
+) -> Kind<DynamicObject, R> {
+    Kind { name, keep: all, trim: keep, convert, wrap }
+}
+
+/// Watches one kind into a reflector store and sends converted rows after changes, coalesced.
+async fn watch<K, R>(api: Api<K>, dyntype: K::DynamicType, cfg: watcher::Config, k: Kind<K, R>, tx: mpsc::Sender<Msg>)
+where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    let Kind { name: kind, keep, trim, convert, wrap } = k;
     let writer = reflector::store::Writer::new(dyntype);
     let reader = writer.as_reader();
     let stream = watcher::watcher(api, cfg)
         .default_backoff()
+        .filter(move |ev| {
+            let wanted = match ev {
+                Ok(WEvent::Apply(o) | WEvent::InitApply(o) | WEvent::Delete(o)) => keep(o),
+                _ => true,
+            };
+            std::future::ready(wanted)
+        })
         .modify(move |o| {
             // Nobody reads managedFields; they are often the largest part of an object.
             o.meta_mut().managed_fields = None;
@@ -164,37 +186,63 @@ pub async fn run(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
     let rj = dyn_api(&client, ns, &ray_resource("RayJob"));
     let rs = dyn_api(&client, ns, &ray_resource("RayService"));
     let pods: Api<Pod> = api(&client, ns);
-    let events: Api<Event> = api(&client, ns);
     // Nodes are cluster-wide whatever the namespace: GPU capacity is a property of the cluster.
     let nodes: Api<Node> = Api::all(client.clone());
-    let all = watch_config();
-    let pod_cfg = all.clone().labels("ray.io/is-ray-node=yes");
+    let all_cfg = watch_config();
+    let pod_cfg = all_cfg.clone().labels("ray.io/is-ray-node=yes");
     tokio::join!(
         watch(
             rc,
             ray_resource("RayCluster"),
-            all.clone(),
-            "rayclusters",
-            keep,
-            ray_cluster,
-            KubeUpdate::RayClusters,
+            all_cfg.clone(),
+            ray("rayclusters", ray_cluster, KubeUpdate::RayClusters),
             tx.clone()
         ),
-        watch(rj, ray_resource("RayJob"), all.clone(), "rayjobs", keep, ray_job, KubeUpdate::RayJobs, tx.clone()),
+        watch(rj, ray_resource("RayJob"), all_cfg.clone(), ray("rayjobs", ray_job, KubeUpdate::RayJobs), tx.clone()),
         watch(
             rs,
             ray_resource("RayService"),
-            all.clone(),
-            "rayservices",
-            keep,
-            ray_service,
-            KubeUpdate::RayServices,
+            all_cfg.clone(),
+            ray("rayservices", ray_service, KubeUpdate::RayServices),
             tx.clone()
         ),
-        watch(pods, (), pod_cfg, "pods", trim_pod, pod, KubeUpdate::Pods, tx.clone()),
-        watch(events, (), all.clone(), "events", keep, event, KubeUpdate::Events, tx.clone()),
-        watch(nodes, (), all, "nodes", trim_node, node, KubeUpdate::Nodes, tx.clone()),
+        watch(
+            pods,
+            (),
+            pod_cfg,
+            Kind { name: "pods", keep: all, trim: trim_pod, convert: pod, wrap: KubeUpdate::Pods },
+            tx.clone()
+        ),
+        watch(
+            nodes,
+            (),
+            all_cfg,
+            Kind { name: "nodes", keep: all, trim: trim_node, convert: node, wrap: KubeUpdate::Nodes },
+            tx.clone()
+        ),
     );
+}
+
+/// Watches the Events of Ray objects (RayClusters, RayJobs, RayServices and KubeRay's pods) in
+/// the target's scope. The app runs it only while a view shows events: in a busy namespace, or
+/// with `-A`, Events are the largest and fastest-changing kind.
+pub async fn run_events(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
+    let Ok(Connected { client, default_ns, .. }) = clients.get(target.context.as_deref()).await else { return };
+    let ns = scope(&target, &default_ns);
+    let events: Api<Event> = api(&client, ns.as_deref());
+    let kind = Kind { name: "events", keep: about_ray, trim: keep, convert: event, wrap: KubeUpdate::Events };
+    watch(events, (), watch_config(), kind, tx).await;
+}
+
+/// Whether an Event is about a Ray object: a KubeRay kind, or a pod named the way KubeRay names
+/// its head and worker pods (`<cluster>-head-<id>`, `<cluster>-<group>-worker-<id>`).
+pub fn about_ray(e: &Event) -> bool {
+    let o = &e.involved_object;
+    match o.kind.as_deref() {
+        Some("RayCluster" | "RayJob" | "RayService") => true,
+        Some("Pod") => o.name.as_deref().is_some_and(|n| n.contains("-head-") || n.contains("-worker-")),
+        _ => false,
+    }
 }
 
 /// Lists everything once, for `raytop snapshot`.
@@ -231,7 +279,7 @@ pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate
         Err(e) => out.push(fail("pods", e)),
     }
     match api::<Event>(&client, ns).list(&lp).await {
-        Ok(l) => out.push(KubeUpdate::Events(l.items.iter().map(event).collect(), now)),
+        Ok(l) => out.push(KubeUpdate::Events(l.items.iter().filter(|e| about_ray(e)).map(event).collect(), now)),
         Err(e) => out.push(fail("events", e)),
     }
     match Api::<Node>::all(client.clone()).list(&lp).await {
@@ -239,4 +287,32 @@ pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate
         Err(e) => out.push(fail("nodes", e)),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn about(kind: &str, name: &str) -> Event {
+        let mut e = Event::default();
+        e.involved_object.kind = Some(kind.into());
+        e.involved_object.name = Some(name.into());
+        e
+    }
+
+    #[test]
+    fn only_events_about_ray_objects_are_kept() {
+        for (kind, name, kept) in [
+            ("RayCluster", "raycluster-gpu", true),
+            ("RayJob", "nightly", true),
+            ("RayService", "llm", true),
+            ("Pod", "raycluster-gpu-head-x7k2p", true),
+            ("Pod", "raycluster-gpu-gpu-group-worker-qdhrf", true),
+            ("Pod", "web-7d9f8b-abcde", false),
+            ("Deployment", "web", false),
+            ("Node", "gpu-node-1", false),
+        ] {
+            assert_eq!(about_ray(&about(kind, name)), kept, "{kind}/{name}");
+        }
+    }
 }
