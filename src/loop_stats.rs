@@ -34,7 +34,8 @@ impl Default for LoopStats {
 }
 
 impl LoopStats {
-    const WINDOW: Duration = Duration::from_secs(10);
+    // A minute: an all-day session writes one line a minute at most, not six.
+    const WINDOW: Duration = Duration::from_secs(60);
 
     /// A frame drawn, that started at `started`.
     pub fn frame(&mut self, started: Instant) {

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         _ => {}
     }
     let _log = raytop::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("raytop: cannot start the runtime: {e}");

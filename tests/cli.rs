@@ -71,6 +71,40 @@ fn truncated_json_is_counted_and_shown_without_a_crash() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// Peak RSS, in MiB, of `raytop ARGS` run to its end (the kernel's figure for a waited child).
+fn peak_rss_mib(args: &[&str]) -> (f64, String) {
+    let script = "import resource, subprocess, sys\n\
+        out = subprocess.run(sys.argv[2:], capture_output=True, env={'RAYTOP_CONFIG_DIR': '/nonexistent', 'HOME': sys.argv[1]})\n\
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n\
+        sys.stdout.write(out.stdout.decode())";
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &home.path().display().to_string(), env!("CARGO_BIN_EXE_raytop")])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (rss, rest) = text.split_once('\n').unwrap();
+    (rss.trim().parse().unwrap(), rest.to_string())
+}
+
+/// Measured before the cap: a /nodes answer of 400 MB took `snapshot` to 2 GB of RSS.
+#[test]
+fn a_huge_answer_is_refused_at_the_cap_in_bounded_memory() {
+    let server = common::http::serve_with_huge(lab_routes(), Some(("/nodes?view=summary".into(), 400 << 20)));
+    let (rss, out) = peak_rss_mib(&["snapshot", "--json", "--dashboard", &server.url, "--timeout", "60"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &json["clusters"][0];
+    let err = c["freshness"]["nodes"]["last_error"].as_str().unwrap_or_default();
+    assert_eq!(
+        err,
+        "the answer from /nodes?view=summary is over raytop's limit of 64 MiB: not read (RAYTOP_MAX_BODY_MIB raises it)"
+    );
+    assert_eq!(c["serve"]["applications"][0]["name"], "demo", "the other answers still read");
+    eprintln!("figure: peak RSS of snapshot with a 400 MiB /nodes answer: {rss:.0} MiB");
+    assert!(rss < 200.0, "peak RSS {rss:.0} MiB");
+}
+
 #[test]
 fn a_401_names_the_fix() {
     let mut routes = HashMap::new();

@@ -227,7 +227,7 @@ impl ClusterState {
                         self.connection = Connection::Unauthorized(error.to_string());
                     }
                     // A malformed body or an HTTP error on one endpoint: the dashboard is there.
-                    FetchError::Http { .. } | FetchError::Malformed { .. } => {}
+                    FetchError::Http { .. } | FetchError::Malformed { .. } | FetchError::TooLarge { .. } => {}
                 }
                 new_error || self.connection != before
             }

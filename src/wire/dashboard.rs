@@ -486,4 +486,8 @@ pub enum FetchError {
     Http { status: u16, path: String, body: String },
     #[error("malformed response from {path}: {detail}")]
     Malformed { path: String, detail: String },
+    #[error(
+        "the answer from {path} is over raytop's limit of {limit_mib} MiB: not read (RAYTOP_MAX_BODY_MIB raises it)"
+    )]
+    TooLarge { path: String, limit_mib: u64 },
 }

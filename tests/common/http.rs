@@ -13,6 +13,12 @@ pub struct Server {
 }
 
 pub fn serve(routes: HashMap<String, (u16, Vec<u8>)>) -> Server {
+    serve_with_huge(routes, None)
+}
+
+/// Like `serve`, and `huge = (path, bytes)` answers that path with a body of that many bytes,
+/// generated as it is sent, with no Content-Length (the end is the connection's close).
+pub fn serve_with_huge(routes: HashMap<String, (u16, Vec<u8>)>, huge: Option<(String, u64)>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let routes = Arc::new(routes);
@@ -20,6 +26,7 @@ pub fn serve(routes: HashMap<String, (u16, Vec<u8>)>) -> Server {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
             let routes = routes.clone();
+            let huge = huge.clone();
             thread::spawn(move || {
                 let mut reader = BufReader::new(conn.try_clone().unwrap());
                 loop {
@@ -31,6 +38,17 @@ pub fn serve(routes: HashMap<String, (u16, Vec<u8>)>) -> Server {
                     let mut line = String::new();
                     while reader.read_line(&mut line).unwrap_or(0) > 2 {
                         line.clear();
+                    }
+                    if let Some((_, len)) = huge.as_ref().filter(|(p, _)| *p == path) {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[";
+                        let chunk = "{\"a\": 1}, ".repeat(6554);
+                        let mut sent = 0u64;
+                        let mut ok = conn.write_all(head.as_bytes()).is_ok();
+                        while ok && sent < *len {
+                            ok = conn.write_all(chunk.as_bytes()).is_ok();
+                            sent += chunk.len() as u64;
+                        }
+                        return;
                     }
                     let (status, body) = routes.get(&path).cloned().unwrap_or((404, b"not found".to_vec()));
                     let head = format!(

@@ -18,6 +18,23 @@ pub struct Fetched {
     pub bytes: usize,
 }
 
+/// Bodies up to this size are parsed where they arrive; larger ones on a blocking thread.
+const INLINE_PARSE: usize = 256 << 10;
+
+/// The largest answer read, in MiB (`RAYTOP_MAX_BODY_MIB`, default 64): a dashboard of thousands
+/// of nodes answers a few MiB; anything far over that is refused, not buffered.
+pub fn max_body() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let mib = std::env::var("RAYTOP_MAX_BODY_MIB").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(64);
+        mib.clamp(1, 4096) << 20
+    })
+}
+
+fn too_large(path: &str, limit: u64) -> FetchError {
+    FetchError::TooLarge { path: path.to_string(), limit_mib: limit >> 20 }
+}
+
 /// How requests reach the dashboard.
 #[derive(Clone)]
 enum Transport {
@@ -96,8 +113,18 @@ impl DashboardClient {
         let (status, body) = self.send(http::Method::GET, path, None).await?;
         let at = SystemTime::now();
         self.check(status, path, &body)?;
-        let data = parse(endpoint, &body).map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
-        Ok(Fetched { data, at, bytes: body.len() })
+        let bytes = body.len();
+        // A large body is parsed on a blocking thread: the runtime's workers keep the loop's
+        // messages, the watches and the keys moving meanwhile.
+        let parsed = if bytes > INLINE_PARSE {
+            tokio::task::spawn_blocking(move || parse(endpoint, &body))
+                .await
+                .unwrap_or_else(|e| Err(format!("the parser stopped: {e}")))
+        } else {
+            parse(endpoint, &body)
+        };
+        let data = parsed.map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
+        Ok(Fetched { data, at, bytes })
     }
 
     /// Sends a JSON body (PUT, POST) or none (GET) and returns the answer as JSON; for actions,
@@ -151,9 +178,20 @@ impl DashboardClient {
                 if let Some(b) = body {
                     req = req.header("Content-Type", "application/json").body(b);
                 }
-                let resp = req.send().await.map_err(|e| classify(&e))?;
+                let mut resp = req.send().await.map_err(|e| classify(&e))?;
                 let status = resp.status();
-                Ok((status, resp.bytes().await.map_err(|e| classify(&e))?))
+                let limit = max_body();
+                if resp.content_length().is_some_and(|n| n > limit) {
+                    return Err(too_large(path, limit));
+                }
+                let mut body = bytes::BytesMut::new();
+                while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e))? {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Err(too_large(path, limit));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok((status, body.freeze()))
             }
             Transport::Proxy { client, base, timeout } => {
                 let uri = format!("{base}{path}");
@@ -188,9 +226,19 @@ impl DashboardClient {
             .map_err(|e| FetchError::Unreachable(format!("bad proxy request {uri}: {e}")))?;
         let resp = client.send(req).await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
         let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-        let body =
-            resp.into_body().collect_bytes().await.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
-        Ok((status, body))
+        let limit = max_body();
+        let mut body = bytes::BytesMut::new();
+        let mut stream = resp.into_body();
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut stream).await {
+            let frame = frame.map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
+            if let Ok(chunk) = frame.into_data() {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large(uri, limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok((status, body.freeze()))
     }
 
     fn auth_hint(&self) -> String {

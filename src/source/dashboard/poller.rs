@@ -124,7 +124,9 @@ pub async fn run(
                             b
                         }
                         // One endpoint misbehaves: retry it later, leave the others alone.
-                        FetchError::Http { .. } | FetchError::Malformed { .. } => period(ep, refresh, 0) * 2,
+                        FetchError::Http { .. } | FetchError::Malformed { .. } | FetchError::TooLarge { .. } => {
+                            period(ep, refresh, 0) * 2
+                        }
                     };
                     s.due.insert(ep, Instant::now() + next);
                     tracing::warn!(endpoint = ep.label(), %error, retry_in = ?next, "fetch failed");

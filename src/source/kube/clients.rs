@@ -26,11 +26,23 @@ pub async fn client_from(
     }
     .map_err(|e| format!("kubeconfig: {e}"))?;
     let current = kubeconfig.current_context.clone();
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}"))?;
-    let server = config.cluster_url.to_string();
-    let default_ns = config.default_namespace.clone();
+    // An exec credential plugin (aws, gcloud, kubelogin) runs synchronously while the config and
+    // client are built, for seconds at times: on a blocking thread, not a runtime worker.
+    let handle = tokio::runtime::Handle::current();
+    let built = tokio::task::spawn_blocking(move || {
+        handle.block_on(async {
+            let config =
+                Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}"))?;
+            let server = config.cluster_url.to_string();
+            let default_ns = config.default_namespace.clone();
+            let client = Client::try_from(config).map_err(|e| format!("kubernetes client: {e}"))?;
+            Ok::<_, String>((client, server, default_ns))
+        })
+    })
+    .await
+    .map_err(|e| format!("kubernetes client: {e}"))?;
+    let (client, server, default_ns) = built?;
     let context = target.context.clone().or(current);
-    let client = Client::try_from(config).map_err(|e| format!("kubernetes client: {e}"))?;
     Ok((client, context, server, default_ns))
 }
 
