@@ -99,11 +99,22 @@ pub struct Options<'a> {
 /// The leaderboard's fixed sortable columns; hyperparameters follow.
 pub const TUNE_SORTS: [&str; 6] = ["best", "last", "iter", "time", "status", "trial"];
 
+/// A total order on optional numbers, greater first: NaN and absent values last, so a sort is
+/// well defined whatever a result file holds (`partial_cmp` on NaN is not an order).
+fn desc_total(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a.filter(|v| !v.is_nan()), b.filter(|v| !v.is_nan())) {
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
 /// Compares by the metric, better first for the mode; trials without a value go last.
 fn by_metric(a: Option<f64>, b: Option<f64>, e: &Experiment) -> Ordering {
     match (a.filter(|v| v.is_finite()), b.filter(|v| v.is_finite())) {
         (Some(x), Some(y)) => {
-            let o = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+            let o = x.total_cmp(&y);
             if e.mode == crate::model::tune::Mode::Min { o } else { o.reverse() }
         }
         (Some(_), None) => Ordering::Less,
@@ -114,7 +125,7 @@ fn by_metric(a: Option<f64>, b: Option<f64>, e: &Experiment) -> Ordering {
 
 fn json_cmp(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> Ordering {
     match (a.and_then(serde_json::Value::as_f64), b.and_then(serde_json::Value::as_f64)) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(x), Some(y)) => desc_total(Some(y), Some(x)),
         _ => a.map(ToString::to_string).cmp(&b.map(ToString::to_string)),
     }
 }
@@ -124,7 +135,7 @@ pub fn trial_order(e: &Experiment, sort: usize, x: &Trial, y: &Trial) -> Orderin
         0 => by_metric(x.best, y.best, e),
         1 => by_metric(x.last, y.last, e),
         2 => y.iterations.cmp(&x.iterations),
-        3 => y.run_time_s.partial_cmp(&x.run_time_s).unwrap_or(Ordering::Equal),
+        3 => desc_total(x.run_time_s, y.run_time_s),
         4 => x.status.cmp(&y.status),
         5 => x.trial_id.cmp(&y.trial_id),
         n => e.params.get(n - TUNE_SORTS.len()).map_or(Ordering::Equal, |p| json_cmp(x.config.get(p), y.config.get(p))),
@@ -148,5 +159,56 @@ pub fn matches(filter: &str, fields: &[&str]) -> bool {
     filter.is_empty() || {
         let f = filter.to_lowercase();
         fields.iter().any(|s| s.to_lowercase().contains(&f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tune::Tune;
+    use crate::msg::TuneUpdate;
+    use crate::wire::tune::ResultRow;
+
+    /// `partial_cmp` called NaN equal to everything, so numbers around a NaN stayed unsorted
+    /// (and `sort_by` may panic on such an order).
+    #[test]
+    fn sorting_by_time_with_nan_and_missing_values_is_a_total_order() {
+        let mut tune = Tune::default();
+        for i in 0..40u32 {
+            let time = match i % 4 {
+                0 => "NaN".to_string(),
+                1 => format!("{}", (i * 7919) % 101),
+                2 => "Infinity".to_string(),
+                _ => format!("{}.5", (i * 104_729) % 97),
+            };
+            let line = format!(
+                r#"{{"trial_id": "t{i:02}", "training_iteration": 1, "loss": {time}, "time_total_s": {time}}}"#
+            );
+            let rows = vec![ResultRow::parse(&line).unwrap()];
+            tune.apply(TuneUpdate::Results {
+                experiment: "e".into(),
+                trial_dir: format!("t{i:02}"),
+                reset: false,
+                rows,
+            });
+        }
+        tune.apply(TuneUpdate::Pass { bytes: 0, at: std::time::SystemTime::UNIX_EPOCH });
+        let e = &tune.experiments[0];
+        for sort in [0, 1, 3] {
+            let mut order: Vec<&Trial> = e.trials.iter().collect();
+            order.sort_by(|a, b| trial_order(e, sort, a, b));
+            let key = |t: &Trial| match sort {
+                3 => t.run_time_s,
+                0 => t.best,
+                _ => t.last,
+            };
+            let values: Vec<f64> = order.iter().filter_map(|t| key(t)).collect();
+            // Time ranks infinity as a number; the metric counts only finite values.
+            let ranked = |v: &f64| if sort == 3 { !v.is_nan() } else { v.is_finite() };
+            let numbers: Vec<f64> = values.iter().copied().take_while(ranked).collect();
+            assert!(values[numbers.len()..].iter().all(|v| !ranked(v)), "sort {sort}: unranked last: {values:?}");
+            let ordered = |w: &[f64]| if sort == 3 { w[0] >= w[1] } else { w[0] <= w[1] };
+            assert!(numbers.windows(2).all(ordered), "sort {sort}: {numbers:?}");
+        }
     }
 }

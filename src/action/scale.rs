@@ -217,22 +217,25 @@ fn what_next(
             return format!(
                 "the autoscaler owns replicas; min {} → {lo} makes it add {} worker(s)",
                 g.min_replicas.unwrap_or(0),
-                lo - replicas
+                lo.saturating_sub(replicas)
             );
         }
         if hi < replicas {
             return format!(
                 "the autoscaler owns replicas; max {} → {hi} makes it remove {} worker(s)",
                 show(g.max_replicas),
-                replicas - hi
+                replicas.saturating_sub(hi)
             );
         }
         return format!("the autoscaler keeps {name} between {lo} and {}; it has {replicas} now", show(Some(hi)));
     }
     match r.cmp(&replicas) {
-        std::cmp::Ordering::Greater => format!("KubeRay creates {} pod(s) for {name}", r - replicas),
+        std::cmp::Ordering::Greater => format!("KubeRay creates {} pod(s) for {name}", r.saturating_sub(replicas)),
         std::cmp::Ordering::Less => {
-            format!("KubeRay deletes {} pod(s) of {name}, chosen at random (x on a pod picks one)", replicas - r)
+            format!(
+                "KubeRay deletes {} pod(s) of {name}, chosen at random (x on a pod picks one)",
+                replicas.saturating_sub(r)
+            )
         }
         std::cmp::Ordering::Equal => format!("{name} keeps {r} worker(s); only its bounds change"),
     }

@@ -149,11 +149,13 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
         }
     }
     let mut out: Vec<Group> = groups.into_values().collect();
+    // Unknown (or NaN) start times first, as `None` sorted before; a total order either way.
+    let time_key = |t: Option<f64>| t.filter(|v| !v.is_nan()).unwrap_or(f64::NEG_INFINITY);
     for g in &mut out {
         g.nodes.sort_by(|a, b| {
             b.alive
                 .cmp(&a.alive)
-                .then(a.start_time.partial_cmp(&b.start_time).unwrap_or(std::cmp::Ordering::Equal))
+                .then(time_key(a.start_time).total_cmp(&time_key(b.start_time)))
                 .then(a.node_id.cmp(&b.node_id))
         });
     }

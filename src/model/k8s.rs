@@ -255,7 +255,8 @@ pub fn build(
                 let r = g.replicas.unwrap_or(0);
                 let lo = g.min_replicas.unwrap_or(0);
                 let hi = g.max_replicas.unwrap_or(i64::from(i32::MAX));
-                r.clamp(lo.min(hi), hi) * hosts
+                // Counts from the object as written: a huge one must not overflow.
+                r.clamp(lo.min(hi), hi).saturating_mul(hosts)
             };
             let count = |phase: &str| pods_of.iter().filter(|p| p.pod.phase == phase).count();
             groups.push(K8sGroup {
@@ -285,7 +286,8 @@ pub fn build(
             .collect();
         // Newest first; events of the same second in a fixed order, whatever order they came in.
         evs.sort_by(|a, b| {
-            b.time.partial_cmp(&a.time).unwrap_or(std::cmp::Ordering::Equal).then_with(|| {
+            let time = |t: Option<f64>| t.filter(|v| !v.is_nan()).unwrap_or(f64::NEG_INFINITY);
+            time(b.time).total_cmp(&time(a.time)).then_with(|| {
                 (&a.object_kind, &a.object_name, &a.reason).cmp(&(&b.object_kind, &b.object_name, &b.reason))
             })
         });
@@ -402,6 +404,29 @@ impl K8s {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_counts_in_a_raycluster_saturate_instead_of_overflowing() {
+        let spec: crate::wire::k8s::RayClusterSpec = serde_json::from_value(serde_json::json!({
+            "workerGroupSpecs": [
+                {"groupName": "huge", "replicas": i64::MAX, "minReplicas": i64::MIN, "maxReplicas": i64::MAX, "numOfHosts": i64::MAX},
+                {"groupName": "upside-down", "replicas": -5, "minReplicas": 10, "maxReplicas": 2, "numOfHosts": -3}
+            ]
+        }))
+        .unwrap();
+        let rc = RayClusterObj {
+            name: "rc".into(),
+            namespace: "ns".into(),
+            created: None,
+            spec,
+            status: Default::default(),
+        };
+        let built = build(&[rc], &[], &[], &[], &BTreeMap::new());
+        let groups = &built[0].groups;
+        let desired = |n: &str| groups.iter().find(|g| g.name == n).unwrap().desired_pods;
+        assert_eq!(desired("huge"), i64::MAX);
+        assert_eq!(desired("upside-down"), 2);
+    }
 
     #[test]
     fn quantities_and_gpu_requests() {
