@@ -31,7 +31,7 @@ pub struct Cli {
 
     /// Ray auth token, sent as a bearer token (for clusters with token auth on).
     #[arg(long, env = "RAY_AUTH_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
+    pub token: Option<crate::source::token::Secret>,
 
     /// A file holding the Ray auth token. Without --token, ~/.ray/auth_token is used if present.
     #[arg(long, env = "RAY_AUTH_TOKEN_PATH", global = true)]
@@ -230,6 +230,6 @@ impl Cli {
 
     /// Whether the token came from the environment rather than the flag (for messages).
     pub fn token_from_env(&self) -> bool {
-        self.token.is_some() && std::env::var("RAY_AUTH_TOKEN").ok() == self.token
+        self.token.as_ref().is_some_and(|t| std::env::var("RAY_AUTH_TOKEN").ok().as_deref() == Some(t.expose()))
     }
 }

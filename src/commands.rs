@@ -224,7 +224,7 @@ fn dashboard(cli: &Cli) -> Result<(String, crate::source::dashboard::DashboardCl
     let home = dirs::home_dir();
     let timeout = std::time::Duration::from_secs_f64(cli.timeout);
     crate::source::token::resolve(
-        cli.token.as_deref(),
+        cli.token.as_ref().map(|t| t.expose()),
         cli.token_from_env(),
         cli.token_file.as_deref(),
         home.as_deref(),

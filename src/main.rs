@@ -87,15 +87,26 @@ fn main() -> ExitCode {
 struct Setup {
     client: DashboardClient,
     state: ClusterState,
+    /// Said once at launch: the token would cross the network in clear text.
+    cleartext: Option<String>,
 }
 
 fn setup(cli: &Cli) -> Result<Setup> {
     let url = cli.dashboard_url();
     let home = dirs::home_dir();
-    let tok = token::resolve(cli.token.as_deref(), cli.token_from_env(), cli.token_file.as_deref(), home.as_deref())
-        .map_err(|e| eyre!(e))?;
+    let tok = token::resolve(
+        cli.token.as_ref().map(|t| t.expose()),
+        cli.token_from_env(),
+        cli.token_file.as_deref(),
+        home.as_deref(),
+    )
+    .map_err(|e| eyre!(e))?;
     if cli.refresh <= 0.0 || cli.timeout <= 0.0 {
         return Err(eyre!("--refresh and --timeout must be positive numbers of seconds"));
+    }
+    let cleartext = token::cleartext_warning(&url, tok.as_ref());
+    if let Some(w) = &cleartext {
+        tracing::warn!("{w}");
     }
     let client = DashboardClient::new(&url, tok, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
     let config = match &cli.cluster_config {
@@ -105,13 +116,16 @@ fn setup(cli: &Cli) -> Result<Setup> {
     let modes = cli.tune_modes().map_err(|e| eyre!(e))?;
     let state =
         ClusterState::new(cli.cluster_name(&url), DashKey::Url(url.clone()), url, config).with_tune_modes(modes);
-    Ok(Setup { client, state })
+    Ok(Setup { client, state, cleartext })
 }
 
 /// `raytop snapshot --json`: one fetch of everything, printed as the TUI's model. Exits non-zero
 /// when the dashboard could not be read at all, so scripts notice.
 async fn snapshot(cli: &Cli) -> Result<ExitCode> {
-    let Setup { client, mut state } = setup(cli)?;
+    let Setup { client, mut state, cleartext } = setup(cli)?;
+    if let Some(w) = cleartext {
+        eprintln!("raytop: warning: {w}");
+    }
     for update in poller::fetch_once(&client).await {
         state.apply(update);
     }
@@ -188,7 +202,7 @@ async fn proxied_dashboards(
 }
 
 async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
-    let Setup { client, state } = setup(cli)?;
+    let Setup { client, state, cleartext } = setup(cli)?;
     let loaded = raytop::config::load(raytop::config::config_dir(cli.config_dir.as_deref()).as_deref(), &cli.theme);
     let kube_target = cli.kube_target();
     // With Kubernetes on and no dashboard asked for, no address is guessed: the user opens a
@@ -198,7 +212,10 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     let dashboards = if direct { vec![state] } else { Vec::new() };
     // --readonly takes the actions out of the keymap (so out of help and hints too).
     let keymap = if cli.readonly { loaded.keymap.without_actions() } else { loaded.keymap };
-    let mut app = App::new(dashboards, keymap, loaded.theme, loaded.warnings);
+    let mut warnings = loaded.warnings;
+    // Only when that dashboard is used: with Kubernetes and no --dashboard, nothing goes there.
+    warnings.extend(cleartext.filter(|_| direct));
+    let mut app = App::new(dashboards, keymap, loaded.theme, warnings);
     app.readonly = cli.readonly;
     let (tx, rx) = mpsc::channel(256);
     let mut runtime =

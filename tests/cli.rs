@@ -106,6 +106,38 @@ fn a_huge_answer_is_refused_at_the_cap_in_bounded_memory() {
 }
 
 #[test]
+fn a_token_bound_for_another_host_over_plain_http_is_warned_about_once() {
+    // 192.0.2.1 is TEST-NET-1: nothing answers, and it is not this machine.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+        .args(["snapshot", "--json", "--dashboard", "http://192.0.2.1:8265", "--timeout", "1", "--token", "tok-123"])
+        .env("RAYTOP_CONFIG_DIR", "/nonexistent")
+        .env("HOME", tempfile::tempdir().unwrap().path())
+        .env("XDG_STATE_HOME", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warning = "raytop: warning: the Ray token from --token goes to 192.0.2.1 over plain http";
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+    assert!(!err.contains("tok-123") && !String::from_utf8_lossy(&out.stdout).contains("tok-123"));
+}
+
+/// What is typed (a filter, a `:` command) never reaches the log, at any level.
+#[test]
+fn keystrokes_and_the_token_stay_out_of_the_log_even_at_trace() {
+    let server = common::http::serve(lab_routes());
+    let p = Pane::raytop_env(&[("RAYTOP_LOG", "trace")], &["--dashboard", &server.url, "--token", "tok-s3cr3t"]);
+    p.wait_for("head", Duration::from_secs(10));
+    p.keys(&["/"]);
+    p.type_text("typedsecretword");
+    p.keys(&["Enter", "q"]);
+    p.wait_exit(Duration::from_secs(5));
+    let log = std::fs::read_to_string(p.log_file()).unwrap();
+    assert!(log.contains("TRACE") || log.contains("DEBUG"), "the log was written at trace: {log}");
+    assert!(!log.contains("typedsecretword"), "a keystroke reached the log");
+    assert!(!log.contains("tok-s3cr3t"), "the token reached the log");
+}
+
+#[test]
 fn a_401_names_the_fix() {
     let mut routes = HashMap::new();
     let body = read("auth", "version_noauth.json");

@@ -12,10 +12,62 @@ pub enum TokenOrigin {
     Secret(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Token {
     pub value: String,
     pub origin: TokenOrigin,
+}
+
+/// Never the value: a token must not reach a log line, a panic message or a debug print.
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("value", &"<redacted>").field("origin", &self.origin).finish()
+    }
+}
+
+/// A secret given on the command line (`--token`): printed as `<redacted>`, read with `expose`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A warning when a token would go in clear text to another machine: `http://` to a host that
+/// is not this one (a port-forward or the local lab is `127.0.0.1` or `localhost`).
+pub fn cleartext_warning(url: &str, token: Option<&Token>) -> Option<String> {
+    let token = token?;
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        format!(
+            "the Ray token from {} goes to {host} over plain http: anyone on the path can read it; \
+             use https:// or a port-forward to localhost",
+            token.origin
+        )
+    })
 }
 
 /// `--token`, then `RAY_AUTH_TOKEN` (already folded into `flag_or_env` by clap, distinguished by
@@ -63,6 +115,29 @@ impl std::fmt::Display for TokenOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_never_print_their_value() {
+        let t = Token { value: "s3cr3t-value".into(), origin: TokenOrigin::Flag };
+        assert!(!format!("{t:?}").contains("s3cr3t"), "{t:?}");
+        let s: Secret = "s3cr3t-value".parse().unwrap();
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        assert_eq!(s.expose(), "s3cr3t-value");
+    }
+
+    #[test]
+    fn a_token_over_plain_http_to_another_host_is_warned_about() {
+        let t = Token { value: "x".into(), origin: TokenOrigin::Env };
+        for url in ["http://127.0.0.1:8265", "http://localhost:8265/", "http://[::1]:8265", "https://ray.example.com"] {
+            assert_eq!(cleartext_warning(url, Some(&t)), None, "{url}");
+        }
+        let w = cleartext_warning("http://10.0.0.5:8265", Some(&t)).unwrap();
+        assert!(w.starts_with("the Ray token from RAY_AUTH_TOKEN goes to 10.0.0.5 over plain http"), "{w}");
+        assert!(
+            cleartext_warning("http://user@ray-head.internal:8265", Some(&t)).unwrap().contains("ray-head.internal")
+        );
+        assert_eq!(cleartext_warning("http://10.0.0.5:8265", None), None, "no token, nothing to leak");
+    }
 
     #[test]
     fn flag_wins_then_file_then_default() {

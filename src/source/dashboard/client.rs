@@ -173,7 +173,7 @@ impl DashboardClient {
             Transport::Direct { http, base } => {
                 let mut req = http.request(method, format!("{base}{path}"));
                 if let Some(t) = &self.token {
-                    req = req.header("Authorization", format!("Bearer {}", t.value));
+                    req = req.header(http::header::AUTHORIZATION, bearer(t)?);
                 }
                 if let Some(b) = body {
                     req = req.header("Content-Type", "application/json").body(b);
@@ -216,7 +216,7 @@ impl DashboardClient {
         let mut req = http::Request::builder().method(method).uri(uri);
         if let Some(t) = &self.token {
             // The API server takes `Authorization` for itself; Ray also reads this one (facts §2).
-            req = req.header("X-Ray-Authorization", format!("Bearer {}", t.value));
+            req = req.header("X-Ray-Authorization", bearer(t)?);
         }
         if body.is_some() {
             req = req.header("Content-Type", "application/json");
@@ -271,6 +271,16 @@ fn proxy_failure(status: StatusCode, body: &[u8]) -> Option<FetchError> {
         // No endpoints, connection refused, service missing: the head is not reachable yet.
         _ => FetchError::Unreachable(format!("API server proxy: {message}")),
     })
+}
+
+/// The token as a header value marked sensitive: HTTP/2 never indexes it (HPACK), and the
+/// client's debug output shows it as `Sensitive`.
+fn bearer(t: &Token) -> Result<http::HeaderValue, FetchError> {
+    let mut v = http::HeaderValue::from_str(&format!("Bearer {}", t.value)).map_err(|_| {
+        FetchError::Unreachable(format!("the token from {} has characters a header cannot carry: not sent", t.origin))
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 fn classify(e: &reqwest::Error) -> FetchError {
