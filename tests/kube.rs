@@ -218,6 +218,42 @@ fn a_user_who_may_not_read_the_token_secret_is_told_so() {
     assert!(!msg.contains("--token"), "the hint is about the Secret, not flags: {msg}");
 }
 
+/// The head Service and the token Secret are named by the RayCluster object. One that names
+/// another cluster's Service gets no token (the Service is not labelled as its own); one whose
+/// names are not Kubernetes names is not reached at all (no `../` into the proxy path).
+#[test]
+#[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
+fn a_raycluster_pointing_at_another_clusters_head_gets_no_token() {
+    let _rc = ScratchCluster::new("borrow", false);
+    let spec = r#"{"spec": {"authOptions": {"mode": "token", "secretName": "ray-lab"}}}"#;
+    let (code, body) = kapi("admin", "PATCH", &format!("{RC_PATH}/borrow"), "application/merge-patch+json", Some(spec));
+    assert_eq!(code, 200, "{body}");
+    patch_status("borrow", r#"{"status": {"head": {"serviceName": "ray-lab-head-svc"}}}"#);
+    let (_, json) = snapshot(&[]);
+    let dash = dashboard_state(&json, "borrow");
+    assert_eq!(dash["connection"]["state"], "unauthorized", "the dashboard got no token: {dash}");
+    let msg = dash["connection"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(r#"the token is not sent: Service ray-lab/ray-lab-head-svc is not labelled ray.io/cluster=borrow (it says "ray-lab")"#),
+        "{msg}"
+    );
+    // ray-lab itself still gets its token through its own Service.
+    assert_eq!(dashboard_state(&json, "ray-lab")["connection"]["state"], "connected");
+
+    patch_status(
+        "borrow",
+        r#"{"status": {"head": {"serviceName": "ray-lab-head-svc:dashboard/proxy/../../../secrets/ray-lab"}}}"#,
+    );
+    let (_, json) = snapshot(&[]);
+    let dash = dashboard_state(&json, "borrow");
+    assert_eq!(dash["connection"]["state"], "disconnected", "{dash}");
+    let msg = dash["connection"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("RayCluster borrow: head Service name") && msg.contains("is not a valid Kubernetes name"),
+        "{msg}"
+    );
+}
+
 /// In the TUI: Enter on a RayCluster opens it and makes its dashboard, reached through the API
 /// server, the one views 1-6 show.
 #[test]

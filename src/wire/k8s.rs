@@ -77,6 +77,9 @@ pub struct HeadStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DashboardRoute {
     pub namespace: String,
+    /// The RayCluster: its head Service must carry `ray.io/cluster=<cluster>` before the token
+    /// goes through it.
+    pub cluster: String,
     /// The head Service: `status.head.serviceName`, the spec's override, else `<cluster>-head-svc`.
     pub service: String,
     /// The Secret holding the Ray token (key `auth_token`) when token auth is on.
@@ -99,7 +102,25 @@ impl DashboardRoute {
             .as_ref()
             .filter(|a| a.mode.as_deref() == Some("token"))
             .map(|a| a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone()));
-        DashboardRoute { namespace: rc.namespace.clone(), service, token_secret }
+        DashboardRoute { namespace: rc.namespace.clone(), cluster: rc.name.clone(), service, token_secret }
+    }
+
+    /// Why this route must not be used: the Service and Secret names come from the RayCluster
+    /// object, and whoever can write one could otherwise steer the proxy path (`../`) or the
+    /// token read to other objects.
+    pub fn invalid(&self) -> Option<String> {
+        if !is_dns_label(&self.namespace) {
+            return Some(format!("namespace {:?} is not a valid Kubernetes name", self.namespace));
+        }
+        if !is_dns_label(&self.service) {
+            return Some(format!("head Service name {:?} is not a valid Kubernetes name: not used", self.service));
+        }
+        match &self.token_secret {
+            Some(s) if !is_dns_subdomain(s) => {
+                Some(format!("token Secret name {s:?} is not a valid Kubernetes name: not read"))
+            }
+            _ => None,
+        }
     }
 
     /// The path prefix under the API server; dashboard paths are appended to it.
@@ -193,4 +214,36 @@ pub struct NodeObj {
     pub gpu_allocatable: f64,
     /// The `nvidia.com/gpu.product` label of GPU feature discovery, when set.
     pub gpu_product: String,
+}
+
+/// An RFC 1123 label (Service and namespace names): 1-63 of `a-z0-9-`, alphanumeric at both ends.
+pub fn is_dns_label(s: &str) -> bool {
+    let ok_char = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-';
+    let b = s.as_bytes();
+    (1..=63).contains(&b.len())
+        && b.iter().all(|c| ok_char(*c))
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// An RFC 1123 subdomain (Secret names): up to 253 characters of dot-separated labels.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn only_kubernetes_names_pass() {
+        for ok in ["ray-lab-head-svc", "a", "x1", "raycluster-gpu"] {
+            assert!(is_dns_label(ok), "{ok}");
+        }
+        for bad in ["", "../secrets", "a/b", "Head", "-a", "a-", "a.b", "svc:dashboard", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert!(is_dns_subdomain("ray.token-secret"));
+        assert!(!is_dns_subdomain("ray..token") && !is_dns_subdomain("x/../y") && !is_dns_subdomain(""));
+    }
 }

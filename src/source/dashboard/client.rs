@@ -42,6 +42,9 @@ enum Transport {
     Direct { http: reqwest::Client, base: String },
     /// Through the Kubernetes API server's service proxy, with the kubeconfig's credentials.
     Proxy { client: kube::Client, base: String, timeout: Duration },
+    /// A route raytop will not use (names that are not Kubernetes names): every request fails
+    /// with the reason, and nothing is sent.
+    Refused(String),
 }
 
 #[derive(Clone)]
@@ -84,11 +87,17 @@ impl DashboardClient {
         DashboardClient { transport: Transport::Proxy { client, base: proxy_path, timeout }, token, token_problem }
     }
 
+    /// A client that sends nothing and answers every request with `why`.
+    pub fn refused(why: String) -> Self {
+        DashboardClient { transport: Transport::Refused(why), token: None, token_problem: None }
+    }
+
     /// Where requests go, for the header and error messages.
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Direct { base, .. } => base.clone(),
             Transport::Proxy { base, .. } => format!("API server proxy {base}"),
+            Transport::Refused(why) => format!("not reached: {why}"),
         }
     }
 
@@ -170,6 +179,7 @@ impl DashboardClient {
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, bytes::Bytes), FetchError> {
         match &self.transport {
+            Transport::Refused(why) => Err(FetchError::Unreachable(why.clone())),
             Transport::Direct { http, base } => {
                 let mut req = http.request(method, format!("{base}{path}"));
                 if let Some(t) = &self.token {
