@@ -406,7 +406,7 @@ fn x_on_a_pod_removes_exactly_that_pod_and_readonly_offers_nothing() {
     let mut term = Terminal::new(TestBackend::new(160, 50)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, SystemTime::now())).unwrap();
     let screen = term.backend().to_string();
-    assert!(screen.contains("open_cluster") || screen.contains("Show or hide the cluster"), "{screen}");
+    assert!(screen.contains("Show or hide the cluster"), "{screen}");
     assert!(!screen.contains("Scale the selected worker group"), "{screen}");
 }
 

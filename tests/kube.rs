@@ -22,7 +22,7 @@ fn kubeconfig() -> String {
 
 /// `raytop snapshot --json` with the lab's kubeconfig and no dashboard.
 fn snapshot(extra: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["snapshot", "--json", "--dashboard", "http://127.0.0.1:9", "--timeout", "2"])
         .args(extra)
         .env("KUBECONFIG", kubeconfig())
@@ -112,20 +112,32 @@ fn a_user_who_may_not_read_pods_sees_the_rest_and_a_clear_notice() {
 
 #[test]
 #[ignore = "needs the kube lab: run ./lab/test.sh"]
-fn a_status_change_reaches_the_screen_within_a_second() {
+fn a_status_change_reaches_the_screen_and_is_measured() {
     let kc = kubeconfig();
     let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["--dashboard", "http://127.0.0.1:9"]);
-    // raycluster-gpu is this test's to change (the others read raycluster-cpu); put it back after.
+    // raycluster-gpu is this test's to change (the others read raycluster-cpu); put back when
+    // the test ends, pass or fail.
     let (_, before) = snapshot(&[]);
     let conditions = cluster(&before, "raycluster-gpu")["conditions"].clone();
+    let restore = serde_json::json!({"status": {"conditions": conditions}}).to_string();
+    let _restore = RestoreStatus { cluster: "raycluster-gpu", body: restore.clone() };
+    let cpu_pods: Vec<String> = cluster(&before, "raycluster-cpu")["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["pods"].as_array().unwrap())
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cpu_pods.len(), 2, "the head and one cpu-group worker: {cpu_pods:?}");
     p.wait_for("raycluster-gpu", Duration::from_secs(20));
     let failure = r#"{"status":{"conditions":[{"type":"HeadPodReady","status":"True","reason":"HeadPodRunningAndReady","lastTransitionTime":"2026-01-01T00:00:00Z","message":""},{"type":"RayClusterProvisioned","status":"True","reason":"AllPodRunningAndReadyFirstTime","lastTransitionTime":"2026-01-01T00:00:00Z","message":""},{"type":"ReplicaFailure","status":"True","reason":"FailedCreateWorkerPod","lastTransitionTime":"2026-01-01T00:00:00Z","message":"quota exceeded"}]}}"#;
     patch_status("raycluster-gpu", failure);
     let start = Instant::now();
-    p.wait_for("ReplicaFailure: Failed", Duration::from_secs(1));
-    eprintln!("status change on screen after {:?}", start.elapsed());
-    patch_status("raycluster-gpu", &serde_json::json!({"status": {"conditions": conditions}}).to_string());
-    p.wait("the failure gone", Duration::from_secs(2), |s| !s.contains("ReplicaFailure"));
+    // Generous deadlines: the figure is what is measured, not a race against a busy machine.
+    p.wait_for("ReplicaFailure: Failed", Duration::from_secs(15));
+    eprintln!("figure: status change on screen after {} ms", start.elapsed().as_millis());
+    patch_status("raycluster-gpu", &restore);
+    p.wait("the failure gone", Duration::from_secs(15), |s| !s.contains("ReplicaFailure"));
     // Open raycluster-cpu: its groups and pods.
     p.keys(&["/"]);
     p.type_text("raycluster-cpu");
@@ -135,7 +147,11 @@ fn a_status_change_reaches_the_screen_within_a_second() {
     });
     p.keys(&["Enter"]);
     let s = p.wait_for("cpu-group", Duration::from_secs(5));
-    assert!(s.contains("raycluster-cpu-head") || s.contains("raycluster-cpu-cpu"), "{s}");
+    // Long pod names are cut in the middle; the random suffix always shows.
+    for pod in &cpu_pods {
+        let suffix = &pod[pod.len() - 5..];
+        assert!(s.lines().any(|l| l.contains(suffix)), "pod {pod} not listed: {s}");
+    }
     p.keys(&[":"]);
     p.wait_for("Tab complete", Duration::from_secs(5));
     p.type_text("ns nosuchns");
@@ -145,13 +161,26 @@ fn a_status_change_reaches_the_screen_within_a_second() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// Puts a RayCluster's status back when dropped: a failed test leaves the lab as it found it.
+struct RestoreStatus {
+    cluster: &'static str,
+    body: String,
+}
+
+impl Drop for RestoreStatus {
+    fn drop(&mut self) {
+        // Never a second panic while a failed test unwinds.
+        let _ = std::panic::catch_unwind(|| patch_status(self.cluster, &self.body));
+    }
+}
+
 /// Both labs up (lab/test.sh starts a minimal Ray lab for this) and `pods-for-ray-lab.py` run:
 /// the RayCluster `ray-lab`'s pods are the Ray lab's nodes.
 #[test]
 #[ignore = "needs the kube lab and the Ray lab: run ./lab/test.sh"]
 fn pods_join_the_live_ray_labs_nodes() {
     let url = format!("ray-lab={}", common::lab_url());
-    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["snapshot", "--json", "--dashboard", &url, "--token-file", &lab_token_file()])
         .env("KUBECONFIG", kubeconfig())
         .output()
@@ -293,19 +322,17 @@ fn an_expired_watch_relists_without_losing_objects() {
         .status()
         .unwrap();
     assert!(churn.success());
+    // raytop's own line for a 410, for the pods watch that the churn made expire.
+    let expired = "watch expired (410 Gone): relisting kind=\"pods\"";
     let start = Instant::now();
-    let log = loop {
+    loop {
         let log = std::fs::read_to_string(p.log_file()).unwrap_or_default();
-        if log.contains("410") || log.contains("too old") {
-            break log;
+        if log.lines().any(|l| l.contains("watch expired (410 Gone): relisting") && l.contains("kind=\"pods\"")) {
+            break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no 410 seen; log:\n{log}");
+        assert!(start.elapsed() < Duration::from_secs(60), "no {expired:?} in the log:\n{log}");
         std::thread::sleep(Duration::from_millis(250));
-    };
-    eprintln!(
-        "{}",
-        log.lines().filter(|l| l.contains("410") || l.contains("too old")).take(2).collect::<Vec<_>>().join("\n")
-    );
+    }
     // Relisted: everything still there, and the watch live again.
     let s = p.wait("relisted and live", Duration::from_secs(30), |s| s.contains("· live") && !s.contains("⚠"));
     for name in ["raycluster-cpu", "raycluster-gpu", "rayjob-sample", "rayservice-sa", "1 RayJob(s), 1 RayService(s)"] {
@@ -468,7 +495,7 @@ impl Drop for ScratchCluster {
 /// `raytop scale …` against the lab, with its own state dir (for the audit log); returns (exit
 /// code, stdout, stderr).
 fn scale(state: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["scale", "-n", "ray-lab"])
         .args(args)
         .env("KUBECONFIG", kubeconfig())
@@ -774,7 +801,7 @@ fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
     assert_eq!(code, 200, "{before}");
     let _restore = RestoreService { spec: before["spec"].clone() };
     let state = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["redeploy", "fruit", "--rayservice", "rayservice-sample", "-n", "ray-lab", "--yes"])
         .env("KUBECONFIG", kubeconfig())
         .env("XDG_STATE_HOME", state.path())
@@ -797,7 +824,7 @@ fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
     };
     assert_eq!(strip(&after), strip(&before));
     // A user who may not patch RayServices is refused with the reason.
-    let out = Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args([
             "redeploy",
             "math",

@@ -131,18 +131,24 @@ fn dashboard_stopped_mid_run_keeps_data_then_recovers() {
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn serve_deploy_failure_is_readable_then_restored() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let run = |args: &[&str]| {
-        let st = std::process::Command::new(format!("{root}/lab/serve-fail.sh")).args(args).status().unwrap();
-        assert!(st.success(), "lab/serve-fail.sh {args:?}");
-    };
-    run(&[]);
+    let run = |args: &[&str]| std::process::Command::new(format!("{root}/lab/serve-fail.sh")).args(args).status();
+    assert!(run(&[]).unwrap().success(), "lab/serve-fail.sh");
+    // Restored when the test ends, pass or fail: the tests after it read the Serve app.
+    struct Restore<F: Fn()>(F);
+    impl<F: Fn()> Drop for Restore<F> {
+        fn drop(&mut self) {
+            (self.0)();
+        }
+    }
+    let _restore = Restore(|| {
+        let _ = run(&["--restore"]);
+    });
     let p = Pane::raytop(&["--dashboard", &lab_url(), "--refresh", "1"]);
     p.keys(&["3"]);
     let s = p.wait_for("DEPLOY_FAILED", Duration::from_secs(120));
     let s = if s.contains("failed to start") { s } else { p.wait_for("failed to start", Duration::from_secs(30)) };
     assert!(s.contains("broken"), "{s}");
     p.keys(&["q"]);
-    run(&["--restore"]);
 }
 
 fn experiment<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
@@ -437,7 +443,7 @@ fn redeploy_from_the_serve_view_replaces_every_replica_and_no_request_fails() {
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
     // `n` on the CLI side: one deployment's replicas, nothing restarted.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["redeploy", "side", "--deployment", "Demo", "--replicas", "2", "--yes", "--dashboard", &lab_url()])
         .env("XDG_STATE_HOME", tempfile::tempdir().unwrap().path())
         .output()

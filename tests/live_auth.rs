@@ -40,7 +40,7 @@ fn a_token_file_or_env_token_gets_in() {
         }
     });
     let token = std::fs::read_to_string(&file).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
+    let out = common::raytop()
         .args(["snapshot", "--json", "--dashboard", &lab_url()])
         .env("RAY_AUTH_TOKEN", token.trim())
         .output()

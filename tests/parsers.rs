@@ -13,15 +13,14 @@ use raytop::source::dashboard::{DashData, Endpoint, parse};
 
 #[test]
 fn every_captured_body_parses() {
-    for dir in ["v1-busy", "v1-serve-failed", "v2"] {
-        for (ep, file) in common::FILES {
-            let path = common::fixture_dir(dir).join(file);
-            if path.exists() {
-                let body = std::fs::read(&path).unwrap();
-                parse(ep, &body).unwrap_or_else(|e| panic!("{dir}/{file} as {ep:?}: {e}"));
-            }
+    let mut parsed = 0;
+    for dir in ["v1-busy", "v1-serve-failed", "v2", "gpu-physical"] {
+        for (ep, file, body) in common::captured(dir) {
+            parse(ep, &body).unwrap_or_else(|e| panic!("{dir}/{file} as {ep:?}: {e}"));
+            parsed += 1;
         }
     }
+    assert_eq!(parsed, 3 * common::FILES.len() + 6);
 }
 
 #[test]

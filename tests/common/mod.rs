@@ -7,6 +7,51 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
 use raytop::source::dashboard::{DashData, Endpoint, parse};
 
+/// The binary with a home of its own: HOME, the state and config dirs point into a temporary
+/// folder (removed when this is dropped), and the variables that would reach the user's real
+/// clusters (KUBECONFIG, the Ray address and token) are removed. A test that needs one sets it.
+pub struct Raytop {
+    cmd: std::process::Command,
+    _home: tempfile::TempDir,
+}
+
+pub fn raytop() -> Raytop {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"));
+    cmd.env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("RAYTOP_CONFIG_DIR", home.path().join("config/raytop"));
+    for var in HOST_VARS {
+        cmd.env_remove(var);
+    }
+    Raytop { cmd, _home: home }
+}
+
+/// What a test never inherits from the machine it runs on.
+pub const HOST_VARS: [&str; 7] = [
+    "KUBECONFIG",
+    "RAY_AUTH_TOKEN",
+    "RAY_AUTH_TOKEN_PATH",
+    "RAY_ADDRESS",
+    "RAYTOP_DASHBOARD",
+    "RAYTOP_LOG",
+    "RAYTOP_MAX_BODY_MIB",
+];
+
+impl std::ops::Deref for Raytop {
+    type Target = std::process::Command;
+    fn deref(&self) -> &std::process::Command {
+        &self.cmd
+    }
+}
+
+impl std::ops::DerefMut for Raytop {
+    fn deref_mut(&mut self) -> &mut std::process::Command {
+        &mut self.cmd
+    }
+}
+
 pub fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard").join(name)
 }
@@ -47,6 +92,22 @@ pub fn lab_config() -> ClusterConfig {
     .unwrap()
 }
 
+/// Bodies a capture lacks on purpose; any other missing file is an error, not a skip.
+const NOT_CAPTURED: [(&str, &str, &str); 2] = [
+    ("gpu-physical", "jobs.json", "captured before the Jobs view existed"),
+    ("gpu-physical", "cluster_status_format1.json", "autoscaler v1: the text report is not read"),
+];
+
+/// The captured bodies of `dir`, each with its endpoint: every file of `FILES` that the capture
+/// did not leave out on purpose (`NOT_CAPTURED`), so a lost fixture fails loudly.
+pub fn captured(dir: &str) -> Vec<(Endpoint, &'static str, Vec<u8>)> {
+    FILES
+        .iter()
+        .filter(|(_, file)| !NOT_CAPTURED.iter().any(|(d, f, _)| *d == dir && f == file))
+        .map(|(ep, file)| (*ep, *file, read(dir, file)))
+        .collect()
+}
+
 /// Applies every captured body of `dir` as the poller would: the text report only when the
 /// structured one is null (autoscaler v2).
 pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
@@ -58,12 +119,10 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
         config,
     );
     let mut v2 = false;
-    for (ep, file) in FILES {
-        let path = fixture_dir(dir).join(file);
-        if !path.exists() || (ep == Endpoint::ClusterStatusText && !v2) {
+    for (ep, file, body) in captured(dir) {
+        if ep == Endpoint::ClusterStatusText && !v2 {
             continue;
         }
-        let body = std::fs::read(&path).unwrap();
         let data = parse(ep, &body).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"));
         if let DashData::ClusterStatus(cs) = &data {
             v2 = cs.cluster_status.is_none();
@@ -89,16 +148,7 @@ pub fn lab_config_file() -> String {
 
 /// Runs `raytop snapshot --json ARGS` and returns (exit code, parsed JSON).
 pub fn snapshot(args: &[&str]) -> (i32, serde_json::Value) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raytop"))
-        .args(["snapshot", "--json"])
-        .args(args)
-        .env("RAYTOP_CONFIG_DIR", "/nonexistent")
-        .env_remove("RAY_AUTH_TOKEN")
-        .env_remove("RAY_AUTH_TOKEN_PATH")
-        .env_remove("RAY_ADDRESS")
-        .env_remove("RAYTOP_DASHBOARD")
-        .output()
-        .expect("run raytop");
+    let out = raytop().args(["snapshot", "--json"]).args(args).output().expect("run raytop");
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("snapshot output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code().unwrap_or(-1), json)

@@ -25,8 +25,12 @@ impl Pane {
         let dirs = tempfile::tempdir().unwrap();
         let session = format!("raytop-test-{}-{}", std::process::id(), rand_suffix());
         let extra: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        // A home of its own, nothing inherited that reaches real clusters; `env` lets the
+        // test's own variables (after ours) win.
+        let unset: String = super::HOST_VARS.iter().map(|v| format!("-u {v} ")).collect();
         let mut cmd = format!(
-            "env {extra}RAYTOP_CONFIG_DIR={cfg} XDG_STATE_HOME={state} TERM=xterm-256color {bin}",
+            "env {unset}HOME={home} RAYTOP_CONFIG_DIR={cfg} XDG_STATE_HOME={state} TERM=xterm-256color {extra}{bin}",
+            home = dirs.path().join("home").display(),
             cfg = dirs.path().join("config").display(),
             state = dirs.path().join("state").display(),
             bin = env!("CARGO_BIN_EXE_raytop"),

@@ -117,8 +117,14 @@ where
                 WEvent::Init => {}
             },
             Ok(Some(Err(e))) => {
-                tracing::warn!(kind, error = %e, "watch failed");
-                if tx.send(Msg::Kube(describe(kind, &e))).await.is_err() {
+                let update = describe(kind, &e);
+                match &update {
+                    KubeUpdate::Failed { error, .. } if error.starts_with("watch expired (410)") => {
+                        tracing::warn!(kind, "watch expired (410 Gone): relisting");
+                    }
+                    _ => tracing::warn!(kind, error = %e, "watch failed"),
+                }
+                if tx.send(Msg::Kube(update)).await.is_err() {
                     return;
                 }
             }
