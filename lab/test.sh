@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. format and lint (cargo fmt --check, clippy -D warnings);
-#   2. unit, fixture, snapshot and fault tests (no lab needed; tmux drives the binary);
+#   2. unit, fixture, snapshot and fault tests (no lab needed; tmux drives the binary), then
+#      each fuzz target for 20 s (lab/fuzz.sh);
 #   3. live tests against the real Ray lab (lab/up.sh), TUI in tmux included;
 #   4. live token-auth tests against a lab with token auth on (lab/up.sh --auth --minimal);
 #   5. Kubernetes tests against a real kube-apiserver 1.20 with the lab's CRDs (lab/kube/).
@@ -54,6 +55,8 @@ contexts: [{name: poison, context: {cluster: poison, user: poison}}]
 current-context: poison
 EOF
 KUBECONFIG="$LAB/poison/kubeconfig" RAY_ADDRESS=http://127.0.0.1:9 RAY_AUTH_TOKEN=poison run_tests
+# The fuzz targets ran for 1 s each above; here for a fixed, longer budget (lab/fuzz.sh 600 by hand).
+"$LAB_SCRIPTS/fuzz.sh" 20
 
 trap '"$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
@@ -64,7 +67,7 @@ if [[ -f "$STATE_FILE" ]]; then
   "$LAB_SCRIPTS/down.sh"
 fi
 "$LAB_SCRIPTS/up.sh"
-run_stage 7 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
+run_stage 8 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
 # The actions change the lab that the tests above read (the Serve config, a trial of the first
 # sweep): after them, one at a time.
 run_stage 2 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' --test-threads 1

@@ -131,8 +131,14 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
     }
     if !cli.tune_dirs.is_empty() {
         let mut scanner = raytop::source::tune::Scanner::new(cli.tune_dirs.clone());
-        for u in scanner.pass() {
-            state.apply_tune(u);
+        // Pass after pass until every file is read: one pass reads a bounded amount.
+        loop {
+            for u in scanner.pass() {
+                state.apply_tune(u);
+            }
+            if !scanner.behind {
+                break;
+            }
         }
     }
     let mut clusters = vec![serde_json::to_value(&state)?];

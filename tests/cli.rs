@@ -33,7 +33,7 @@ fn tui_with_an_unreachable_dashboard_explains_and_quits_cleanly() {
     let p = Pane::raytop(&["--dashboard", &url, "--timeout", "2"]);
     let s = p.wait_for("Cannot reach", Duration::from_secs(15));
     assert!(s.contains("Retrying with backoff"), "{s}");
-    assert!(s.contains("disconnected, retrying"), "{s}");
+    assert!(s.contains(" disconnected for ") && s.contains(", retrying: dashboard unreachable"), "{s}");
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
     assert_eq!(p.state(), (true, false), "exited with the terminal restored");
@@ -58,7 +58,7 @@ fn truncated_json_is_counted_and_shown_without_a_crash() {
 
     let p = Pane::raytop(&["--dashboard", &server.url, "--refresh", "1"]);
     let s = p.wait_for("malformed response", Duration::from_secs(15));
-    assert!(s.contains("errors)"), "{s}");
+    assert!(s.contains("⚠ nodes failing for ") && s.contains("errors; no data yet): malformed response"), "{s}");
     p.keys(&["3"]);
     p.wait_for("demo", Duration::from_secs(10));
     p.keys(&["q"]);
@@ -217,4 +217,112 @@ fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_
     let log = std::fs::read_to_string(p.log_file()).unwrap();
     assert!(log.contains("watch failed"), "the log is this run's (the API server is down): {log}");
     assert!(!log.contains("dashboard poller started"), "no dashboard was polled: {log}");
+}
+
+#[test]
+fn sigterm_and_sighup_end_raytop_with_the_terminal_restored() {
+    let server = common::http::serve(lab_routes());
+    for signal in ["TERM", "HUP"] {
+        let p = Pane::raytop(&["--dashboard", &server.url]);
+        p.wait_for("head", Duration::from_secs(10));
+        assert_eq!(p.state(), (false, true), "running, in the alternate screen");
+        let st = std::process::Command::new("kill").args([&format!("-{signal}"), &p.pid().to_string()]).status();
+        assert!(st.unwrap().success());
+        p.wait_exit(Duration::from_secs(5));
+        assert_eq!(p.state(), (true, false), "SIG{signal}: exited with the terminal restored");
+    }
+}
+
+#[test]
+fn a_panic_in_a_view_restores_the_terminal_and_says_what_happened() {
+    let server = common::http::serve(lab_routes());
+    let p = Pane::raytop_env(&[("RAYTOP_FAULT_PANIC_IN_VIEW", "serve")], &["--dashboard", &server.url]);
+    p.wait_for("head", Duration::from_secs(10));
+    p.keys(&["3"]);
+    p.wait_exit(Duration::from_secs(5));
+    assert_eq!(p.state(), (true, false), "exited with the terminal restored");
+    let s = p.history();
+    assert!(s.contains("fault injected: drawing the serve view"), "the panic is reported: {s}");
+}
+
+/// Shrunk to 20x5 (smaller than any view can lay out) and back: raytop stays up and draws
+/// again at full size. Every view is also drawn at 20x5 in `views.rs`.
+#[test]
+fn resized_to_20x5_and_back_raytop_stays_up() {
+    let server = common::http::serve(lab_routes());
+    let p = Pane::raytop(&["--dashboard", &server.url]);
+    p.wait_for("head", Duration::from_secs(10));
+    for key in ["1", "2", "3", "4", "5", "6"] {
+        p.keys(&[key]);
+        p.resize(20, 5);
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(!p.state().0, "raytop ended at 20x5 in view {key}: {}", p.screen());
+        p.resize(120, 40);
+    }
+    p.keys(&["1"]);
+    p.wait("drawn again at full size", Duration::from_secs(5), |s| s.contains("head") && s.lines().count() >= 39);
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    assert_eq!(p.state(), (true, false));
+}
+
+/// A 1 GiB result.json (lines of 2 MiB, over raytop's per-line limit, then one good row) is read
+/// to its end in bounded memory; the long lines are reported and skipped.
+#[test]
+fn a_one_gib_result_file_is_read_in_bounded_memory() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("grid");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune/grid");
+    std::fs::create_dir_all(&exp).unwrap();
+    let mut big = None;
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        if e.path().is_dir() {
+            let to = exp.join(e.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            }
+            big.get_or_insert(to.join("result.json"));
+        } else {
+            std::fs::copy(e.path(), exp.join(e.file_name())).unwrap();
+        }
+    }
+    let big = big.unwrap();
+    let first = std::fs::read_to_string(&big).unwrap();
+    let row: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let trial = row["trial_id"].as_str().unwrap().to_string();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&big).unwrap();
+    let mut long = vec![b'x'; 2 << 20];
+    *long.last_mut().unwrap() = b'\n';
+    for _ in 0..512 {
+        f.write_all(&long).unwrap();
+    }
+    writeln!(f, r#"{{"trial_id": "{trial}", "training_iteration": 999, "loss": 0.001}}"#).unwrap();
+    drop(f);
+    let size = std::fs::metadata(&big).unwrap().len();
+    assert!(size > 1 << 30, "{size}");
+    let dir = tmp.path().display().to_string();
+    let (rss, out) = peak_rss_mib(&[
+        "snapshot",
+        "--json",
+        "--dashboard",
+        "http://127.0.0.1:9",
+        "--timeout",
+        "1",
+        "--tune-dir",
+        &dir,
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tune = &json["clusters"][0]["tune"];
+    let t =
+        tune["experiments"][0]["trials"].as_array().unwrap().iter().find(|t| t["trial_id"] == trial.as_str()).unwrap();
+    assert_eq!(t["iterations"], 999, "the row after the long lines was read");
+    let problems = tune["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p.as_str().unwrap().ends_with("512 line(s) over 1048576 bytes skipped")),
+        "{problems:?}"
+    );
+    eprintln!("figure: snapshot of a {} MiB result.json: peak RSS {rss:.0} MiB", size >> 20);
+    assert!(rss < 200.0, "peak RSS {rss:.0} MiB");
 }

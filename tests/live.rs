@@ -127,6 +127,41 @@ fn dashboard_stopped_mid_run_keeps_data_then_recovers() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// Faults the dashboard can show, injected between the real one and raytop: a 500, a body cut
+/// short, an HTML page, answers slower than --timeout. Each is named on screen with how long it
+/// has lasted, the last data stays with its age, and raytop recovers alone when it clears.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn dashboard_faults_are_named_with_their_age_and_cleared() {
+    use common::faultproxy::{Fault, FaultProxy};
+    let target: std::net::SocketAddr =
+        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let proxy = FaultProxy::start(target);
+    let p = Pane::raytop(&["--dashboard", &proxy.url, "--refresh", "1", "--timeout", "2"]);
+    p.wait_for("gpu-group", Duration::from_secs(30));
+    let mut survived = 0;
+    let faults = [
+        (Fault::Status500, "HTTP 500 from /api/version", "failing for"),
+        (Fault::Truncated, "malformed response from /api/version", "failing for"),
+        (Fault::Html, "malformed response from /api/version", "failing for"),
+        (Fault::Slow(Duration::from_secs(4)), "dashboard timed out", "disconnected for"),
+    ];
+    for (fault, what, since) in faults {
+        proxy.set(fault);
+        let s = p.wait(&format!("{fault:?} named"), Duration::from_secs(40), |s| s.contains(what) && s.contains(since));
+        assert!(s.contains("gpu-group"), "{fault:?}: the last data kept: {s}");
+        assert!(s.contains(" ago"), "{fault:?}: the data's age shown: {s}");
+        proxy.set(Fault::None);
+        p.wait(&format!("recovered from {fault:?}"), Duration::from_secs(60), |s| {
+            s.contains("● connected") && !s.contains("failing for") && !s.contains("disconnected")
+        });
+        survived += 1;
+    }
+    eprintln!("figure: dashboard faults injected and survived: {survived} of {}", faults.len());
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn serve_deploy_failure_is_readable_then_restored() {

@@ -231,3 +231,24 @@ fn a_trial_the_state_keeps_running_ends_when_its_folder_holds_a_newer_error() {
     let t = exp(&tune, "errored").trials.iter().find(|t| t.trial_id == id).unwrap();
     assert_eq!((t.status.as_str(), t.ended_per_folder), ("RUNNING", false), "{t:?}");
 }
+
+/// A trial folder deleted while raytop reads the experiment (a user cleaning up): no crash, no
+/// problem repeated each pass, and the trial keeps what was read of it.
+#[test]
+fn a_deleted_trial_folder_keeps_what_was_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("grid");
+    copy_dir(&fixtures().join("grid"), &dir);
+    let (mut t, mut scanner) = load(vec![dir.clone()], BTreeMap::new());
+    let victim = exp(&t, "grid").trials[0].clone();
+    assert!(victim.iterations > 0);
+    std::fs::remove_dir_all(dir.join(&victim.logdir)).unwrap();
+    for _ in 0..3 {
+        for u in scanner.pass() {
+            t.apply(u);
+        }
+    }
+    let after = exp(&t, "grid").trials.iter().find(|tr| tr.trial_id == victim.trial_id).unwrap();
+    assert_eq!((after.iterations, after.best), (victim.iterations, victim.best));
+    assert!(t.problems.is_empty(), "{:?}", t.problems);
+}

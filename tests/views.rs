@@ -94,16 +94,19 @@ fn help_overlay_lists_keys_from_the_keymap() {
 fn disconnected_keeps_last_data_with_its_age() {
     let (mut app, now) = lab_app("v1-busy", View::Cluster);
     let later = now + std::time::Duration::from_secs(75);
-    app.on_msg(raytop::msg::Msg::Dash {
-        key: app.dashboards[0].key.clone(),
-        update: DashUpdate::Failed {
-            endpoint: Endpoint::Nodes,
-            at: later,
-            error: FetchError::Unreachable("Connection refused (os error 111)".into()),
-        },
-    });
+    // Failing since 60 s after the capture, still at 75 s.
+    for at in [now + std::time::Duration::from_secs(60), later] {
+        app.on_msg(raytop::msg::Msg::Dash {
+            key: app.dashboards[0].key.clone(),
+            update: DashUpdate::Failed {
+                endpoint: Endpoint::Nodes,
+                at,
+                error: FetchError::Unreachable("Connection refused (os error 111)".into()),
+            },
+        });
+    }
     let screen = render(&app, later);
-    assert!(screen.contains("disconnected, retrying: dashboard unreachable: Connection refused"), "{screen}");
+    assert!(screen.contains(" disconnected for 15s, retrying: dashboard unreachable: Connection refused"), "{screen}");
     assert!(screen.contains("showing data from 1m15s ago"), "{screen}");
     assert!(screen.contains("gpu-group"), "the last data stays on screen");
     insta::assert_snapshot!(screen);
@@ -158,12 +161,12 @@ fn unauthorized_names_the_fix() {
 #[test]
 fn malformed_response_is_counted_and_shown() {
     let (mut app, now) = lab_app("v1-busy", View::Cluster);
-    for _ in 0..3 {
+    for secs in [10, 20, 30] {
         app.on_msg(raytop::msg::Msg::Dash {
             key: app.dashboards[0].key.clone(),
             update: DashUpdate::Failed {
                 endpoint: Endpoint::Nodes,
-                at: now,
+                at: now + std::time::Duration::from_secs(secs),
                 error: FetchError::Malformed {
                     path: "/nodes?view=summary".into(),
                     detail: "EOF while parsing an object at line 1 column 9000".into(),
@@ -171,9 +174,13 @@ fn malformed_response_is_counted_and_shown() {
             },
         });
     }
-    let screen = render(&app, now);
-    assert!(screen.contains("malformed response from /nodes?view=summary"), "{screen}");
-    assert!(screen.contains("(3 errors)"), "{screen}");
+    let screen = render(&app, now + std::time::Duration::from_secs(30));
+    assert!(
+        screen.contains(
+            "⚠ nodes failing for 20s (3 errors; its data from 30s ago kept): malformed response from /nodes?view=summary"
+        ),
+        "{screen}"
+    );
     assert!(screen.contains("gpu-group"), "the last good data stays");
 }
 
@@ -327,4 +334,22 @@ fn a_confirmation_whose_text_wraps_still_shows_its_buttons() {
     let screen = term.backend().to_string();
     assert!(screen.contains("sweep goes on"), "the wrapped end of the sentence: {screen}");
     assert!(screen.contains("Cancel") && screen.contains("Apply"), "the buttons: {screen}");
+}
+
+/// Every view, and the help and palette overlays, at sizes too small to lay out: drawn without
+/// a panic (a terminal can be dragged that small).
+#[test]
+fn every_view_draws_at_tiny_sizes() {
+    for view in View::ALL {
+        let (mut app, now) = lab_app("v1-busy", view);
+        for overlay in [None, Some(Command::Help), Some(Command::Palette)] {
+            if let Some(o) = overlay {
+                app.run(o);
+            }
+            for (w, h) in [(20, 5), (1, 1), (200, 3), (3, 60)] {
+                let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+                term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+            }
+        }
+    }
 }

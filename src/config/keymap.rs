@@ -288,6 +288,14 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
 
+/// The built-in keymap with a user's TOML text laid over it (what `load` does with the file).
+pub fn load_text(text: &str, origin: &str, warnings: &mut Vec<String>) -> Keymap {
+    let mut km = Keymap::default();
+    km.overlay(DEFAULT, "built-in keymap", warnings);
+    km.overlay(text, origin, warnings);
+    km
+}
+
 /// The built-in keymap with the user's file (if any) laid over it.
 pub fn load(user_file: Option<&Path>, warnings: &mut Vec<String>) -> Keymap {
     let mut km = Keymap::default();

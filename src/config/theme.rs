@@ -127,7 +127,8 @@ impl Theme {
     }
 }
 
-fn parse_theme(text: &str) -> Result<Theme, String> {
+/// A theme from its TOML text: every colour named, or an error saying which is wrong.
+pub fn parse_theme(text: &str) -> Result<Theme, String> {
     let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
     let c = |s: &str| Color::from_str(s).map_err(|_| format!("unknown colour {s:?}"));
     Ok(Theme {

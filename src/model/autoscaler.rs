@@ -207,7 +207,7 @@ pub fn report_from_v1(status: &ClusterStatusV1) -> Report {
             pending.push(Demand {
                 kind: DemandKind::PlacementGroup,
                 shape: ordered(bundle),
-                count: n * count,
+                count: n.saturating_mul(*count),
                 strategy: Some(pg.strategy.clone()).filter(|s| !s.is_empty()),
             });
         }
@@ -272,7 +272,9 @@ pub fn report_from_text(text: &str) -> Report {
                 if let Some((n, group)) = line.split_once(' ')
                     && let Ok(n) = n.parse::<u64>()
                 {
-                    *report.active.entry(group.trim().to_string()).or_default() += n;
+                    // Counts from a text report: a garbled one must not overflow.
+                    let count = report.active.entry(group.trim().to_string()).or_default();
+                    *count = count.saturating_add(n);
                 }
             }
             Section::Pending => report.launches.push(parse_pending_line(line)),
@@ -332,7 +334,7 @@ fn parse_demand_line(line: &str) -> Option<Demand> {
     } else if rest.contains("pending placement groups") {
         let strategy = rest.find('(').and_then(|s| rest[s + 1..].find(')').map(|e| rest[s + 1..s + 1 + e].to_string()));
         let groups = rest.rsplit_once(':').map(|(_, t)| count_of(t)).unwrap_or(1);
-        (DemandKind::PlacementGroup, bundles_per_group * groups, strategy)
+        (DemandKind::PlacementGroup, bundles_per_group.saturating_mul(groups), strategy)
     } else {
         let n = rest.rsplit_once(':').map(|(_, t)| count_of(t)).unwrap_or(1);
         (DemandKind::Task, n, None)

@@ -34,6 +34,9 @@ pub struct Freshness {
     pub failing_for: u32,
     /// All failures since launch, malformed responses included.
     pub errors_total: u64,
+    /// When the current run of failures began (the first failure after a success).
+    #[serde(serialize_with = "ser_time")]
+    pub failing_since: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -206,16 +209,20 @@ impl ClusterState {
                 let f = self.freshness.entry(endpoint).or_default();
                 f.fetched_at = Some(at);
                 f.failing_for = 0;
+                f.failing_since = None;
                 f.last_error = None;
                 self.connection = Connection::Connected;
                 self.absorb(*data);
                 true
             }
-            DashUpdate::Failed { endpoint, at: _, error } => {
+            DashUpdate::Failed { endpoint, at, error } => {
                 let before = self.connection.clone();
                 let f = self.freshness.entry(endpoint).or_default();
                 let message = error.to_string();
                 let new_error = f.last_error.as_deref() != Some(message.as_str()) || f.failing_for == 0;
+                if f.failing_for == 0 {
+                    f.failing_since = Some(at);
+                }
                 f.failing_for += 1;
                 f.errors_total += 1;
                 f.last_error = Some(message);
@@ -296,6 +303,11 @@ impl ClusterState {
     /// The newest fetch time over all endpoints: whether the dashboard answers at all.
     pub fn last_fetch(&self) -> Option<SystemTime> {
         self.freshness.values().filter_map(|f| f.fetched_at).max()
+    }
+
+    /// When the oldest run of failures still going began: how long something has been wrong.
+    pub fn failing_since(&self) -> Option<SystemTime> {
+        self.freshness.values().filter(|f| f.failing_for > 0).filter_map(|f| f.failing_since).min()
     }
 
     /// The live actor running a trial: the one with its last result's pid, on the node with its

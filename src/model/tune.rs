@@ -460,7 +460,10 @@ impl Tune {
                 e.dirty = true;
             }
             TuneUpdate::Problem { path, error } => {
-                self.problems.push(format!("{}: {error}", path.display()));
+                // One line per file: a newer problem of the same file replaces the older one.
+                let prefix = format!("{}: ", path.display());
+                self.problems.retain(|p| !p.starts_with(&prefix));
+                self.problems.push(format!("{prefix}{error}"));
                 let excess = self.problems.len().saturating_sub(20);
                 self.problems.drain(..excess);
             }

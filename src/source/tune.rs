@@ -37,6 +37,8 @@ pub struct Tail {
     /// Inside a line over `MAX_LINE`: bytes are dropped up to its newline.
     skipping: bool,
     pub bytes_read: u64,
+    /// Lines skipped for their length since the file was first read.
+    pub skipped_total: u64,
 }
 
 pub struct TailRead {
@@ -50,7 +52,7 @@ pub struct TailRead {
 
 impl Tail {
     pub fn new(path: PathBuf) -> Tail {
-        Tail { path, offset: 0, inode: None, pending: Vec::new(), skipping: false, bytes_read: 0 }
+        Tail { path, offset: 0, inode: None, pending: Vec::new(), skipping: false, bytes_read: 0, skipped_total: 0 }
     }
 
     /// Reads at most `max` new bytes (and at least one when the file grew).
@@ -110,6 +112,7 @@ impl Tail {
             self.skipping = true;
             skipped += 1;
         }
+        self.skipped_total += skipped;
         Ok(TailRead { lines, reset, skipped, more })
     }
 }
@@ -284,7 +287,7 @@ impl Scanner {
                         results_budget = results_budget.saturating_sub(got);
                         self.behind |= read.more;
                         if read.skipped > 0 {
-                            let error = format!("{} line(s) over {MAX_LINE} bytes skipped", read.skipped);
+                            let error = format!("{} line(s) over {MAX_LINE} bytes skipped", tail.skipped_total);
                             updates.push(TuneUpdate::Problem { path: path.clone(), error });
                         }
                         let mut rows = Vec::with_capacity(read.lines.len());

@@ -18,7 +18,18 @@ use crate::units::fmt_age;
 use crate::view::View;
 use views::{Draw, slice};
 
+/// Fault injection for the tests: `RAYTOP_FAULT_PANIC_IN_VIEW=<section>` (e.g. `tune`) makes
+/// drawing that view panic, to prove a bug in a view leaves the terminal restored.
+fn panic_if_asked(view: View) {
+    static VIEW: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let asked = VIEW.get_or_init(|| std::env::var("RAYTOP_FAULT_PANIC_IN_VIEW").ok());
+    if asked.as_deref() == Some(view.section()) {
+        panic!("fault injected: drawing the {} view (RAYTOP_FAULT_PANIC_IN_VIEW)", view.section());
+    }
+}
+
 pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
+    panic_if_asked(app.view);
     let area = f.area();
     let banner = banner(app, now);
     let [header, banner_area, body, footer] = Layout::vertical([
@@ -93,9 +104,10 @@ fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     }
     let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));
     let kept = age.unwrap_or_else(|| "no data yet".into());
+    let since = c.failing_since().map(|at| format!(" for {}", fmt_age(App::age(now, at)))).unwrap_or_default();
     let text = match &c.connection {
-        Connection::Disconnected(e) => format!(" disconnected, retrying: {e} — {kept}"),
-        Connection::Unauthorized(e) => format!(" {e} — {kept}"),
+        Connection::Disconnected(e) => format!(" disconnected{since}, retrying: {e} — {kept}"),
+        Connection::Unauthorized(e) => format!(" {e} (failing{since}) — {kept}"),
         _ => {
             if let Some(w) = app.warnings.first() {
                 let more =
@@ -107,7 +119,18 @@ fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
                 .iter()
                 .filter(|(_, f)| f.failing_for > 0)
                 .map(|(ep, f)| {
-                    format!("{}: {} ({} errors)", ep.label(), f.last_error.clone().unwrap_or_default(), f.errors_total)
+                    let since = f.failing_since.map(|at| format!(" for {}", fmt_age(App::age(now, at))));
+                    let stale = f.fetched_at.map_or("no data yet".into(), |at| {
+                        format!("its data from {} ago kept", fmt_age(App::age(now, at)))
+                    });
+                    // Counts and ages first: the error text is long and the line may be cut.
+                    format!(
+                        "{} failing{} ({} errors; {stale}): {}",
+                        ep.label(),
+                        since.unwrap_or_default(),
+                        f.errors_total,
+                        f.last_error.clone().unwrap_or_default()
+                    )
                 })
                 .collect();
             if failing.is_empty() {

@@ -132,6 +132,7 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
     c
 }
 
+pub mod faultproxy;
 pub mod forward;
 pub mod http;
 pub mod tmux;

@@ -52,6 +52,11 @@ impl Pane {
         self._dirs.path().join("state/raytop/audit.jsonl")
     }
 
+    /// The screen with everything scrolled above it (a panic report is longer than a screen).
+    pub fn history(&self) -> String {
+        tmux(&["capture-pane", "-p", "-S", "-", "-t", &self.session])
+    }
+
     pub fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.session])
     }
@@ -80,6 +85,16 @@ impl Pane {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Resizes the pane's window, as a user dragging the terminal would.
+    pub fn resize(&self, width: u16, height: u16) {
+        tmux(&["resize-window", "-t", &self.session, "-x", &width.to_string(), "-y", &height.to_string()]);
+    }
+
+    /// The pid of the process in the pane (`env` execs raytop, so it is raytop's).
+    pub fn pid(&self) -> u32 {
+        tmux(&["display-message", "-p", "-t", &self.session, "#{pane_pid}"]).trim().parse().unwrap()
     }
 
     pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
