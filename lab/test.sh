@@ -75,7 +75,9 @@ run_stage 2 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' -
 
 log "4/5 live token-auth tests"
 "$LAB_SCRIPTS/up.sh" --auth --minimal
-run_stage 4 --run-ignored only -E 'binary(live_auth)'
+run_stage 4 --run-ignored only -E 'binary(live_auth) & !test(/^restart_/)'
+# Restarts the lab with a new token: after the others.
+run_stage 1 --run-ignored only -E 'binary(live_auth) & test(/^restart_/)'
 "$LAB_SCRIPTS/down.sh"
 
 log "5/5 Kubernetes tests against a real kube-apiserver (built once, then cached)"
@@ -97,7 +99,9 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/up.sh" --auth --minimal
 "$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
 python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE"
-run_stage 19 --run-ignored only -E 'binary(kube)' --test-threads 1
+run_stage 19 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
+# Faults that change the whole API server (a restart, a revoked role, a deleted CRD): last.
+run_stage 3 --run-ignored only -E 'binary(kube) & test(/^fault_/)' --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"
 "$LAB_SCRIPTS/down.sh"
 trap - EXIT

@@ -65,7 +65,7 @@ pub enum KubeUpdate {
     Pods(Vec<PodObj>, SystemTime),
     Events(Vec<EventObj>, SystemTime),
     Nodes(Vec<NodeObj>, SystemTime),
-    Failed { kind: &'static str, error: String, forbidden: bool },
+    Failed { kind: &'static str, error: String, forbidden: bool, at: SystemTime },
 }
 
 /// Which data the visible view needs.

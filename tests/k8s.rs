@@ -74,6 +74,7 @@ fn a_lost_watch_keeps_the_data_and_says_so() {
         kind: "rayclusters",
         error: "error trying to connect: Connection refused".into(),
         forbidden: false,
+        at: now,
     });
     assert_eq!(app.k8s.clusters.len(), 2, "last good data kept");
     app.run(Command::ViewKube);
@@ -81,7 +82,7 @@ fn a_lost_watch_keeps_the_data_and_says_so() {
     term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
     let screen = term.backend().to_string();
     assert!(
-        screen.contains("rayclusters: error trying to connect: Connection refused — data from 30s ago"),
+        screen.contains("rayclusters (for 30s): error trying to connect: Connection refused — data from 30s ago"),
         "{screen}"
     );
 }
@@ -240,6 +241,7 @@ fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
         kind: "nodes",
         error: "forbidden: nodes is forbidden: User \"viewer\" cannot list resource \"nodes\"".into(),
         forbidden: true,
+        at: now,
     });
     app.run(Command::ViewKube);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -356,7 +358,12 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     let update = app.on_msg(raytop::msg::Msg::ActionDone { id: id.clone(), outcome });
     assert_eq!(update.effects, [Effect::RefreshNow], "what the change moves is fetched at once");
     assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-group" && outcome.ok));
-    app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed { kind: "events", error: "x".into(), forbidden: false }));
+    app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed {
+        kind: "events",
+        error: "x".into(),
+        forbidden: false,
+        at: SystemTime::now(),
+    }));
     assert!(matches!(app.overlay, Overlay::Outcome { .. }), "a watch event does not close it");
     key(&mut app, KeyCode::Char('j'));
     assert!(matches!(app.overlay, Overlay::None));

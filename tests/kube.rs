@@ -846,3 +846,163 @@ fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("forbidden: may not patch RayService rayservice-sample"), "{err}");
 }
+
+/// Runs a lab script (`lab/kube/<script>`) and insists it worked.
+fn lab_kube(script: &str, args: &[&str]) {
+    let st = Command::new(format!("{}/lab/kube/{script}", env!("CARGO_MANIFEST_DIR"))).args(args).status().unwrap();
+    assert!(st.success(), "lab/kube/{script} {args:?}");
+}
+
+/// Stops the lab's kube-apiserver and returns how to start the same one again (its command line
+/// from /proc), keeping etcd and so every object.
+fn stop_apiserver() -> Vec<String> {
+    let pid_file = format!("{}/run/apiserver.pid", kube_dir());
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv: Vec<String> =
+        cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into()).collect();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let t0 = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "kube-apiserver {pid} did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    argv
+}
+
+/// Starts kube-apiserver with `argv` in its own session, records its pid for lab/kube/down.sh,
+/// and waits until it answers.
+fn start_apiserver(argv: &[String]) {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(format!("{}/run/apiserver.log", kube_dir()))
+        .unwrap();
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    std::fs::write(format!("{}/run/apiserver.pid", kube_dir()), child.id().to_string()).unwrap();
+    common::eventually("kube-apiserver answers again", Duration::from_secs(60), || {
+        match kapi("admin", "GET", "/readyz", "application/json", None).0 {
+            200 => Ok(()),
+            code => Err(format!("readyz {code}")),
+        }
+    });
+}
+
+/// The API server stops mid-run and comes back (etcd kept): raytop says which watches fail and
+/// since when, keeps every object, and is live again by itself.
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn fault_api_server_restarted() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.wait("live", Duration::from_secs(20), |s| s.contains("raycluster-gpu") && s.contains("· live"));
+    let argv = stop_apiserver();
+    struct Restart(Vec<String>);
+    impl Drop for Restart {
+        fn drop(&mut self) {
+            if !self.0.is_empty() {
+                let _ = std::panic::catch_unwind(|| start_apiserver(&self.0));
+            }
+        }
+    }
+    let mut restart = Restart(argv);
+    let s = p.wait("the watches failing", Duration::from_secs(60), |s| s.contains("⚠ rayclusters (for "));
+    assert!(s.contains("raycluster-gpu") && s.contains("raycluster-cpu"), "objects kept: {s}");
+    assert!(s.contains("stale: data from"), "marked stale: {s}");
+    start_apiserver(&std::mem::take(&mut restart.0));
+    let t0 = Instant::now();
+    let s = p.wait("live again", Duration::from_secs(90), |s| s.contains("· live") && !s.contains("⚠ "));
+    eprintln!("figure: live again {:.1} s after the API server answered", t0.elapsed().as_secs_f64());
+    assert!(s.contains("raycluster-gpu") && s.contains("raycluster-cpu"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+/// The viewer's RBAC binding is deleted mid-run, then put back: the 403 is named, the last
+/// data stays, and the watches resume when access returns.
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn fault_rbac_revoked_mid_run() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str()), ("RAYTOP_KUBE_WATCH_TIMEOUT_S", "2")],
+        &["--context", "lab-viewer", "-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"],
+    );
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    let rbac = format!("{}/lab/kube/rbac/viewer.yaml", env!("CARGO_MANIFEST_DIR"));
+    struct Rebind(String);
+    impl Drop for Rebind {
+        fn drop(&mut self) {
+            let _ = std::panic::catch_unwind(|| lab_kube("apply.sh", &["-q", &self.0]));
+        }
+    }
+    let rebind = Rebind(rbac);
+    let (code, body) = kapi(
+        "admin",
+        "DELETE",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/raytop-viewer",
+        "application/json",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let s = p.wait("the 403 named", Duration::from_secs(60), |s| s.contains("⚠ rayclusters: forbidden"));
+    assert!(s.contains("raycluster-gpu"), "the last data kept: {s}");
+    drop(rebind);
+    p.wait("access back", Duration::from_secs(90), |s| s.contains("raycluster-gpu") && !s.contains("forbidden"));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+/// The RayCluster CRD is deleted (with every RayCluster) and installed again: raytop says the
+/// kind is gone instead of failing, and lists the clusters again once they are back.
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn fault_crd_deleted_and_recreated() {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.wait("live", Duration::from_secs(20), |s| s.contains("raycluster-gpu") && s.contains("· live"));
+    let root = env!("CARGO_MANIFEST_DIR");
+    struct Reinstall(String);
+    impl Drop for Reinstall {
+        fn drop(&mut self) {
+            let root = &self.0;
+            let _ = std::panic::catch_unwind(|| {
+                lab_kube("apply.sh", &["-q", &format!("{root}/lab/kube/crds/raycluster.yaml")]);
+                common::eventually("the CRD served again", Duration::from_secs(30), || {
+                    match kapi("admin", "GET", RC_PATH, "application/json", None).0 {
+                        200 => Ok(()),
+                        code => Err(format!("{code}")),
+                    }
+                });
+                for m in ["raycluster-cpu.yaml", "raycluster-gpu.yaml"] {
+                    lab_kube("apply.sh", &["-q", &format!("{root}/lab/kube/manifests/{m}")]);
+                }
+            });
+        }
+    }
+    let reinstall = Reinstall(root.to_string());
+    let (code, body) = kapi(
+        "admin",
+        "DELETE",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/rayclusters.ray.io",
+        "application/json",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let s = p.wait("the kind gone", Duration::from_secs(60), |s| s.contains("⚠ rayclusters (for "));
+    assert!(!s.contains("panicked"), "{s}");
+    drop(reinstall);
+    p.wait("the clusters back", Duration::from_secs(90), |s| {
+        s.contains("raycluster-gpu") && s.contains("raycluster-cpu") && !s.contains("⚠ rayclusters")
+    });
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}

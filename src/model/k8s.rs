@@ -324,6 +324,9 @@ pub struct KindState {
     pub error: Option<String>,
     /// A 403: the verb and resource the user may not use (the rest keeps working).
     pub forbidden: bool,
+    /// When the current run of failures began.
+    #[serde(skip)]
+    pub failing_since: Option<SystemTime>,
 }
 
 /// Everything from the Kubernetes source.
@@ -350,7 +353,10 @@ impl K8s {
     /// Folds in news from the Kubernetes source. Joins are redone by `model::join_kube`.
     pub fn apply(&mut self, u: KubeUpdate) {
         let mut synced = |kind: &str, at| {
-            self.kinds.insert(kind.to_string(), KindState { synced_at: Some(at), error: None, forbidden: false });
+            self.kinds.insert(
+                kind.to_string(),
+                KindState { synced_at: Some(at), error: None, forbidden: false, failing_since: None },
+            );
         };
         match u {
             KubeUpdate::Connected { context, namespace, server } => {
@@ -382,8 +388,11 @@ impl K8s {
                 synced("nodes", at);
                 self.nodes = v;
             }
-            KubeUpdate::Failed { kind, error, forbidden } => {
+            KubeUpdate::Failed { kind, error, forbidden, at } => {
                 let e = self.kinds.entry(kind.to_string()).or_default();
+                if e.error.is_none() {
+                    e.failing_since = Some(at);
+                }
                 e.error = Some(error);
                 e.forbidden = forbidden;
             }

@@ -18,6 +18,25 @@ pub struct Token {
     pub origin: TokenOrigin,
 }
 
+/// The Ray token of a cluster with token auth: key `auth_token` of its Secret (facts §2).
+pub async fn from_secret(client: &kube::Client, namespace: &str, secret: &str) -> Result<Token, String> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client.clone(), namespace);
+    let s = api.get(secret).await.map_err(|e| match e {
+        kube::Error::Api(r) if r.code == 403 => {
+            format!("token auth is on but Secret {namespace}/{secret} may not be read: {}", r.message)
+        }
+        other => format!("token auth is on but Secret {namespace}/{secret} could not be read: {other}"),
+    })?;
+    let value = s
+        .data
+        .as_ref()
+        .and_then(|d| d.get("auth_token"))
+        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("Secret {namespace}/{secret} has no auth_token"))?;
+    Ok(Token { value, origin: TokenOrigin::Secret(format!("{namespace}/{secret}")) })
+}
+
 /// Never the value: a token must not reach a log line, a panic message or a debug print.
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
-use crate::source::token::Token;
+use std::sync::{Arc, RwLock};
+
+use crate::source::token::{Token, TokenOrigin};
 use crate::wire::dashboard::{DashData, Endpoint, FetchError, parse};
 
 /// One successful fetch: the parsed body, when it arrived and how big it was.
@@ -35,6 +37,10 @@ fn too_large(path: &str, limit: u64) -> FetchError {
     FetchError::TooLarge { path: path.to_string(), limit_mib: limit >> 20 }
 }
 
+fn shared(token: Option<Token>) -> Arc<RwLock<Option<Token>>> {
+    Arc::new(RwLock::new(token))
+}
+
 /// How requests reach the dashboard.
 #[derive(Clone)]
 enum Transport {
@@ -50,7 +56,9 @@ enum Transport {
 #[derive(Clone)]
 pub struct DashboardClient {
     transport: Transport,
-    token: Option<Token>,
+    /// Shared by the clones of this client: a token read again after a 401 (rotated in its
+    /// file or Secret) is used by all of them.
+    token: Arc<RwLock<Option<Token>>>,
     /// Why there is no token where one was expected (an unreadable Secret), for the 401 hint.
     token_problem: Option<String>,
 }
@@ -69,7 +77,7 @@ impl DashboardClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!("dashboard address {base:?} must start with http:// or https://"));
         }
-        Ok(DashboardClient { transport: Transport::Direct { http, base }, token, token_problem: None })
+        Ok(DashboardClient { transport: Transport::Direct { http, base }, token: shared(token), token_problem: None })
     }
 
     /// A client that goes through the API server: `proxy_path` is
@@ -84,12 +92,16 @@ impl DashboardClient {
             Ok(t) => (t, None),
             Err(e) => (None, Some(e)),
         };
-        DashboardClient { transport: Transport::Proxy { client, base: proxy_path, timeout }, token, token_problem }
+        DashboardClient {
+            transport: Transport::Proxy { client, base: proxy_path, timeout },
+            token: shared(token),
+            token_problem,
+        }
     }
 
     /// A client that sends nothing and answers every request with `why`.
     pub fn refused(why: String) -> Self {
-        DashboardClient { transport: Transport::Refused(why), token: None, token_problem: None }
+        DashboardClient { transport: Transport::Refused(why), token: shared(None), token_problem: None }
     }
 
     /// Where requests go, for the header and error messages.
@@ -101,7 +113,45 @@ impl DashboardClient {
         }
     }
 
+    /// The token now in use.
+    fn token(&self) -> Option<Token> {
+        self.token.read().ok().and_then(|t| t.clone())
+    }
+
+    /// Reads the token again from where it came from (its file, or its cluster's Secret) and
+    /// keeps it when it changed: a rotated token is picked up without a restart.
+    pub async fn reload_token(&self) -> bool {
+        let Some(current) = self.token() else { return false };
+        let fresh = match (&current.origin, &self.transport) {
+            (TokenOrigin::File(path), _) => std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()),
+            (TokenOrigin::Secret(at), Transport::Proxy { client, .. }) => match at.split_once('/') {
+                Some((ns, name)) => crate::source::token::from_secret(client, ns, name).await.ok().map(|t| t.value),
+                None => None,
+            },
+            _ => None,
+        };
+        match fresh {
+            Some(value) if !value.is_empty() && value != current.value => {
+                tracing::info!(origin = %current.origin, "the Ray token changed where it is kept: using the new one");
+                if let Ok(mut t) = self.token.write() {
+                    *t = Some(Token { value, origin: current.origin });
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub async fn fetch(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
+        match self.fetch_once(endpoint).await {
+            // Rejected: maybe the token was rotated where it is kept. Read it again, and retry
+            // once with the new one.
+            Err(FetchError::Unauthorized { .. }) if self.reload_token().await => self.fetch_once(endpoint).await,
+            other => other,
+        }
+    }
+
+    async fn fetch_once(&self, endpoint: Endpoint) -> Result<Fetched, FetchError> {
         match self.fetch_path(endpoint, endpoint.path()).await {
             // Ray 2.60 breaks this endpoint for good once a worker dies (see
             // `parse_legacy_events`); the older one serves the same events.
@@ -182,7 +232,7 @@ impl DashboardClient {
             Transport::Refused(why) => Err(FetchError::Unreachable(why.clone())),
             Transport::Direct { http, base } => {
                 let mut req = http.request(method, format!("{base}{path}"));
-                if let Some(t) = &self.token {
+                if let Some(t) = &self.token() {
                     req = req.header(http::header::AUTHORIZATION, bearer(t)?);
                 }
                 if let Some(b) = body {
@@ -224,7 +274,7 @@ impl DashboardClient {
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, bytes::Bytes), FetchError> {
         let mut req = http::Request::builder().method(method).uri(uri);
-        if let Some(t) = &self.token {
+        if let Some(t) = &self.token() {
             // The API server takes `Authorization` for itself; Ray also reads this one (facts §2).
             req = req.header("X-Ray-Authorization", bearer(t)?);
         }
@@ -252,7 +302,7 @@ impl DashboardClient {
     }
 
     fn auth_hint(&self) -> String {
-        match &self.token {
+        match &self.token() {
             None if self.token_problem.is_some() => self.token_problem.clone().unwrap_or_default(),
             None => "the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, \
                      or point --token-file at the cluster's auth_token"

@@ -57,6 +57,14 @@ struct Schedule {
     autoscaler_v2: bool,
     /// Set while the dashboard is unreachable or refuses us: the backoff before the next probe.
     backoff: Option<Duration>,
+    /// Failures in a row of each endpoint that answers wrongly (500, malformed, too large).
+    fails: BTreeMap<Endpoint, u32>,
+}
+
+/// When an endpoint that answered wrongly is asked again: soon at first (a fault that clears
+/// shows as cleared within seconds), then backing off to twice its period.
+pub fn retry_after(ep: Endpoint, refresh: Duration, fails: u32) -> Duration {
+    (refresh * 2u32.saturating_pow(fails.min(6))).min(period(ep, refresh, 0) * 2)
 }
 
 pub async fn run(
@@ -66,7 +74,13 @@ pub async fn run(
     mut interest: watch::Receiver<Interest>,
     tx: mpsc::Sender<Msg>,
 ) {
-    let mut s = Schedule { due: BTreeMap::new(), last_bytes: BTreeMap::new(), autoscaler_v2: false, backoff: None };
+    let mut s = Schedule {
+        due: BTreeMap::new(),
+        last_bytes: BTreeMap::new(),
+        autoscaler_v2: false,
+        backoff: None,
+        fails: BTreeMap::new(),
+    };
     let mut seen_seq = interest.borrow().refresh_seq;
     loop {
         let now = Instant::now();
@@ -100,6 +114,7 @@ pub async fn run(
         for (ep, result) in results {
             let update = match result {
                 Ok(f) => {
+                    s.fails.remove(&ep);
                     s.last_bytes.insert(ep, f.bytes);
                     s.due.insert(ep, Instant::now() + period(ep, refresh, f.bytes));
                     if s.backoff.take().is_some() {
@@ -125,7 +140,9 @@ pub async fn run(
                         }
                         // One endpoint misbehaves: retry it later, leave the others alone.
                         FetchError::Http { .. } | FetchError::Malformed { .. } | FetchError::TooLarge { .. } => {
-                            period(ep, refresh, 0) * 2
+                            let n = s.fails.entry(ep).or_default();
+                            *n = n.saturating_add(1);
+                            retry_after(ep, refresh, *n)
                         }
                     };
                     s.due.insert(ep, Instant::now() + next);
@@ -203,6 +220,14 @@ mod tests {
         assert_eq!(period(Endpoint::Nodes, one, 40 * 4096), Duration::from_secs(40));
         assert_eq!(period(Endpoint::Nodes, one, 50_000_000), Duration::from_secs(60));
         assert_eq!(period(Endpoint::Version, one, 100), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_misbehaving_endpoint_is_retried_soon_then_less_often() {
+        let one = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=7).map(|n| retry_after(Endpoint::Version, one, n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(retry_after(Endpoint::Nodes, one, 9), Duration::from_secs(4), "never past twice its period");
     }
 
     #[test]

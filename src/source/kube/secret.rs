@@ -3,32 +3,15 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::Client;
 use kube::api::Api;
 
 use crate::source::dashboard::DashboardClient;
-use crate::source::token::{Token, TokenOrigin};
 use crate::wire::k8s::DashboardRoute;
 
-/// The Ray token of a cluster with token auth: key `auth_token` of its Secret (facts §2).
-pub async fn ray_token(client: &Client, namespace: &str, secret: &str) -> Result<Token, String> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let s = api.get(secret).await.map_err(|e| match e {
-        kube::Error::Api(r) if r.code == 403 => {
-            format!("token auth is on but Secret {namespace}/{secret} may not be read: {}", r.message)
-        }
-        other => format!("token auth is on but Secret {namespace}/{secret} could not be read: {other}"),
-    })?;
-    let value = s
-        .data
-        .as_ref()
-        .and_then(|d| d.get("auth_token"))
-        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| format!("Secret {namespace}/{secret} has no auth_token"))?;
-    Ok(Token { value, origin: TokenOrigin::Secret(format!("{namespace}/{secret}")) })
-}
+/// The Ray token of a cluster with token auth (see `token::from_secret`).
+pub use crate::source::token::from_secret as ray_token;
 
 /// Checks that the head Service carries `ray.io/cluster=<cluster>` (KubeRay labels the Services
 /// it makes): the name comes from the RayCluster object, and the token must only go to that

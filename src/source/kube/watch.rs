@@ -34,15 +34,19 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
         _ => None,
     };
     match api {
-        Some(r) if r.code == 403 => {
-            KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true }
-        }
+        Some(r) if r.code == 403 => KubeUpdate::Failed {
+            kind,
+            error: format!("forbidden: {}", r.message),
+            forbidden: true,
+            at: SystemTime::now(),
+        },
         Some(r) if r.code == 410 => KubeUpdate::Failed {
             kind,
             error: format!("watch expired (410), relisting: {}", r.message),
             forbidden: false,
+            at: SystemTime::now(),
         },
-        _ => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false },
+        _ => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false, at: SystemTime::now() },
     }
 }
 
@@ -181,7 +185,14 @@ pub async fn run(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
     let Connected { client, context, server, default_ns } = match clients.get(target.context.as_deref()).await {
         Ok(c) => c,
         Err(error) => {
-            let _ = tx.send(Msg::Kube(KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false })).await;
+            let _ = tx
+                .send(Msg::Kube(KubeUpdate::Failed {
+                    kind: "kubeconfig",
+                    error,
+                    forbidden: false,
+                    at: SystemTime::now(),
+                }))
+                .await;
             return;
         }
     };
@@ -255,17 +266,22 @@ pub fn about_ray(e: &Event) -> bool {
 pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate> {
     let Connected { client, context, server, default_ns } = match clients.get(target.context.as_deref()).await {
         Ok(c) => c,
-        Err(error) => return vec![KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false }],
+        Err(error) => {
+            return vec![KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false, at: SystemTime::now() }];
+        }
     };
     let ns = scope(target, &default_ns);
     let mut out = vec![KubeUpdate::Connected { context, namespace: ns.clone(), server }];
     let ns = ns.as_deref();
     let now = SystemTime::now();
     let fail = |kind: &'static str, e: kube::Error| match e {
-        kube::Error::Api(r) if r.code == 403 => {
-            KubeUpdate::Failed { kind, error: format!("forbidden: {}", r.message), forbidden: true }
-        }
-        other => KubeUpdate::Failed { kind, error: other.to_string(), forbidden: false },
+        kube::Error::Api(r) if r.code == 403 => KubeUpdate::Failed {
+            kind,
+            error: format!("forbidden: {}", r.message),
+            forbidden: true,
+            at: SystemTime::now(),
+        },
+        other => KubeUpdate::Failed { kind, error: other.to_string(), forbidden: false, at: SystemTime::now() },
     };
     let lp = ListParams::default();
     match dyn_api(&client, ns, &ray_resource("RayCluster")).list(&lp).await {

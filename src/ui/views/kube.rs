@@ -128,8 +128,14 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         .chain(k.kinds.iter().filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e))).map(|(kind, st, e)| {
             let age =
                 st.synced_at.map(|at| format!(" — data from {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
+            // A kind the user may not read is a standing notice, not a fault with a duration.
+            let since = st
+                .failing_since
+                .filter(|_| !st.forbidden)
+                .map(|at| format!(" (for {})", fmt_age(App::age(now, at))))
+                .unwrap_or_default();
             let style = if st.forbidden { t.warn() } else { t.error() };
-            Line::from(Span::styled(format!("⚠ {kind}: {e}{age}"), style))
+            Line::from(Span::styled(format!("⚠ {kind}{since}: {e}{age}"), style))
         }))
         .collect();
     let selected_cluster = app.rows.get(app.selected()).and_then(|r| match r {
