@@ -18,7 +18,7 @@ pub struct Cli {
     pub context: Option<String>,
 
     /// The namespace to watch (default: the context's).
-    #[arg(short = 'n', long, global = true)]
+    #[arg(short = 'n', long, global = true, value_parser = dns_label)]
     pub namespace: Option<String>,
 
     /// Watch every namespace.
@@ -95,8 +95,10 @@ pub enum Cmd {
     #[command(group(clap::ArgGroup::new("change").required(true).args(["replicas", "min", "max", "delete_pod"])))]
     Scale {
         /// The RayCluster.
+        #[arg(value_parser = dns_subdomain)]
         cluster: String,
         /// The worker group (`groupName`).
+        #[arg(value_parser = label_value)]
         group: String,
         /// Workers wanted. Refused when the autoscaler owns replicas: use --min or --max.
         #[arg(long)]
@@ -108,7 +110,7 @@ pub enum Cmd {
         #[arg(long)]
         max: Option<i64>,
         /// Remove exactly this pod: replicas - 1 and scaleStrategy.workersToDelete in one patch.
-        #[arg(long, value_name = "POD")]
+        #[arg(long, value_name = "POD", value_parser = dns_subdomain)]
         delete_pod: Option<String>,
         #[command(flatten)]
         confirm: Confirmation,
@@ -120,7 +122,7 @@ pub enum Cmd {
         /// The Serve application.
         app: String,
         /// Change this RayService (in -n, --context) instead of PUTting to the dashboard.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = dns_subdomain)]
         rayservice: Option<String>,
         /// With --replicas: the deployment whose num_replicas to set (no redeploy then).
         #[arg(long, requires = "replicas")]
@@ -135,6 +137,7 @@ pub enum Cmd {
     /// Stopper, a marker it obeys (the trial ends TERMINATED).
     CancelTrial {
         /// The trial id, as the leaderboard shows it.
+        #[arg(value_parser = trial_id)]
         trial_id: String,
         /// Signal the worker even when the experiment runs raytop's Stopper.
         #[arg(long)]
@@ -231,5 +234,40 @@ impl Cli {
     /// Whether the token came from the environment rather than the flag (for messages).
     pub fn token_from_env(&self) -> bool {
         self.token.as_ref().is_some_and(|t| std::env::var("RAY_AUTH_TOKEN").ok().as_deref() == Some(t.expose()))
+    }
+}
+
+/// A namespace: an RFC 1123 label, checked before anything is sent.
+fn dns_label(s: &str) -> Result<String, String> {
+    if crate::wire::k8s::is_dns_label(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a Kubernetes name (lowercase letters, digits and '-', at most 63)"))
+    }
+}
+
+/// An object name (RayCluster, RayService, pod): an RFC 1123 subdomain.
+fn dns_subdomain(s: &str) -> Result<String, String> {
+    if crate::wire::k8s::is_dns_subdomain(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"))
+    }
+}
+
+/// A worker group name: KubeRay puts it in the `ray.io/group` label, so a label value.
+fn label_value(s: &str) -> Result<String, String> {
+    let ok = (1..=63).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok { Ok(s.to_string()) } else { Err(format!("{s:?} is not a worker group name")) }
+}
+
+fn trial_id(s: &str) -> Result<String, String> {
+    if crate::wire::tune::is_trial_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a Tune trial id (letters, digits, '_', '-', '.')"))
     }
 }

@@ -326,3 +326,22 @@ fn a_one_gib_result_file_is_read_in_bounded_memory() {
     eprintln!("figure: snapshot of a {} MiB result.json: peak RSS {rss:.0} MiB", size >> 20);
     assert!(rss < 200.0, "peak RSS {rss:.0} MiB");
 }
+
+/// Names that go into API paths and file names are checked before anything is read or sent.
+#[test]
+fn names_that_could_leave_their_path_are_refused_with_a_message() {
+    for (args, says) in [
+        (vec!["scale", "../secrets", "g", "--replicas", "1"], "is not a Kubernetes object name"),
+        (vec!["scale", "rc", "g/../x", "--replicas", "1"], "is not a worker group name"),
+        (vec!["scale", "rc", "g", "--delete-pod", "Pod_1"], "is not a Kubernetes object name"),
+        (vec!["scale", "rc", "g", "--replicas", "x"], "invalid digit"),
+        (vec!["-n", "ray/lab", "snapshot"], "is not a Kubernetes name"),
+        (vec!["redeploy", "app", "--rayservice", "a b"], "is not a Kubernetes object name"),
+        (vec!["cancel-trial", "../../etc/passwd"], "is not a Tune trial id"),
+    ] {
+        let out = common::raytop().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -243,6 +243,10 @@ impl App {
         };
         let exp = c.tune.experiments.get(e).ok_or("the experiment went away")?;
         let tr = exp.trials.get(t).ok_or("the trial went away")?;
+        // The id names a marker file: one read from a crafted state file must not leave its folder.
+        if !crate::wire::tune::is_trial_id(&tr.trial_id) {
+            return Err(format!("trial id {:?} is not one Tune writes: not cancelled", tr.trial_id));
+        }
         if tr.status != "RUNNING" {
             return Err(format!("trial {} is {}: already finished, nothing to cancel", tr.trial_id, tr.status));
         }

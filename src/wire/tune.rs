@@ -178,6 +178,14 @@ pub struct ExperimentState {
     pub graceful_stop: bool,
 }
 
+/// Whether `id` has the shape of a Tune trial id (`6d301_00011`, `abc12_00003`): it names a
+/// marker file, so nothing that could leave the stop folder (`/`, `..`) passes.
+pub fn is_trial_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 /// The folder, inside an experiment's, where raytop leaves one file per trial to stop.
 pub const STOP_DIR: &str = "raytop-stop";
 
