@@ -67,10 +67,10 @@ if [[ -f "$STATE_FILE" ]]; then
   "$LAB_SCRIPTS/down.sh"
 fi
 "$LAB_SCRIPTS/up.sh"
-run_stage 8 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
+run_stage 9 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
 # The actions change the lab that the tests above read (the Serve config, a trial of the first
 # sweep): after them, one at a time.
-run_stage 2 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' --test-threads 1
+run_stage 3 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' --test-threads 1
 "$LAB_SCRIPTS/down.sh"
 
 log "4/5 live token-auth tests"

@@ -165,6 +165,52 @@ fn dashboard_faults_are_named_with_their_age_and_cleared() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// With --readonly, a run through every view pressing every key (the action keys and their
+/// confirmations included) sends the dashboard nothing but GETs, as a recording proxy between
+/// them sees.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn readonly_sends_only_reads_through_every_view_and_key() {
+    use common::faultproxy::FaultProxy;
+    let target: std::net::SocketAddr =
+        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let proxy = FaultProxy::start(target);
+    let dir = common::lab_tune_dir();
+    let p = Pane::raytop(&["--readonly", "--dashboard", &proxy.url, "--tune-dir", &dir, "--refresh", "1"]);
+    p.wait_for("gpu-group", Duration::from_secs(30));
+    let keys = [
+        "+", "-", "s", "m", "M", "x", "c", "r", "R", "n", "S", "f", "d", "Enter", "y", "Tab", "Enter", "Escape", "j",
+        "Enter", "y", "Enter", "Escape", "j", "+", "Enter", "y",
+    ];
+    for view in ["1", "2", "3", "4", "5", "6", "0"] {
+        p.keys(&[view]);
+        std::thread::sleep(Duration::from_millis(300));
+        for k in keys {
+            p.keys(&[k]);
+        }
+        p.keys(&["Escape", "Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Refresh now, and the palette's commands by name.
+    p.keys(&[":"]);
+    p.type_text("refresh");
+    p.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_secs(2));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    let requests = proxy.requests();
+    let mutating: Vec<_> = requests.iter().filter(|(m, _)| m != "GET").collect();
+    eprintln!(
+        "figure: --readonly run through every view and key: {} of {} requests mutating",
+        mutating.len(),
+        requests.len()
+    );
+    assert!(requests.len() > 20, "the run reached the dashboard: {requests:?}");
+    assert!(mutating.is_empty(), "{mutating:?}");
+    let audit = p.audit_file();
+    assert!(!audit.exists() || std::fs::read_to_string(&audit).unwrap().is_empty(), "nothing audited, nothing sent");
+}
+
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn serve_deploy_failure_is_readable_then_restored() {
@@ -385,6 +431,46 @@ fn deployed_config(state: &Value) -> Value {
         "http_options": {"host": state["http_options"]["host"], "port": state["http_options"]["port"]},
         "applications": apps,
     })
+}
+
+/// A redeploy whose answer is lost (the PUT reaches Ray, the answer comes after --timeout):
+/// raytop does not claim it failed. It says the result is unknown and how to check, the audit
+/// log's result line says the same, and the real Serve app shows the redeploy did happen.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn redeploy_whose_answer_is_lost_is_reported_unknown_and_audited() {
+    use common::faultproxy::{Fault, FaultProxy};
+    let before = serve_state();
+    let _restore = ServeRestore { config: deployed_config(&before) };
+    let (_, demo_before) = replicas_of(&before, "demo");
+    let target: std::net::SocketAddr =
+        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let proxy = FaultProxy::start(target);
+    proxy.set(Fault::SlowWrites(Duration::from_secs(6)));
+    let state = tempfile::tempdir().unwrap();
+    let out = common::raytop()
+        .args(["redeploy", "demo", "--yes", "--dashboard", &proxy.url, "--timeout", "2"])
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("unknown: PUT /api/serve/applications/ got no answer"), "{text}");
+    assert!(text.contains("check the Serve view (3) or `raytop snapshot --json`"), "{text}");
+    let audit = std::fs::read_to_string(state.path().join("raytop/audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!((lines[1]["phase"].as_str(), lines[1]["ok"].as_bool()), (Some("result"), Some(false)));
+    assert!(lines[1]["result"].as_str().unwrap().starts_with("unknown: "), "{audit}");
+    // It was applied: every demo replica is replaced.
+    eventually("demo redeployed though the answer was lost", Duration::from_secs(180), || {
+        let (status, ids) = replicas_of(&serve_state(), "demo");
+        if status == "RUNNING" && ids.len() == 3 && ids.is_disjoint(&demo_before) {
+            Ok(())
+        } else {
+            Err(format!("{status} {ids:?}"))
+        }
+    });
 }
 
 #[test]

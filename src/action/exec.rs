@@ -11,6 +11,7 @@ use super::{Action, FieldChange, Outcome, ScaleChange, ScaleRequest, ServeReques
 use crate::msg::DashKey;
 use crate::source::dashboard::DashboardClient;
 use crate::source::kube::KubeClients;
+use crate::wire::dashboard::FetchError;
 use crate::wire::dashboard::{ActorState, DashData, Endpoint};
 use crate::wire::k8s::RayClusterSpec;
 
@@ -198,7 +199,14 @@ impl Executor {
                 let path = Endpoint::Serve.path();
                 let current = dash.json(http::Method::GET, path, None).await.map_err(|e| e.to_string())?;
                 let (body, plan) = serve::plan_put(&current, &r.app, &r.change, nonce)?;
-                dash.json(http::Method::PUT, path, Some(&body)).await.map_err(|e| format!("PUT {path}: {e}"))?;
+                dash.json(http::Method::PUT, path, Some(&body)).await.map_err(|e| match e {
+                    // Sent, but no answer: it may have been applied. Say so, and how to look.
+                    FetchError::Timeout(_) => format!(
+                        "unknown: PUT {path} got no answer ({e}); it may have been applied: check the Serve \
+                         view (3) or `raytop snapshot --json` before sending it again"
+                    ),
+                    e => format!("not done: PUT {path}: {e}"),
+                })?;
                 Ok(plan)
             }
             ServeTarget::RayService { context, namespace, name } => {
@@ -354,6 +362,12 @@ fn kube_error_of(kind: &str, verb: &str, name: &str, e: kube::Error) -> String {
         kube::Error::Api(s) if s.code == 403 => format!("forbidden: may not {verb} {kind} {name}: {}", s.message),
         kube::Error::Api(s) if s.code == 404 => format!("{kind} {name} not found: {}", s.message),
         kube::Error::Api(s) => format!("{verb} {kind} {name}: {} ({})", s.message, s.code),
+        // A write whose answer was lost on the way may have been applied.
+        other if verb == "patch" => format!(
+            "unknown: patch {kind} {name} got no answer ({other}); it may have been applied: check the Kube view \
+             (0) or `kubectl get {} {name} -o yaml` before sending it again",
+            kind.to_lowercase()
+        ),
         other => format!("{verb} {kind} {name}: {other}"),
     }
 }

@@ -14,6 +14,9 @@ pub enum Fault {
     None,
     /// The real answer, this much later.
     Slow(Duration),
+    /// Writes (anything but GET) reach the dashboard and are applied; their answer comes this
+    /// much later (a write whose answer is lost on the way).
+    SlowWrites(Duration),
     /// A 500 with a JSON error body, as aiohttp sends one.
     Status500,
     /// The real answer's body cut in half (with a matching Content-Length).
@@ -109,8 +112,10 @@ fn serve(
     up.write_all(&body)?;
     let mut answer = Vec::new();
     up.read_to_end(&mut answer)?;
-    if let Fault::Slow(d) = fault {
-        thread::sleep(d);
+    match fault {
+        Fault::Slow(d) => thread::sleep(d),
+        Fault::SlowWrites(d) if method != "GET" => thread::sleep(d),
+        _ => {}
     }
     if fault == Fault::Truncated
         && let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n")

@@ -27,9 +27,9 @@ pub static WATCH_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 /// Classifies a watcher error: a 403 names what is missing; the rest is connection trouble.
 fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
     let api = match e {
-        watcher::Error::InitialListFailed(kube::Error::Api(r)) | watcher::Error::WatchFailed(kube::Error::Api(r)) => {
-            Some(r)
-        }
+        watcher::Error::InitialListFailed(kube::Error::Api(r))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(r))
+        | watcher::Error::WatchFailed(kube::Error::Api(r)) => Some(r),
         watcher::Error::WatchError(r) => Some(r),
         _ => None,
     };
@@ -46,7 +46,15 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
             forbidden: false,
             at: SystemTime::now(),
         },
-        _ => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false, at: SystemTime::now() },
+        // Other answers of the API server (a 404 when the CRD is gone): its own words, not the
+        // client's debug dump.
+        Some(r) => KubeUpdate::Failed {
+            kind,
+            error: format!("{} {}: {}", r.code, r.reason, r.message),
+            forbidden: false,
+            at: SystemTime::now(),
+        },
+        None => KubeUpdate::Failed { kind, error: e.to_string(), forbidden: false, at: SystemTime::now() },
     }
 }
 
@@ -82,6 +90,7 @@ where
     let Kind { name: kind, keep, trim, convert, wrap } = k;
     let writer = reflector::store::Writer::new(dyntype);
     let reader = writer.as_reader();
+    let probe = api.clone();
     let stream = watcher::watcher(api, cfg)
         .default_backoff()
         .filter(move |ev| {
@@ -103,10 +112,29 @@ where
     let mut pending = false;
     let mut last_send = Instant::now() - COALESCE;
     let mut ready = false;
+    // After a failure, the watcher resumes silently (no event says so) and a quiet kind would
+    // keep showing its error: while failing, a one-item list every few seconds tells when the
+    // API server answers again, and the rows are sent again, which clears the error.
+    const PROBE_EVERY: Duration = Duration::from_secs(5);
+    let mut failing = false;
     loop {
-        let wait = if pending { COALESCE.saturating_sub(last_send.elapsed()) } else { Duration::from_secs(3600) };
+        let wait = if pending {
+            COALESCE.saturating_sub(last_send.elapsed())
+        } else if failing {
+            PROBE_EVERY
+        } else {
+            Duration::from_secs(3600)
+        };
         match tokio::time::timeout(wait, stream.next()).await {
             Ok(Some(Ok(ev))) => match ev {
+                _ if failing => {
+                    // Anything from the stream after a failure: it works again.
+                    failing = false;
+                    pending = true;
+                    if matches!(ev, WEvent::InitDone) {
+                        ready = true;
+                    }
+                }
                 WEvent::InitDone => {
                     ready = true;
                     pending = true;
@@ -128,12 +156,19 @@ where
                     }
                     _ => tracing::warn!(kind, error = %e, "watch failed"),
                 }
+                failing = true;
                 if tx.send(Msg::Kube(update)).await.is_err() {
                     return;
                 }
             }
             Ok(None) => return,
-            Err(_) => {} // coalescing window over
+            // The coalescing window is over, or a probe is due.
+            Err(_) => {
+                if failing && !pending && probe.list(&ListParams::default().limit(1)).await.is_ok() {
+                    failing = false;
+                    pending = true;
+                }
+            }
         }
         if pending && ready && last_send.elapsed() >= COALESCE {
             let rows: Vec<R> = reader.state().iter().map(|o| convert(o)).collect();
