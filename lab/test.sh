@@ -99,7 +99,7 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/up.sh" --auth --minimal
 "$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
 python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE"
-run_stage 19 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
+run_stage 20 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
 # Faults that change the whole API server (a restart, a revoked role, a deleted CRD): last.
 run_stage 3 --run-ignored only -E 'binary(kube) & test(/^fault_/)' --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"

@@ -847,6 +847,52 @@ fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
     assert!(err.contains("forbidden: may not patch RayService rayservice-sample"), "{err}");
 }
 
+/// With --readonly, a run through every view pressing every key (action keys included) makes
+/// the API server see no write from raytop: its own audit log says so (lab/kube/up.sh turns it
+/// on). Access reviews (a POST that changes nothing) are counted apart.
+#[test]
+#[ignore = "needs the kube lab: run ./lab/test.sh"]
+fn readonly_writes_nothing_the_api_server_audit_log_shows() {
+    let log = format!("{}/run/audit.log", kube_dir());
+    let from = std::fs::metadata(&log).unwrap().len() as usize;
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str())],
+        &["--readonly", "-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"],
+    );
+    p.wait_for("raycluster-gpu", Duration::from_secs(20));
+    let keys =
+        ["Enter", "j", "+", "-", "s", "m", "M", "x", "c", "r", "R", "Enter", "y", "Tab", "Enter", "Escape", "j", "j"];
+    for view in ["0", "1", "2", "3", "4", "5", "6", "0"] {
+        p.keys(&[view]);
+        std::thread::sleep(Duration::from_millis(300));
+        for k in keys {
+            p.keys(&[k]);
+        }
+        p.keys(&["Escape"]);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(1)); // the audit backend writes in batches
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<Value> = text[from..].lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["user"]["username"] == "admin")
+        .filter(|e| e["userAgent"].as_str().is_some_and(|a| !a.starts_with("curl/") && !a.starts_with("kubectl/")))
+        .collect();
+    let writes: Vec<String> = ours
+        .iter()
+        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete" | "deletecollection")))
+        .filter(|e| e["objectRef"]["resource"] != "selfsubjectaccessreviews")
+        .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
+        .collect();
+    eprintln!("figure: --readonly through every view and key: {} of {} API requests were writes", writes.len(), ours.len());
+    assert!(ours.len() > 5, "raytop's requests are in the audit log: {} events in all", events.len());
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
 /// Runs a lab script (`lab/kube/<script>`) and insists it worked.
 fn lab_kube(script: &str, args: &[&str]) {
     let st = Command::new(format!("{}/lab/kube/{script}", env!("CARGO_MANIFEST_DIR"))).args(args).status().unwrap();

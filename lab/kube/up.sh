@@ -136,7 +136,18 @@ wait_until 30 "$ETCD_PID" "$KRUN/etcd.log" "etcd" \
 # ---- kube-apiserver ---------------------------------------------------------------------
 AUTHZ_MODE=AlwaysAllow
 (( RBAC )) && AUTHZ_MODE=RBAC
+# Every request's metadata (user, verb, resource, user agent) goes to audit.log: the tests read it
+# to show what raytop sent (a --readonly run must send no write at all).
+cat >"$KRUN/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+EOF
 APISERVER_PID=$(start apiserver "$KRUN/apiserver.log" "$KBIN/kube-apiserver" \
+  --audit-policy-file "$KRUN/audit-policy.yaml" \
+  --audit-log-path "$KRUN/audit.log" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
   --secure-port "$API_PORT" \
