@@ -111,8 +111,7 @@ fn tui_in_tmux_switches_views_filters_helps_and_quits_cleanly() {
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn dashboard_stopped_mid_run_keeps_data_then_recovers() {
-    let target: std::net::SocketAddr =
-        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let target = common::lab_addr();
     let mut fwd = common::forward::Forwarder::start(target, 0);
     let url = format!("http://127.0.0.1:{}", fwd.port);
     let p = Pane::raytop(&["--dashboard", &url, "--refresh", "1", "--timeout", "2"]);
@@ -136,8 +135,7 @@ fn dashboard_stopped_mid_run_keeps_data_then_recovers() {
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn dashboard_faults_are_named_with_their_age_and_cleared() {
     use common::faultproxy::{Fault, FaultProxy};
-    let target: std::net::SocketAddr =
-        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let target = common::lab_addr();
     let proxy = FaultProxy::start(target);
     let p = Pane::raytop(&["--dashboard", &proxy.url, "--refresh", "1", "--timeout", "2"]);
     p.wait_for("gpu-group", Duration::from_secs(30));
@@ -172,8 +170,7 @@ fn dashboard_faults_are_named_with_their_age_and_cleared() {
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn readonly_sends_only_reads_through_every_view_and_key() {
     use common::faultproxy::FaultProxy;
-    let target: std::net::SocketAddr =
-        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let target = common::lab_addr();
     let proxy = FaultProxy::start(target);
     let dir = common::lab_tune_dir();
     let p = Pane::raytop(&["--readonly", "--dashboard", &proxy.url, "--tune-dir", &dir, "--refresh", "1"]);
@@ -443,8 +440,7 @@ fn redeploy_whose_answer_is_lost_is_reported_unknown_and_audited() {
     let before = serve_state();
     let _restore = ServeRestore { config: deployed_config(&before) };
     let (_, demo_before) = replicas_of(&before, "demo");
-    let target: std::net::SocketAddr =
-        lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port");
+    let target = common::lab_addr();
     let proxy = FaultProxy::start(target);
     proxy.set(Fault::SlowWrites(Duration::from_secs(6)));
     let state = tempfile::tempdir().unwrap();

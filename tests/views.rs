@@ -353,3 +353,20 @@ fn every_view_draws_at_tiny_sizes() {
         }
     }
 }
+
+/// A new session in /api/version is a restarted head: the screen says so.
+#[test]
+fn a_restarted_head_is_named() {
+    let (mut app, now) = lab_app("v1-busy", View::Cluster);
+    let body = br#"{"version": "4", "ray_version": "2.60.0", "ray_commit": "x", "session_name": "session_new"}"#;
+    let data = raytop::source::dashboard::parse(Endpoint::Version, body).unwrap();
+    app.on_msg(raytop::msg::Msg::Dash {
+        key: app.dashboards[0].key.clone(),
+        update: DashUpdate::Fetched { endpoint: Endpoint::Version, at: now, bytes: body.len(), data: Box::new(data) },
+    });
+    assert_eq!(
+        app.toast.as_deref(),
+        Some("lab: the Ray head restarted (session session_new, was session_2026-11-26_06-55-06_210280_30904)")
+    );
+}
+

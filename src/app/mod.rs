@@ -78,8 +78,17 @@ impl App {
                     crate::model::DashUpdate::Fetched { endpoint: crate::wire::dashboard::Endpoint::Nodes, .. }
                 );
                 let Some(i) = self.dashboards.iter().position(|d| d.key == key) else { return false };
+                let session_before = self.dashboards[i].session.clone();
                 if !self.dashboards[i].apply(update) {
                     return false;
+                }
+                // A new session is a restarted head: say so, as nothing else on screen would.
+                if let (Some(old), Some(new)) = (&session_before, &self.dashboards[i].session)
+                    && old != new
+                {
+                    self.toast =
+                        Some(format!("{}: the Ray head restarted (session {new}, was {old})", self.dashboards[i].name));
+                    tracing::warn!(dashboard = %self.dashboards[i].name, %old, %new, "the Ray head restarted");
                 }
                 if nodes && self.kube_target.is_some() {
                     crate::model::join_kube(&mut self.k8s, &mut self.dashboards);

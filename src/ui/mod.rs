@@ -107,7 +107,7 @@ fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let since = c.failing_since().map(|at| format!(" for {}", fmt_age(App::age(now, at)))).unwrap_or_default();
     let text = match &c.connection {
         Connection::Disconnected(e) => format!(" disconnected{since}, retrying: {e} — {kept}"),
-        Connection::Unauthorized(e) => format!(" {e} (failing{since}) — {kept}"),
+        Connection::Unauthorized(e) => format!(" refused{since}: {e} — {kept}"),
         _ => {
             if let Some(w) = app.warnings.first() {
                 let more =

@@ -142,6 +142,11 @@ pub fn lab_url() -> String {
     std::env::var("RAYTOP_LAB_URL").unwrap_or_else(|_| "http://127.0.0.1:8265".into())
 }
 
+/// The lab dashboard's address, for a proxy or forwarder put in front of it.
+pub fn lab_addr() -> std::net::SocketAddr {
+    lab_url().trim_start_matches("http://").parse().expect("lab url is http://ip:port")
+}
+
 /// The lab's cluster config (group limits), as `lab/up.sh` wrote it.
 pub fn lab_config_file() -> String {
     std::env::var("RAYTOP_LAB_CONFIG").unwrap_or_else(|_| format!("{}/.lab/cluster.yaml", env!("CARGO_MANIFEST_DIR")))
