@@ -369,4 +369,3 @@ fn a_restarted_head_is_named() {
         Some("lab: the Ray head restarted (session session_new, was session_2026-11-26_06-55-06_210280_30904)")
     );
 }
-
