@@ -58,7 +58,7 @@ KUBECONFIG="$LAB/poison/kubeconfig" RAY_ADDRESS=http://127.0.0.1:9 RAY_AUTH_TOKE
 # The fuzz targets ran for 1 s each above; here for a fixed, longer budget (lab/fuzz.sh 600 by hand).
 "$LAB_SCRIPTS/fuzz.sh" 20
 
-trap '"$LAB_SCRIPTS/down.sh"' EXIT
+trap '"$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
 
 log "3/5 live tests against the lab"
@@ -67,10 +67,14 @@ if [[ -f "$STATE_FILE" ]]; then
   "$LAB_SCRIPTS/down.sh"
 fi
 "$LAB_SCRIPTS/up.sh"
-run_stage 9 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
+# A real Prometheus scraping the lab through Ray's service-discovery file (history tests).
+"$LAB_SCRIPTS/prom/up.sh"
+export RAYTOP_LAB_PROM_URL="http://127.0.0.1:${RAYTOP_LAB_PROM_PORT:-9391}"
+run_stage 10 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
 # The actions change the lab that the tests above read (the Serve config, a trial of the first
 # sweep): after them, one at a time.
 run_stage 3 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' --test-threads 1
+"$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 
 log "4/5 live token-auth tests"

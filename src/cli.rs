@@ -33,6 +33,10 @@ pub struct Cli {
     #[arg(long, env = "RAY_AUTH_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<crate::source::token::Secret>,
 
+    /// Prometheus's address, for history (Serve traffic, latency, replica health over time).
+    #[arg(long, env = "RAYTOP_PROMETHEUS", global = true, value_name = "URL")]
+    pub prometheus: Option<String>,
+
     /// A file holding the Ray auth token. Without --token, ~/.ray/auth_token is used if present.
     #[arg(long, env = "RAY_AUTH_TOKEN_PATH", global = true)]
     pub token_file: Option<PathBuf>,

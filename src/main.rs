@@ -6,10 +6,12 @@ use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
 use raytop::cli::{Cli, Cmd};
+use raytop::model::history::History;
 use raytop::model::{ClusterConfig, ClusterState, Snapshot};
 use raytop::msg::DashKey;
 use raytop::source::dashboard::{DashboardClient, poller};
 use raytop::source::kube::KubeClients;
+use raytop::source::prometheus::PromClient;
 use raytop::source::token;
 use raytop::state::App;
 
@@ -163,7 +165,19 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
         clusters.extend(app.k8s.clusters.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
         kube = Some(app.k8s);
     }
-    let json = serde_json::to_string_pretty(&Snapshot { clusters, kubernetes: kube.as_ref() })?;
+    let history = match &cli.prometheus {
+        Some(url) => {
+            let client = PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
+            let mut h = History::new(client.base().to_string());
+            for u in client.serve_round(h.window_s).await {
+                h.apply(u);
+            }
+            Some(h)
+        }
+        None => None,
+    };
+    let json =
+        serde_json::to_string_pretty(&Snapshot { clusters, kubernetes: kube.as_ref(), history: history.as_ref() })?;
     println!("{json}");
     let reachable = state.freshness.values().any(|f| f.fetched_at.is_some()) || kube_answered;
     Ok(if reachable { ExitCode::SUCCESS } else { ExitCode::from(2) })
@@ -223,11 +237,19 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     warnings.extend(cleartext.filter(|_| direct));
     let mut app = App::new(dashboards, keymap, loaded.theme, warnings);
     app.readonly = cli.readonly;
+    let prometheus = match &cli.prometheus {
+        Some(url) => Some(PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?),
+        None => None,
+    };
+    app.history = prometheus.as_ref().map(|p| History::new(p.base().to_string()));
     let (tx, rx) = mpsc::channel(256);
     let mut runtime =
         raytop::runtime::Runtime::new(tx, Duration::from_secs_f64(cli.refresh), Duration::from_secs_f64(cli.timeout));
     if direct {
         runtime.add_direct(key, client);
+    }
+    if let Some(p) = prometheus {
+        runtime.set_prometheus(p);
     }
     if !cli.readonly {
         runtime.allow_actions(&raytop::config::state_dir());

@@ -18,6 +18,8 @@ pub enum Msg {
     Tune(TuneUpdate),
     /// News from the Kubernetes API server.
     Kube(KubeUpdate),
+    /// History from Prometheus.
+    History(HistoryUpdate),
     /// An action the executor ran, and how it ended.
     ActionDone { id: String, outcome: Outcome },
     /// Whether the user may change a RayCluster (a SelfSubjectAccessReview's answer).
@@ -68,6 +70,13 @@ pub enum KubeUpdate {
     Failed { kind: &'static str, error: String, forbidden: bool, at: SystemTime },
 }
 
+/// What the Prometheus source reports.
+#[derive(Debug, Clone)]
+pub enum HistoryUpdate {
+    Answered { name: &'static str, result: crate::wire::prometheus::QueryResult, at: SystemTime },
+    Failed { error: String, at: SystemTime },
+}
+
 /// Which data the visible view needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {
@@ -81,6 +90,10 @@ pub struct Interest {
     pub actors: bool,
     /// Kubernetes Events of Ray objects: watched only while a view shows them.
     pub kube_events: bool,
+    /// The view shows history from Prometheus.
+    pub history: bool,
+    /// Over this window (seconds), set by the app from its `w` choice; 0 = no Prometheus.
+    pub history_window_s: u64,
     /// Bumped by "refresh now": the poller then fetches everything wanted at once.
     pub refresh_seq: u32,
 }
@@ -104,6 +117,8 @@ impl Interest {
         jobs: false,
         actors: false,
         kube_events: false,
+        history: false,
+        history_window_s: 0,
         refresh_seq: 0,
     };
 }

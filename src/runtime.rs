@@ -36,6 +36,9 @@ pub struct Runtime {
     events: Option<JoinHandle<()>>,
     events_wanted: bool,
     tune: Option<JoinHandle<()>>,
+    /// Prometheus (`--prometheus URL`), and the querier running for a window.
+    prom_client: Option<crate::source::prometheus::PromClient>,
+    prom: Option<(u64, JoinHandle<()>)>,
     poller: Option<Poller>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
@@ -56,6 +59,8 @@ impl Runtime {
             events: None,
             events_wanted: false,
             tune: None,
+            prom_client: None,
+            prom: None,
             poller: None,
             refresh_seq: 0,
             executor: None,
@@ -75,6 +80,27 @@ impl Runtime {
     /// A dashboard reached by its address.
     pub fn add_direct(&mut self, key: DashKey, client: DashboardClient) {
         self.direct.push((key, client));
+    }
+
+    /// Where history comes from; queried only while a view shows history.
+    pub fn set_prometheus(&mut self, client: crate::source::prometheus::PromClient) {
+        self.prom_client = Some(client);
+    }
+
+    /// Runs the Prometheus querier for `window_s` (0: none), replacing one for another window.
+    fn query_history(&mut self, window_s: u64) {
+        if self.prom.as_ref().is_some_and(|(w, t)| *w == window_s && !t.is_finished()) {
+            return;
+        }
+        if let Some((_, t)) = self.prom.take() {
+            t.abort();
+            tracing::debug!("history querier stopped");
+        }
+        if let (Some(client), true) = (&self.prom_client, window_s > 0) {
+            let task = tokio::spawn(crate::source::prometheus::run(client.clone(), window_s, self.tx.clone()));
+            self.prom = Some((window_s, task));
+            tracing::debug!(window_s, "history querier started");
+        }
     }
 
     pub fn start_tune(&mut self, dirs: Vec<std::path::PathBuf>) {
@@ -156,6 +182,7 @@ impl Runtime {
     fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {
         self.events_wanted = interest.kube_events;
         self.watch_events();
+        self.query_history(interest.history_window_s);
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         match (&self.poller, dashboard) {
             // The same dashboard, still polled (a poller ends only when it could not start).
@@ -203,7 +230,13 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let tasks = [self.kube.take(), self.events.take(), self.tune.take(), self.poller.take().map(|p| p.task)];
+        let tasks = [
+            self.kube.take(),
+            self.events.take(),
+            self.tune.take(),
+            self.poller.take().map(|p| p.task),
+            self.prom.take().map(|(_, t)| t),
+        ];
         for task in tasks.into_iter().flatten() {
             task.abort();
         }

@@ -135,6 +135,8 @@ pub struct App {
     pub quit: bool,
     /// --readonly: no action is offered or sent.
     pub readonly: bool,
+    /// History from Prometheus (`--prometheus URL`); `None` without one.
+    pub history: Option<crate::model::history::History>,
     /// What the user may change, per RayCluster, as the API server answered.
     pub access: std::collections::BTreeMap<crate::msg::ClusterRef, Access>,
     /// Actions sent and not yet answered, by id.

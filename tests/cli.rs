@@ -345,3 +345,22 @@ fn names_that_could_leave_their_path_are_refused_with_a_message() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// Prometheus down: the history says so, with the address, and the rest still works.
+#[test]
+fn history_from_a_prometheus_that_is_down_is_a_notice() {
+    let server = common::http::serve(lab_routes());
+    let prom = format!("http://127.0.0.1:{}", closed_port());
+    let (code, json) = snapshot(&["--dashboard", &server.url, "--prometheus", &prom]);
+    assert_eq!(code, 0, "the dashboard answered");
+    let err = json["history"]["error"].as_str().unwrap();
+    assert!(err.starts_with("Prometheus unreachable: "), "{err}");
+    let p = Pane::raytop(&["--dashboard", &server.url, "--prometheus", &prom]);
+    p.wait_for("head", Duration::from_secs(10));
+    p.keys(&["3"]);
+    let s = p.wait_for("history failing for ", Duration::from_secs(15));
+    assert!(s.contains("Prometheus unreachable"), "{s}");
+    assert!(s.contains("demo"), "the Serve data still shown: {s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}

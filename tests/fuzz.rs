@@ -382,3 +382,19 @@ fn fuzz_kubernetes_objects_and_quantities() {
         }
     });
 }
+
+/// Prometheus's range-query answers (captured from the lab's Prometheus).
+#[test]
+fn fuzz_prometheus_answers() {
+    fuzz("prometheus", fixtures_named("prometheus", ".json"), |input| {
+        if let Ok(series) = raytop::wire::prometheus::parse_matrix(input) {
+            let mut h = raytop::model::history::History::new("fuzz".into());
+            let result =
+                raytop::wire::prometheus::QueryResult { query: "q".into(), start: 0.0, end: 0.0, step: 1, series };
+            h.apply(raytop::msg::HistoryUpdate::Answered { name: "requests_per_s", result, at: std::time::UNIX_EPOCH });
+            for app in ["demo", ""] {
+                let _ = raytop::ui::views::serve::traffic(&h, app);
+            }
+        }
+    });
+}

@@ -208,6 +208,89 @@ fn readonly_sends_only_reads_through_every_view_and_key() {
     assert!(!audit.exists() || std::fs::read_to_string(&audit).unwrap().is_empty(), "nothing audited, nothing sent");
 }
 
+fn prom_url() -> String {
+    std::env::var("RAYTOP_LAB_PROM_URL").unwrap_or_else(|_| "http://127.0.0.1:9391".into())
+}
+
+/// After the lab served traffic, the history raytop shows is what the lab's real Prometheus
+/// answers for the same query and range; and the Serve view shows it.
+#[test]
+#[ignore = "needs the lab and its Prometheus: run ./lab/test.sh"]
+fn serve_history_equals_what_prometheus_answers() {
+    let serve = std::env::var("RAYTOP_LAB_SERVE_PORT").unwrap_or_else(|_| "8000".into());
+    let prom = prom_url();
+    let (json, rps) = eventually("requests recorded for demo", Duration::from_secs(120), || {
+        for _ in 0..20 {
+            let _ = std::process::Command::new("curl")
+                .args(["-s", "-o", "/dev/null", &format!("http://127.0.0.1:{serve}/demo")])
+                .status();
+        }
+        let (_, json) = snapshot(&["--dashboard", &lab_url(), "--prometheus", &prom]);
+        let r = json["history"]["results"]["requests_per_s"].clone();
+        let demo =
+            r["series"].as_array().and_then(|s| s.iter().find(|s| s["labels"]["application"] == "demo").cloned());
+        match demo {
+            Some(d)
+                if d["points"].as_array().is_some_and(|p| p.iter().any(|p| p[1].as_f64().is_some_and(|v| v > 0.0))) =>
+            {
+                Ok((json, r))
+            }
+            _ => Err(format!("{}", json["history"])),
+        }
+    });
+    assert!(json["history"]["error"].is_null(), "{}", json["history"]);
+    // The same query and range, asked of Prometheus directly.
+    let (q, start, end, step) = (
+        rps["query"].as_str().unwrap(),
+        rps["start"].as_f64().unwrap(),
+        rps["end"].as_f64().unwrap(),
+        rps["step"].as_u64().unwrap(),
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-G", &format!("{prom}/api/v1/query_range")])
+        .args(["--data-urlencode", &format!("query={q}"), "--data-urlencode", &format!("start={start}")])
+        .args(["--data-urlencode", &format!("end={end}"), "--data-urlencode", &format!("step={step}")])
+        .output()
+        .unwrap();
+    let direct = raytop::wire::prometheus::parse_matrix(&out.stdout).unwrap();
+    let shown: Vec<raytop::wire::prometheus::Series> = rps["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| raytop::wire::prometheus::Series {
+            labels: serde_json::from_value(s["labels"].clone()).unwrap(),
+            points: s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap_or(f64::NAN)))
+                .collect(),
+        })
+        .collect();
+    // The same labels and timestamps; values equal but for the last digits (Prometheus sums
+    // in no fixed order, so two evaluations of one query can differ in the 16th digit).
+    assert_eq!(shown.len(), direct.len(), "{shown:?} {direct:?}");
+    for (a, b) in shown.iter().zip(&direct) {
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.points.len(), b.points.len(), "{a:?} {b:?}");
+        for (x, y) in a.points.iter().zip(&b.points) {
+            assert_eq!(x.0, y.0);
+            assert!((x.1 - y.1).abs() <= 1e-9 * x.1.abs().max(1.0) || (x.1.is_nan() && y.1.is_nan()), "{x:?} {y:?}");
+        }
+    }
+    // On screen: the demo row's traffic.
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--prometheus", &prom, "--refresh", "1"]);
+    p.keys(&["3"]);
+    let s = p.wait("traffic on screen", Duration::from_secs(30), |s| {
+        s.contains("REQ/S · ERR/S · P99 · HEALTHY") && s.contains("/s · ")
+    });
+    assert!(s.contains(&format!("history 15m from {prom}")), "{s}");
+    p.keys(&["w"]);
+    p.wait_for("1h REQ/S", Duration::from_secs(10));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn serve_deploy_failure_is_readable_then_restored() {

@@ -369,3 +369,25 @@ fn a_restarted_head_is_named() {
         Some("lab: the Ray head restarted (session session_new, was session_2026-11-26_06-55-06_210280_30904)")
     );
 }
+
+/// The Serve view with history: each application's traffic from Prometheus (answers captured
+/// from the lab's Prometheus while /demo served requests).
+#[test]
+fn serve_view_with_history_from_prometheus() {
+    let (mut app, now) = lab_app("v1-busy", View::Serve);
+    let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
+    for (name, query) in raytop::model::history::SERVE_QUERIES {
+        let body =
+            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
+        let result =
+            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
+        h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at: now });
+    }
+    app.history = Some(h);
+    let screen = render(&app, now);
+    assert!(screen.contains("15m REQ/S · ERR/S · P99 · HEALTHY"), "{screen}");
+    assert!(screen.contains("▃▄▆█▇▆▆▅▂▁ 1.5/s · - · 1170.0ms · 3"), "{screen}");
+    assert!(screen.contains("history 15m from http://127.0.0.1:9391"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

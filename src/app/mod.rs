@@ -48,6 +48,7 @@ impl App {
             rows: Vec::new(),
             quit: false,
             readonly: false,
+            history: None,
             access: Default::default(),
             in_flight: Default::default(),
             next_action: 1,
@@ -59,7 +60,12 @@ impl App {
 
     /// What the loop must poll now: the dashboard on screen, for the view on screen.
     pub fn poll_effect(&self) -> Effect {
-        Effect::Poll { dashboard: self.cluster().map(|c| c.key.clone()), interest: slice(self.view).interest }
+        let mut interest = slice(self.view).interest;
+        interest.history_window_s = match &self.history {
+            Some(h) if interest.history => h.window_s,
+            _ => 0,
+        };
+        Effect::Poll { dashboard: self.cluster().map(|c| c.key.clone()), interest }
     }
 
     /// Folds in a source's message: whether the screen can have changed, and what the loop must
@@ -97,6 +103,12 @@ impl App {
                     self.rebuild_rows();
                 }
                 true
+            }
+            Msg::History(update) => {
+                if let Some(h) = &mut self.history {
+                    h.apply(update);
+                }
+                slice(self.view).interest.history
             }
             Msg::Kube(update) => {
                 self.apply_kube(update);
@@ -305,6 +317,14 @@ impl App {
                 self.rebuild_rows();
             }
             Command::OpenCluster => return self.toggle_cluster(),
+            Command::HistoryWindow => match &mut self.history {
+                Some(h) => {
+                    h.cycle_window();
+                    self.toast = Some(format!("history over {}", crate::model::history::window_label(h.window_s)));
+                    return vec![self.poll_effect()];
+                }
+                None => self.toast = Some("no history: start raytop with --prometheus URL".into()),
+            },
             Command::TrialDetail => self.tune.detail = !self.tune.detail,
             Command::Down => self.selected[v] = (self.selected[v] + 1).min(last),
             Command::Up => self.selected[v] = self.selected[v].saturating_sub(1),

@@ -47,6 +47,8 @@ pub enum Command {
     TrialDetail,
     /// Kube view: open or close a RayCluster (and show its dashboard in the other views).
     OpenCluster,
+    /// History from Prometheus: the next window (15 min, 1 h, 6 h, 24 h).
+    HistoryWindow,
     /// Actions: they change the cluster, always behind a confirmation, and are left out of
     /// the keymap with --readonly.
     ScaleUp,

@@ -4,6 +4,7 @@
 pub mod autoscaler;
 pub mod cluster;
 pub mod gpu;
+pub mod history;
 pub mod k8s;
 pub mod resources;
 pub mod series;
@@ -384,4 +385,7 @@ pub struct Snapshot<'a> {
     /// Context, namespace, RayJobs, RayServices and per-kind errors, when Kubernetes was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<&'a k8s::K8s>,
+    /// What Prometheus answered (`--prometheus`), each series with its query and range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<&'a history::History>,
 }

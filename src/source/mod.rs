@@ -2,5 +2,6 @@
 
 pub mod dashboard;
 pub mod kube;
+pub mod prometheus;
 pub mod token;
 pub mod tune;

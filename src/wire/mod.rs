@@ -4,4 +4,5 @@
 
 pub mod dashboard;
 pub mod k8s;
+pub mod prometheus;
 pub mod tune;

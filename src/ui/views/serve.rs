@@ -37,13 +37,17 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                 let x = apps.get(*a)?;
                 let marker = if app.folded.contains(&format!("app:{}", x.name)) { "▸" } else { "▾" };
                 let deployed = x.last_deployed_time.map(|s| format!("{} ago", fmt_age(now_s - s))).unwrap_or_default();
-                Some(TRow::new(vec![
+                let mut cells = vec![
                     Cell::from(Span::styled(format!("{marker} {}", x.name), t.group())),
                     Cell::from(Span::styled(x.status.clone(), t.status(&x.status))),
                     Cell::from(format!("route {}", x.route_prefix.clone().unwrap_or_else(|| "-".into()))),
                     Cell::from(deployed),
-                    Cell::from(Span::styled(first_line(&x.message), t.status(&x.status))),
-                ]))
+                ];
+                if let Some(h) = &app.history {
+                    cells.push(Cell::from(Span::styled(traffic(h, &x.name), t.accent())));
+                }
+                cells.push(Cell::from(Span::styled(first_line(&x.message), t.status(&x.status))));
+                Some(TRow::new(cells))
             }
             Row::Deployment { a, d } => {
                 let dep = apps.get(*a)?.deployments.get(*d)?;
@@ -54,13 +58,16 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                 } else {
                     format!(", {} dead", dep.recent_dead.len())
                 };
-                Some(TRow::new(vec![
-                    Cell::from(format!("  {}", dep.name)),
-                    Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
-                    Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
-                    Cell::from(""),
-                    Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))),
-                ]))
+                Some(TRow::new(with_history_gap(
+                    app,
+                    vec![
+                        Cell::from(format!("  {}", dep.name)),
+                        Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
+                        Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
+                        Cell::from(""),
+                        Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))),
+                    ],
+                )))
             }
             Row::Replica { a, d, r } => {
                 let rep = apps.get(*a)?.deployments.get(*d)?.replicas.get(*r)?;
@@ -71,20 +78,33 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                 };
                 let started = rep.start_time.map(|s| format!("up {}", fmt_age(now_s - s))).unwrap_or_default();
                 let pid = rep.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
-                Some(TRow::new(vec![
-                    Cell::from(format!("    {}", rep.replica_id)),
-                    Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
-                    Cell::from(format!("{} {node}{pid}", rep.node_ip)),
-                    Cell::from(started),
-                    Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())),
-                ]))
+                Some(TRow::new(with_history_gap(
+                    app,
+                    vec![
+                        Cell::from(format!("    {}", rep.replica_id)),
+                        Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
+                        Cell::from(format!("{} {node}{pid}", rep.node_ip)),
+                        Cell::from(started),
+                        Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())),
+                    ],
+                )))
             }
             _ => None,
         })
         .collect();
     let unhealthy = apps.iter().filter(|a| Serve::is_unhealthy(&a.status)).count();
+    let history = match &app.history {
+        None => " · history: start with --prometheus URL".to_string(),
+        Some(h) => match (&h.error, h.failing_since) {
+            (Some(e), since) => {
+                let since = since.map(|at| format!(" for {}", fmt_age(App::age(now, at)))).unwrap_or_default();
+                format!(" · history failing{since}: {e}")
+            }
+            (None, _) => format!(" · history {} from {}", crate::model::history::window_label(h.window_s), h.source),
+        },
+    };
     let title = format!(
-        " Serve — {} application(s){} ",
+        " Serve — {} application(s){}{history} ",
         apps.len(),
         if unhealthy > 0 { format!(", {unhealthy} failing") } else { String::new() }
     );
@@ -93,22 +113,21 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     } else {
         rows
     };
-    let table = Table::new(
-        body,
-        [
-            Constraint::Length(22),
-            Constraint::Length(14),
-            Constraint::Length(38),
-            Constraint::Length(10),
-            Constraint::Min(10),
-        ],
-    )
-    .header(
-        TRow::new(["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE", "MESSAGE / ACTOR"])
-            .style(t.header()),
-    )
-    .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    let mut widths =
+        vec![Constraint::Length(22), Constraint::Length(14), Constraint::Length(38), Constraint::Length(10)];
+    let mut header = vec!["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE"];
+    let traffic_header;
+    if let Some(h) = &app.history {
+        widths.push(Constraint::Length(40));
+        traffic_header = format!("{} REQ/S · ERR/S · P99 · HEALTHY", crate::model::history::window_label(h.window_s));
+        header.push(&traffic_header);
+    }
+    widths.push(Constraint::Min(10));
+    header.push("MESSAGE / ACTOR");
+    let table = Table::new(body, widths)
+        .header(TRow::new(header).style(t.header()))
+        .row_highlight_style(t.selected())
+        .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, table_area, &mut state);
 
     if let Some((title, status, text)) = message {
@@ -118,6 +137,35 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
             .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
         f.render_widget(p, detail_area);
     }
+}
+
+/// An empty traffic cell before the last one, when the traffic column is shown.
+fn with_history_gap<'a>(app: &App, mut cells: Vec<Cell<'a>>) -> Vec<Cell<'a>> {
+    if app.history.is_some() {
+        let last = cells.len() - 1;
+        cells.insert(last, Cell::from(""));
+    }
+    cells
+}
+
+/// One application's traffic over the window: a sparkline of requests per second, then the
+/// latest request rate, error rate, p99 latency and healthy replicas, as Prometheus answered.
+pub fn traffic(h: &crate::model::history::History, app: &str) -> String {
+    let last = |name: &str| h.of_app(name, app).and_then(|p| p.iter().rev().find(|(_, v)| v.is_finite())).map(|p| p.1);
+    let rps: Vec<f64> = h.of_app("requests_per_s", app).map(|p| p.iter().map(|x| x.1).collect()).unwrap_or_default();
+    if rps.is_empty() && last("replicas_healthy").is_none() {
+        return if h.results.is_empty() { "…".into() } else { "no traffic recorded".into() };
+    }
+    let tail = &rps[rps.len().saturating_sub(10)..];
+    let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
+    format!(
+        "{} {} · {} · {} · {}",
+        crate::ui::widgets::sparkline(tail, 10),
+        num(last("requests_per_s"), "/s"),
+        num(last("errors_per_s"), "/s"),
+        num(last("p99_ms"), "ms"),
+        last("replicas_healthy").map_or("-".into(), |v| format!("{v:.0}")),
+    )
 }
 
 fn first_line(s: &str) -> String {
@@ -189,7 +237,7 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Serve view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Serve,
-    interest: Interest { serve: true, ..Interest::ACTIVE },
+    interest: Interest { serve: true, history: true, ..Interest::ACTIVE },
     hints: &[(C::ToggleFold, "fold"), (C::Redeploy, "redeploy"), (C::ServeReplicas, "replicas")],
     rows,
     draw: Draw::Dashboard(draw),
