@@ -77,6 +77,15 @@ pub enum HistoryUpdate {
     Failed { error: String, at: SystemTime },
 }
 
+/// Which series a view shows from Prometheus (each has its set of queries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryTopic {
+    /// Per Serve application: traffic, errors, latency, healthy replicas.
+    Serve,
+    /// Per worker group: active and pending nodes.
+    Autoscaler,
+}
+
 /// Which data the visible view needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {
@@ -90,8 +99,8 @@ pub struct Interest {
     pub actors: bool,
     /// Kubernetes Events of Ray objects: watched only while a view shows them.
     pub kube_events: bool,
-    /// The view shows history from Prometheus.
-    pub history: bool,
+    /// The history from Prometheus the view shows, if any.
+    pub history: Option<HistoryTopic>,
     /// Over this window (seconds), set by the app from its `w` choice; 0 = no Prometheus.
     pub history_window_s: u64,
     /// Bumped by "refresh now": the poller then fetches everything wanted at once.
@@ -117,7 +126,7 @@ impl Interest {
         jobs: false,
         actors: false,
         kube_events: false,
-        history: false,
+        history: None,
         history_window_s: 0,
         refresh_seq: 0,
     };

@@ -38,7 +38,7 @@ pub struct Runtime {
     tune: Option<JoinHandle<()>>,
     /// Prometheus (`--prometheus URL`), and the querier running for a window.
     prom_client: Option<crate::source::prometheus::PromClient>,
-    prom: Option<(u64, JoinHandle<()>)>,
+    prom: Option<(u64, crate::msg::HistoryTopic, JoinHandle<()>)>,
     poller: Option<Poller>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
@@ -87,19 +87,21 @@ impl Runtime {
         self.prom_client = Some(client);
     }
 
-    /// Runs the Prometheus querier for `window_s` (0: none), replacing one for another window.
-    fn query_history(&mut self, window_s: u64) {
-        if self.prom.as_ref().is_some_and(|(w, t)| *w == window_s && !t.is_finished()) {
+    /// Runs the Prometheus querier for a topic over `window_s`, replacing one for another topic
+    /// or window; none when the view shows no history.
+    fn query_history(&mut self, topic: Option<crate::msg::HistoryTopic>, window_s: u64) {
+        let want = topic.filter(|_| window_s > 0);
+        if self.prom.as_ref().is_some_and(|(w, tp, t)| Some(*tp) == want && *w == window_s && !t.is_finished()) {
             return;
         }
-        if let Some((_, t)) = self.prom.take() {
+        if let Some((_, _, t)) = self.prom.take() {
             t.abort();
             tracing::debug!("history querier stopped");
         }
-        if let (Some(client), true) = (&self.prom_client, window_s > 0) {
-            let task = tokio::spawn(crate::source::prometheus::run(client.clone(), window_s, self.tx.clone()));
-            self.prom = Some((window_s, task));
-            tracing::debug!(window_s, "history querier started");
+        if let (Some(client), Some(topic)) = (&self.prom_client, want) {
+            let task = tokio::spawn(crate::source::prometheus::run(client.clone(), topic, window_s, self.tx.clone()));
+            self.prom = Some((window_s, topic, task));
+            tracing::debug!(?topic, window_s, "history querier started");
         }
     }
 
@@ -182,7 +184,7 @@ impl Runtime {
     fn poll(&mut self, dashboard: Option<DashKey>, interest: Interest) {
         self.events_wanted = interest.kube_events;
         self.watch_events();
-        self.query_history(interest.history_window_s);
+        self.query_history(interest.history, interest.history_window_s);
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         match (&self.poller, dashboard) {
             // The same dashboard, still polled (a poller ends only when it could not start).
@@ -235,7 +237,7 @@ impl Drop for Runtime {
             self.events.take(),
             self.tune.take(),
             self.poller.take().map(|p| p.task),
-            self.prom.take().map(|(_, t)| t),
+            self.prom.take().map(|(_, _, t)| t),
         ];
         for task in tasks.into_iter().flatten() {
             task.abort();

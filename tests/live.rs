@@ -287,6 +287,10 @@ fn serve_history_equals_what_prometheus_answers() {
     assert!(s.contains(&format!("history 15m from {prom}")), "{s}");
     p.keys(&["w"]);
     p.wait_for("1h REQ/S", Duration::from_secs(10));
+    // The Autoscaler view: nodes per group over the same window, from the autoscaler's metrics.
+    p.keys(&["2"]);
+    let s = p.wait("nodes per group", Duration::from_secs(30), |s| s.contains("gpu-group          active"));
+    assert!(s.contains("Nodes per group over 1h (Prometheus)"), "{s}");
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }

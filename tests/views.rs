@@ -391,3 +391,25 @@ fn serve_view_with_history_from_prometheus() {
     assert!(screen.contains("history 15m from http://127.0.0.1:9391"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// The Autoscaler view with history: active and pending nodes per group from Prometheus
+/// (answers captured from the lab's Prometheus).
+#[test]
+fn autoscaler_view_with_nodes_per_group_over_time() {
+    let (mut app, now) = lab_app("v1-busy", View::Autoscaler);
+    let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
+    for (name, query) in raytop::model::history::AUTOSCALER_QUERIES {
+        let body =
+            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
+        let result =
+            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
+        h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at: now });
+    }
+    app.history = Some(h);
+    let screen = render(&app, now);
+    assert!(screen.contains("Nodes per group over 15m (Prometheus)"), "{screen}");
+    let gpu = screen.lines().find(|l| l.contains("gpu-group          active")).unwrap_or_default();
+    assert!(gpu.contains("   2  pending") && gpu.trim_end_matches(['│', '"', ' ']).ends_with(" 0"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -62,7 +62,7 @@ impl App {
     pub fn poll_effect(&self) -> Effect {
         let mut interest = slice(self.view).interest;
         interest.history_window_s = match &self.history {
-            Some(h) if interest.history => h.window_s,
+            Some(h) if interest.history.is_some() => h.window_s,
             _ => 0,
         };
         Effect::Poll { dashboard: self.cluster().map(|c| c.key.clone()), interest }
@@ -108,7 +108,7 @@ impl App {
                 if let Some(h) = &mut self.history {
                     h.apply(update);
                 }
-                slice(self.view).interest.history
+                slice(self.view).interest.history.is_some()
             }
             Msg::Kube(update) => {
                 self.apply_kube(update);

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-pub use crate::msg::HistoryUpdate;
+pub use crate::msg::{HistoryTopic, HistoryUpdate};
 pub use crate::wire::prometheus::{QueryResult, Series};
 
 /// The windows the `w` key cycles through, in seconds.
@@ -30,6 +30,20 @@ pub const SERVE_QUERIES: [(&str, &str); 5] = [
     ),
     ("replicas_healthy", "sum by (application) (ray_serve_deployment_replica_healthy)"),
 ];
+
+/// What the Autoscaler view shows per worker group (`NodeType`), as the autoscaler exports it.
+pub const AUTOSCALER_QUERIES: [(&str, &str); 2] = [
+    ("active_nodes", "sum by (NodeType) (autoscaler_active_nodes)"),
+    ("pending_nodes", "sum by (NodeType) (autoscaler_pending_nodes)"),
+];
+
+/// The queries of a topic.
+pub fn queries(topic: HistoryTopic) -> &'static [(&'static str, &'static str)] {
+    match topic {
+        HistoryTopic::Serve => &SERVE_QUERIES,
+        HistoryTopic::Autoscaler => &AUTOSCALER_QUERIES,
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct History {
@@ -82,8 +96,13 @@ impl History {
 
     /// The points of query `name` for one application.
     pub fn of_app(&self, name: &str, app: &str) -> Option<&[(f64, f64)]> {
+        self.of(name, "application", app)
+    }
+
+    /// The points of query `name` for the series whose `label` is `value`.
+    pub fn of(&self, name: &str, label: &str, value: &str) -> Option<&[(f64, f64)]> {
         let r = self.results.get(name)?;
-        r.series.iter().find(|s| s.label("application") == app).map(|s| s.points.as_slice())
+        r.series.iter().find(|s| s.label(label) == value).map(|s| s.points.as_slice())
     }
 }
 

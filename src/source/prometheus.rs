@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use crate::model::history::{POINTS, QueryResult, SERVE_QUERIES};
-use crate::msg::{HistoryUpdate, Msg};
+use crate::model::history::{POINTS, QueryResult, queries};
+use crate::msg::{HistoryTopic, HistoryUpdate, Msg};
 use crate::wire::prometheus::parse_matrix;
 
 /// Answers larger than this are refused (a range query of a few series is kilobytes).
@@ -61,10 +61,10 @@ impl PromClient {
         Ok(QueryResult { query: query.to_string(), start, end, step, series })
     }
 
-    /// Every query the Serve view shows.
-    pub async fn serve_round(&self, window_s: u64) -> Vec<HistoryUpdate> {
+    /// Every query of a topic, once.
+    pub async fn round(&self, topic: HistoryTopic, window_s: u64) -> Vec<HistoryUpdate> {
         let mut out = Vec::new();
-        for (name, query) in SERVE_QUERIES {
+        for &(name, query) in queries(topic) {
             let at = SystemTime::now();
             match self.query_range(query, window_s).await {
                 Ok(result) => out.push(HistoryUpdate::Answered { name, result, at }),
@@ -90,10 +90,10 @@ fn cause(e: &reqwest::Error) -> String {
 
 /// Queries every step of the window until aborted (the runtime stops it when no view shows
 /// history, and starts another for a new window).
-pub async fn run(client: PromClient, window_s: u64, tx: mpsc::Sender<Msg>) {
+pub async fn run(client: PromClient, topic: HistoryTopic, window_s: u64, tx: mpsc::Sender<Msg>) {
     let every = Duration::from_secs((window_s / POINTS).clamp(5, 300));
     loop {
-        for u in client.serve_round(window_s).await {
+        for u in client.round(topic, window_s).await {
             if tx.send(Msg::History(u)).await.is_err() {
                 return;
             }

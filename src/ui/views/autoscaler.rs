@@ -22,8 +22,23 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
     let mid_h = (a.pending.len().max(a.launches.len() + a.failures.len()).max(1) as u16) + 2;
-    let [top, mid, bottom] =
-        Layout::vertical([Constraint::Length(verdict_h), Constraint::Length(mid_h), Constraint::Min(4)]).areas(area);
+    let nodes_lines = app.history.as_ref().map(|h| nodes_over_time(h, t));
+    let nodes_h = nodes_lines.as_ref().map_or(0, |l| l.len() as u16 + 2);
+    let [top, nodes_area, mid, bottom] = Layout::vertical([
+        Constraint::Length(verdict_h),
+        Constraint::Length(nodes_h),
+        Constraint::Length(mid_h),
+        Constraint::Min(4),
+    ])
+    .areas(area);
+    if let (Some(lines), Some(h)) = (nodes_lines, &app.history) {
+        let title = format!(" Nodes per group over {} (Prometheus) ", crate::model::history::window_label(h.window_s));
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
+            nodes_area,
+        );
+    }
 
     let source = match a.source {
         ReportSource::V1 => "autoscaler v1 report",
@@ -137,8 +152,42 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Autoscaler view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Autoscaler,
-    interest: Interest { autoscaler: true, ..Interest::ACTIVE },
+    interest: Interest { autoscaler: true, history: Some(crate::msg::HistoryTopic::Autoscaler), ..Interest::ACTIVE },
     hints: &[],
     rows,
     draw: Draw::Dashboard(draw),
 };
+
+/// One line per worker group: active and pending nodes over the window, as sparklines with the
+/// latest count; or why there is none.
+fn nodes_over_time(h: &crate::model::history::History, t: &crate::config::Theme) -> Vec<Line<'static>> {
+    if let Some(e) = &h.error {
+        return vec![Line::from(Span::styled(format!("history failing: {e}"), t.error()))];
+    }
+    let Some(active) = h.results.get("active_nodes") else {
+        return vec![Line::from(Span::styled("asking Prometheus …", t.muted()))];
+    };
+    if active.series.is_empty() {
+        return vec![Line::from(Span::styled(
+            "Prometheus has no autoscaler_active_nodes: is the autoscaler scraped?",
+            t.warn(),
+        ))];
+    }
+    let values = |p: &[(f64, f64)]| -> Vec<f64> { p.iter().map(|x| x.1).collect() };
+    let last = |p: &[f64]| p.iter().rev().find(|v| v.is_finite()).copied().unwrap_or(f64::NAN);
+    active
+        .series
+        .iter()
+        .map(|s| {
+            let group = s.label("NodeType").to_string();
+            let a = values(&s.points);
+            let p = h.of("pending_nodes", "NodeType", &group).map(values).unwrap_or_default();
+            let spark = |v: &[f64]| crate::ui::widgets::sparkline(&v[v.len().saturating_sub(24)..], 24);
+            Line::from(vec![
+                Span::styled(format!("{group:<18} "), t.group()),
+                Span::styled(format!("active {} {:>3} ", spark(&a), last(&a)), t.accent()),
+                Span::styled(format!(" pending {} {:>3}", spark(&p), last(&p)), t.warn()),
+            ])
+        })
+        .collect()
+}

@@ -237,7 +237,7 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Serve view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Serve,
-    interest: Interest { serve: true, history: true, ..Interest::ACTIVE },
+    interest: Interest { serve: true, history: Some(crate::msg::HistoryTopic::Serve), ..Interest::ACTIVE },
     hints: &[(C::ToggleFold, "fold"), (C::Redeploy, "redeploy"), (C::ServeReplicas, "replicas")],
     rows,
     draw: Draw::Dashboard(draw),
