@@ -62,16 +62,29 @@ pub fn short_middle(s: &str, n: usize) -> String {
 
 /// A sparkline of the last `width` values, scaled to their own range.
 pub fn sparkline(values: &[f64], width: usize) -> String {
+    spark(values, width, false)
+}
+
+/// A sparkline of counts, scaled from zero: 0 is the lowest bar and a steady 2 is not drawn like
+/// a steady 0 (node counts, where the level matters more than the wiggle).
+pub fn sparkline_from_zero(values: &[f64], width: usize) -> String {
+    spark(values, width, true)
+}
+
+fn spark(values: &[f64], width: usize, from_zero: bool) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().collect();
     let finite: Vec<f64> = tail.iter().copied().filter(|v| v.is_finite()).collect();
     let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let (lo, hi) = if from_zero { (lo.min(0.0), hi.max(0.0)) } else { (lo, hi) };
     tail.iter()
         .map(|v| {
             if !v.is_finite() {
                 '·'
             } else if hi > lo {
                 BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            } else if from_zero {
+                BARS[0] // all zero
             } else {
                 BARS[3]
             }
@@ -95,5 +108,8 @@ mod tests {
         assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
         assert_eq!(sparkline(&[1.0, f64::NAN, 1.0], 5), "▄·▄");
         assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2), "▁█");
+        assert_eq!(sparkline_from_zero(&[0.0, 0.0], 2), "▁▁", "all zero: the lowest bar");
+        assert_eq!(sparkline_from_zero(&[2.0, 2.0, 0.0], 3), "██▁");
+        assert_eq!(sparkline_from_zero(&[1.0, 2.0], 2), "▅█");
     }
 }

@@ -182,7 +182,7 @@ fn nodes_over_time(h: &crate::model::history::History, t: &crate::config::Theme)
             let group = s.label("NodeType").to_string();
             let a = values(&s.points);
             let p = h.of("pending_nodes", "NodeType", &group).map(values).unwrap_or_default();
-            let spark = |v: &[f64]| crate::ui::widgets::sparkline(&v[v.len().saturating_sub(24)..], 24);
+            let spark = |v: &[f64]| crate::ui::widgets::sparkline_from_zero(&v[v.len().saturating_sub(24)..], 24);
             Line::from(vec![
                 Span::styled(format!("{group:<18} "), t.group()),
                 Span::styled(format!("active {} {:>3} ", spark(&a), last(&a)), t.accent()),
