@@ -27,6 +27,12 @@ fn load(roots: Vec<PathBuf>, overrides: BTreeMap<String, Mode>) -> (Tune, Scanne
     (tune, scanner)
 }
 
+/// How many points of its metric a trial of experiment `name` holds.
+fn history_len(t: &Tune, name: &str, trial: &str) -> usize {
+    let e = exp(t, name);
+    e.history(e.trials.iter().find(|tr| tr.trial_id == trial).unwrap()).len()
+}
+
 fn exp<'a>(t: &'a Tune, name: &str) -> &'a Experiment {
     t.experiments.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no experiment {name}"))
 }
@@ -81,9 +87,9 @@ fn nan_and_infinity_are_read_and_kept_out_of_best() {
     let nan_trial = e.trials.iter().find(|tr| tr.config.get("kind").and_then(|v| v.as_str()) == Some("nan")).unwrap();
     assert!(nan_trial.last.unwrap().is_nan(), "the last reported value is NaN");
     assert!(nan_trial.best.unwrap().is_finite());
-    assert!(nan_trial.history().iter().any(|p| p.1.is_nan()));
+    assert!(e.history(nan_trial).iter().any(|p| p.1.is_nan()));
     let inf_trial = e.trials.iter().find(|tr| tr.config.get("kind").and_then(|v| v.as_str()) == Some("inf")).unwrap();
-    assert!(inf_trial.history().iter().any(|p| p.1.is_infinite()));
+    assert!(e.history(inf_trial).iter().any(|p| p.1.is_infinite()));
     assert!(inf_trial.best.unwrap().is_finite(), "infinity is not a best loss");
 }
 
@@ -123,8 +129,8 @@ fn half_written_line_waits_and_refresh_reads_only_what_was_appended() {
         .unwrap()
         .trial_id
         .clone();
-    let full_len = exp(&grid_full, "grid").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history().len();
-    let part_len = exp(&t, "partial").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history().len();
+    let full_len = history_len(&grid_full, "grid", &cut);
+    let part_len = history_len(&t, "partial", &cut);
     assert_eq!(part_len + 1, full_len, "the half-written last line is not read yet");
 
     // Nothing changed: a pass reads nothing.
@@ -147,7 +153,7 @@ fn half_written_line_waits_and_refresh_reads_only_what_was_appended() {
     for u in updates {
         t.apply(u);
     }
-    let now_len = exp(&t, "partial").trials.iter().find(|tr| tr.trial_id == cut).unwrap().history().len();
+    let now_len = history_len(&t, "partial", &cut);
     assert_eq!(now_len, full_len);
 }
 

@@ -375,16 +375,7 @@ fn a_restarted_head_is_named() {
 #[test]
 fn serve_view_with_history_from_prometheus() {
     let (mut app, now) = lab_app("v1-busy", View::Serve);
-    let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
-    for (name, query) in raytop::model::history::SERVE_QUERIES {
-        let body =
-            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
-        let result =
-            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
-        h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at: now });
-    }
-    app.history = Some(h);
+    app.history = Some(captured_history(&raytop::model::history::SERVE_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("15m REQ/S · ERR/S · P99 · HEALTHY"), "{screen}");
     assert!(screen.contains("▃▄▆█▇▆▆▅▂▁ 1.5/s · - · 1170.0ms · 3"), "{screen}");
@@ -397,19 +388,48 @@ fn serve_view_with_history_from_prometheus() {
 #[test]
 fn autoscaler_view_with_nodes_per_group_over_time() {
     let (mut app, now) = lab_app("v1-busy", View::Autoscaler);
-    let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
-    for (name, query) in raytop::model::history::AUTOSCALER_QUERIES {
-        let body =
-            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
-        let result =
-            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
-        h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at: now });
-    }
-    app.history = Some(h);
+    app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("Nodes per group over 15m (Prometheus)"), "{screen}");
     let gpu = screen.lines().find(|l| l.contains("gpu-group          active")).unwrap_or_default();
     assert!(gpu.contains("   2  pending") && gpu.trim_end_matches(['│', '"', ' ']).ends_with(" 0"), "{screen}");
     insta::assert_snapshot!(screen);
+}
+
+/// History built from the answers captured from the lab's Prometheus, one file per query name.
+fn captured_history(queries: &[(&'static str, &str)], at: SystemTime) -> raytop::model::history::History {
+    let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
+    for &(name, query) in queries {
+        let body =
+            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
+        let result =
+            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
+        h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at });
+    }
+    h
+}
+
+/// Prometheus fails after it answered: both views say since when and how old the answers they
+/// keep are, and keep showing them.
+#[test]
+fn failing_history_keeps_its_last_answers_with_their_age() {
+    let (mut app, now) = lab_app("v1-busy", View::Autoscaler);
+    let all: Vec<(&'static str, &str)> =
+        raytop::model::history::AUTOSCALER_QUERIES.into_iter().chain(raytop::model::history::SERVE_QUERIES).collect();
+    let mut h = captured_history(&all, now);
+    let later = |s| now + std::time::Duration::from_secs(s);
+    h.apply(raytop::msg::HistoryUpdate::Failed {
+        error: "Prometheus unreachable: Connection refused".into(),
+        at: later(20),
+    });
+    app.history = Some(h);
+    let screen = render(&app, later(50));
+    let notice = "history failing for 30s: Prometheus unreachable: Connection refused — answers from 50s ago kept";
+    assert!(screen.contains(notice), "{screen}");
+    assert!(screen.lines().any(|l| l.contains("gpu-group          active")), "the last answers stay: {screen}");
+    app.run(Command::ViewServe);
+    let screen = render(&app, later(50));
+    assert!(screen.contains("· history failing for 30s: Prometheus unreachable"), "{screen}");
+    assert!(screen.contains("1.5/s · - · 1170.0ms · 3"), "the last answers stay: {screen}");
 }

@@ -65,9 +65,6 @@ pub struct Trial {
     /// The state file says RUNNING, but the trial's folder holds an error newer than its last
     /// result: it ended (Tune can keep a dead trial RUNNING in the state, facts §5.2b).
     pub ended_per_folder: bool,
-    /// The experiment's metric, whose series is this trial's history.
-    #[serde(skip)]
-    metric: Option<String>,
     /// The numeric series of result.json, by name, each bounded (`series.rs`).
     #[serde(skip)]
     series: BTreeMap<String, Series>,
@@ -93,7 +90,6 @@ impl Trial {
             max_failures: 0,
             trainable: String::new(),
             ended_per_folder: false,
-            metric: None,
             series: BTreeMap::new(),
         }
     }
@@ -124,14 +120,9 @@ impl Trial {
         }
     }
 
-    /// The metric's series: (iteration, value), bounded, NaN where a row lacked it.
-    pub fn history(&self) -> &[(u64, f64)] {
-        self.metric.as_ref().and_then(|m| self.series.get(m)).map_or(&[], |s| s.points())
-    }
-
-    /// The metric's value at iteration `it`, if reported and still kept.
-    fn at(&self, it: u64) -> Option<f64> {
-        self.metric.as_ref().and_then(|m| self.series.get(m))?.at(it).filter(|v| v.is_finite())
+    /// The series of `metric`, if this trial reported it.
+    fn series_of(&self, metric: Option<&str>) -> Option<&Series> {
+        self.series.get(metric?)
     }
 
     pub fn series_names(&self) -> impl Iterator<Item = &String> {
@@ -193,6 +184,17 @@ const AUTO_KEYS: [&str; 9] = [
 ];
 
 impl Experiment {
+    /// A trial's history of the experiment's metric: (iteration, value), bounded, NaN where a
+    /// row lacked it.
+    pub fn history<'a>(&self, t: &'a Trial) -> &'a [(u64, f64)] {
+        t.series_of(self.metric.as_deref()).map_or(&[], Series::points)
+    }
+
+    /// A trial's metric at iteration `it`, if reported and still kept.
+    fn value_at(&self, t: &Trial, it: u64) -> Option<f64> {
+        t.series_of(self.metric.as_deref())?.at(it).filter(|v| v.is_finite())
+    }
+
     fn new(name: &str) -> Experiment {
         Experiment {
             name: name.to_string(),
@@ -273,9 +275,6 @@ impl Experiment {
         };
         self.metric = metric.clone();
         self.metric_source = metric_source;
-        for t in &mut self.trials {
-            t.metric = metric.clone();
-        }
         // ASHA milestones: where TERMINATED trials stopped before the longest ones.
         let max_iter = self.trials.iter().map(|t| t.iterations).max().unwrap_or(0);
         let mut rungs: Vec<u64> = self
@@ -304,11 +303,12 @@ impl Experiment {
         let rungs = self.rungs.clone();
         let mut best_trial: Option<(f64, String)> = None;
         for t in &mut self.trials {
-            let series = t.metric.as_ref().and_then(|m| t.series.get(m));
+            let series = t.series_of(metric.as_deref());
             let extremes = series.and_then(Series::extremes);
-            t.best = extremes.map(|(lo, hi)| if mode == Mode::Min { lo } else { hi });
             // The last reported value, NaN included: a trial whose metric just went NaN must show it.
-            t.last = series.and_then(Series::last);
+            let last = series.and_then(Series::last);
+            t.best = extremes.map(|(lo, hi)| if mode == Mode::Min { lo } else { hi });
+            t.last = last;
             t.rung = rungs.iter().copied().filter(|r| *r <= t.iterations).max();
             t.stopped_early = t.status == "TERMINATED" && !rungs.is_empty() && t.iterations < max_iter;
             if let Some(b) = t.best
@@ -335,9 +335,10 @@ impl Experiment {
                 .trials
                 .iter()
                 .filter(|t| t.status == "TERMINATED" && t.iterations == r)
-                .filter_map(|t| t.at(r))
+                .filter_map(|t| self.value_at(t, r))
                 .collect();
-            let kept: Vec<f64> = self.trials.iter().filter(|t| t.iterations > r).filter_map(|t| t.at(r)).collect();
+            let kept: Vec<f64> =
+                self.trials.iter().filter(|t| t.iterations > r).filter_map(|t| self.value_at(t, r)).collect();
             for k in &kept {
                 for s in &stopped {
                     if k < s {
@@ -509,13 +510,14 @@ mod tests {
             tune.apply(TuneUpdate::Results { experiment: "long".into(), trial_dir: "t1".into(), reset: false, rows });
             tune.apply(TuneUpdate::Pass { bytes: 0, at: std::time::SystemTime::UNIX_EPOCH });
         }
-        let t = &tune.experiments[0].trials[0];
+        let e = &tune.experiments[0];
+        let t = &e.trials[0];
         assert_eq!(t.iterations, 100_000);
-        assert!(t.history().len() <= METRIC_POINTS, "{}", t.history().len());
+        assert!(e.history(t).len() <= METRIC_POINTS, "{}", e.history(t).len());
         assert!(t.series.values().all(|s| s.len() <= METRIC_POINTS));
         assert_eq!(t.series["zeta"].len().max(OTHER_POINTS), OTHER_POINTS);
         assert_eq!(t.best, Some(1.0 / 100_000.0), "best is exact though old points were thinned");
-        assert_eq!(t.history().last().map(|p| p.0), Some(100_000));
+        assert_eq!(e.history(t).last().map(|p| p.0), Some(100_000));
     }
 
     #[test]

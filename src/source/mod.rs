@@ -5,3 +5,15 @@ pub mod kube;
 pub mod prometheus;
 pub mod token;
 pub mod tune;
+
+/// The innermost cause of an error: reqwest's own text hides it ("error sending request"),
+/// the source chain names it ("Connection refused").
+pub fn innermost_cause(e: &dyn std::error::Error) -> String {
+    let mut detail = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    detail
+}

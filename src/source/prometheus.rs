@@ -51,9 +51,15 @@ impl PromClient {
             ],
         )
         .map_err(|e| format!("bad Prometheus address: {e}"))?;
-        let resp = self.http.get(url).send().await.map_err(|e| format!("Prometheus unreachable: {}", cause(&e)))?;
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("Prometheus unreachable: {}", super::innermost_cause(&e)))?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| format!("Prometheus answer cut short: {}", cause(&e)))?;
+        let body =
+            resp.bytes().await.map_err(|e| format!("Prometheus answer cut short: {}", super::innermost_cause(&e)))?;
         if body.len() > MAX_ANSWER {
             return Err(format!("Prometheus answered {} bytes, over raytop's limit", body.len()));
         }
@@ -76,16 +82,6 @@ impl PromClient {
         }
         out
     }
-}
-
-fn cause(e: &reqwest::Error) -> String {
-    let mut detail = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        detail = s.to_string();
-        src = s.source();
-    }
-    detail
 }
 
 /// Queries every step of the window until aborted (the runtime stops it when no view shows

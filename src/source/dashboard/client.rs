@@ -344,13 +344,7 @@ fn bearer(t: &Token) -> Result<http::HeaderValue, FetchError> {
 }
 
 fn classify(e: &reqwest::Error) -> FetchError {
-    // reqwest's Display hides the cause ("error sending request"); the source chain names it.
-    let mut detail = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        detail = s.to_string();
-        src = s.source();
-    }
+    let detail = crate::source::innermost_cause(e);
     if e.is_timeout() { FetchError::Timeout(detail) } else { FetchError::Unreachable(detail) }
 }
 

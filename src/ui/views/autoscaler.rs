@@ -17,12 +17,12 @@ use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::view::View;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
     let mid_h = (a.pending.len().max(a.launches.len() + a.failures.len()).max(1) as u16) + 2;
-    let nodes_lines = app.history.as_ref().map(|h| nodes_over_time(h, t));
+    let nodes_lines = app.history.as_ref().map(|h| nodes_over_time(h, t, now));
     let nodes_h = nodes_lines.as_ref().map_or(0, |l| l.len() as u16 + 2);
     let [top, nodes_area, mid, bottom] = Layout::vertical([
         Constraint::Length(verdict_h),
@@ -160,34 +160,39 @@ pub const SLICE: Slice = Slice {
 
 /// One line per worker group: active and pending nodes over the window, as sparklines with the
 /// latest count; or why there is none.
-fn nodes_over_time(h: &crate::model::history::History, t: &crate::config::Theme) -> Vec<Line<'static>> {
-    if let Some(e) = &h.error {
-        return vec![Line::from(Span::styled(format!("history failing: {e}"), t.error()))];
-    }
+fn nodes_over_time(
+    h: &crate::model::history::History,
+    t: &crate::config::Theme,
+    now: SystemTime,
+) -> Vec<Line<'static>> {
+    // A failure is said first; the last answers stay below it.
+    let mut lines: Vec<Line<'static>> =
+        super::history_failure(h, now).map(|f| Line::from(Span::styled(f, t.error()))).into_iter().collect();
     let Some(active) = h.results.get("active_nodes") else {
-        return vec![Line::from(Span::styled("asking Prometheus …", t.muted()))];
+        if lines.is_empty() {
+            lines.push(Line::from(Span::styled("asking Prometheus …", t.muted())));
+        }
+        return lines;
     };
     if active.series.is_empty() {
-        return vec![Line::from(Span::styled(
+        lines.push(Line::from(Span::styled(
             "Prometheus has no autoscaler_active_nodes: is the autoscaler scraped?",
             t.warn(),
-        ))];
+        )));
+        return lines;
     }
     let values = |p: &[(f64, f64)]| -> Vec<f64> { p.iter().map(|x| x.1).collect() };
     let last = |p: &[f64]| p.iter().rev().find(|v| v.is_finite()).copied().unwrap_or(f64::NAN);
-    active
-        .series
-        .iter()
-        .map(|s| {
-            let group = s.label("NodeType").to_string();
-            let a = values(&s.points);
-            let p = h.of("pending_nodes", "NodeType", &group).map(values).unwrap_or_default();
-            let spark = |v: &[f64]| crate::ui::widgets::sparkline_from_zero(&v[v.len().saturating_sub(24)..], 24);
-            Line::from(vec![
-                Span::styled(format!("{group:<18} "), t.group()),
-                Span::styled(format!("active {} {:>3} ", spark(&a), last(&a)), t.accent()),
-                Span::styled(format!(" pending {} {:>3}", spark(&p), last(&p)), t.warn()),
-            ])
-        })
-        .collect()
+    lines.extend(active.series.iter().map(|s| {
+        let group = s.label("NodeType").to_string();
+        let a = values(&s.points);
+        let p = h.of("pending_nodes", "NodeType", &group).map(values).unwrap_or_default();
+        let spark = |v: &[f64]| crate::ui::widgets::sparkline_from_zero(&v[v.len().saturating_sub(24)..], 24);
+        Line::from(vec![
+            Span::styled(format!("{group:<18} "), t.group()),
+            Span::styled(format!("active {} {:>3} ", spark(&a), last(&a)), t.accent()),
+            Span::styled(format!(" pending {} {:>3}", spark(&p), last(&p)), t.warn()),
+        ])
+    }));
+    lines
 }

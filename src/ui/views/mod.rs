@@ -71,6 +71,16 @@ pub fn window(selected: usize, len: usize, area: Rect) -> (std::ops::Range<usize
     (start..end, state)
 }
 
+/// What a view says when Prometheus fails: since when, what, and how old the answers it keeps
+/// showing are. `None` while history is healthy.
+pub fn history_failure(h: &crate::model::history::History, now: SystemTime) -> Option<String> {
+    let e = h.error.as_ref()?;
+    let age = |at| crate::units::fmt_age(App::age(now, at));
+    let since = h.failing_since.map(|at| format!(" for {}", age(at))).unwrap_or_default();
+    let kept = h.answered_at.map_or("no answer yet".to_string(), |at| format!("answers from {} ago kept", age(at)));
+    Some(format!("history failing{since}: {e} — {kept}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

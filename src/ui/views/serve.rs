@@ -95,12 +95,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     let unhealthy = apps.iter().filter(|a| Serve::is_unhealthy(&a.status)).count();
     let history = match &app.history {
         None => " · history: start with --prometheus URL".to_string(),
-        Some(h) => match (&h.error, h.failing_since) {
-            (Some(e), since) => {
-                let since = since.map(|at| format!(" for {}", fmt_age(App::age(now, at)))).unwrap_or_default();
-                format!(" · history failing{since}: {e}")
-            }
-            (None, _) => format!(" · history {} from {}", crate::model::history::window_label(h.window_s), h.source),
+        Some(h) => match super::history_failure(h, now) {
+            Some(failure) => format!(" · {failure}"),
+            None => format!(" · history {} from {}", crate::model::history::window_label(h.window_s), h.source),
         },
     };
     let title = format!(

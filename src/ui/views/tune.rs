@@ -131,7 +131,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
             cells.push(match &tr.error {
                 Some(err) => Cell::from(Span::styled(error_line(err), t.error())),
                 None => {
-                    let h = tr.history();
+                    let h = e.history(tr);
                     let tail: Vec<f64> = h[h.len().saturating_sub(16)..].iter().map(|p| p.1).collect();
                     Cell::from(Span::styled(sparkline(&tail, 16), t.accent()))
                 }
@@ -246,10 +246,10 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
         left,
     );
     let points: Vec<(f64, f64)> =
-        tr.history().iter().filter(|(_, v)| v.is_finite()).map(|(i, v)| (*i as f64, *v)).collect();
+        e.history(tr).iter().filter(|(_, v)| v.is_finite()).map(|(i, v)| (*i as f64, *v)).collect();
     let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
     let (lo, hi) = if lo.is_finite() { (lo, if hi > lo { hi } else { lo + 1.0 }) } else { (0.0, 1.0) };
-    let xmax = tr.history().last().map_or(1.0, |p| p.0.max(1) as f64);
+    let xmax = e.history(tr).last().map_or(1.0, |p| p.0.max(1) as f64);
     let metric = e.metric.clone().unwrap_or_default();
     let data = [Dataset::default()
         .name(metric.clone())
