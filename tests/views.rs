@@ -432,4 +432,9 @@ fn failing_history_keeps_its_last_answers_with_their_age() {
     let screen = render(&app, later(50));
     assert!(screen.contains("· history failing for 30s: Prometheus unreachable"), "{screen}");
     assert!(screen.contains("1.5/s · - · 1170.0ms · 3"), "the last answers stay: {screen}");
+    // Seen in tmux: with only the Autoscaler view's answers, Serve claimed "no traffic recorded".
+    app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
+    let screen = render(&app, now);
+    let demo = screen.lines().find(|l| l.contains("▾ demo")).unwrap();
+    assert!(demo.contains("route /demo") && demo.contains(" …") && !demo.contains("no traffic"), "{screen}");
 }

@@ -151,7 +151,9 @@ pub fn traffic(h: &crate::model::history::History, app: &str) -> String {
     let last = |name: &str| h.of_app(name, app).and_then(|p| p.iter().rev().find(|(_, v)| v.is_finite())).map(|p| p.1);
     let rps: Vec<f64> = h.of_app("requests_per_s", app).map(|p| p.iter().map(|x| x.1).collect()).unwrap_or_default();
     if rps.is_empty() && last("replicas_healthy").is_none() {
-        return if h.results.is_empty() { "…".into() } else { "no traffic recorded".into() };
+        // Asked and answered with nothing for this application, or not answered yet (the
+        // Autoscaler view's answers say nothing of Serve).
+        return if h.results.contains_key("requests_per_s") { "no traffic recorded".into() } else { "…".into() };
     }
     let tail = &rps[rps.len().saturating_sub(10)..];
     let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
