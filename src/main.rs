@@ -169,7 +169,8 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
         Some(url) => {
             let client = PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
             let mut h = History::new(client.base().to_string());
-            let topics = [raytop::msg::HistoryTopic::Serve, raytop::msg::HistoryTopic::Autoscaler];
+            use raytop::msg::HistoryTopic;
+            let topics = [HistoryTopic::Cluster, HistoryTopic::Gpu, HistoryTopic::Serve, HistoryTopic::Autoscaler];
             for u in futures::future::join_all(topics.map(|t| client.round(t, h.window_s))).await.into_iter().flatten()
             {
                 h.apply(u);

@@ -84,6 +84,10 @@ pub enum HistoryTopic {
     Serve,
     /// Per worker group: active and pending nodes.
     Autoscaler,
+    /// Per node: host CPU and memory, logical CPUs used.
+    Cluster,
+    /// Per physical GPU: utilisation and memory; per node: logical GPUs used.
+    Gpu,
 }
 
 /// Which data the visible view needs.

@@ -357,7 +357,11 @@ fn history_from_a_prometheus_that_is_down_is_a_notice() {
     assert!(err.starts_with("Prometheus unreachable: "), "{err}");
     let p = Pane::raytop(&["--dashboard", &server.url, "--prometheus", &prom]);
     p.wait_for("head", Duration::from_secs(10));
+    // The Cluster view says it first (it shows history too; its title is cut at 120 columns),
+    // then the Serve view.
+    p.wait_for("history failing for ", Duration::from_secs(15));
     p.keys(&["3"]);
+    p.wait_for("demo", Duration::from_secs(15));
     let s = p.wait_for("history failing for ", Duration::from_secs(15));
     assert!(s.contains("Prometheus unreachable"), "{s}");
     assert!(s.contains("demo"), "the Serve data still shown: {s}");

@@ -374,11 +374,11 @@ fn a_restarted_head_is_named() {
 /// from the lab's Prometheus while /demo served requests).
 #[test]
 fn serve_view_with_history_from_prometheus() {
-    let (mut app, now) = lab_app("v1-busy", View::Serve);
+    let (mut app, now) = lab_app("v3-history", View::Serve);
     app.history = Some(captured_history(&raytop::model::history::SERVE_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("15m REQ/S · ERR/S · P99 · HEALTHY"), "{screen}");
-    assert!(screen.contains("▃▄▆█▇▆▆▅▂▁ 1.5/s · - · 1170.0ms · 3"), "{screen}");
+    assert!(screen.contains("···▁▁▁▁▁▁█ 3.2/s · - · 226.0ms · 3"), "{screen}");
     assert!(screen.contains("history 15m from http://127.0.0.1:9391"), "{screen}");
     insta::assert_snapshot!(screen);
 }
@@ -387,7 +387,7 @@ fn serve_view_with_history_from_prometheus() {
 /// (answers captured from the lab's Prometheus).
 #[test]
 fn autoscaler_view_with_nodes_per_group_over_time() {
-    let (mut app, now) = lab_app("v1-busy", View::Autoscaler);
+    let (mut app, now) = lab_app("v3-history", View::Autoscaler);
     app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("Nodes per group over 15m (Prometheus)"), "{screen}");
@@ -396,25 +396,115 @@ fn autoscaler_view_with_nodes_per_group_over_time() {
     insta::assert_snapshot!(screen);
 }
 
-/// History built from the answers captured from the lab's Prometheus, one file per query name.
+/// History built from the answers captured from the lab's Prometheus (`lab/prom/capture.sh`),
+/// one file per query name, all over the one window in `window.json`.
 fn captured_history(queries: &[(&'static str, &str)], at: SystemTime) -> raytop::model::history::History {
+    let dir = format!("{}/tests/fixtures/prometheus", env!("CARGO_MANIFEST_DIR"));
+    let window: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{dir}/window.json")).unwrap()).unwrap();
     let mut h = raytop::model::history::History::new("http://127.0.0.1:9391".into());
     for &(name, query) in queries {
-        let body =
-            std::fs::read(format!("{}/tests/fixtures/prometheus/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let body = std::fs::read(format!("{dir}/{name}.json")).unwrap();
         let series = raytop::wire::prometheus::parse_matrix(&body).unwrap();
-        let result =
-            raytop::wire::prometheus::QueryResult { query: query.into(), start: 0.0, end: 0.0, step: 7, series };
+        let result = raytop::wire::prometheus::QueryResult {
+            query: query.into(),
+            start: window["start"].as_f64().unwrap(),
+            end: window["end"].as_f64().unwrap(),
+            step: window["step"].as_u64().unwrap(),
+            series,
+        };
         h.apply(raytop::msg::HistoryUpdate::Answered { name, result, at });
     }
     h
+}
+
+/// Every query raytop sends, each answered from the capture.
+fn all_captured(at: SystemTime) -> raytop::model::history::History {
+    use raytop::model::history::{AUTOSCALER_QUERIES, CLUSTER_QUERIES, GPU_QUERIES, SERVE_QUERIES};
+    let all: Vec<(&'static str, &str)> =
+        [&SERVE_QUERIES[..], &AUTOSCALER_QUERIES, &CLUSTER_QUERIES, &GPU_QUERIES].concat();
+    captured_history(&all, at)
+}
+
+/// The Cluster view with history: each node's host CPU, memory and logical CPUs used over the
+/// window, joined by the node's metrics port (dashboard and Prometheus captured together).
+#[test]
+fn cluster_view_with_history_per_node_and_group() {
+    let (mut app, now) = lab_app("v3-history", View::Cluster);
+    app.history = Some(all_captured(now));
+    let screen = render(&app, now);
+    assert!(screen.contains("15m HOST CPU · MEM"), "{screen}");
+    let gpu_group = screen.lines().find(|l| l.contains("▾ gpu-group")).unwrap();
+    // The sum of its two nodes' last points in the capture (1 and 0: a trial had just ended).
+    assert!(gpu_group.contains("CPU used ") && gpu_group.trim_end_matches(['│', '"', ' ']).ends_with(" 1"), "{screen}");
+    let nodes: Vec<&str> = screen.lines().filter(|l| l.contains("ALIVE")).collect();
+    assert_eq!(nodes.len(), 4, "{screen}");
+    for n in nodes {
+        assert!(!n.contains("not in Prometheus") && !n.contains("no metrics port"), "every node joined: {screen}");
+        assert!(n.contains(" mem ") && n.matches('%').count() == 2, "cpu and memory from Prometheus: {n}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+/// The Serve view's history pane: the selected deployment's traffic as a chart, and each
+/// replica's health over the window. The capture holds a replica killed on purpose (Ray's
+/// controller reported it unhealthy, then replaced it): its line dips, then ends.
+#[test]
+fn serve_history_pane_shows_a_killed_replica_as_a_dip() {
+    let (mut app, now) = lab_app("v3-history", View::Serve);
+    app.history = Some(all_captured(now));
+    app.run(Command::Down); // the deployment row
+    let screen = render(&app, now);
+    assert!(screen.contains("demo/Demo req/s · err/s over 15m · p99 now 151ms"), "{screen}");
+    assert!(screen.contains("Replica health over 15m"), "{screen}");
+    // The replica killed during the capture: healthy, then unhealthy, then gone.
+    let killed =
+        screen.lines().find(|l| l.contains("0ik7gwic") && l.contains('▁')).unwrap_or_else(|| panic!("{screen}"));
+    let strip: String = killed.chars().skip_while(|c| *c != '█').collect();
+    let strip = strip.trim_end_matches(['│', '"']);
+    assert!(strip.contains("█▁") && strip.trim_end().ends_with('▁') && strip.ends_with(' '), "{killed}");
+    // Its successor starts blank (it did not exist yet) and is healthy to the end.
+    let live = app.dashboards[0].serve.applications[0].deployments[0].replicas.iter().map(|r| r.replica_id.clone());
+    for id in live {
+        let line = screen.lines().rev().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("{id}: {screen}"));
+        assert!(!line.contains('▁'), "{line}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+/// GPUs idle and held before raytop started: flagged at once from the utilisation history, not
+/// a minute after launch. (The lab's GPUs are logical, so no Prometheus answer holds physical
+/// GPU series: this history is written in the shape Ray 2.60's reporter exports, labels read
+/// from its source.)
+#[test]
+fn a_gpu_idle_before_launch_is_flagged_from_history() {
+    let (mut c, now) = gpu_lab_with_a_trial();
+    assert!(!c.gpus.flags.iter().any(|f| f.contains("while held")), "no flag at launch: {:?}", c.gpus.flags);
+    let end = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let series = |uuid: &str, busy: f64| raytop::wire::prometheus::Series {
+        labels: [("GpuUuid".to_string(), uuid.to_string()), ("GpuIndex".to_string(), "0".to_string())].into(),
+        points: (0..=60).map(|i| (end - 600.0 + 10.0 * f64::from(i), if i < 10 { 80.0 } else { busy })).collect(),
+    };
+    let mut h = raytop::model::history::History::new("http://p".into());
+    let result = raytop::wire::prometheus::QueryResult {
+        query: raytop::model::history::GPU_QUERIES[0].1.into(),
+        start: end - 600.0,
+        end,
+        step: 10,
+        series: vec![series("GPU-fffffff00003", 0.0), series("GPU-fffffff00002", 93.0)],
+    };
+    h.apply(raytop::msg::HistoryUpdate::Answered { name: "gpu_util", result, at: now });
+    c.gpus.apply_history(&h);
+    let held: Vec<&String> = c.gpus.flags.iter().filter(|f| f.contains("while held")).collect();
+    assert_eq!(held.len(), 1, "{:?}", c.gpus.flags);
+    assert!(held[0].starts_with("GPU 0 on ") && held[0].contains("below 5% busy for 8m20s while held by"), "{held:?}");
 }
 
 /// Prometheus fails after it answered: both views say since when and how old the answers they
 /// keep are, and keep showing them.
 #[test]
 fn failing_history_keeps_its_last_answers_with_their_age() {
-    let (mut app, now) = lab_app("v1-busy", View::Autoscaler);
+    let (mut app, now) = lab_app("v3-history", View::Autoscaler);
     let all: Vec<(&'static str, &str)> =
         raytop::model::history::AUTOSCALER_QUERIES.into_iter().chain(raytop::model::history::SERVE_QUERIES).collect();
     let mut h = captured_history(&all, now);
@@ -431,7 +521,7 @@ fn failing_history_keeps_its_last_answers_with_their_age() {
     app.run(Command::ViewServe);
     let screen = render(&app, later(50));
     assert!(screen.contains("· history failing for 30s: Prometheus unreachable"), "{screen}");
-    assert!(screen.contains("1.5/s · - · 1170.0ms · 3"), "the last answers stay: {screen}");
+    assert!(screen.contains("3.2/s · - · 226.0ms · 3"), "the last answers stay: {screen}");
     // Seen in tmux: with only the Autoscaler view's answers, Serve claimed "no traffic recorded".
     app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
     let screen = render(&app, now);

@@ -88,6 +88,9 @@ impl App {
                 if !self.dashboards[i].apply(update) {
                     return false;
                 }
+                if let Some(h) = &self.history {
+                    self.dashboards[i].gpus.apply_history(h);
+                }
                 // A new session is a restarted head: say so, as nothing else on screen would.
                 if let (Some(old), Some(new)) = (&session_before, &self.dashboards[i].session)
                     && old != new
@@ -107,6 +110,9 @@ impl App {
             Msg::History(update) => {
                 if let Some(h) = &mut self.history {
                     h.apply(update);
+                    if let Some(c) = self.dashboards.get_mut(self.current) {
+                        c.gpus.apply_history(h);
+                    }
                 }
                 slice(self.view).interest.history.is_some()
             }

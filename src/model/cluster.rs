@@ -37,6 +37,9 @@ pub struct Node {
     pub gpu: Usage,
     pub memory: Usage,
     pub gpus: Vec<GpuStat>,
+    /// `ip:metricsExportPort`: the `instance` label of its series in Prometheus; empty when the
+    /// dashboard did not say the port.
+    pub metrics_instance: String,
     /// Logical resource totals as the dashboard reports them (keys camelCased, see facts §4.0).
     #[serde(skip)]
     pub resources: BTreeMap<String, f64>,
@@ -82,9 +85,11 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
         let from_totals = |key: &str| Usage { used: 0.0, total: r.resources_total.get(key).copied().unwrap_or(0.0) };
         let pick = |key: &str| usage.get(key).copied().unwrap_or_else(|| from_totals(key));
         let alive = r.state.eq_ignore_ascii_case("ALIVE");
+        let ip = if item.ip.is_empty() { r.node_manager_address.clone() } else { item.ip.clone() };
         let node = Node {
             node_id: r.node_id.clone(),
-            ip: if item.ip.is_empty() { r.node_manager_address.clone() } else { item.ip.clone() },
+            metrics_instance: r.metrics_export_port.filter(|p| *p > 0).map(|p| format!("{ip}:{p}")).unwrap_or_default(),
+            ip,
             hostname: if item.hostname.is_empty() { r.node_manager_hostname.clone() } else { item.hostname.clone() },
             instance_id: r.instance_id.clone(),
             group: group.clone(),

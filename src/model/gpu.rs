@@ -24,6 +24,9 @@ pub struct Gpus {
     pub nodes: Vec<GpuNode>,
     /// Waste and blockage worth a look, one line each.
     pub flags: Vec<String>,
+    /// The flags that are not about idle devices (kept apart: history can change the others).
+    #[serde(skip)]
+    other_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,6 +49,8 @@ pub struct GpuNode {
     pub group: String,
     /// The pod name on KubeRay.
     pub instance_id: String,
+    /// Its series' `instance` label in Prometheus (`ip:metricsExportPort`), when known.
+    pub metrics_instance: String,
     pub ray: Usage,
     /// GPUs the node's pod requests from Kubernetes (`nvidia.com/gpu`…), when known.
     pub k8s_requested: Option<f64>,
@@ -188,26 +193,9 @@ pub fn build(
             out.totals.ray.add(n.gpu);
             out.totals.physical += devices.len();
             out.totals.busy += devices.iter().filter(|d| d.utilization.is_some_and(|u| u >= IDLE_UTIL_PCT)).count();
-            let label = if n.instance_id.is_empty() || n.instance_id == n.node_id {
-                super::text::short_id(&n.node_id)
-            } else {
-                n.instance_id.clone()
-            };
-            for d in &devices {
-                if let Some(secs) = d.idle_for_s.filter(|s| *s >= IDLE_FLAG_SECS) {
-                    let who: Vec<String> =
-                        d.processes.iter().filter_map(|p| p.holder.as_ref().map(|h| h.name.clone())).collect();
-                    let who = if who.is_empty() { "a process".to_string() } else { who.join(", ") };
-                    out.flags.push(format!(
-                        "GPU {} on {label} ({}): below {IDLE_UTIL_PCT}% busy for {} while held by {who}",
-                        d.index.unwrap_or(0),
-                        g.name,
-                        crate::units::fmt_age(secs)
-                    ));
-                }
-            }
+            let label = node_label(&n.node_id, &n.instance_id);
             if n.gpu.total > 0.0 && n.gpu.used <= 0.0 {
-                out.flags.push(format!(
+                out.other_flags.push(format!(
                     "{label} ({}): {} GPU(s), none allocated",
                     g.name,
                     crate::units::fmt_amount(n.gpu.total)
@@ -218,6 +206,7 @@ pub fn build(
                 ip: n.ip.clone(),
                 group: g.name.clone(),
                 instance_id: n.instance_id.clone(),
+                metrics_instance: n.metrics_instance.clone(),
                 ray: n.gpu,
                 k8s_requested: None,
                 devices,
@@ -232,7 +221,59 @@ pub fn build(
         .map(|d| d.count as f64 * d.shape.iter().filter(|(k, _)| k == "GPU").map(|(_, v)| *v).sum::<f64>())
         .sum();
     for v in autoscaler.verdicts.iter().filter(|v| v.state == VerdictState::Blocked && v.text.contains("GPU")) {
-        out.flags.push(format!("GPU demand waits: {}", v.text));
+        out.other_flags.push(format!("GPU demand waits: {}", v.text));
     }
+    out.reflag();
     out
+}
+
+/// What a node is called in flags: its pod name on KubeRay, else its short id.
+fn node_label(node_id: &str, instance_id: &str) -> String {
+    if instance_id.is_empty() || instance_id == node_id {
+        super::text::short_id(node_id)
+    } else {
+        instance_id.to_string()
+    }
+}
+
+impl Gpus {
+    /// Idle times from Prometheus's utilisation history: a GPU held and idle for minutes before
+    /// raytop started is flagged at once, not a minute after launch.
+    pub fn apply_history(&mut self, h: &super::history::History) {
+        let mut changed = false;
+        for d in self.nodes.iter_mut().flat_map(|n| n.devices.iter_mut()).filter(|d| !d.processes.is_empty()) {
+            let Some(past) = d.uuid.as_deref().and_then(|u| h.idle_for(u, IDLE_UTIL_PCT)) else { continue };
+            // The live reading decides whether it is idle now; history only says since when.
+            if d.utilization.is_none_or(|u| u < IDLE_UTIL_PCT) && d.idle_for_s.is_none_or(|live| past > live) {
+                d.idle_for_s = Some(past);
+                changed = true;
+            }
+        }
+        if changed {
+            self.reflag();
+        }
+    }
+
+    /// The flags: GPUs held and idle for long enough, then the others found while building.
+    fn reflag(&mut self) {
+        let mut flags = Vec::new();
+        for n in &self.nodes {
+            let label = node_label(&n.node_id, &n.instance_id);
+            for d in &n.devices {
+                if let Some(secs) = d.idle_for_s.filter(|s| *s >= IDLE_FLAG_SECS) {
+                    let who: Vec<String> =
+                        d.processes.iter().filter_map(|p| p.holder.as_ref().map(|h| h.name.clone())).collect();
+                    let who = if who.is_empty() { "a process".to_string() } else { who.join(", ") };
+                    flags.push(format!(
+                        "GPU {} on {label} ({}): below {IDLE_UTIL_PCT}% busy for {} while held by {who}",
+                        d.index.unwrap_or(0),
+                        n.group,
+                        crate::units::fmt_age(secs)
+                    ));
+                }
+            }
+        }
+        flags.extend(self.other_flags.iter().cloned());
+        self.flags = flags;
+    }
 }

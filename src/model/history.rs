@@ -2,7 +2,7 @@
 //! query that produced it (so `snapshot --json` keeps them reproducible). raytop keeps only the
 //! latest answer of each query: Prometheus is the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -16,8 +16,9 @@ pub const WINDOWS: [u64; 4] = [15 * 60, 3600, 6 * 3600, 24 * 3600];
 /// Points per series a range query asks for: the step is the window divided by this.
 pub const POINTS: u64 = 120;
 
-/// What the Serve view shows per application, as Ray 2.60 exports it (names read from the lab).
-pub const SERVE_QUERIES: [(&str, &str); 5] = [
+/// What the Serve view shows per application, per deployment and per replica, as Ray 2.60
+/// exports it (names read from the lab's Prometheus and from Ray's `replica.py`).
+pub const SERVE_QUERIES: [(&str, &str); 9] = [
     ("requests_per_s", "sum by (application) (rate(ray_serve_num_http_requests_total[1m]))"),
     ("errors_per_s", "sum by (application) (rate(ray_serve_num_http_requests_total{status_code=~\"[45]..\"}[1m]))"),
     (
@@ -29,6 +30,15 @@ pub const SERVE_QUERIES: [(&str, &str); 5] = [
         "histogram_quantile(0.99, sum by (application, le) (rate(ray_serve_http_request_latency_ms_bucket[1m])))",
     ),
     ("replicas_healthy", "sum by (application) (ray_serve_deployment_replica_healthy)"),
+    ("dep_requests_per_s", "sum by (application, deployment) (rate(ray_serve_deployment_request_counter_total[1m]))"),
+    ("dep_errors_per_s", "sum by (application, deployment) (rate(ray_serve_deployment_error_counter_total[1m]))"),
+    (
+        "dep_p99_ms",
+        "histogram_quantile(0.99, sum by (application, deployment, le) (rate(ray_serve_deployment_processing_latency_ms_bucket[1m])))",
+    ),
+    // The controller sets 1 or 0 per replica after each health check; a killed replica's series
+    // drops to 0, then ends when the controller replaces it (seen in the lab).
+    ("replica_healthy", "max by (application, deployment, replica) (ray_serve_deployment_replica_healthy)"),
 ];
 
 /// What the Autoscaler view shows per worker group (`NodeType`), as the autoscaler exports it.
@@ -37,11 +47,30 @@ pub const AUTOSCALER_QUERIES: [(&str, &str); 2] = [
     ("pending_nodes", "sum by (NodeType) (autoscaler_pending_nodes)"),
 ];
 
+/// What the Cluster view shows per node, keyed by `instance` (the node's `ip:metricsExportPort`,
+/// the target Prometheus scrapes; Ray's node metrics carry no node id, and fake-multinode nodes
+/// share one ip).
+pub const CLUSTER_QUERIES: [(&str, &str); 3] = [
+    ("cpu_pct", "avg by (instance) (ray_node_cpu_utilization)"),
+    ("mem_pct", "100 * sum by (instance) (ray_node_mem_used) / sum by (instance) (ray_node_mem_total)"),
+    ("cpu_used", "sum by (instance) (ray_resources{Name=\"CPU\",State=\"USED\"})"),
+];
+
+/// What the GPU view shows: each physical GPU (by `GpuUuid`, where the node reports devices) and
+/// the logical GPUs Ray counts as used per node.
+pub const GPU_QUERIES: [(&str, &str); 3] = [
+    ("gpu_util", "max by (instance, GpuIndex, GpuUuid) (ray_node_gpus_utilization)"),
+    ("gram_used_mb", "max by (instance, GpuIndex, GpuUuid) (ray_node_gram_used)"),
+    ("gpu_used", "sum by (instance) (ray_resources{Name=\"GPU\",State=\"USED\"})"),
+];
+
 /// The queries of a topic.
 pub fn queries(topic: HistoryTopic) -> &'static [(&'static str, &'static str)] {
     match topic {
         HistoryTopic::Serve => &SERVE_QUERIES,
         HistoryTopic::Autoscaler => &AUTOSCALER_QUERIES,
+        HistoryTopic::Cluster => &CLUSTER_QUERIES,
+        HistoryTopic::Gpu => &GPU_QUERIES,
     }
 }
 
@@ -56,6 +85,10 @@ pub struct History {
     pub error: Option<String>,
     #[serde(skip)]
     pub failing_since: Option<SystemTime>,
+    /// (query, instance) → series index: a view finds each node's series without a scan, at
+    /// 2,000 nodes too.
+    #[serde(skip)]
+    by_instance: HashMap<(&'static str, String), usize>,
 }
 
 impl History {
@@ -67,12 +100,19 @@ impl History {
             answered_at: None,
             error: None,
             failing_since: None,
+            by_instance: HashMap::new(),
         }
     }
 
     pub fn apply(&mut self, u: HistoryUpdate) {
         match u {
             HistoryUpdate::Answered { name, result, at } => {
+                self.by_instance.retain(|(n, _), _| *n != name);
+                for (i, s) in result.series.iter().enumerate() {
+                    if let Some(inst) = s.labels.get("instance") {
+                        self.by_instance.insert((name, inst.clone()), i);
+                    }
+                }
                 self.results.insert(name, result);
                 self.answered_at = Some(at);
                 self.error = None;
@@ -92,6 +132,7 @@ impl History {
         let i = WINDOWS.iter().position(|w| *w == self.window_s).map_or(0, |i| (i + 1) % WINDOWS.len());
         self.window_s = WINDOWS[i];
         self.results.clear();
+        self.by_instance.clear();
     }
 
     /// The points of query `name` for one application.
@@ -101,9 +142,93 @@ impl History {
 
     /// The points of query `name` for the series whose `label` is `value`.
     pub fn of(&self, name: &str, label: &str, value: &str) -> Option<&[(f64, f64)]> {
-        let r = self.results.get(name)?;
-        r.series.iter().find(|s| s.label(label) == value).map(|s| s.points.as_slice())
+        self.of_where(name, &[(label, value)])
     }
+
+    /// The points of query `name` for one node (its `ip:metricsExportPort`).
+    pub fn of_instance(&self, name: &'static str, instance: &str) -> Option<&[(f64, f64)]> {
+        let i = *self.by_instance.get(&(name, instance.to_string()))?;
+        self.results.get(name)?.series.get(i).map(|s| s.points.as_slice())
+    }
+
+    /// The points of query `name` for the series whose labels have all these values.
+    pub fn of_where(&self, name: &str, want: &[(&str, &str)]) -> Option<&[(f64, f64)]> {
+        let r = self.results.get(name)?;
+        r.series.iter().find(|s| want.iter().all(|(l, v)| s.label(l) == *v)).map(|s| s.points.as_slice())
+    }
+
+    /// The window of the answer to `name`, as (start, end) unix seconds.
+    pub fn span(&self, name: &str) -> Option<(f64, f64)> {
+        self.results.get(name).map(|r| (r.start, r.end))
+    }
+
+    /// Whether every query of `topic` was answered, and none with a single series: a Prometheus
+    /// that does not scrape Ray (or scrapes another cluster under other names).
+    pub fn answered_empty(&self, topic: HistoryTopic) -> bool {
+        queries(topic).iter().all(|(name, _)| self.results.get(name).is_some_and(|r| r.series.is_empty()))
+    }
+
+    /// How long the GPU `uuid` has been below `threshold` percent busy at the end of the window,
+    /// by its utilisation history: from the first point of the current idle run to the last
+    /// point. `None` when it is busy at the end, or Prometheus has no series for it.
+    pub fn idle_for(&self, uuid: &str, threshold: f64) -> Option<f64> {
+        let points = self.of("gpu_util", "GpuUuid", uuid)?;
+        let &(last_t, last_v) = points.iter().rev().find(|(_, v)| v.is_finite())?;
+        if last_v >= threshold {
+            return None;
+        }
+        let run_start = points
+            .iter()
+            .rev()
+            .filter(|(_, v)| v.is_finite())
+            .take_while(|(_, v)| *v < threshold)
+            .last()
+            .map_or(last_t, |p| p.0);
+        Some(last_t - run_start)
+    }
+}
+
+/// How buckets of a resampled series are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    Mean,
+    /// The lowest value: a health series keeps its dips.
+    Min,
+}
+
+/// The points over `[start, end]` in `width` equal buckets, combined; NaN where a bucket has no
+/// point (the series did not exist then). So series of one window line up column by column.
+pub fn buckets(points: &[(f64, f64)], (start, end): (f64, f64), width: usize, how: Combine) -> Vec<f64> {
+    let mut acc = vec![(0.0_f64, 0_u32, f64::INFINITY); width];
+    let span = (end - start).max(1.0);
+    for &(t, v) in points.iter().filter(|(_, v)| v.is_finite()) {
+        let i = (((t - start) / span) * width as f64).floor();
+        if !(0.0..=width as f64).contains(&i) || width == 0 {
+            continue;
+        }
+        let b = &mut acc[(i as usize).min(width - 1)];
+        b.0 += v;
+        b.1 += 1;
+        b.2 = b.2.min(v);
+    }
+    acc.into_iter()
+        .map(|(sum, n, min)| match (n, how) {
+            (0, _) => f64::NAN,
+            (_, Combine::Mean) => sum / f64::from(n),
+            (_, Combine::Min) => min,
+        })
+        .collect()
+}
+
+/// Series of one window added point by point (a group's nodes), by timestamp.
+pub fn sum_series<'a>(all: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Vec<(f64, f64)> {
+    let mut by_t: BTreeMap<i64, f64> = BTreeMap::new();
+    for points in all {
+        for &(t, v) in points.iter().filter(|(_, v)| v.is_finite()) {
+            *by_t.entry((t * 1000.0).round() as i64).or_insert(0.0) += v;
+        }
+    }
+    by_t.into_iter().map(|(ms, v)| (ms as f64 / 1000.0, v)).collect()
 }
 
 /// The window's name as the footer shows it.
@@ -134,5 +259,37 @@ mod tests {
         h.apply(HistoryUpdate::Failed { error: "down".into(), at: t0 });
         assert_eq!(h.of_app("requests_per_s", "demo"), Some(&[(1.0, 2.0)][..]), "kept");
         assert_eq!((h.error.as_deref(), h.failing_since), (Some("down"), Some(t0)));
+    }
+
+    fn gpu_history(points: Vec<(f64, f64)>) -> History {
+        let mut h = History::new("http://p".into());
+        let series = vec![Series { labels: [("GpuUuid".to_string(), "GPU-1".to_string())].into(), points }];
+        let result = QueryResult { query: "q".into(), start: 0.0, end: 100.0, step: 10, series };
+        h.apply(HistoryUpdate::Answered { name: "gpu_util", result, at: SystemTime::UNIX_EPOCH });
+        h
+    }
+
+    #[test]
+    fn idle_time_is_the_last_run_below_the_threshold() {
+        let h = gpu_history(vec![(0.0, 80.0), (10.0, 90.0), (20.0, 1.0), (30.0, f64::NAN), (40.0, 0.0), (90.0, 2.0)]);
+        assert_eq!(h.idle_for("GPU-1", 5.0), Some(70.0), "from 20 s to 90 s");
+        assert_eq!(h.idle_for("GPU-2", 5.0), None, "no series");
+        let busy = gpu_history(vec![(0.0, 1.0), (10.0, 50.0)]);
+        assert_eq!(busy.idle_for("GPU-1", 5.0), None, "busy at the end");
+        let always = gpu_history(vec![(0.0, 1.0), (10.0, 0.0)]);
+        assert_eq!(always.idle_for("GPU-1", 5.0), Some(10.0), "idle over the whole window");
+    }
+
+    #[test]
+    fn buckets_line_up_and_keep_dips() {
+        let pts = [(0.0, 1.0), (10.0, 1.0), (50.0, 0.0), (55.0, 1.0)];
+        let b = buckets(&pts, (0.0, 100.0), 4, Combine::Min);
+        assert_eq!(b[0], 1.0);
+        assert!(b[1].is_nan(), "no point in 25..50: absent");
+        assert_eq!(b[2], 0.0, "the dip wins over the 1 in the same bucket");
+        assert!(b[3].is_nan());
+        let m = buckets(&pts, (0.0, 100.0), 2, Combine::Mean);
+        assert_eq!(m, vec![1.0, 0.5]);
+        assert_eq!(sum_series([&pts[..2], &pts[1..3]]), vec![(0.0, 1.0), (10.0, 2.0), (50.0, 0.0)]);
     }
 }

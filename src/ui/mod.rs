@@ -1,5 +1,6 @@
 //! Drawing: pure functions of the app state and a clock. Nothing here fetches or parses.
 
+pub mod history;
 pub mod popups;
 pub mod views;
 pub mod widgets;

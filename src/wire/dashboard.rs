@@ -94,6 +94,9 @@ pub struct Raylet {
     #[serde(deserialize_with = "lenient_i64")]
     pub end_time_ms: Option<i64>,
     pub state_message: Option<String>,
+    /// Where the node's metrics are scraped (with its ip: Prometheus's `instance` label).
+    #[serde(deserialize_with = "lenient_i64")]
+    pub metrics_export_port: Option<i64>,
 }
 
 /// One physical GPU as the node's agent reports it (`gpus[]`, facts §4.3).

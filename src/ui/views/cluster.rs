@@ -11,11 +11,13 @@ use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
+use crate::model::history::History;
 use crate::model::resources::Usage;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
+use crate::ui::history;
 use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, short_id};
 use crate::units::fmt_age;
 use crate::view::View;
@@ -23,9 +25,20 @@ use crate::view::View;
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
-    let header =
-        TRow::new(["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY", "HOST CPU MEM", "UPTIME"])
-            .style(t.header());
+    let history = app.history.as_ref();
+    // With history, its column takes the place of the live host figures (its last point is the
+    // same reading); uptime stays where the terminal is wide enough.
+    let show_uptime = history.is_none() || area.width >= 140;
+    let history_header = history.map(|h| format!("{} HOST CPU · MEM", crate::model::history::window_label(h.window_s)));
+    let mut header = vec!["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY"];
+    match &history_header {
+        Some(hh) => header.push(hh),
+        None => header.push("HOST CPU MEM"),
+    }
+    if show_uptime {
+        header.push("UPTIME");
+    }
+    let header = TRow::new(header).style(t.header());
     let usage_cell = |u: Usage, bytes: bool| -> Cell<'static> {
         let mut spans = bar(u, 5, t);
         spans.push(Span::raw(" "));
@@ -50,16 +63,21 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                     (Some(lo), Some(_)) => format!(" [{lo}..]"),
                     _ => String::new(),
                 };
-                Some(TRow::new(vec![
+                let mut cells = vec![
                     Cell::from(Span::styled(format!("{marker} {}", grp.name), t.group())),
                     Cell::from(kind),
                     Cell::from(format!("{} alive{limits}{dead}", grp.nodes_alive)),
                     usage_cell(grp.cpu, false),
                     usage_cell(grp.gpu, false),
                     usage_cell(grp.memory, true),
+                    match history {
+                        Some(h) => Cell::from(Span::styled(group_history(h, grp), t.accent())),
+                        None => Cell::from(""),
+                    },
                     Cell::from(""),
-                    Cell::from(""),
-                ]))
+                ];
+                cells.truncate(if show_uptime { 8 } else { 7 });
+                Some(TRow::new(cells))
             }
             Row::Node { g, n } => {
                 let node = c.groups.get(*g)?.nodes.get(*n)?;
@@ -78,16 +96,21 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                     short_id(&node.node_id)
                 };
                 let style = if node.alive { t.text() } else { t.muted() };
-                Some(TRow::new(vec![
+                let mut cells = vec![
                     Cell::from(Span::styled(format!("  {name}"), style)),
                     Cell::from(node.ip.clone()),
                     Cell::from(Span::styled(state, t.status(state))),
                     usage_cell(node.cpu, false),
                     usage_cell(node.gpu, false),
                     usage_cell(node.memory, true),
-                    Cell::from(phys),
+                    match history {
+                        Some(h) => Cell::from(Span::styled(node_history(h, node), t.accent())),
+                        None => Cell::from(phys),
+                    },
                     Cell::from(uptime),
-                ]))
+                ];
+                cells.truncate(if show_uptime { 8 } else { 7 });
+                Some(TRow::new(cells))
             }
             Row::DeadFolded { count, .. } => Some(TRow::new(vec![Cell::from(Span::styled(
                 format!("  … {count} dead node(s) folded (press d)"),
@@ -103,30 +126,74 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         total.2.add(g.memory);
     }
     let alive: usize = c.groups.iter().map(|g| g.nodes_alive).sum();
+    let history_note = match history {
+        None => " · history: start with --prometheus URL".to_string(),
+        Some(h) => match super::history_failure(h, now) {
+            Some(failure) => format!(" · {failure}"),
+            None if h.answered_empty(crate::msg::HistoryTopic::Cluster) => {
+                format!(" · Prometheus {} has no Ray node metrics: is it scraping Ray's metrics ports?", h.source)
+            }
+            None => String::new(),
+        },
+    };
     let title = format!(
-        " Cluster — {} group(s), {alive} node(s) alive · CPU {} · GPU {} · memory {} ",
+        " Cluster — {} group(s), {alive} node(s) alive · CPU {} · GPU {} · memory {}{history_note} ",
         c.groups.len(),
         amount_pair(total.0),
         amount_pair(total.1),
         bytes_pair(total.2)
     );
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(18),
-            Constraint::Length(15),
-            Constraint::Length(16),
-            Constraint::Length(12),
-            Constraint::Length(11),
-            Constraint::Length(16),
-            Constraint::Length(16),
-            Constraint::Min(7),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    let mut widths = vec![
+        Constraint::Length(18),
+        Constraint::Length(15),
+        Constraint::Length(16),
+        Constraint::Length(12),
+        Constraint::Length(11),
+        Constraint::Length(16),
+    ];
+    widths.push(if history.is_some() { Constraint::Min(24) } else { Constraint::Length(16) });
+    if show_uptime {
+        widths.push(Constraint::Min(7));
+    }
+    let table = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(t.selected())
+        .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, area, &mut state);
+}
+
+const SPARK: usize = 8;
+
+/// A node over the window: host CPU busy, with its latest, and memory used now.
+fn node_history(h: &History, node: &crate::model::cluster::Node) -> String {
+    if node.metrics_instance.is_empty() {
+        return "no metrics port known".into();
+    }
+    let series = |name: &'static str| h.of_instance(name, &node.metrics_instance).unwrap_or_default();
+    let (cpu, mem) = (series("cpu_pct"), series("mem_pct"));
+    if cpu.is_empty() && mem.is_empty() {
+        return if h.results.contains_key("cpu_pct") { "not in Prometheus".into() } else { "…".into() };
+    }
+    let pct = |p: &[(f64, f64)]| history::last(p).map_or("-".into(), |v| format!("{v:.0}%"));
+    format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", cpu, SPARK), pct(cpu), pct(mem))
+}
+
+/// A group over the window: its nodes' logical CPUs used, added up.
+fn group_history(h: &History, grp: &crate::model::cluster::Group) -> String {
+    let per_node = grp
+        .nodes
+        .iter()
+        .filter(|n| !n.metrics_instance.is_empty())
+        .filter_map(|n| h.of_instance("cpu_used", &n.metrics_instance));
+    let total = crate::model::history::sum_series(per_node);
+    if total.is_empty() {
+        return String::new();
+    }
+    format!(
+        "CPU used {} {}",
+        history::spark_from_zero(h, "cpu_used", &total, 8),
+        history::last(&total).map_or("-".into(), crate::units::fmt_amount)
+    )
 }
 
 /// The rows this view lists, in order.
@@ -162,7 +229,7 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Cluster view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Cluster,
-    interest: Interest { nodes: true, ..Interest::ACTIVE },
+    interest: Interest { nodes: true, history: Some(crate::msg::HistoryTopic::Cluster), ..Interest::ACTIVE },
     hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1")],
     rows,
     draw: Draw::Dashboard(draw),

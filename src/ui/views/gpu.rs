@@ -11,15 +11,17 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
+use crate::model::history::History;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
+use crate::ui::history;
 use crate::ui::widgets::{amount_pair, bar, short, short_id};
 use crate::units::fmt_amount;
 use crate::view::View;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let g = &c.gpus;
     let flags_h = if g.flags.is_empty() { 3 } else { (g.flags.len().min(6) as u16) + 2 };
@@ -52,7 +54,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
                 if let Some(r) = node.k8s_requested {
                     gpu.push(Span::styled(format!(" · pod asks {}", fmt_amount(r)), t.muted()));
                 }
-                Some(TRow::new(vec![
+                let mut cells = vec![
                     Cell::from(Span::styled(format!("▾ {}", node.group), t.group())),
                     Cell::from(name),
                     Cell::from(node.ip.clone()),
@@ -65,7 +67,11 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
                         },
                         t.muted(),
                     )),
-                ]))
+                ];
+                if let Some(h) = &app.history {
+                    cells.push(Cell::from(Span::styled(node_history(h, node), t.accent())));
+                }
+                Some(TRow::new(cells))
             }
             Row::GpuDevice { n, d } => {
                 let dev = g.nodes.get(*n)?.devices.get(*d)?;
@@ -88,13 +94,17 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
                     })
                     .collect();
                 let style = if dev.idle_for_s.is_some() { t.warn() } else { t.text() };
-                Some(TRow::new(vec![
+                let mut cells = vec![
                     Cell::from(format!("  GPU {}", dev.index.unwrap_or(0))),
                     Cell::from(short(dev.name.as_deref().unwrap_or("?"), 24)),
                     Cell::from(Span::styled(util, style)),
                     Cell::from(format!("{mem} {extra}")),
                     Cell::from(if holders.is_empty() { "no process".into() } else { holders.join(", ") }),
-                ]))
+                ];
+                if let Some(h) = &app.history {
+                    cells.push(Cell::from(Span::styled(device_history(h, dev), style)));
+                }
+                Some(TRow::new(cells))
             }
             Row::GpuHolder { n, h } => {
                 let holder = g.nodes.get(*n)?.holders.get(*h)?;
@@ -124,23 +134,65 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
     );
     let body =
         if rows.is_empty() { vec![TRow::new(vec![Cell::from(Span::styled("no GPU nodes", t.muted()))])] } else { rows };
-    let table = Table::new(
-        body,
-        [
-            Constraint::Length(18),
-            Constraint::Length(24),
-            Constraint::Length(14),
-            Constraint::Length(24),
-            Constraint::Min(20),
-        ],
-    )
-    .header(
-        TRow::new(["GROUP / GPU", "NODE / MODEL / HOLDER", "IP / BUSY", "ALLOCATED / MEMORY", "DEVICES / PROCESSES"])
-            .style(t.header()),
-    )
-    .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    let mut widths = vec![
+        Constraint::Length(18),
+        Constraint::Length(24),
+        Constraint::Length(14),
+        Constraint::Length(24),
+        Constraint::Min(20),
+    ];
+    let mut header =
+        vec!["GROUP / GPU", "NODE / MODEL / HOLDER", "IP / BUSY", "ALLOCATED / MEMORY", "DEVICES / PROCESSES"];
+    let history_header = app
+        .history
+        .as_ref()
+        .map(|h| format!("{} GPUS USED / BUSY · MEMORY", crate::model::history::window_label(h.window_s)));
+    if let Some(hh) = &history_header {
+        widths.push(Constraint::Length(30));
+        header.push(hh);
+    }
+    let title = match &app.history {
+        Some(h) => match super::history_failure(h, now) {
+            Some(failure) => format!("{title}· {failure} "),
+            None => title,
+        },
+        None => format!("{title}· history: start with --prometheus URL "),
+    };
+    let table = Table::new(body, widths)
+        .header(TRow::new(header).style(t.header()))
+        .row_highlight_style(t.selected())
+        .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, table_area, &mut state);
+}
+
+const SPARK: usize = 12;
+
+/// A node over the window: the logical GPUs Ray counted as used.
+fn node_history(h: &History, node: &crate::model::gpu::GpuNode) -> String {
+    let Some(used) = h.of_instance("gpu_used", &node.metrics_instance).filter(|_| !node.metrics_instance.is_empty())
+    else {
+        return if h.results.contains_key("gpu_used") { "not in Prometheus".into() } else { "…".into() };
+    };
+    format!(
+        "{} {} used",
+        history::spark_from_zero(h, "gpu_used", used, SPARK),
+        history::last(used).map_or("-".into(), fmt_amount)
+    )
+}
+
+/// A physical GPU over the window: how busy, and its memory in use.
+fn device_history(h: &History, dev: &crate::model::gpu::Device) -> String {
+    let uuid = dev.uuid.as_deref().unwrap_or_default();
+    let Some(util) = h.of("gpu_util", "GpuUuid", uuid).filter(|_| !uuid.is_empty()) else {
+        return if h.results.contains_key("gpu_util") { "not in Prometheus".into() } else { "…".into() };
+    };
+    let mem = h.of("gram_used_mb", "GpuUuid", uuid).and_then(history::last);
+    format!(
+        "{} {:>3} · {}",
+        history::spark_from_zero(h, "gpu_util", util, SPARK),
+        history::last(util).map_or("-".into(), |v| format!("{v:.0}%")),
+        mem.map_or("-".into(), |mb| format!("{:.1}G", mb / 1024.0)),
+    )
 }
 
 /// The rows this view lists, in order.
@@ -166,7 +218,14 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The GPU view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Gpu,
-    interest: Interest { nodes: true, actors: true, serve: true, autoscaler: true, ..Interest::ACTIVE },
+    interest: Interest {
+        nodes: true,
+        actors: true,
+        serve: true,
+        autoscaler: true,
+        history: Some(crate::msg::HistoryTopic::Gpu),
+        ..Interest::ACTIVE
+    },
     hints: &[(C::CancelTrial, "cancel trial")],
     rows,
     draw: Draw::Dashboard(draw),

@@ -6,17 +6,19 @@ use std::time::SystemTime;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
+use crate::model::history::{History, window_label};
 use crate::model::serve::Serve;
 use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
+use crate::ui::history;
 use crate::ui::widgets::{short, short_id};
 use crate::units::fmt_age;
 use crate::view::View;
@@ -27,7 +29,18 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     let apps = &c.serve.applications;
     let message = detail_message(app, c);
     let detail_h = if message.is_some() { 8 } else { 0 };
-    let [table_area, detail_area] = Layout::vertical([Constraint::Min(4), Constraint::Length(detail_h)]).areas(area);
+    let focus = app.history.as_ref().and_then(|h| history_focus(app, c).map(|f| (h, f)));
+    // The pane takes what the table leaves, between 12 and 20 rows.
+    let history_h = if focus.is_some() {
+        area.height.saturating_sub(detail_h + app.rows.len() as u16 + 3).clamp(12, 20)
+    } else {
+        0
+    };
+    let [table_area, history_area, detail_area] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(history_h), Constraint::Length(detail_h)]).areas(area);
+    if let Some((h, (app_name, dep_name))) = focus {
+        draw_history(f, history_area, app, h, app_name, dep_name);
+    }
 
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
     let rows: Vec<TRow> = app.rows[range]
@@ -58,16 +71,18 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                 } else {
                     format!(", {} dead", dep.recent_dead.len())
                 };
-                Some(TRow::new(with_history_gap(
-                    app,
-                    vec![
-                        Cell::from(format!("  {}", dep.name)),
-                        Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
-                        Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
-                        Cell::from(""),
-                        Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))),
-                    ],
-                )))
+                let app_name = &apps.get(*a)?.name;
+                let mut cells = vec![
+                    Cell::from(format!("  {}", dep.name)),
+                    Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
+                    Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
+                    Cell::from(""),
+                ];
+                if let Some(h) = &app.history {
+                    cells.push(Cell::from(Span::styled(deployment_traffic(h, app_name, &dep.name), t.accent())));
+                }
+                cells.push(Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))));
+                Some(TRow::new(cells))
             }
             Row::Replica { a, d, r } => {
                 let rep = apps.get(*a)?.deployments.get(*d)?.replicas.get(*r)?;
@@ -78,16 +93,24 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                 };
                 let started = rep.start_time.map(|s| format!("up {}", fmt_age(now_s - s))).unwrap_or_default();
                 let pid = rep.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
-                Some(TRow::new(with_history_gap(
-                    app,
-                    vec![
-                        Cell::from(format!("    {}", rep.replica_id)),
-                        Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
-                        Cell::from(format!("{} {node}{pid}", rep.node_ip)),
-                        Cell::from(started),
-                        Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())),
-                    ],
-                )))
+                let (x, dep) = (apps.get(*a)?, apps.get(*a)?.deployments.get(*d)?);
+                let mut cells = vec![
+                    Cell::from(format!("    {}", rep.replica_id)),
+                    Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
+                    Cell::from(format!("{} {node}{pid}", rep.node_ip)),
+                    Cell::from(started),
+                ];
+                if let Some(h) = &app.history {
+                    let want =
+                        [("application", x.name.as_str()), ("deployment", &dep.name), ("replica", &rep.replica_id)];
+                    let strip = match h.of_where("replica_healthy", &want) {
+                        Some(points) => history::health_strip(h, points, HEALTH_W, t),
+                        None => vec![Span::styled("no health series", t.muted())],
+                    };
+                    cells.push(Cell::from(Line::from(strip)));
+                }
+                cells.push(Cell::from(Span::styled(format!("actor {}", short(&rep.actor_id, 13)), t.muted())));
+                Some(TRow::new(cells))
             }
             _ => None,
         })
@@ -136,13 +159,40 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     }
 }
 
-/// An empty traffic cell before the last one, when the traffic column is shown.
-fn with_history_gap<'a>(app: &App, mut cells: Vec<Cell<'a>>) -> Vec<Cell<'a>> {
-    if app.history.is_some() {
-        let last = cells.len() - 1;
-        cells.insert(last, Cell::from(""));
+/// Columns of a sparkline or health strip in the table.
+const SPARK: usize = 10;
+const HEALTH_W: usize = 30;
+
+/// One deployment's traffic over the window, as its replicas count it: requests per second, the
+/// latest rate, errors, p99 processing latency and healthy replicas.
+pub fn deployment_traffic(h: &History, app: &str, dep: &str) -> String {
+    let want = [("application", app), ("deployment", dep)];
+    let rps = h.of_where("dep_requests_per_s", &want).unwrap_or_default();
+    // Healthy now: the replicas whose series reach the latest step (a replaced one's ends).
+    let healthy: f64 = h
+        .results
+        .get("replica_healthy")
+        .map(|r| {
+            let latest = r.series.iter().filter_map(|s| s.points.last()).map(|p| p.0).fold(f64::MIN, f64::max);
+            r.series
+                .iter()
+                .filter(|s| s.label("application") == app && s.label("deployment") == dep)
+                .filter_map(|s| s.points.last().filter(|p| p.0 >= latest))
+                .map(|p| p.1)
+                .sum()
+        })
+        .unwrap_or(0.0);
+    if rps.is_empty() && healthy == 0.0 {
+        return if h.results.contains_key("dep_requests_per_s") { "no traffic recorded".into() } else { "…".into() };
     }
-    cells
+    let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
+    format!(
+        "{} {} · {} · {} · {healthy:.0}",
+        history::spark(h, "dep_requests_per_s", rps, SPARK),
+        num(history::last(rps), "/s"),
+        num(h.of_where("dep_errors_per_s", &want).and_then(history::last), "/s"),
+        num(h.of_where("dep_p99_ms", &want).and_then(history::last), "ms"),
+    )
 }
 
 /// One application's traffic over the window: a sparkline of requests per second, then the
@@ -155,16 +205,139 @@ pub fn traffic(h: &crate::model::history::History, app: &str) -> String {
         // Autoscaler view's answers say nothing of Serve).
         return if h.results.contains_key("requests_per_s") { "no traffic recorded".into() } else { "…".into() };
     }
-    let tail = &rps[rps.len().saturating_sub(10)..];
+    let points = h.of_app("requests_per_s", app).unwrap_or_default();
     let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
     format!(
         "{} {} · {} · {} · {}",
-        crate::ui::widgets::sparkline(tail, 10),
+        history::spark(h, "requests_per_s", points, SPARK),
         num(last("requests_per_s"), "/s"),
         num(last("errors_per_s"), "/s"),
         num(last("p99_ms"), "ms"),
         last("replicas_healthy").map_or("-".into(), |v| format!("{v:.0}")),
     )
+}
+
+/// The application (and deployment, on a deployment or replica row) the selected row is about.
+fn history_focus<'a>(app: &App, c: &'a ClusterState) -> Option<(&'a str, Option<&'a str>)> {
+    let apps = &c.serve.applications;
+    match app.rows.get(app.selected())? {
+        Row::App { a, .. } => Some((apps.get(*a)?.name.as_str(), None)),
+        Row::Deployment { a, d } | Row::Replica { a, d, .. } => {
+            let x = apps.get(*a)?;
+            Some((x.name.as_str(), Some(x.deployments.get(*d)?.name.as_str())))
+        }
+        _ => None,
+    }
+}
+
+/// The selected application's or deployment's traffic as a chart over the window, and the health
+/// of each of its replicas over the same window, replaced ones included: when a replica was
+/// unhealthy (`▁`), when it went away and when its successor started (blank before and after).
+fn draw_history(f: &mut Frame, area: Rect, app: &App, h: &History, app_name: &str, dep: Option<&str>) {
+    use ratatui::style::Style;
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let t = &app.theme;
+    let [chart_area, health_area] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+    let (rps, errs, p99) = match dep {
+        Some(d) => {
+            let want = [("application", app_name), ("deployment", d)];
+            (
+                h.of_where("dep_requests_per_s", &want),
+                h.of_where("dep_errors_per_s", &want),
+                h.of_where("dep_p99_ms", &want),
+            )
+        }
+        None => {
+            (h.of_app("requests_per_s", app_name), h.of_app("errors_per_s", app_name), h.of_app("p99_ms", app_name))
+        }
+    };
+    let end = h.span(if dep.is_some() { "dep_requests_per_s" } else { "requests_per_s" }).map_or(0.0, |s| s.1);
+    // Minutes before now, so the x axis reads -15 … 0 whatever the clock.
+    let to_xy = |p: Option<&[(f64, f64)]>| -> Vec<(f64, f64)> {
+        p.unwrap_or_default().iter().filter(|(_, v)| v.is_finite()).map(|(ts, v)| ((ts - end) / 60.0, *v)).collect()
+    };
+    let (rps_xy, err_xy) = (to_xy(rps), to_xy(errs));
+    let top = rps_xy.iter().chain(&err_xy).map(|p| p.1).fold(0.0_f64, f64::max).max(1.0) * 1.1;
+    let window_min = h.window_s as f64 / 60.0;
+    let name = dep.map_or(app_name.to_string(), |d| format!("{app_name}/{d}"));
+    let p99_now = p99.and_then(history::last).map_or("-".into(), |v| format!("{v:.0}ms"));
+    let title = format!(" {name} req/s · err/s over {} · p99 now {p99_now} ", window_label(h.window_s));
+    let datasets = vec![
+        Dataset::default()
+            .name("req/s")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.accent())
+            .data(&rps_xy),
+        Dataset::default()
+            .name("err/s")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.error())
+            .data(&err_xy),
+    ];
+    let chart = Chart::new(datasets)
+        .legend_position(None) // the title names the lines; a legend box would hide the latest points
+        .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())))
+        .x_axis(
+            Axis::default()
+                .style(Style::default().patch(t.muted()))
+                .bounds([-window_min, 0.0])
+                .labels([format!("-{}", window_label(h.window_s)), "now".to_string()]),
+        )
+        .y_axis(
+            Axis::default()
+                .style(Style::default().patch(t.muted()))
+                .bounds([0.0, top])
+                .labels(["0".to_string(), format!("{top:.1}")]),
+        );
+    f.render_widget(chart, chart_area);
+
+    let mut replicas: Vec<&crate::model::history::Series> = h
+        .results
+        .get("replica_healthy")
+        .map(|r| {
+            r.series
+                .iter()
+                .filter(|s| s.label("application") == app_name && dep.is_none_or(|d| s.label("deployment") == d))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Oldest first: a replaced replica sits above the one that took its place.
+    replicas.sort_by(|a, b| {
+        let first = |s: &crate::model::history::Series| s.points.first().map_or(f64::MAX, |p| p.0);
+        first(a).total_cmp(&first(b)).then_with(|| a.label("replica").cmp(b.label("replica")))
+    });
+    let width = (health_area.width as usize).saturating_sub(24).clamp(8, 120);
+    let rows_fit = (health_area.height as usize).saturating_sub(2);
+    let skip = replicas.len().saturating_sub(rows_fit);
+    let mut lines: Vec<Line> = replicas[skip..]
+        .iter()
+        .map(|s| {
+            let mut spans = vec![Span::styled(format!("{:<20} ", short(s.label("replica"), 20)), t.text())];
+            spans.extend(history::health_strip(h, &s.points, width, t));
+            Line::from(spans)
+        })
+        .collect();
+    if lines.is_empty() {
+        let why = if h.results.contains_key("replica_healthy") {
+            "no replica health series"
+        } else {
+            "asking Prometheus …"
+        };
+        lines.push(Line::from(Span::styled(why, t.muted())));
+    }
+    let title = format!(
+        " Replica health over {} (█ healthy, ▁ unhealthy, blank: not running){} ",
+        window_label(h.window_s),
+        if skip > 0 { format!(", {skip} older not shown") } else { String::new() }
+    );
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
+        health_area,
+    );
 }
 
 fn first_line(s: &str) -> String {
