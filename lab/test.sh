@@ -70,10 +70,10 @@ fi
 # A real Prometheus scraping the lab through Ray's service-discovery file (history tests).
 "$LAB_SCRIPTS/prom/up.sh"
 export RAYTOP_LAB_PROM_URL="http://127.0.0.1:${RAYTOP_LAB_PROM_PORT:-9391}"
-run_stage 10 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel)_/)'
+run_stage 12 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel|kill)_/)'
 # The actions change the lab that the tests above read (the Serve config, a trial of the first
-# sweep): after them, one at a time.
-run_stage 3 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel)_/)' --test-threads 1
+# sweep, a killed replica): after them, one at a time.
+run_stage 4 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel|kill)_/)' --test-threads 1
 "$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 

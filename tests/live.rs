@@ -746,3 +746,144 @@ fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
         });
     }
 }
+
+/// The Cluster view's history joins every alive node to its series in Prometheus by the node's
+/// metrics port (Prometheus's `instance`), and the view shows each node's history.
+#[test]
+#[ignore = "needs the lab and its Prometheus: run ./lab/test.sh"]
+fn cluster_history_joins_every_node_by_its_metrics_port() {
+    let prom = prom_url();
+    let (json, instances) = eventually("node series for every alive node", Duration::from_secs(60), || {
+        let (_, json) = snapshot(&["--dashboard", &lab_url(), "--prometheus", &prom]);
+        let instances: std::collections::BTreeSet<String> = json["history"]["results"]["cpu_pct"]["series"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["labels"]["instance"].as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        let nodes: Vec<String> = json["clusters"][0]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["nodes"].as_array().cloned().unwrap_or_default())
+            .filter(|n| n["alive"] == true)
+            .map(|n| n["metrics_instance"].as_str().unwrap_or_default().to_string())
+            .collect();
+        if !nodes.is_empty() && nodes.iter().all(|n| instances.contains(n)) {
+            Ok((json, nodes))
+        } else {
+            Err(format!("nodes {nodes:?}, series {instances:?}"))
+        }
+    });
+    assert!(instances.iter().all(|i| i.starts_with("192.0.2.2:")), "{instances:?}");
+    assert_eq!(json["history"]["results"]["cpu_pct"]["query"], "avg by (instance) (ray_node_cpu_utilization)");
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--prometheus", &prom, "--refresh", "1"]);
+    let s = p.wait("every node's history", Duration::from_secs(30), |s| {
+        s.lines().filter(|l| l.contains("ALIVE") && l.contains(" mem ")).count() == instances.len()
+    });
+    assert!(s.contains("15m HOST CPU · MEM") && !s.contains("not in Prometheus"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+/// A second, real Prometheus that scrapes only itself: raytop says it has no Ray metrics rather
+/// than drawing empty charts.
+#[test]
+#[ignore = "needs the lab's Prometheus binary: run ./lab/test.sh"]
+fn prometheus_without_ray_metrics_is_a_notice() {
+    let bin = format!("{}/.lab/prom/pkg/usr/bin/prometheus", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("scrape_configs:\n  - job_name: self\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"),
+    )
+    .unwrap();
+    let child = std::process::Command::new(&bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg("--log.level=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin}: {e}"));
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _prom = Kill(child);
+    let url = format!("http://127.0.0.1:{port}");
+    eventually("the second Prometheus ready", Duration::from_secs(30), || {
+        let ok = std::process::Command::new("curl").args(["-sf", &format!("{url}/-/ready")]).status().unwrap();
+        if ok.success() { Ok(()) } else { Err("not ready".into()) }
+    });
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--prometheus", &url, "--refresh", "1"]);
+    let s = p.wait_for("Prometheus: no Ray data", Duration::from_secs(30));
+    assert!(!s.contains("history failing"), "Prometheus answered; nothing failed: {s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+/// A replica killed on purpose (as a crash would) shows as a dip in the health timeline: in what
+/// raytop fetched from the lab's Prometheus, and on screen in the Serve view's history pane.
+#[test]
+#[ignore = "needs the lab and its Prometheus: run ./lab/test.sh"]
+fn kill_a_replica_and_its_health_timeline_dips() {
+    let prom = prom_url();
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--prometheus", &prom, "--refresh", "1"]);
+    p.wait_for("ALIVE", Duration::from_secs(30));
+    // Figure: time to the first chart after switching to the Serve view.
+    let pressed = std::time::Instant::now();
+    p.keys(&["3"]);
+    p.wait("the Serve history pane drawn", Duration::from_secs(30), |s| {
+        s.contains("Replica health over 15m") && s.lines().any(|l| l.contains("███"))
+    });
+    eprintln!("figure: first chart {:?} after switching to the Serve view", pressed.elapsed());
+    let out = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
+        .arg(format!("{}/lab/kill_replica.py", env!("CARGO_MANIFEST_DIR")))
+        .args(["demo", "Demo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let killed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let at = std::time::Instant::now();
+    // Fetched: the killed replica's series goes from 1 to 0.
+    eventually("the killed replica's dip in Prometheus", Duration::from_secs(120), || {
+        let (_, json) = snapshot(&["--dashboard", &lab_url(), "--prometheus", &prom]);
+        let series = json["history"]["results"]["replica_healthy"]["series"].as_array().cloned().unwrap_or_default();
+        let values: Vec<f64> = series
+            .iter()
+            .find(|s| s["labels"]["replica"] == killed.as_str())
+            .and_then(|s| s["points"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p[1].as_f64())
+            .collect();
+        if values.windows(2).any(|w| w[0] == 1.0 && w[1] == 0.0) {
+            Ok(())
+        } else {
+            Err(format!("{killed}: {values:?}"))
+        }
+    });
+    eprintln!("figure: the dip of replica {killed} in Prometheus {:?} after the kill", at.elapsed());
+    // On screen: its line in the pane has the unhealthy mark after healthy ones.
+    let s = p.wait("the dip on screen", Duration::from_secs(60), |s| {
+        s.lines().any(|l| l.contains(&killed) && l.contains("█▁"))
+    });
+    eprintln!("figure: the dip on screen {:?} after the kill", at.elapsed());
+    assert!(s.contains("Replica health over 15m"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+    // Leave the lab as found: Serve replaces the replica; wait for 3 running again.
+    eventually("demo back to 3 running replicas", Duration::from_secs(120), || {
+        let (status, ids) = replicas_of(&serve_state(), "demo");
+        if status == "RUNNING" && ids.len() == 3 && !ids.contains(&killed) {
+            Ok(())
+        } else {
+            Err(format!("{status} {ids:?}"))
+        }
+    });
+}

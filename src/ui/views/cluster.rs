@@ -164,6 +164,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
 
 const SPARK: usize = 8;
 
+/// What a row says when Prometheus answered, with no Ray series at all.
+const NO_RAY_METRICS: &str = "Prometheus: no Ray data";
+
 /// A node over the window: host CPU busy, with its latest, and memory used now.
 fn node_history(h: &History, node: &crate::model::cluster::Node) -> String {
     if node.metrics_instance.is_empty() {
@@ -172,7 +175,11 @@ fn node_history(h: &History, node: &crate::model::cluster::Node) -> String {
     let series = |name: &'static str| h.of_instance(name, &node.metrics_instance).unwrap_or_default();
     let (cpu, mem) = (series("cpu_pct"), series("mem_pct"));
     if cpu.is_empty() && mem.is_empty() {
-        return if h.results.contains_key("cpu_pct") { "not in Prometheus".into() } else { "…".into() };
+        return match h.results.get("cpu_pct") {
+            None => "…".into(),
+            Some(r) if r.series.is_empty() => NO_RAY_METRICS.into(),
+            Some(_) => "not in Prometheus".into(),
+        };
     }
     let pct = |p: &[(f64, f64)]| history::last(p).map_or("-".into(), |v| format!("{v:.0}%"));
     format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", cpu, SPARK), pct(cpu), pct(mem))
@@ -187,7 +194,8 @@ fn group_history(h: &History, grp: &crate::model::cluster::Group) -> String {
         .filter_map(|n| h.of_instance("cpu_used", &n.metrics_instance));
     let total = crate::model::history::sum_series(per_node);
     if total.is_empty() {
-        return String::new();
+        let none = h.results.get("cpu_used").is_some_and(|r| r.series.is_empty());
+        return if none { NO_RAY_METRICS.into() } else { String::new() };
     }
     format!(
         "CPU used {} {}",
