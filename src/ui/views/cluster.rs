@@ -151,7 +151,11 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         Constraint::Length(11),
         Constraint::Length(16),
     ];
-    widths.push(if history.is_some() { Constraint::Min(24) } else { Constraint::Length(16) });
+    widths.push(match (history.is_some(), show_uptime) {
+        (true, true) => Constraint::Length(30),
+        (true, false) => Constraint::Min(24),
+        (false, _) => Constraint::Length(16),
+    });
     if show_uptime {
         widths.push(Constraint::Min(7));
     }
