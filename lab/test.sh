@@ -86,7 +86,7 @@ run_stage 1 --run-ignored only -E 'binary(live_auth) & test(/^restart_/)'
 
 log "5/5 Kubernetes tests against a real kube-apiserver (built once, then cached)"
 "$LAB_SCRIPTS/kube/build.sh"
-trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
+trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/kube/up.sh" --rbac
 "$LAB_SCRIPTS/kube/apply.sh" -q "$LAB_SCRIPTS"/kube/manifests/*.yaml
@@ -102,11 +102,14 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 # lab's dashboard, with token auth, behind RayCluster ray-lab's head Service (via a netns).
 "$LAB_SCRIPTS/up.sh" --auth --minimal
 "$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
-python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE"
-run_stage 20 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
+# Its Prometheus too, behind monitoring/prometheus-k8s:web (history through the service proxy).
+"$LAB_SCRIPTS/prom/up.sh"
+python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE" --prom "${RAYTOP_LAB_PROM_PORT:-9391}"
+run_stage 21 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
 # Faults that change the whole API server (a restart, a revoked role, a deleted CRD): last.
 run_stage 3 --run-ignored only -E 'binary(kube) & test(/^fault_/)' --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"
+"$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 trap - EXIT
 log "all tests passed"

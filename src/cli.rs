@@ -37,6 +37,17 @@ pub struct Cli {
     #[arg(long, env = "RAYTOP_PROMETHEUS", global = true, value_name = "URL")]
     pub prometheus: Option<String>,
 
+    /// A Prometheus Service reached through the API server's service proxy, for history:
+    /// NAMESPACE/NAME[:PORT] (`:prom` in the TUI lists the Services that look like one).
+    #[arg(
+        long,
+        env = "RAYTOP_PROMETHEUS_SERVICE",
+        global = true,
+        value_name = "NS/NAME[:PORT]",
+        conflicts_with = "prometheus"
+    )]
+    pub prometheus_service: Option<String>,
+
     /// A file holding the Ray auth token. Without --token, ~/.ray/auth_token is used if present.
     #[arg(long, env = "RAY_AUTH_TOKEN_PATH", global = true)]
     pub token_file: Option<PathBuf>,
@@ -233,6 +244,16 @@ impl Cli {
             namespace: self.namespace.clone(),
             all_namespaces: self.all_namespaces,
         })
+    }
+
+    /// Where history comes from, if anywhere: an address, or a Service in the chosen context.
+    pub fn prom_source(&self) -> Result<Option<crate::source::prometheus::PromSource>, String> {
+        use crate::source::prometheus::PromSource;
+        match (&self.prometheus, &self.prometheus_service) {
+            (Some(url), _) => Ok(Some(PromSource::Url(url.clone()))),
+            (None, Some(spec)) => PromSource::service(self.context.clone(), spec).map(Some),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Whether the token came from the environment rather than the flag (for messages).

@@ -24,5 +24,12 @@ pub enum Effect {
     },
     /// Ask the API server whether the user may change this RayCluster.
     CheckAccess(ClusterRef),
+    /// Take history from this Prometheus from now on.
+    Prometheus(crate::source::prometheus::PromSource),
+    /// List the Services that look like Prometheus (`:prom`); the answer is `Msg::PromFound`.
+    FindPrometheus {
+        context: Option<String>,
+        namespace: Option<String>,
+    },
     Quit,
 }

@@ -11,7 +11,7 @@ use raytop::model::{ClusterConfig, ClusterState, Snapshot};
 use raytop::msg::DashKey;
 use raytop::source::dashboard::{DashboardClient, poller};
 use raytop::source::kube::KubeClients;
-use raytop::source::prometheus::PromClient;
+use raytop::source::prometheus::{PromClient, PromSource};
 use raytop::source::token;
 use raytop::state::App;
 
@@ -165,9 +165,10 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
         clusters.extend(app.k8s.clusters.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
         kube = Some(app.k8s);
     }
-    let history = match &cli.prometheus {
-        Some(url) => {
-            let client = PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
+    let history = match cli.prom_source().map_err(|e| eyre!(e))? {
+        Some(source) => {
+            let timeout = Duration::from_secs_f64(cli.timeout);
+            let client = source.connect(&KubeClients::default(), timeout).await.map_err(|e| eyre!(e))?;
             let mut h = History::new(client.base().to_string());
             use raytop::msg::HistoryTopic;
             let topics = [HistoryTopic::Cluster, HistoryTopic::Gpu, HistoryTopic::Serve, HistoryTopic::Autoscaler];
@@ -240,11 +241,12 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
     warnings.extend(cleartext.filter(|_| direct));
     let mut app = App::new(dashboards, keymap, loaded.theme, warnings);
     app.readonly = cli.readonly;
-    let prometheus = match &cli.prometheus {
-        Some(url) => Some(PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?),
-        None => None,
-    };
-    app.history = prometheus.as_ref().map(|p| History::new(p.base().to_string()));
+    let prometheus = cli.prom_source().map_err(|e| eyre!(e))?;
+    if let Some(PromSource::Url(url)) = &prometheus {
+        // Checked here, so a bad address stops the launch with its reason.
+        PromClient::new(url, Duration::from_secs_f64(cli.timeout)).map_err(|e| eyre!(e))?;
+    }
+    app.history = prometheus.as_ref().map(|p| History::new(p.describe()));
     let (tx, rx) = mpsc::channel(256);
     let mut runtime =
         raytop::runtime::Runtime::new(tx, Duration::from_secs_f64(cli.refresh), Duration::from_secs_f64(cli.timeout));

@@ -20,6 +20,8 @@ pub enum Msg {
     Kube(KubeUpdate),
     /// History from Prometheus.
     History(HistoryUpdate),
+    /// The Services that look like Prometheus (`NS/NAME:PORT`), or why they could not be listed.
+    PromFound(Result<Vec<String>, String>),
     /// An action the executor ran, and how it ended.
     ActionDone { id: String, outcome: Outcome },
     /// Whether the user may change a RayCluster (a SelfSubjectAccessReview's answer).

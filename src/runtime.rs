@@ -14,6 +14,7 @@ use crate::app::Effect;
 use crate::msg::{DashKey, DashUpdate, Interest, Msg};
 use crate::source::dashboard::{DashboardClient, Endpoint, FetchError, poller};
 use crate::source::kube::{KubeClients, Target};
+use crate::source::prometheus::PromSource;
 use crate::wire::k8s::DashboardRoute;
 
 struct Poller {
@@ -36,8 +37,9 @@ pub struct Runtime {
     events: Option<JoinHandle<()>>,
     events_wanted: bool,
     tune: Option<JoinHandle<()>>,
-    /// Prometheus (`--prometheus URL`), and the querier running for a window.
-    prom_client: Option<crate::source::prometheus::PromClient>,
+    /// Where Prometheus is (`--prometheus`, `--prometheus-service`, `:prom`), and the querier
+    /// running for a window.
+    prom_source: Option<PromSource>,
     prom: Option<(u64, crate::msg::HistoryTopic, JoinHandle<()>)>,
     poller: Option<Poller>,
     /// Bumped by "refresh now", carried over when the poller changes.
@@ -59,7 +61,7 @@ impl Runtime {
             events: None,
             events_wanted: false,
             tune: None,
-            prom_client: None,
+            prom_source: None,
             prom: None,
             poller: None,
             refresh_seq: 0,
@@ -83,8 +85,12 @@ impl Runtime {
     }
 
     /// Where history comes from; queried only while a view shows history.
-    pub fn set_prometheus(&mut self, client: crate::source::prometheus::PromClient) {
-        self.prom_client = Some(client);
+    pub fn set_prometheus(&mut self, source: PromSource) {
+        self.prom_source = Some(source);
+        // A new source: the querier of the old one stops; the next Poll starts one.
+        if let Some((_, _, t)) = self.prom.take() {
+            t.abort();
+        }
     }
 
     /// Runs the Prometheus querier for a topic over `window_s`, replacing one for another topic
@@ -98,8 +104,15 @@ impl Runtime {
             t.abort();
             tracing::debug!("history querier stopped");
         }
-        if let (Some(client), Some(topic)) = (&self.prom_client, want) {
-            let task = tokio::spawn(crate::source::prometheus::run(client.clone(), topic, window_s, self.tx.clone()));
+        if let (Some(source), Some(topic)) = (&self.prom_source, want) {
+            let task = tokio::spawn(crate::source::prometheus::run(
+                source.clone(),
+                self.clients.clone(),
+                self.timeout,
+                topic,
+                window_s,
+                self.tx.clone(),
+            ));
             self.prom = Some((window_s, topic, task));
             tracing::debug!(?topic, window_s, "history querier started");
         }
@@ -153,6 +166,14 @@ impl Runtime {
             }
             Effect::Poll { dashboard, interest } => self.poll(dashboard, interest),
             Effect::Act { id, action, planned } => self.act(id, *action, planned),
+            Effect::Prometheus(source) => self.set_prometheus(source),
+            Effect::FindPrometheus { context, namespace } => {
+                let (clients, tx) = (self.clients.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let found = crate::source::prometheus::find_services(&clients, context, namespace).await;
+                    let _ = tx.send(Msg::PromFound(found)).await;
+                });
+            }
             Effect::CheckAccess(cluster) => {
                 let (clients, tx) = (self.clients.clone(), self.tx.clone());
                 tokio::spawn(async move {

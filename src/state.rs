@@ -83,7 +83,7 @@ pub struct Access {
 }
 
 /// Commands the palette knows, with what they do (shown as completions).
-pub const PALETTE: [(&str, &str); 14] = [
+pub const PALETTE: [(&str, &str); 15] = [
     ("cluster", "Cluster view: groups and nodes"),
     ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
     ("serve", "Serve view: applications, deployments, replicas"),
@@ -94,6 +94,7 @@ pub const PALETTE: [(&str, &str); 14] = [
     ("use", "use NAME: show this RayCluster's dashboard in views 1-6"),
     ("ctx", "ctx NAME: switch kubeconfig context"),
     ("ns", "ns NAME | ns all: switch namespace"),
+    ("prom", "prom: list Prometheus Services | prom NS/NAME[:PORT] | prom URL: history from it"),
     ("dead", "Show or fold dead nodes"),
     ("refresh", "Fetch everything now"),
     ("help", "List the keys"),

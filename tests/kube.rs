@@ -305,6 +305,52 @@ fn opening_a_raycluster_shows_its_dashboard_in_the_cluster_view() {
     p.wait_exit(Duration::from_secs(5));
 }
 
+/// History from a Prometheus Service reached through the API server's service proxy, as the
+/// dashboards are: `--prometheus-service` for snapshot, and `:prom` in the TUI, which lists the
+/// Services that look like Prometheus and takes one. The lab's real Prometheus is behind
+/// `monitoring/prometheus-k8s:web` (dashboard-netns.py --prom).
+#[test]
+#[ignore = "needs the kube lab, the Ray lab and its Prometheus: run ./lab/test.sh"]
+fn prometheus_through_the_api_server_proxy() {
+    let svc = "monitoring/prometheus-k8s:web";
+    for ctx in ["lab-admin", "lab-viewer"] {
+        let (_, json) = snapshot(&["--context", ctx, "--prometheus-service", svc]);
+        let h = &json["history"];
+        assert_eq!(h["source"], format!("API server proxy {svc}"), "{h}");
+        assert!(h["error"].is_null(), "{ctx}: {h}");
+        let nodes = h["results"]["cpu_pct"]["series"].as_array().map_or(0, Vec::len);
+        assert!(nodes >= 1, "{ctx}: the lab's node series came through the proxy: {h}");
+    }
+    // A Service that is not there: the API server's words, not a parse error.
+    let (_, json) = snapshot(&["--prometheus-service", "monitoring/no-such-prometheus:web"]);
+    let err = json["history"]["error"].as_str().unwrap_or_default();
+    assert!(err.starts_with("API server proxy: ") && err.contains("no-such-prometheus"), "{err}");
+
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"]);
+    p.wait_for("Enter opens it through the API server", Duration::from_secs(20));
+    p.keys(&["Enter"]);
+    p.wait_for("● connected · ray 2.60.0", Duration::from_secs(20));
+    p.keys(&["1"]);
+    let s = p.wait_for("┌ Cluster — ", Duration::from_secs(20));
+    assert!(s.contains("history: start with --prometheus URL"), "{s}");
+    p.keys(&[":"]);
+    p.wait_for("Tab complete", Duration::from_secs(5));
+    p.type_text("prom");
+    p.keys(&["Enter"]);
+    p.wait_for(&format!("Prometheus Services: {svc}"), Duration::from_secs(20));
+    p.keys(&[":"]);
+    p.wait_for("Tab complete", Duration::from_secs(5));
+    p.type_text(&format!("prom {svc}"));
+    p.keys(&["Enter"]);
+    let s = p.wait("node history through the proxy", Duration::from_secs(30), |s| {
+        s.contains("15m HOST CPU · MEM") && s.lines().any(|l| l.contains("ALIVE") && l.contains(" mem "))
+    });
+    assert!(!s.contains("history failing"), "{s}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
 /// A watch whose resourceVersion the API server no longer has (410 Expired) relists and loses
 /// nothing. Short watches without bookmarks (a test knob) reconnect every 2 s; 1,500 pod updates
 /// elsewhere push the watch cache past the last version raytop saw.

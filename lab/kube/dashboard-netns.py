@@ -14,9 +14,13 @@ pods-for-ray-lab.py:
   - with a token file (the Ray lab started with --auth): the Secret `ray-lab` with key
     `auth_token`, and `spec.authOptions.mode: token` on the RayCluster, as KubeRay v1.6+ has it.
 
-usage: dashboard-netns.py up DASHBOARD_PORT [TOKEN_FILE]
+With --prom PROM_PORT, the lab's Prometheus (lab/prom/up.sh) the same way, as a Prometheus
+Operator install has it: namespace `monitoring`, pod `prometheus-k8s-0` and Service
+`prometheus-k8s` with a `web` port (9090) and its Endpoints at the namespace address.
+
+usage: dashboard-netns.py up DASHBOARD_PORT [TOKEN_FILE] [--prom PROM_PORT]
        dashboard-netns.py down
-       dashboard-netns.py forward PORT      (internal: the forwarder itself)
+       dashboard-netns.py forward NSPORT:PORT...   (internal: the forwarder itself)
 Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for the namespace.
 """
 
@@ -38,6 +42,8 @@ NETNS = "raytop-lab"
 HOST_IF, NS_IF = "rtlab0", "rtlab1"
 HOST_IP, NS_IP = "198.18.77.1", "198.18.77.2"
 DASH_PORT = 8265
+PROM_PORT = 9090
+PROM_NS, PROM_SVC, PROM_POD = "monitoring", "prometheus-k8s", "prometheus-k8s-0"
 NS, CLUSTER = "ray-lab", "ray-lab"
 SERVICE = f"{CLUSTER}-head-svc"
 PIDFILE = os.path.join(kapi.KRUN, "dashboard-forward.pid")
@@ -65,7 +71,7 @@ def make_netns():
         ip("-n", NETNS, "link", "set", "lo", "up")
 
 
-def listen_in_netns():
+def listen_in_netns(port):
     """A listening socket inside the lab namespace; the calling thread returns to its own."""
     libc = ctypes.CDLL(None, use_errno=True)
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
@@ -76,7 +82,7 @@ def listen_in_netns():
         try:
             srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind((NS_IP, DASH_PORT))
+            srv.bind((NS_IP, port))
             srv.listen(64)
         finally:
             if libc.setns(home, CLONE_NEWNET) != 0:
@@ -105,9 +111,7 @@ def pump(a, b):
         b.close()
 
 
-def forward(port):
-    srv = listen_in_netns()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+def accept_loop(srv, port):
     while True:
         conn, _ = srv.accept()
         try:
@@ -117,6 +121,20 @@ def forward(port):
             conn.close()
             continue
         threading.Thread(target=pump, args=(conn, up), daemon=True).start()
+
+
+def forward(pairs):
+    """Each NSPORT:PORT pair: NS_IP:NSPORT in the namespace to 127.0.0.1:PORT on the host."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    loops = []
+    for pair in pairs:
+        ns_port, port = (int(x) for x in pair.split(":"))
+        srv = listen_in_netns(ns_port)
+        loops.append(threading.Thread(target=accept_loop, args=(srv, port), daemon=True))
+    for t in loops:
+        t.start()
+    for t in loops:
+        t.join()
 
 
 def head_pod(api):
@@ -174,29 +192,82 @@ def kube_objects(token_file):
                 {"spec": {"authOptions": {"mode": "token"}}}, ctype="application/merge-patch+json")
 
 
-def up(port, token_file):
-    make_netns()
-    down_forwarder()
-    log_path = os.path.join(kapi.KRUN, "dashboard-forward.log")
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "forward", str(port)],
-                                stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
-    with open(PIDFILE, "w") as f:
-        f.write(str(proc.pid))
-    # Ready when the dashboard answers from inside the namespace.
+def create_or_replace(api, path, name, body):
+    try:
+        api.req("POST", path, body)
+    except kapi.ApiError as e:
+        if e.code != 409:
+            raise
+        cur = api.get(f"{path}/{name}")
+        body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+        if body.get("kind") == "Service":
+            body["spec"]["clusterIP"] = cur["spec"].get("clusterIP")
+        api.req("PUT", f"{path}/{name}", body)
+
+
+def prometheus_objects():
+    """Namespace, pod (whose IP is the namespace address), Service and Endpoints of the lab's
+    Prometheus, named as a Prometheus Operator install names them."""
+    api = kapi.Api()
+    try:
+        api.req("POST", "/api/v1/namespaces",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PROM_NS}})
+    except kapi.ApiError as e:
+        if e.code != 409:
+            raise
+    labels = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/part-of": "raytop-lab"}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": PROM_POD, "namespace": PROM_NS, "labels": labels},
+           "spec": {"containers": [{"name": "prometheus", "image": "prometheus:2.42"}]}}
+    try:
+        api.req("POST", f"/api/v1/namespaces/{PROM_NS}/pods", pod)
+    except kapi.ApiError as e:
+        if e.code != 409:
+            raise
+    pod = api.get(f"/api/v1/namespaces/{PROM_NS}/pods/{PROM_POD}")
+    pod["status"].update({"phase": "Running", "podIP": NS_IP, "podIPs": [{"ip": NS_IP}]})
+    api.req("PUT", f"/api/v1/namespaces/{PROM_NS}/pods/{PROM_POD}/status", pod)
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": PROM_SVC, "namespace": PROM_NS, "labels": labels},
+           "spec": {"ports": [{"name": "web", "port": PROM_PORT, "targetPort": PROM_PORT}]}}
+    eps = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": PROM_SVC, "namespace": PROM_NS},
+           "subsets": [{"addresses": [{"ip": NS_IP, "targetRef": {"kind": "Pod", "namespace": PROM_NS, "name": PROM_POD}}],
+                        "ports": [{"name": "web", "port": PROM_PORT}]}]}
+    create_or_replace(api, f"/api/v1/namespaces/{PROM_NS}/services", PROM_SVC, svc)
+    create_or_replace(api, f"/api/v1/namespaces/{PROM_NS}/endpoints", PROM_SVC, eps)
+
+
+def wait_listening(port, proc, log_path):
     deadline = time.time() + 10
     while True:
         probe = ip("netns", "exec", NETNS, "python3", "-c",
-                   f"import socket; socket.create_connection(('{NS_IP}', {DASH_PORT}), timeout=1)", check=False)
+                   f"import socket; socket.create_connection(('{NS_IP}', {port}), timeout=1)", check=False)
         if probe.returncode == 0:
-            break
+            return
         if time.time() > deadline or proc.poll() is not None:
-            sys.exit(f"[kube-lab] ERROR: forwarder not listening on {NS_IP}:{DASH_PORT}; see {log_path}")
+            sys.exit(f"[kube-lab] ERROR: forwarder not listening on {NS_IP}:{port}; see {log_path}")
         time.sleep(0.2)
+
+
+def up(port, token_file, prom_port):
+    make_netns()
+    down_forwarder()
+    log_path = os.path.join(kapi.KRUN, "dashboard-forward.log")
+    pairs = [f"{DASH_PORT}:{port}"] + ([f"{PROM_PORT}:{prom_port}"] if prom_port else [])
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "forward", *pairs],
+                                stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(PIDFILE, "w") as f:
+        f.write(str(proc.pid))
+    # Ready when the dashboard (and Prometheus) answer from inside the namespace.
+    wait_listening(DASH_PORT, proc, log_path)
     kube_objects(token_file)
     auth = "token from Secret ray-lab/ray-lab" if token_file else "no token auth"
     log(f"dashboard 127.0.0.1:{port} reachable as {NS_IP}:{DASH_PORT} in netns {NETNS}; "
         f"Service {NS}/{SERVICE} points there ({auth})")
+    if prom_port:
+        wait_listening(PROM_PORT, proc, log_path)
+        prometheus_objects()
+        log(f"Prometheus 127.0.0.1:{prom_port} reachable as {NS_IP}:{PROM_PORT}; "
+            f"Service {PROM_NS}/{PROM_SVC}:web points there")
 
 
 def down_forwarder():
@@ -223,12 +294,19 @@ def down():
 
 
 def main():
-    if len(sys.argv) >= 3 and sys.argv[1] == "up":
-        up(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None)
-    elif len(sys.argv) == 2 and sys.argv[1] == "down":
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "up":
+        prom_port = None
+        if "--prom" in args:
+            i = args.index("--prom")
+            prom_port = int(args[i + 1])
+            del args[i:i + 2]
+        token_file = args[2] if len(args) > 2 and os.path.exists(args[2]) else None
+        up(int(args[1]), token_file, prom_port)
+    elif args == ["down"]:
         down()
-    elif len(sys.argv) == 3 and sys.argv[1] == "forward":
-        forward(int(sys.argv[2]))
+    elif len(args) >= 2 and args[0] == "forward":
+        forward(args[1:])
     else:
         sys.exit(__doc__)
 

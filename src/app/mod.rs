@@ -144,6 +144,16 @@ impl App {
                 }
                 true
             }
+            Msg::PromFound(found) => {
+                self.toast = Some(match found {
+                    Ok(v) if v.is_empty() => {
+                        "no Service named like Prometheus: give one with :prom NS/NAME[:PORT] or :prom URL".into()
+                    }
+                    Ok(v) => format!("Prometheus Services: {} — use one with :prom NS/NAME:PORT", v.join(", ")),
+                    Err(e) => format!("cannot list Services: {e}"),
+                });
+                true
+            }
             Msg::Access { cluster, allowed, reason } => {
                 self.access.insert(cluster, Access { allowed, reason });
                 true
@@ -410,6 +420,7 @@ impl App {
             "kube" | "k8s" | "clusters" => Command::ViewKube,
             "ctx" | "context" | "ns" | "namespace" => return self.switch_kube(line),
             "use" => return self.use_cluster(line.split_whitespace().nth(1).unwrap_or_default()),
+            "prom" | "prometheus" => return self.use_prometheus(line.split_whitespace().nth(1)),
             "dead" => Command::ToggleDead,
             "refresh" => Command::Refresh,
             "help" => Command::Help,
@@ -510,6 +521,38 @@ impl App {
         crate::model::join_kube(&mut self.k8s, &mut self.dashboards);
         self.rebuild_rows();
         vec![self.poll_effect()]
+    }
+
+    /// `prom`: list the Services that look like Prometheus. `prom NS/NAME[:PORT]` or `prom URL`:
+    /// take history from there (through the API server for a Service).
+    fn use_prometheus(&mut self, arg: Option<&str>) -> Vec<Effect> {
+        use crate::source::prometheus::PromSource;
+        let source = match arg {
+            None => {
+                let Some(target) = &self.kube_target else {
+                    self.toast = Some("Kubernetes is off: start raytop with a kubeconfig, or use :prom URL".into());
+                    return Vec::new();
+                };
+                self.toast = Some("looking for Prometheus Services …".into());
+                let namespace = target.namespace.clone();
+                return vec![Effect::FindPrometheus { context: self.kube_context(), namespace }];
+            }
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => PromSource::Url(url.into()),
+            Some(spec) => match PromSource::service(self.kube_context(), spec) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.toast = Some(e);
+                    return Vec::new();
+                }
+            },
+        };
+        let mut history = crate::model::history::History::new(source.describe());
+        if let Some(old) = &self.history {
+            history.window_s = old.window_s;
+        }
+        self.toast = Some(format!("history from {}", source.describe()));
+        self.history = Some(history);
+        vec![Effect::Prometheus(source), self.poll_effect()]
     }
 
     /// `use NAME`: a RayCluster by name (or a dashboard given with --dashboard NAME=URL).
