@@ -30,9 +30,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     let message = detail_message(app, c);
     let detail_h = if message.is_some() { 8 } else { 0 };
     let focus = app.history.as_ref().and_then(|h| history_focus(app, c).map(|f| (h, f)));
-    // The pane takes what the table leaves, between 12 and 20 rows.
+    // The pane takes what the table leaves: at least 12 rows, and the table keeps 4.
     let history_h = if focus.is_some() {
-        area.height.saturating_sub(detail_h + app.rows.len() as u16 + 3).clamp(12, 20)
+        let most = area.height.saturating_sub(detail_h + 4).max(12);
+        area.height.saturating_sub(detail_h + app.rows.len() as u16 + 3).clamp(12, most)
     } else {
         0
     };
