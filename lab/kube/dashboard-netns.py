@@ -165,18 +165,8 @@ def kube_objects(token_file):
         "subsets": [{"addresses": [{"ip": NS_IP, "targetRef": {"kind": "Pod", "namespace": NS, "name": head}}],
                      "ports": [{"name": "dashboard", "port": DASH_PORT}]}],
     }
-    for kind, body in (("services", svc), ("endpoints", eps)):
-        path = f"/api/v1/namespaces/{NS}/{kind}"
-        try:
-            api.req("POST", path, body)
-        except kapi.ApiError as e:
-            if e.code != 409:
-                raise
-            cur = api.get(f"{path}/{SERVICE}")
-            body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
-            if kind == "services":
-                body["spec"]["clusterIP"] = cur["spec"].get("clusterIP")
-            api.req("PUT", f"{path}/{SERVICE}", body)
+    create_or_replace(api, f"/api/v1/namespaces/{NS}/services", SERVICE, svc)
+    create_or_replace(api, f"/api/v1/namespaces/{NS}/endpoints", SERVICE, eps)
     if token_file:
         with open(token_file) as f:
             token = f.read().strip()
@@ -193,6 +183,7 @@ def kube_objects(token_file):
 
 
 def create_or_replace(api, path, name, body):
+    """POST, or PUT over what is there (a lab brought up again); a Service keeps its clusterIP."""
     try:
         api.req("POST", path, body)
     except kapi.ApiError as e:
