@@ -44,7 +44,8 @@ pub struct Cli {
         env = "RAYTOP_PROMETHEUS_SERVICE",
         global = true,
         value_name = "NS/NAME[:PORT]",
-        conflicts_with = "prometheus"
+        conflicts_with = "prometheus",
+        value_parser = prometheus_service
     )]
     pub prometheus_service: Option<String>,
 
@@ -287,6 +288,11 @@ fn label_value(s: &str) -> Result<String, String> {
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok { Ok(s.to_string()) } else { Err(format!("{s:?} is not a worker group name")) }
+}
+
+/// `NS/NAME[:PORT]` of a Prometheus Service, checked as Kubernetes names.
+fn prometheus_service(s: &str) -> Result<String, String> {
+    crate::source::prometheus::PromSource::service(None, s).map(|_| s.to_string())
 }
 
 fn trial_id(s: &str) -> Result<String, String> {

@@ -167,14 +167,21 @@ async fn snapshot(cli: &Cli) -> Result<ExitCode> {
     }
     let history = match cli.prom_source().map_err(|e| eyre!(e))? {
         Some(source) => {
+            use raytop::msg::{HistoryTopic, HistoryUpdate};
             let timeout = Duration::from_secs_f64(cli.timeout);
-            let client = source.connect(&KubeClients::default(), timeout).await.map_err(|e| eyre!(e))?;
-            let mut h = History::new(client.base().to_string());
-            use raytop::msg::HistoryTopic;
-            let topics = [HistoryTopic::Cluster, HistoryTopic::Gpu, HistoryTopic::Serve, HistoryTopic::Autoscaler];
-            for u in futures::future::join_all(topics.map(|t| client.round(t, h.window_s))).await.into_iter().flatten()
-            {
-                h.apply(u);
+            let mut h = History::new(source.describe());
+            // A Prometheus that cannot be reached (no kubeconfig for a Service) is the history's
+            // error, as one that does not answer is: the rest of the snapshot stands.
+            match source.connect(&KubeClients::default(), timeout).await {
+                Ok(client) => {
+                    let topics =
+                        [HistoryTopic::Cluster, HistoryTopic::Gpu, HistoryTopic::Serve, HistoryTopic::Autoscaler];
+                    let rounds = futures::future::join_all(topics.map(|t| client.round(t, h.window_s))).await;
+                    for u in rounds.into_iter().flatten() {
+                        h.apply(u);
+                    }
+                }
+                Err(error) => h.apply(HistoryUpdate::Failed { error, at: std::time::SystemTime::now() }),
             }
             Some(h)
         }

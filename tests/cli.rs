@@ -338,12 +338,27 @@ fn names_that_could_leave_their_path_are_refused_with_a_message() {
         (vec!["-n", "ray/lab", "snapshot"], "is not a Kubernetes name"),
         (vec!["redeploy", "app", "--rayservice", "a b"], "is not a Kubernetes object name"),
         (vec!["cancel-trial", "../../etc/passwd"], "is not a Tune trial id"),
+        (vec!["--prometheus-service", "../x", "snapshot"], "namespace and name must be Kubernetes names"),
+        (vec!["--prometheus-service", "prometheus", "snapshot"], "give the Service as NAMESPACE/NAME[:PORT]"),
     ] {
         let out = common::raytop().args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// A Prometheus Service without a kubeconfig to reach it by: the history says why, and the
+/// rest of the snapshot stands.
+#[test]
+fn history_from_a_service_without_a_kubeconfig_is_a_notice() {
+    let server = common::http::serve(lab_routes());
+    let (code, json) = snapshot(&["--dashboard", &server.url, "--prometheus-service", "monitoring/prometheus-k8s:web"]);
+    assert_eq!(code, 0, "the dashboard answered");
+    assert_eq!(json["history"]["source"], "API server proxy monitoring/prometheus-k8s:web");
+    let err = json["history"]["error"].as_str().unwrap();
+    assert!(err.starts_with("kubeconfig: "), "{err}");
+    assert_eq!(json["clusters"][0]["groups"].as_array().map(Vec::len), Some(3), "{json}");
 }
 
 /// Prometheus down: the history says so, with the address, and the rest still works.

@@ -328,26 +328,35 @@ fn experiment<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
 fn tune_leaderboard_follows_the_sweep() {
     let dir = common::lab_tune_dir();
     let args = ["--dashboard", &lab_url(), "--tune-dir", &dir];
-    let running: Vec<String> = eventually("12 trials with some RUNNING", Duration::from_secs(240), || {
+    // The lab runs one sweep after another (asha-sweep, asha-sweep-2, …, each about two
+    // minutes): follow whichever is running when the test starts.
+    let (name, running) = eventually("a sweep of 12 trials with some RUNNING", Duration::from_secs(240), || {
         let (_, json) = snapshot(&args);
-        let e = experiment(&json, "asha-sweep").ok_or("no asha-sweep experiment yet")?;
-        let trials = e["trials"].as_array().ok_or("no trials")?;
-        if trials.len() != 12 {
-            return Err(format!("{} trials", trials.len()));
-        }
-        if e["metric"] != "loss" || e["mode"] != "min" {
-            return Err(format!("metric {} mode {}", e["metric"], e["mode"]));
-        }
-        let running: Vec<String> = trials
-            .iter()
-            .filter(|t| t["status"] == "RUNNING")
-            .filter_map(|t| t["trial_id"].as_str().map(String::from))
+        let sweeps: Vec<&Value> = json["clusters"][0]["tune"]["experiments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("asha-sweep")))
             .collect();
-        if running.is_empty() { Err("none RUNNING".into()) } else { Ok(running) }
+        let mut seen = Vec::new();
+        for e in sweeps {
+            let trials = e["trials"].as_array().map_or(&[][..], Vec::as_slice);
+            assert_eq!((&e["metric"], &e["mode"]), (&Value::from("loss"), &Value::from("min")), "{e}");
+            let running: Vec<String> = trials
+                .iter()
+                .filter(|t| t["status"] == "RUNNING")
+                .filter_map(|t| t["trial_id"].as_str().map(String::from))
+                .collect();
+            if trials.len() == 12 && !running.is_empty() {
+                return Ok((e["name"].as_str().unwrap_or_default().to_string(), running));
+            }
+            seen.push(format!("{}: {} trials, {} running", e["name"], trials.len(), running.len()));
+        }
+        Err(format!("{seen:?}"))
     });
     eventually("a RUNNING trial to become TERMINATED", Duration::from_secs(300), || {
         let (_, json) = snapshot(&args);
-        let e = experiment(&json, "asha-sweep").ok_or("gone")?;
+        let e = experiment(&json, &name).ok_or("gone")?;
         let done = e["trials"]
             .as_array()
             .into_iter()
@@ -355,10 +364,10 @@ fn tune_leaderboard_follows_the_sweep() {
             .any(|t| t["status"] == "TERMINATED" && running.iter().any(|r| t["trial_id"] == r.as_str()));
         if done { Ok(()) } else { Err(format!("still running: {running:?}")) }
     });
-    let exp_dir = std::path::Path::new(&dir).join("asha-sweep");
+    let exp_dir = std::path::Path::new(&dir).join(&name);
     eventually("raytop's best trial to be the experiment state's", Duration::from_secs(120), || {
         let (_, json) = snapshot(&args);
-        let ours = experiment(&json, "asha-sweep").ok_or("gone")?["best_trial"].as_str().map(String::from);
+        let ours = experiment(&json, &name).ok_or("gone")?["best_trial"].as_str().map(String::from);
         let theirs = common::best_by_state(&exp_dir, "loss", false);
         if ours.is_some() && ours == theirs { Ok(()) } else { Err(format!("raytop {ours:?}, state {theirs:?}")) }
     });
