@@ -61,7 +61,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
             })
             .collect()
     };
-    let title = format!(" Scaling verdicts — {source} ");
+    // Without Prometheus, say where nodes per group over time would come from.
+    let history = if app.history.is_none() { " · nodes over time: start with --prometheus URL" } else { "" };
+    let title = format!(" Scaling verdicts — {source}{history} ");
     f.render_widget(
         Paragraph::new(verdict_lines)
             .wrap(Wrap { trim: true })
