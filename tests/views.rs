@@ -434,9 +434,18 @@ fn cluster_view_with_history_per_node_and_group() {
     app.history = Some(all_captured(now));
     let screen = render(&app, now);
     assert!(screen.contains("15m HOST CPU · MEM"), "{screen}");
+    // Groups read as nodes do, averaged over their nodes (the capture's last points: 52% and
+    // 36% host CPU on the two gpu-group nodes).
     let gpu_group = screen.lines().find(|l| l.contains("▾ gpu-group")).unwrap();
-    // The sum of its two nodes' last points in the capture (1 and 0: a trial had just ended).
-    assert!(gpu_group.contains("CPU used ") && gpu_group.trim_end_matches(['│', '"', ' ']).ends_with(" 1"), "{screen}");
+    assert!(gpu_group.contains("  44% mem 10%"), "{screen}");
+    // On a wide terminal, also the logical CPUs the group's nodes used, added up (1 and 0: a
+    // trial had just ended), and uptime.
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    let wide = term.backend().to_string();
+    let gpu_group = wide.lines().find(|l| l.contains("▾ gpu-group")).unwrap();
+    assert!(gpu_group.contains(" 1 CPU") && wide.contains("15m HOST CPU · MEM · CPUS USED"), "{wide}");
+    assert!(wide.contains("UPTIME"), "{wide}");
     let nodes: Vec<&str> = screen.lines().filter(|l| l.contains("ALIVE")).collect();
     assert_eq!(nodes.len(), 4, "{screen}");
     for n in nodes {

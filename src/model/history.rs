@@ -222,13 +222,25 @@ pub fn buckets(points: &[(f64, f64)], (start, end): (f64, f64), width: usize, ho
 
 /// Series of one window added point by point (a group's nodes), by timestamp.
 pub fn sum_series<'a>(all: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Vec<(f64, f64)> {
-    let mut by_t: BTreeMap<i64, f64> = BTreeMap::new();
+    by_timestamp(all).into_iter().map(|(t, (sum, _))| (t, sum)).collect()
+}
+
+/// Series of one window averaged point by point over those that have a point then.
+pub fn mean_series<'a>(all: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Vec<(f64, f64)> {
+    by_timestamp(all).into_iter().map(|(t, (sum, n))| (t, sum / f64::from(n))).collect()
+}
+
+/// (sum, count) of the finite points at each timestamp.
+fn by_timestamp<'a>(all: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Vec<(f64, (f64, u32))> {
+    let mut by_t: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
     for points in all {
         for &(t, v) in points.iter().filter(|(_, v)| v.is_finite()) {
-            *by_t.entry((t * 1000.0).round() as i64).or_insert(0.0) += v;
+            let e = by_t.entry((t * 1000.0).round() as i64).or_insert((0.0, 0));
+            e.0 += v;
+            e.1 += 1;
         }
     }
-    by_t.into_iter().map(|(ms, v)| (ms as f64 / 1000.0, v)).collect()
+    by_t.into_iter().map(|(ms, e)| (ms as f64 / 1000.0, e)).collect()
 }
 
 /// The window's name as the footer shows it.
@@ -291,5 +303,6 @@ mod tests {
         let m = buckets(&pts, (0.0, 100.0), 2, Combine::Mean);
         assert_eq!(m, vec![1.0, 0.5]);
         assert_eq!(sum_series([&pts[..2], &pts[1..3]]), vec![(0.0, 1.0), (10.0, 2.0), (50.0, 0.0)]);
+        assert_eq!(mean_series([&pts[..2], &pts[1..3]]), vec![(0.0, 1.0), (10.0, 1.0), (50.0, 0.0)]);
     }
 }

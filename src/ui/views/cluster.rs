@@ -29,7 +29,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     // With history, its column takes the place of the live host figures (its last point is the
     // same reading); uptime stays where the terminal is wide enough.
     let show_uptime = history.is_none() || area.width >= 140;
-    let history_header = history.map(|h| format!("{} HOST CPU · MEM", crate::model::history::window_label(h.window_s)));
+    let history_header = history.map(|h| {
+        let used = if show_uptime { " · CPUS USED" } else { "" };
+        format!("{} HOST CPU · MEM{used}", crate::model::history::window_label(h.window_s))
+    });
     let mut header = vec!["GROUP / NODE", "KIND / IP", "NODES / STATE", "CPU", "GPU", "MEMORY"];
     match &history_header {
         Some(hh) => header.push(hh),
@@ -71,7 +74,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                     usage_cell(grp.gpu, false),
                     usage_cell(grp.memory, true),
                     match history {
-                        Some(h) => Cell::from(Span::styled(group_history(h, grp), t.accent())),
+                        Some(h) => Cell::from(Span::styled(group_history(h, grp, show_uptime), t.accent())),
                         None => Cell::from(""),
                     },
                     Cell::from(""),
@@ -152,7 +155,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         Constraint::Length(16),
     ];
     widths.push(match (history.is_some(), show_uptime) {
-        (true, true) => Constraint::Length(30),
+        (true, true) => Constraint::Length(38),
         (true, false) => Constraint::Min(24),
         (false, _) => Constraint::Length(16),
     });
@@ -189,23 +192,32 @@ fn node_history(h: &History, node: &crate::model::cluster::Node) -> String {
     format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", cpu, SPARK), pct(cpu), pct(mem))
 }
 
-/// A group over the window: its nodes' logical CPUs used, added up.
-fn group_history(h: &History, grp: &crate::model::cluster::Group) -> String {
-    let per_node = grp
-        .nodes
-        .iter()
-        .filter(|n| !n.metrics_instance.is_empty())
-        .filter_map(|n| h.of_instance("cpu_used", &n.metrics_instance));
-    let total = crate::model::history::sum_series(per_node);
-    if total.is_empty() {
-        let none = h.results.get("cpu_used").is_some_and(|r| r.series.is_empty());
+/// A group over the window: its nodes' host CPU busy and memory used, averaged, as a node's
+/// line reads; on a wide terminal also the logical CPUs its nodes used, added up.
+fn group_history(h: &History, grp: &crate::model::cluster::Group, wide: bool) -> String {
+    use crate::model::history::{mean_series, sum_series};
+    let of = |name: &'static str| {
+        grp.nodes
+            .iter()
+            .filter(|n| !n.metrics_instance.is_empty())
+            .filter_map(move |n| h.of_instance(name, &n.metrics_instance))
+    };
+    let (cpu, mem, used) = (mean_series(of("cpu_pct")), mean_series(of("mem_pct")), sum_series(of("cpu_used")));
+    if cpu.is_empty() && mem.is_empty() {
+        let none = h.results.get("cpu_pct").is_some_and(|r| r.series.is_empty());
         return if none { NO_RAY_METRICS.into() } else { String::new() };
     }
-    format!(
-        "CPU used {} {}",
-        history::spark_from_zero(h, "cpu_used", &total, 8),
-        history::last(&total).map_or("-".into(), crate::units::fmt_amount)
-    )
+    let pct = |p: &[(f64, f64)]| history::last(p).map_or("-".into(), |v| format!("{v:.0}%"));
+    let mut line =
+        format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", &cpu, SPARK), pct(&cpu), pct(&mem));
+    if wide && !used.is_empty() {
+        line.push_str(&format!(
+            " · {} {} CPU",
+            history::spark_from_zero(h, "cpu_used", &used, 6),
+            history::last(&used).map_or("-".into(), crate::units::fmt_amount)
+        ));
+    }
+    line
 }
 
 /// The rows this view lists, in order.
