@@ -164,6 +164,7 @@ class Cluster:
         dep = next(iter(app["deployments"].values()))
         rep_tpl = dep["replicas"][0]
         alive = [n for n in nodes if n["alive"]]
+        dep["target_num_replicas"] = self.replicas
         dep["replicas"] = [dict(rep_tpl, replica_id=f"r{i:07d}", actor_id=f"{i:024x}{2:08x}", node_id=alive[i % len(alive)]["id"],
                                 node_ip=alive[i % len(alive)]["ip"], pid=20000 + i) for i in range(self.replicas)]
         bodies = {
