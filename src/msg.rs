@@ -18,8 +18,9 @@ pub enum Msg {
     Tune(TuneUpdate),
     /// News from the Kubernetes API server.
     Kube(KubeUpdate),
-    /// History from Prometheus.
-    History(HistoryUpdate),
+    /// History from Prometheus, with where it came from (`PromSource::describe`): an answer of a
+    /// source or window the user has since left is dropped, not shown as the new one's.
+    History { from: String, update: HistoryUpdate },
     /// The Services that look like Prometheus (`NS/NAME:PORT`), or why they could not be listed.
     PromFound(Result<Vec<String>, String>),
     /// An action the executor ran, and how it ended.

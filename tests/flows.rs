@@ -143,3 +143,31 @@ fn a_bad_user_keymap_warns_and_keeps_defaults() {
     );
     assert_eq!(press(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
 }
+
+/// `:prom URL` switches the source: it is asked for at once, and an answer the old source's
+/// querier had already sent is dropped rather than shown as the new one's.
+#[test]
+fn prom_switches_the_source_and_drops_the_old_ones_answers() {
+    use raytop::msg::{HistoryUpdate, Msg};
+    use raytop::source::prometheus::PromSource;
+    let mut a = app();
+    a.history = Some(raytop::model::history::History::new("http://old:9090".into()));
+    press(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "prom http://new:9090");
+    let fx = press(&mut a, KeyCode::Enter);
+    assert_eq!(fx.first(), Some(&Effect::Prometheus(PromSource::Url("http://new:9090".into()))), "{fx:?}");
+    assert_eq!(a.history.as_ref().map(|h| h.source.as_str()), Some("http://new:9090"));
+    let result = raytop::model::history::QueryResult {
+        query: "q".into(),
+        start: 0.0,
+        end: 900.0,
+        step: 7,
+        series: vec![raytop::model::history::Series { labels: Default::default(), points: vec![(1.0, 1.0)] }],
+    };
+    let stale = HistoryUpdate::Answered { name: "cpu_pct", result: result.clone(), at: std::time::UNIX_EPOCH };
+    a.on_msg(Msg::History { from: "http://old:9090".into(), update: stale });
+    assert!(a.history.as_ref().unwrap().results.is_empty(), "the old source's answer is dropped");
+    let fresh = HistoryUpdate::Answered { name: "cpu_pct", result, at: std::time::UNIX_EPOCH };
+    a.on_msg(Msg::History { from: "http://new:9090".into(), update: fresh });
+    assert_eq!(a.history.as_ref().unwrap().results.len(), 1, "the new source's answer is kept");
+}

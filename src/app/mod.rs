@@ -107,8 +107,8 @@ impl App {
                 }
                 true
             }
-            Msg::History(update) => {
-                if let Some(h) = &mut self.history {
+            Msg::History { from, update } => {
+                if let Some(h) = self.history.as_mut().filter(|h| h.wants(&from, &update)) {
                     h.apply(update);
                     if let Some(c) = self.dashboards.get_mut(self.current) {
                         c.gpus.apply_history(h);

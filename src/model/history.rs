@@ -127,6 +127,16 @@ impl History {
         }
     }
 
+    /// Whether an update belongs here: from this source, and an answer over this window. One
+    /// sent by a querier just replaced (`:prom`, `w`) can still be on its way.
+    pub fn wants(&self, from: &str, update: &HistoryUpdate) -> bool {
+        from == self.source
+            && match update {
+                HistoryUpdate::Answered { result, .. } => (result.end - result.start).round() as u64 == self.window_s,
+                HistoryUpdate::Failed { .. } => true,
+            }
+    }
+
     /// The next window (15 min → 1 h → 6 h → 24 h → 15 min).
     pub fn cycle_window(&mut self) {
         let i = WINDOWS.iter().position(|w| *w == self.window_s).map_or(0, |i| (i + 1) % WINDOWS.len());
@@ -271,6 +281,22 @@ mod tests {
         h.apply(HistoryUpdate::Failed { error: "down".into(), at: t0 });
         assert_eq!(h.of_app("requests_per_s", "demo"), Some(&[(1.0, 2.0)][..]), "kept");
         assert_eq!((h.error.as_deref(), h.failing_since), (Some("down"), Some(t0)));
+    }
+
+    #[test]
+    fn answers_of_a_left_source_or_window_are_not_wanted() {
+        let mut h = History::new("http://p".into());
+        let answer = |start: f64, end: f64| HistoryUpdate::Answered {
+            name: "requests_per_s",
+            result: QueryResult { query: "q".into(), start, end, step: 7, series: Vec::new() },
+            at: SystemTime::UNIX_EPOCH,
+        };
+        assert!(h.wants("http://p", &answer(100.0, 1000.0)), "15 min, this source");
+        assert!(!h.wants("http://old", &answer(100.0, 1000.0)), "the source before :prom");
+        h.cycle_window();
+        assert!(!h.wants("http://p", &answer(100.0, 1000.0)), "the 15 min answer after w chose 1 h");
+        assert!(h.wants("http://p", &answer(0.0, 3600.0)));
+        assert!(h.wants("http://p", &HistoryUpdate::Failed { error: "down".into(), at: SystemTime::UNIX_EPOCH }));
     }
 
     fn gpu_history(points: Vec<(f64, f64)>) -> History {

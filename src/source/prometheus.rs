@@ -227,24 +227,23 @@ pub async fn run(
     tx: mpsc::Sender<Msg>,
 ) {
     let every = Duration::from_secs((window_s / POINTS).clamp(5, 300));
-    let mut client = None;
+    let from = source.describe();
+    let mut client: Option<PromClient> = None;
     loop {
-        if client.is_none() {
-            match source.connect(&clients, timeout).await {
-                Ok(c) => client = Some(c),
-                Err(error) => {
-                    let update = HistoryUpdate::Failed { error, at: SystemTime::now() };
-                    if tx.send(Msg::History(update)).await.is_err() {
-                        return;
-                    }
+        let updates = match &client {
+            Some(c) => c.round(topic, window_s).await,
+            None => match source.connect(&clients, timeout).await {
+                Ok(c) => {
+                    let first = c.round(topic, window_s).await;
+                    client = Some(c);
+                    first
                 }
-            }
-        }
-        if let Some(c) = &client {
-            for u in c.round(topic, window_s).await {
-                if tx.send(Msg::History(u)).await.is_err() {
-                    return;
-                }
+                Err(error) => vec![HistoryUpdate::Failed { error, at: SystemTime::now() }],
+            },
+        };
+        for update in updates {
+            if tx.send(Msg::History { from: from.clone(), update }).await.is_err() {
+                return;
             }
         }
         tokio::time::sleep(every).await;
