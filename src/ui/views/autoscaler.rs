@@ -15,6 +15,7 @@ use crate::msg::Interest;
 use crate::rows::Row;
 use crate::rows::{Options, matches};
 use crate::state::App;
+use crate::ui::history;
 use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
@@ -183,17 +184,16 @@ fn nodes_over_time(
         )));
         return lines;
     }
-    let values = |p: &[(f64, f64)]| -> Vec<f64> { p.iter().map(|x| x.1).collect() };
-    let last = |p: &[f64]| p.iter().rev().find(|v| v.is_finite()).copied().unwrap_or(f64::NAN);
+    // Over the whole window, as every history sparkline is drawn.
+    let spark = |name, p| history::spark_from_zero(h, name, p, 24);
+    let last = |p| history::last(p).unwrap_or(f64::NAN);
     lines.extend(active.series.iter().map(|s| {
         let group = s.label("NodeType").to_string();
-        let a = values(&s.points);
-        let p = h.of("pending_nodes", "NodeType", &group).map(values).unwrap_or_default();
-        let spark = |v: &[f64]| crate::ui::widgets::sparkline_from_zero(&v[v.len().saturating_sub(24)..], 24);
+        let pending = h.of("pending_nodes", "NodeType", &group).unwrap_or_default();
         Line::from(vec![
             Span::styled(format!("{group:<18} "), t.group()),
-            Span::styled(format!("active {} {:>3} ", spark(&a), last(&a)), t.accent()),
-            Span::styled(format!(" pending {} {:>3}", spark(&p), last(&p)), t.warn()),
+            Span::styled(format!("active {} {:>3} ", spark("active_nodes", &s.points), last(&s.points)), t.accent()),
+            Span::styled(format!(" pending {} {:>3}", spark("pending_nodes", pending), last(pending)), t.warn()),
         ])
     }));
     lines
