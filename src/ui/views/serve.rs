@@ -164,58 +164,58 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
 const SPARK: usize = 10;
 const HEALTH_W: usize = 30;
 
-/// One deployment's traffic over the window, as its replicas count it: requests per second, the
-/// latest rate, errors, p99 processing latency and healthy replicas.
-pub fn deployment_traffic(h: &History, app: &str, dep: &str) -> String {
-    let want = [("application", app), ("deployment", dep)];
-    let rps = h.of_where("dep_requests_per_s", &want).unwrap_or_default();
-    // Healthy now: the replicas whose series reach the latest step (a replaced one's ends).
-    let healthy: f64 = h
-        .results
-        .get("replica_healthy")
-        .map(|r| {
-            let latest = r.series.iter().filter_map(|s| s.points.last()).map(|p| p.0).fold(f64::MIN, f64::max);
-            r.series
-                .iter()
-                .filter(|s| s.label("application") == app && s.label("deployment") == dep)
-                .filter_map(|s| s.points.last().filter(|p| p.0 >= latest))
-                .map(|p| p.1)
-                .sum()
-        })
-        .unwrap_or(0.0);
-    if rps.is_empty() && healthy == 0.0 {
-        return if h.results.contains_key("dep_requests_per_s") { "no traffic recorded".into() } else { "…".into() };
-    }
-    let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
-    format!(
-        "{} {} · {} · {} · {healthy:.0}",
-        history::spark(h, "dep_requests_per_s", rps, SPARK),
-        num(history::last(rps), "/s"),
-        num(h.of_where("dep_errors_per_s", &want).and_then(history::last), "/s"),
-        num(h.of_where("dep_p99_ms", &want).and_then(history::last), "ms"),
-    )
+/// The queries one level of the Serve table reads: an application's, or a deployment's (as its
+/// replicas count it).
+struct Level {
+    rps: &'static str,
+    errors: &'static str,
+    p99: &'static str,
 }
 
-/// One application's traffic over the window: a sparkline of requests per second, then the
-/// latest request rate, error rate, p99 latency and healthy replicas, as Prometheus answered.
-pub fn traffic(h: &crate::model::history::History, app: &str) -> String {
-    let last = |name: &str| h.of_app(name, app).and_then(|p| p.iter().rev().find(|(_, v)| v.is_finite())).map(|p| p.1);
-    let rps: Vec<f64> = h.of_app("requests_per_s", app).map(|p| p.iter().map(|x| x.1).collect()).unwrap_or_default();
-    if rps.is_empty() && last("replicas_healthy").is_none() {
-        // Asked and answered with nothing for this application, or not answered yet (the
-        // Autoscaler view's answers say nothing of Serve).
-        return if h.results.contains_key("requests_per_s") { "no traffic recorded".into() } else { "…".into() };
+const APP: Level = Level { rps: "requests_per_s", errors: "errors_per_s", p99: "p99_ms" };
+const DEPLOYMENT: Level = Level { rps: "dep_requests_per_s", errors: "dep_errors_per_s", p99: "dep_p99_ms" };
+
+/// One row's traffic over the window: a sparkline of requests per second, then the latest
+/// request rate, error rate, p99 latency and healthy replicas, as Prometheus answered.
+fn traffic_cell(h: &History, level: &Level, want: &[(&str, &str)], healthy: Option<f64>) -> String {
+    let rps = h.of_where(level.rps, want).unwrap_or_default();
+    if rps.is_empty() && healthy.is_none() {
+        // Asked and answered with nothing for this row, or not answered yet (another view's
+        // answers say nothing of Serve).
+        return if h.results.contains_key(level.rps) { "no traffic recorded".into() } else { "…".into() };
     }
-    let points = h.of_app("requests_per_s", app).unwrap_or_default();
     let num = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1}{unit}"));
     format!(
         "{} {} · {} · {} · {}",
-        history::spark(h, "requests_per_s", points, SPARK),
-        num(last("requests_per_s"), "/s"),
-        num(last("errors_per_s"), "/s"),
-        num(last("p99_ms"), "ms"),
-        last("replicas_healthy").map_or("-".into(), |v| format!("{v:.0}")),
+        history::spark(h, level.rps, rps, SPARK),
+        num(history::last(rps), "/s"),
+        num(h.of_where(level.errors, want).and_then(history::last), "/s"),
+        num(h.of_where(level.p99, want).and_then(history::last), "ms"),
+        healthy.map_or("-".into(), |v| format!("{v:.0}")),
     )
+}
+
+/// One application's traffic over the window.
+pub fn traffic(h: &History, app: &str) -> String {
+    let healthy = h.of_app("replicas_healthy", app).and_then(history::last);
+    traffic_cell(h, &APP, &[("application", app)], healthy)
+}
+
+/// One deployment's traffic over the window; healthy replicas are those whose series reach the
+/// latest step (a replaced one's ends).
+pub fn deployment_traffic(h: &History, app: &str, dep: &str) -> String {
+    let healthy = h.results.get("replica_healthy").and_then(|r| {
+        let latest = r.series.iter().filter_map(|s| s.points.last()).map(|p| p.0).fold(f64::MIN, f64::max);
+        let mine: Vec<f64> = r
+            .series
+            .iter()
+            .filter(|s| s.label("application") == app && s.label("deployment") == dep)
+            .filter_map(|s| s.points.last().filter(|p| p.0 >= latest))
+            .map(|p| p.1)
+            .collect();
+        (!mine.is_empty()).then(|| mine.iter().sum())
+    });
+    traffic_cell(h, &DEPLOYMENT, &[("application", app), ("deployment", dep)], healthy)
 }
 
 /// The application (and deployment, on a deployment or replica row) the selected row is about.
@@ -241,20 +241,13 @@ fn draw_history(f: &mut Frame, area: Rect, app: &App, h: &History, app_name: &st
     let t = &app.theme;
     let [chart_area, health_area] =
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
-    let (rps, errs, p99) = match dep {
-        Some(d) => {
-            let want = [("application", app_name), ("deployment", d)];
-            (
-                h.of_where("dep_requests_per_s", &want),
-                h.of_where("dep_errors_per_s", &want),
-                h.of_where("dep_p99_ms", &want),
-            )
-        }
-        None => {
-            (h.of_app("requests_per_s", app_name), h.of_app("errors_per_s", app_name), h.of_app("p99_ms", app_name))
-        }
+    let (level, want) = match dep {
+        Some(d) => (&DEPLOYMENT, vec![("application", app_name), ("deployment", d)]),
+        None => (&APP, vec![("application", app_name)]),
     };
-    let end = h.span(if dep.is_some() { "dep_requests_per_s" } else { "requests_per_s" }).map_or(0.0, |s| s.1);
+    let (rps, errs, p99) =
+        (h.of_where(level.rps, &want), h.of_where(level.errors, &want), h.of_where(level.p99, &want));
+    let end = h.span(level.rps).map_or(0.0, |s| s.1);
     // Minutes before now, so the x axis reads -15 … 0 whatever the clock.
     let to_xy = |p: Option<&[(f64, f64)]>| -> Vec<(f64, f64)> {
         p.unwrap_or_default().iter().filter(|(_, v)| v.is_finite()).map(|(ts, v)| ((ts - end) / 60.0, *v)).collect()
