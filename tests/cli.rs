@@ -361,6 +361,19 @@ fn history_from_a_service_without_a_kubeconfig_is_a_notice() {
     assert_eq!(json["clusters"][0]["groups"].as_array().map(Vec::len), Some(3), "{json}");
 }
 
+/// A Prometheus answer past raytop's limit is refused while it streams in, not buffered whole:
+/// the history says so, and the rest of the snapshot stands.
+#[test]
+fn a_prometheus_answer_over_the_limit_is_refused() {
+    let server = common::http::serve(lab_routes());
+    let prom = common::http::serve_with_huge(HashMap::new(), Some(("/api/v1/query_range".into(), 64 << 20)));
+    let (code, json) = snapshot(&["--dashboard", &server.url, "--prometheus", &prom.url]);
+    assert_eq!(code, 0, "the dashboard answered");
+    let err = json["history"]["error"].as_str().unwrap();
+    assert_eq!(err, "Prometheus answered over 16 MiB, raytop's limit for one query: not read");
+    assert_eq!(json["clusters"][0]["groups"].as_array().map(Vec::len), Some(3), "{json}");
+}
+
 /// Prometheus down: the history says so, with the address, and the rest still works.
 #[test]
 fn history_from_a_prometheus_that_is_down_is_a_notice() {

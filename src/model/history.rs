@@ -88,7 +88,7 @@ pub struct History {
     /// (query, instance) → series index: a view finds each node's series without a scan, at
     /// 2,000 nodes too.
     #[serde(skip)]
-    by_instance: HashMap<(&'static str, String), usize>,
+    by_instance: HashMap<&'static str, HashMap<String, usize>>,
 }
 
 impl History {
@@ -107,12 +107,13 @@ impl History {
     pub fn apply(&mut self, u: HistoryUpdate) {
         match u {
             HistoryUpdate::Answered { name, result, at } => {
-                self.by_instance.retain(|(n, _), _| *n != name);
-                for (i, s) in result.series.iter().enumerate() {
-                    if let Some(inst) = s.labels.get("instance") {
-                        self.by_instance.insert((name, inst.clone()), i);
-                    }
-                }
+                let index = result
+                    .series
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.labels.get("instance").map(|inst| (inst.clone(), i)))
+                    .collect();
+                self.by_instance.insert(name, index);
                 self.results.insert(name, result);
                 self.answered_at = Some(at);
                 self.error = None;
@@ -157,7 +158,7 @@ impl History {
 
     /// The points of query `name` for one node (its `ip:metricsExportPort`).
     pub fn of_instance(&self, name: &'static str, instance: &str) -> Option<&[(f64, f64)]> {
-        let i = *self.by_instance.get(&(name, instance.to_string()))?;
+        let i = *self.by_instance.get(name)?.get(instance)?;
         self.results.get(name)?.series.get(i).map(|s| s.points.as_slice())
     }
 

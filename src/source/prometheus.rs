@@ -133,9 +133,6 @@ impl PromClient {
         .map_err(|e| format!("bad Prometheus query: {e}"))?;
         let qs = params.query().unwrap_or_default();
         let (status, body) = self.get(&format!("/api/v1/query_range?{qs}")).await?;
-        if body.len() > MAX_ANSWER {
-            return Err(format!("Prometheus answered {} bytes, over raytop's limit", body.len()));
-        }
         let series = parse_matrix(&body).map_err(|e| format!("Prometheus ({status}): {e}"))?;
         Ok(QueryResult { query: query.to_string(), start, end, step, series })
     }
@@ -144,17 +141,25 @@ impl PromClient {
     async fn get(&self, path_and_query: &str) -> Result<(u16, bytes::Bytes), String> {
         match &self.transport {
             Transport::Direct { http, base } => {
-                let resp = http
+                let mut resp = http
                     .get(format!("{base}{path_and_query}"))
                     .send()
                     .await
                     .map_err(|e| format!("Prometheus unreachable: {}", super::innermost_cause(&e)))?;
                 let status = resp.status().as_u16();
-                let body = resp
-                    .bytes()
+                // Read as a stream and refused past the limit, never buffered whole first.
+                let mut body = bytes::BytesMut::new();
+                while let Some(chunk) = resp
+                    .chunk()
                     .await
-                    .map_err(|e| format!("Prometheus answer cut short: {}", super::innermost_cause(&e)))?;
-                Ok((status, body))
+                    .map_err(|e| format!("Prometheus answer cut short: {}", super::innermost_cause(&e)))?
+                {
+                    if body.len() + chunk.len() > MAX_ANSWER {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok((status, body.freeze()))
             }
             Transport::Proxy { client, path, timeout } => {
                 let uri = format!("{path}{path_and_query}");
@@ -164,11 +169,12 @@ impl PromClient {
                 let sent = tokio::time::timeout(*timeout, async {
                     let resp = client.send(req).await.map_err(|e| format!("API server: {e}"))?;
                     let status = resp.status().as_u16();
-                    let body =
-                        http_body_util::BodyExt::collect(http_body_util::Limited::new(resp.into_body(), MAX_ANSWER))
-                            .await
-                            .map_err(|e| format!("API server: {e}"))?
-                            .to_bytes();
+                    let limited = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER);
+                    let body = match http_body_util::BodyExt::collect(limited).await {
+                        Ok(b) => b.to_bytes(),
+                        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+                        Err(e) => return Err(format!("API server: {e}")),
+                    };
                     Ok::<_, String>((status, body))
                 })
                 .await
@@ -196,6 +202,10 @@ impl PromClient {
         }
         out
     }
+}
+
+fn too_large() -> String {
+    format!("Prometheus answered over {} MiB, raytop's limit for one query: not read", MAX_ANSWER >> 20)
 }
 
 /// The API server's own refusal to proxy (a `Status` object: RBAC, no endpoints, no such

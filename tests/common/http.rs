@@ -16,7 +16,8 @@ pub fn serve(routes: HashMap<String, (u16, Vec<u8>)>) -> Server {
     serve_with_huge(routes, None)
 }
 
-/// Like `serve`, and `huge = (path, bytes)` answers that path with a body of that many bytes,
+/// Like `serve`, and `huge = (path, bytes)` answers that path (and any query after it, when the
+/// path given has none) with a body of that many bytes,
 /// generated as it is sent, with no Content-Length (the end is the connection's close).
 pub fn serve_with_huge(routes: HashMap<String, (u16, Vec<u8>)>, huge: Option<(String, u64)>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -39,7 +40,8 @@ pub fn serve_with_huge(routes: HashMap<String, (u16, Vec<u8>)>, huge: Option<(St
                     while reader.read_line(&mut line).unwrap_or(0) > 2 {
                         line.clear();
                     }
-                    if let Some((_, len)) = huge.as_ref().filter(|(p, _)| *p == path) {
+                    let huge_path = |p: &String| *p == path || (!p.contains('?') && path.starts_with(&format!("{p}?")));
+                    if let Some((_, len)) = huge.as_ref().filter(|(p, _)| huge_path(p)) {
                         let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[";
                         let chunk = "{\"a\": 1}, ".repeat(6554);
                         let mut sent = 0u64;
