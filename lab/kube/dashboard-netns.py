@@ -184,11 +184,7 @@ def kube_objects(token_file):
 
 def create_or_replace(api, path, name, body):
     """POST, or PUT over what is there (a lab brought up again); a Service keeps its clusterIP."""
-    try:
-        api.req("POST", path, body)
-    except kapi.ApiError as e:
-        if e.code != 409:
-            raise
+    if not api.create(path, body):
         cur = api.get(f"{path}/{name}")
         body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
         if body.get("kind") == "Service":
@@ -200,20 +196,11 @@ def prometheus_objects():
     """Namespace, pod (whose IP is the namespace address), Service and Endpoints of the lab's
     Prometheus, named as a Prometheus Operator install names them."""
     api = kapi.Api()
-    try:
-        api.req("POST", "/api/v1/namespaces",
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PROM_NS}})
-    except kapi.ApiError as e:
-        if e.code != 409:
-            raise
+    api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PROM_NS}})
     labels = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/part-of": "raytop-lab"}
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": PROM_POD, "namespace": PROM_NS, "labels": labels},
            "spec": {"containers": [{"name": "prometheus", "image": "prometheus:2.42"}]}}
-    try:
-        api.req("POST", f"/api/v1/namespaces/{PROM_NS}/pods", pod)
-    except kapi.ApiError as e:
-        if e.code != 409:
-            raise
+    api.create(f"/api/v1/namespaces/{PROM_NS}/pods", pod)
     pod = api.get(f"/api/v1/namespaces/{PROM_NS}/pods/{PROM_POD}")
     pod["status"].update({"phase": "Running", "podIP": NS_IP, "podIPs": [{"ip": NS_IP}]})
     api.req("PUT", f"/api/v1/namespaces/{PROM_NS}/pods/{PROM_POD}/status", pod)

@@ -95,6 +95,16 @@ class Api:
     def get(self, path):
         return self.req("GET", path)
 
+    def create(self, path, body):
+        """POST; an object of that name already there (409) is left as it is. True if created."""
+        try:
+            self.req("POST", path, body)
+            return True
+        except ApiError as e:
+            if e.code != 409:
+                raise
+            return False
+
     def merge_patch(self, path, body):
         return self.req("PATCH", path, body, "application/merge-patch+json")
 

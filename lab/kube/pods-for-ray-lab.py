@@ -65,11 +65,7 @@ def main():
         group = "headgroup" if head else n["nodeTypeName"]
         spec = rc["spec"]["headGroupSpec"] if head else next(g for g in rc["spec"]["workerGroupSpecs"] if g["groupName"] == group)
         pod = kapi.build_pod(rc, "head" if head else "worker", group, spec["template"], n["instanceId"])
-        try:
-            api.req("POST", f"/api/v1/namespaces/{NS}/pods", pod)
-        except kapi.ApiError as e:
-            if e.code != 409:
-                raise
+        api.create(f"/api/v1/namespaces/{NS}/pods", pod)
         cur = api.get(f"/api/v1/namespaces/{NS}/pods/{n['instanceId']}")
         cur["status"] = kapi.kubelet_status(cur, n["ip"], n["ip"])
         api.req("PUT", f"/api/v1/namespaces/{NS}/pods/{n['instanceId']}/status", cur)
