@@ -99,6 +99,9 @@ pub struct Interest {
     /// False for the clusters not on screen: their pollers fetch nothing until chosen.
     pub active: bool,
     pub nodes: bool,
+    /// Logical usage per node is on screen: kept as fresh as the refresh interval, from the
+    /// lightest answer that carries it.
+    pub usage: bool,
     pub autoscaler: bool,
     pub serve: bool,
     pub jobs: bool,
@@ -128,6 +131,7 @@ impl Interest {
     pub const ACTIVE: Interest = Interest {
         active: true,
         nodes: false,
+        usage: false,
         autoscaler: false,
         serve: false,
         jobs: false,

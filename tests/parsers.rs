@@ -142,3 +142,93 @@ fn legacy_events_read_when_cluster_events_is_broken() {
     assert!(events.iter().any(|e| e.source_type == "RAYLET"), "{events:?}");
     assert!(events.iter().all(|e| !e.time.is_empty() && !e.event_id.is_empty()), "{events:?}");
 }
+
+/// A cluster fed only the given bodies, in order, each as the poller would hand it over.
+fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::ClusterState {
+    let mut c = raytop::model::ClusterState::new(
+        "lab".into(),
+        raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
+        "http://127.0.0.1:8265".into(),
+        lab_config(),
+    );
+    for (ep, body) in bodies {
+        let data = parse(*ep, body).unwrap();
+        c.apply(raytop::msg::DashUpdate::Fetched {
+            endpoint: *ep,
+            at: std::time::SystemTime::now(),
+            bytes: body.len(),
+            data: Box::new(data),
+        });
+    }
+    c
+}
+
+fn usage_by_node(c: &raytop::model::ClusterState) -> Vec<(String, f64, f64, f64)> {
+    let mut out: Vec<_> = c
+        .groups
+        .iter()
+        .flat_map(|g| &g.nodes)
+        .map(|n| (n.node_id.clone(), n.cpu.used, n.gpu.used, n.memory.total))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn the_autoscaler_report_gives_the_same_usage_per_node_as_the_summary_text() {
+    for dir in ["v1-busy", "v3-history", "gpu-physical"] {
+        let summary = read(dir, "nodes_summary.json");
+        let report = read(dir, "cluster_status.json");
+        let from_text = fed(&[(Endpoint::Nodes, summary.clone())]);
+        let from_report = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, report)]);
+        let (text, exact) = (usage_by_node(&from_text), usage_by_node(&from_report));
+        assert_eq!(text.len(), 4, "{dir}");
+        for (t, e) in text.iter().zip(&exact) {
+            assert_eq!(t.0, e.0);
+            // The text's numbers go through its unit parser; equal to the last bits.
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+            assert!(close(t.1, e.1) && close(t.2, e.2), "{dir}: CPU and GPU, captured at one moment: {t:?} vs {e:?}");
+            // The text rounds memory to two decimals of a GiB ("16.03GiB"); the report is exact.
+            assert!((t.3 - e.3).abs() <= 0.005 * (1u64 << 30) as f64, "{dir}: memory {} vs {}", t.3, e.3);
+        }
+    }
+}
+
+#[test]
+fn newer_usage_in_the_report_replaces_the_summary_s() {
+    let summary = read("v3-history", "nodes_summary.json");
+    let mut report: serde_json::Value = serde_json::from_slice(&read("v3-history", "cluster_status.json")).unwrap();
+    let cpu_node = "fffffffffffffffffffffffffffffffffffffffffffffffffff00001";
+    report["data"]["clusterStatus"]["loadMetricsReport"]["usageByNode"][cpu_node]["CPU"] =
+        serde_json::json!([1.5, 2.0]);
+    let c = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, serde_json::to_vec(&report).unwrap())]);
+    let cpu = c.groups.iter().find(|g| g.name == "cpu-group").unwrap();
+    assert_eq!(cpu.nodes[0].node_id, cpu_node);
+    assert_eq!((cpu.nodes[0].cpu.used, cpu.nodes[0].cpu.total), (1.5, 2.0));
+    assert_eq!(cpu.cpu.used, 1.5, "the group adds up its nodes' usage");
+    assert!(cpu.nodes[0].start_time.is_some(), "the summary still brings uptime");
+}
+
+#[test]
+fn the_report_alone_populates_the_groups_and_a_node_that_joined_since_the_summary_shows_at_once() {
+    let report = read("v3-history", "cluster_status.json");
+    let alone = fed(&[(Endpoint::ClusterStatus, report.clone())]);
+    let names: Vec<&str> = alone.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["ray.head.default", "cpu-group", "gpu-group"]);
+    assert_eq!(alone.groups[0].kind, GroupKind::Head);
+    let head = &alone.groups[0].nodes[0];
+    assert_eq!((head.ip.as_str(), head.is_head, head.alive), ("192.0.2.2", true, true));
+    assert_eq!(alone.groups[2].gpu.used, 2.0, "both GPUs held by trials");
+    assert!(alone.has_data(), "the first frame need not wait for the summary");
+
+    // The summary was taken before the last GPU node joined.
+    let joined = "fffffffffffffffffffffffffffffffffffffffffffffffffff00003";
+    let mut summary: serde_json::Value = serde_json::from_slice(&read("v3-history", "nodes_summary.json")).unwrap();
+    summary["data"]["summary"].as_array_mut().unwrap().retain(|s| s["raylet"]["nodeId"] != joined);
+    let c = fed(&[(Endpoint::Nodes, serde_json::to_vec(&summary).unwrap()), (Endpoint::ClusterStatus, report)]);
+    let gpu = c.groups.iter().find(|g| g.name == "gpu-group").unwrap();
+    assert_eq!(gpu.nodes_alive, 2);
+    let new = gpu.nodes.iter().find(|n| n.node_id == joined).unwrap();
+    assert_eq!((new.gpu.used, new.gpu.total, new.alive), (1.0, 1.0, true));
+    assert_eq!(new.start_time, None, "uptime comes with the next summary");
+}

@@ -1,11 +1,13 @@
-//! Head and worker groups with their Ray nodes, derived from `/nodes?view=summary`.
+//! Head and worker groups with their Ray nodes, derived from `/nodes?view=summary` (the node list
+//! and host stats) and, under autoscaler v1, the autoscaler's report (logical usage per node,
+//! fetched far more often because it is a fraction of the size).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::resources::{Usage, parse_usage_text};
-use crate::wire::dashboard::{GpuStat, NodesSummary};
+use crate::wire::dashboard::{ClusterStatusV1, GpuStat, NodesSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,18 +72,110 @@ pub const HEAD_GROUP_FALLBACK: &str = "head";
 /// The group of worker nodes that report no node type (clusters started by hand).
 pub const UNTYPED_WORKERS: &str = "workers";
 
+/// One live node as the autoscaler's report (v1) sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportedNode {
+    pub group: String,
+    pub ip: String,
+    pub is_head: bool,
+    /// Resource name (camelCased, as the summary's totals) → used and total.
+    pub usage: BTreeMap<String, Usage>,
+}
+
+/// Logical usage per node id, from the autoscaler's report.
+pub type ReportedUsage = BTreeMap<String, ReportedNode>;
+
+/// The per-node part of a v1 report; `None` when it has none (older Ray, or no nodes yet), so the
+/// summary's usage text stays the source.
+pub fn reported_usage(status: &ClusterStatusV1) -> Option<ReportedUsage> {
+    let report = &status.load_metrics_report;
+    if report.usage_by_node.is_empty() {
+        return None;
+    }
+    let out = report
+        .usage_by_node
+        .iter()
+        .map(|(id, resources)| {
+            let usage: BTreeMap<String, Usage> = resources
+                .iter()
+                .filter_map(|(name, pair)| match pair.as_slice() {
+                    [used, total] => Some((name.clone(), Usage { used: *used, total: *total })),
+                    _ => None,
+                })
+                .collect();
+            // Every node offers `node:<its ip>`; the head also `node:__internal_head__`, which the
+            // dashboard camelCases to `node:InternalHead`.
+            let is_head_key = |k: &str| k == "node:InternalHead" || k == "node:__internal_head__";
+            let ip = resources
+                .keys()
+                .filter_map(|k| k.strip_prefix("node:").filter(|_| !is_head_key(k)))
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let is_head = resources.keys().any(|k| is_head_key(k));
+            let group = status.autoscaler_report.node_type_mapping.get(id).cloned().unwrap_or_default();
+            (id.clone(), ReportedNode { group, ip, is_head, usage })
+        })
+        .collect();
+    Some(out)
+}
+
+fn group_name(is_head: bool, node_type: &str) -> String {
+    match (is_head, node_type.is_empty()) {
+        (_, false) => node_type.to_string(),
+        (true, true) => HEAD_GROUP_FALLBACK.to_string(),
+        (false, true) => UNTYPED_WORKERS.to_string(),
+    }
+}
+
+/// A node the autoscaler reports but the last summary did not list yet (it joined since): shown
+/// with its usage at once; its host stats and uptime come with the next summary.
+fn reported_only(node_id: &str, r: &ReportedNode) -> Node {
+    let pick = |key: &str| r.usage.get(key).copied().unwrap_or_default();
+    Node {
+        node_id: node_id.to_string(),
+        ip: r.ip.clone(),
+        hostname: String::new(),
+        instance_id: String::new(),
+        group: group_name(r.is_head, &r.group),
+        is_head: r.is_head,
+        alive: true,
+        state_message: None,
+        cpu_percent: None,
+        physical_cores: None,
+        mem_used: None,
+        mem_total: None,
+        start_time: None,
+        cpu: pick("CPU"),
+        gpu: pick("GPU"),
+        memory: pick("memory"),
+        gpus: Vec::new(),
+        metrics_instance: String::new(),
+        resources: r.usage.iter().map(|(k, u)| (k.clone(), u.total)).collect(),
+    }
+}
+
 /// Builds the groups: the head first, then worker groups by name. Nodes within a group: alive
-/// first, then by start time, so the list is stable between refreshes.
-pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> {
+/// first, then by start time, so the list is stable between refreshes. Logical usage comes from
+/// the autoscaler's report where there is one (it is fetched more often), else from the summary.
+pub fn build_groups(
+    summary: Option<&NodesSummary>,
+    reported: Option<&ReportedUsage>,
+    limits: &GroupLimits,
+) -> Vec<Group> {
     let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();
-    for item in &summary.summary {
+    let listed = summary.map_or(&[][..], |s| s.summary.as_slice());
+    let mut nodes: Vec<Node> = Vec::with_capacity(listed.len());
+    for item in listed {
         let r = &item.raylet;
-        let group = match (r.is_head_node, r.node_type_name.is_empty()) {
-            (_, false) => r.node_type_name.clone(),
-            (true, true) => HEAD_GROUP_FALLBACK.to_string(),
-            (false, true) => UNTYPED_WORKERS.to_string(),
+        let group = group_name(r.is_head_node, &r.node_type_name);
+        let usage = match reported.and_then(|rep| rep.get(&r.node_id)) {
+            Some(rep) => rep.usage.clone(),
+            None => summary
+                .and_then(|s| s.node_logical_resources.get(&r.node_id))
+                .map(|t| parse_usage_text(t))
+                .unwrap_or_default(),
         };
-        let usage = summary.node_logical_resources.get(&r.node_id).map(|t| parse_usage_text(t)).unwrap_or_default();
         let from_totals = |key: &str| Usage { used: 0.0, total: r.resources_total.get(key).copied().unwrap_or(0.0) };
         let pick = |key: &str| usage.get(key).copied().unwrap_or_else(|| from_totals(key));
         let alive = r.state.eq_ignore_ascii_case("ALIVE");
@@ -107,7 +201,20 @@ pub fn build_groups(summary: &NodesSummary, limits: &GroupLimits) -> Vec<Group> 
             gpus: item.gpus.clone(),
             resources: r.resources_total.clone(),
         };
-        let kind = if r.is_head_node { GroupKind::Head } else { GroupKind::Worker };
+        nodes.push(node);
+    }
+    if let Some(reported) = reported {
+        let known: std::collections::HashSet<&str> = listed.iter().map(|i| i.raylet.node_id.as_str()).collect();
+        let joined: Vec<Node> = reported
+            .iter()
+            .filter(|(id, _)| !known.contains(id.as_str()))
+            .map(|(id, r)| reported_only(id, r))
+            .collect();
+        nodes.extend(joined);
+    }
+    for node in nodes {
+        let group = node.group.clone();
+        let kind = if node.is_head { GroupKind::Head } else { GroupKind::Worker };
         let order = u8::from(kind == GroupKind::Worker);
         let entry = groups.entry((order, group.clone())).or_insert_with(|| Group {
             name: group.clone(),

@@ -22,7 +22,7 @@ pub use crate::msg::DashUpdate;
 use crate::msg::TuneUpdate;
 use crate::wire::dashboard::{DashData, Endpoint, FetchError, JobDetails, Version};
 use autoscaler::{Autoscaler, GroupShapes, Report, report_from_text, report_from_v1};
-use cluster::{Group, GroupLimits, build_groups};
+use cluster::{Group, GroupLimits, ReportedUsage, build_groups, reported_usage};
 use serve::Serve;
 
 /// How fresh one endpoint's data is, and what went wrong last.
@@ -83,6 +83,9 @@ pub struct ClusterState {
     report: Report,
     #[serde(skip)]
     nodes: Option<crate::wire::dashboard::NodesSummary>,
+    /// Logical usage per node from the autoscaler's v1 report: fresher than the summary's.
+    #[serde(skip)]
+    reported: Option<ReportedUsage>,
     #[serde(skip)]
     pub actors: Vec<crate::wire::dashboard::ActorState>,
     /// Per GPU, since when it has been idle while held (unix seconds), across refreshes.
@@ -156,6 +159,7 @@ impl ClusterState {
             config,
             report: Report::default(),
             nodes: None,
+            reported: None,
             actors: Vec::new(),
             gpu_idle_since: BTreeMap::new(),
             pod_gpu_requests: None,
@@ -254,6 +258,7 @@ impl ClusterState {
                 // instead (the poller sees the same null) and replaces it.
                 if let Some(v1) = s.cluster_status {
                     self.report = report_from_v1(&v1);
+                    self.reported = reported_usage(&v1);
                     self.rebuild();
                 }
             }
@@ -289,8 +294,8 @@ impl ClusterState {
 
     /// Recomputes groups and verdicts from the latest node list and autoscaler report.
     fn rebuild(&mut self) {
-        if let Some(nodes) = &self.nodes {
-            self.groups = build_groups(nodes, &self.config.limits);
+        if self.nodes.is_some() || self.reported.is_some() {
+            self.groups = build_groups(self.nodes.as_ref(), self.reported.as_ref(), &self.config.limits);
         }
         let shapes = autoscaler::shapes_from_groups(&self.groups, &self.config.shapes);
         self.autoscaler.source = self.report.source;

@@ -157,6 +157,9 @@ pub struct AutoscalerReport {
     /// `[ip, node type]` pairs.
     #[serde(deserialize_with = "null_as_default")]
     pub failed_nodes: Vec<Vec<serde_json::Value>>,
+    /// Per live node id: its node type (the worker group).
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_type_mapping: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -174,6 +177,10 @@ pub struct LoadMetricsReport {
     /// `ray.autoscaler.sdk.request_resources` demands, same shape as resource_demand.
     #[serde(deserialize_with = "null_as_default")]
     pub request_demand: Vec<(BTreeMap<String, f64>, u64)>,
+    /// Per live node id: resource name (camelCased) → `[used, total]`. The same numbers as the
+    /// summary's `nodeLogicalResources` under autoscaler v1, in a body a fraction of its size.
+    #[serde(deserialize_with = "null_as_default")]
+    pub usage_by_node: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

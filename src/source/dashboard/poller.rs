@@ -5,6 +5,12 @@
 //! seconds), and slower as its body grows, so a 2,000-node `/nodes?view=summary` (tens of MB) is
 //! not pulled every second. When the dashboard is down or refuses us, only a cheap probe runs, with
 //! exponential backoff, until it answers again.
+//!
+//! Logical usage per node is the exception: while it is on screen it must be no older than twice
+//! the refresh interval, whatever the size. Under autoscaler v1 it comes from the autoscaler's
+//! report (`/api/cluster_status`, 7 KB on the lab and 0.4 MB at 2,000 nodes), fetched at that
+//! pace; the summary then only brings host stats and the node list, at their own slow cadence.
+//! Under v2 the report has no per-node usage and the summary stays the source.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -20,6 +26,10 @@ use crate::msg::{DashKey, DashUpdate, Interest, Msg};
 const BYTE_BUDGET_PER_SEC: f64 = 4096.0;
 const MAX_PERIOD: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Host stats (CPU %, memory, GPUs) and the node list, when logical usage comes from elsewhere.
+const HOST_STATS_FLOOR: Duration = Duration::from_secs(30);
+/// Margin for the frame that shows an answer, in the usage age budget.
+const USAGE_SLACK: Duration = Duration::from_millis(50);
 
 fn floor_period(ep: Endpoint) -> Duration {
     match ep {
@@ -37,12 +47,34 @@ pub fn period(ep: Endpoint, refresh: Duration, last_bytes: usize) -> Duration {
     floor_period(ep).max(refresh).max(by_size).min(MAX_PERIOD.max(refresh))
 }
 
+/// The period of the answer that carries logical usage while it is on screen: so that what is on
+/// screen is never older than twice the refresh interval, counting the time the answer takes.
+pub fn usage_period(refresh: Duration, took: Duration) -> Duration {
+    (refresh * 2).saturating_sub(took + USAGE_SLACK).max(refresh)
+}
+
+/// The period of an endpoint given what the view shows and where usage comes from.
+pub fn period_for(
+    ep: Endpoint,
+    interest: Interest,
+    usage_in_report: bool,
+    refresh: Duration,
+    last_bytes: usize,
+    took: Duration,
+) -> Duration {
+    match ep {
+        Endpoint::ClusterStatus if interest.usage => usage_period(refresh, took),
+        Endpoint::Nodes if usage_in_report => HOST_STATS_FLOOR.max(period(ep, refresh, last_bytes)),
+        _ => period(ep, refresh, last_bytes),
+    }
+}
+
 /// Whether an endpoint is wanted, given the view's interest and the autoscaler flavour.
 pub fn wanted(ep: Endpoint, interest: Interest, autoscaler_v2: bool) -> bool {
     match ep {
         Endpoint::Version => true,
-        Endpoint::Nodes => interest.nodes || interest.autoscaler,
-        Endpoint::ClusterStatus => interest.autoscaler && !autoscaler_v2,
+        Endpoint::Nodes => interest.nodes || interest.usage || interest.autoscaler,
+        Endpoint::ClusterStatus => (interest.autoscaler || interest.usage) && !autoscaler_v2,
         Endpoint::ClusterStatusText => interest.autoscaler && autoscaler_v2,
         Endpoint::ClusterEvents => interest.autoscaler,
         Endpoint::Serve => interest.serve,
@@ -55,6 +87,8 @@ struct Schedule {
     due: BTreeMap<Endpoint, Instant>,
     last_bytes: BTreeMap<Endpoint, usize>,
     autoscaler_v2: bool,
+    /// The last v1 report carried usage per node: the summary is then fetched for host stats only.
+    usage_in_report: bool,
     /// Set while the dashboard is unreachable or refuses us: the backoff before the next probe.
     backoff: Option<Duration>,
     /// Failures in a row of each endpoint that answers wrongly (500, malformed, too large).
@@ -78,13 +112,21 @@ pub async fn run(
         due: BTreeMap::new(),
         last_bytes: BTreeMap::new(),
         autoscaler_v2: false,
+        usage_in_report: false,
         backoff: None,
         fails: BTreeMap::new(),
     };
     let mut seen_seq = interest.borrow().refresh_seq;
+    let mut usage_shown = false;
     loop {
         let now = Instant::now();
         let want = *interest.borrow_and_update();
+        if want.usage && !usage_shown {
+            // A view with usage came on screen: the report scheduled at the Autoscaler view's
+            // slower pace is fetched now.
+            s.due.remove(&Endpoint::ClusterStatus);
+        }
+        usage_shown = want.usage;
         if !want.active {
             if interest.changed().await.is_err() {
                 return;
@@ -108,25 +150,36 @@ pub async fn run(
         };
         let results = join_all(batch.iter().map(|ep| {
             let client = &client;
-            async move { (*ep, client.fetch(*ep).await) }
+            async move {
+                let t0 = Instant::now();
+                let result = client.fetch(*ep).await;
+                (*ep, result, t0.elapsed())
+            }
         }))
         .await;
-        for (ep, result) in results {
+        // What the report says about usage decides the summary's period in this same batch.
+        for (_, result, _) in &results {
+            if let Ok(f) = result
+                && let DashData::ClusterStatus(cs) = &f.data
+            {
+                s.usage_in_report =
+                    cs.cluster_status.as_ref().is_some_and(|v1| !v1.load_metrics_report.usage_by_node.is_empty());
+                if cs.cluster_status.is_none() && !s.autoscaler_v2 {
+                    s.autoscaler_v2 = true;
+                    s.due.remove(&Endpoint::ClusterStatusText);
+                }
+            }
+        }
+        for (ep, result, took) in results {
             let update = match result {
                 Ok(f) => {
                     s.fails.remove(&ep);
                     s.last_bytes.insert(ep, f.bytes);
-                    s.due.insert(ep, Instant::now() + period(ep, refresh, f.bytes));
+                    let next = period_for(ep, want, s.usage_in_report, refresh, f.bytes, took);
+                    s.due.insert(ep, Instant::now() + next);
                     if s.backoff.take().is_some() {
                         // Back: fetch everything the view wants right away.
                         s.due.retain(|k, _| *k == Endpoint::Version);
-                    }
-                    if let DashData::ClusterStatus(cs) = &f.data
-                        && cs.cluster_status.is_none()
-                        && !s.autoscaler_v2
-                    {
-                        s.autoscaler_v2 = true;
-                        s.due.remove(&Endpoint::ClusterStatusText);
                     }
                     DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
                 }
@@ -231,6 +284,36 @@ mod tests {
     }
 
     #[test]
+    fn usage_on_screen_is_fetched_within_twice_the_refresh_whatever_its_size() {
+        let one = Duration::from_secs(1);
+        let cluster = Interest { nodes: true, usage: true, ..Interest::default() };
+        let ms = |ms| Duration::from_millis(ms);
+        // 0.4 MB, the report of 2,000 nodes: by size alone it would wait 98 s.
+        let p = period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(150));
+        assert_eq!(p, ms(1800), "2 s budget less the 150 ms it took and the frame's margin");
+        assert_eq!(
+            period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(1500)),
+            one,
+            "never under refresh"
+        );
+        let autoscaler = Interest { autoscaler: true, ..Interest::default() };
+        assert_eq!(
+            period_for(Endpoint::ClusterStatus, autoscaler, true, one, 400_000, ms(150)),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn the_summary_brings_host_stats_slowly_once_the_report_brings_usage() {
+        let one = Duration::from_secs(1);
+        let cluster = Interest { nodes: true, usage: true, ..Interest::default() };
+        let lab_summary = 57_540;
+        assert_eq!(period_for(Endpoint::Nodes, cluster, false, one, lab_summary, Duration::ZERO).as_secs(), 14);
+        assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, lab_summary, Duration::ZERO).as_secs(), 30);
+        assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, 27_000_000, Duration::ZERO).as_secs(), 60);
+    }
+
+    #[test]
     fn interest_selects_endpoints() {
         let cluster = Interest { nodes: true, ..Interest::default() };
         assert!(wanted(Endpoint::Nodes, cluster, false));
@@ -240,5 +323,9 @@ mod tests {
         assert!(!wanted(Endpoint::ClusterStatusText, autoscaler, false));
         assert!(wanted(Endpoint::ClusterStatusText, autoscaler, true));
         assert!(wanted(Endpoint::Nodes, autoscaler, true), "verdicts need the groups");
+        let usage = Interest { usage: true, ..Interest::default() };
+        assert!(wanted(Endpoint::ClusterStatus, usage, false), "usage comes from the v1 report");
+        assert!(!wanted(Endpoint::ClusterStatus, usage, true), "a v2 report has none");
+        assert!(wanted(Endpoint::Nodes, usage, true));
     }
 }

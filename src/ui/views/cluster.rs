@@ -253,7 +253,12 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 /// The Cluster view's slice: what it fetches, hints, lists and draws.
 pub const SLICE: Slice = Slice {
     view: View::Cluster,
-    interest: Interest { nodes: true, history: Some(crate::msg::HistoryTopic::Cluster), ..Interest::ACTIVE },
+    interest: Interest {
+        nodes: true,
+        usage: true,
+        history: Some(crate::msg::HistoryTopic::Cluster),
+        ..Interest::ACTIVE
+    },
     hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1")],
     rows,
     draw: Draw::Dashboard(draw),

@@ -220,6 +220,7 @@ pub const SLICE: Slice = Slice {
     view: View::Gpu,
     interest: Interest {
         nodes: true,
+        usage: true,
         actors: true,
         serve: true,
         autoscaler: true,

@@ -391,7 +391,7 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
 pub const SLICE: Slice = Slice {
     view: View::Kube,
     // Pods are joined to the dashboard's nodes when it is reachable.
-    interest: Interest { nodes: true, kube_events: true, ..Interest::ACTIVE },
+    interest: Interest { nodes: true, usage: true, kube_events: true, ..Interest::ACTIVE },
     hints: &[(C::OpenCluster, "open"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1"), (C::ScaleTo, "scale to")],
     rows,
     draw: Draw::Any(draw),
