@@ -441,7 +441,7 @@ impl Endpoint {
 pub enum DashData {
     Version(Version),
     Nodes(NodesSummary),
-    ClusterStatus(ClusterStatusData),
+    ClusterStatus(Box<ClusterStatusData>),
     ClusterStatusText(String),
     Events(Vec<ClusterEvent>),
     Serve(ServeInstance),
@@ -464,7 +464,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<DashData, String> {
     Ok(match endpoint {
         Endpoint::Version => DashData::Version(bare(body)?),
         Endpoint::Nodes => DashData::Nodes(envelope(body)?),
-        Endpoint::ClusterStatus => DashData::ClusterStatus(envelope(body)?),
+        Endpoint::ClusterStatus => DashData::ClusterStatus(Box::new(envelope(body)?)),
         Endpoint::ClusterStatusText => {
             let t: ClusterStatusText = envelope(body)?;
             DashData::ClusterStatusText(t.cluster_status.unwrap_or_default())
