@@ -4,9 +4,12 @@
 # package registry (another project with the same name, installed into .lab/peer).
 # Per tool: time from launch to the first frame showing a node; CPU (% of one core) and RSS over
 # 60 s while nobody types; requests and bytes per minute it pulls from the dashboard, counted by a
-# proxy in front of the dashboard.
+# proxy in front of the dashboard. Then raytop in each of its other views (VIEW_SECONDS each; the
+# peer has one screen, fed by one loop whatever it shows), and at last the same figures at scale
+# against the rig (lab/rig/figures.py: 2,000 nodes, 20,000 actors, 500 replicas, 5,000 trials).
 #
-# Usage: lab/up.sh && lab/figures.sh [SECONDS]      (default 60)
+# Usage: lab/up.sh && lab/figures.sh [SECONDS]      (default 60; VIEW_SECONDS default 30;
+#        NO_RIG=1 skips the scale part)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -62,6 +65,20 @@ measure() {  # NAME COMMAND...   (COMMAND gets the proxy URL appended by the cal
   local c1 r1 b1 t2
   c1=$(cpu_ticks "$pid"); r1=$(stat_of "$stats" requests); b1=$(stat_of "$stats" bytes_down); t2=$(date +%s.%N)
   tmux capture-pane -p -t "$session" > "$OUT/$name.screen.txt"
+  if [[ $name == raytop ]]; then
+    # Each other view, as a user leaves it open: bytes per minute while it is on screen.
+    : > "$OUT/raytop.views.txt"
+    local key v0 v1 vb0 vb1 vt0 vt1
+    for key in 2 3 4 5 6; do
+      tmux send-keys -t "$session" "$key"
+      sleep 5
+      v0=$(stat_of "$stats" requests); vb0=$(stat_of "$stats" bytes_down); vt0=$(date +%s.%N)
+      sleep "${VIEW_SECONDS:-30}"; sleep 1.1
+      v1=$(stat_of "$stats" requests); vb1=$(stat_of "$stats" bytes_down); vt1=$(date +%s.%N)
+      echo "$key $(awk -v r0="$v0" -v r1="$v1" -v b0="$vb0" -v b1="$vb1" -v t0="$vt0" -v t1="$vt1" \
+        'BEGIN { m = (t1 - t0) / 60; printf "%.1f requests/min %.1f KB/min", (r1 - r0) / m, (b1 - b0) / 1024 / m }')" >> "$OUT/raytop.views.txt"
+    done
+  fi
   tmux kill-session -t "$session"
   kill "$proxy"
   "$VENV/bin/python" - "$name" "$t0" "$first" "$t1" "$t2" "$c0" "$c1" "$r0" "$r1" "$b0" "$b1" "$rss_max" "$(getconf CLK_TCK)" <<'PY' | tee "$OUT/$name.json"
@@ -80,7 +97,7 @@ print(json.dumps({
 PY
 }
 
-measure raytop "$ROOT/target/release/raytop --dashboard @URL@ --refresh 1 --cluster-config $LAB/cluster.yaml"
+measure raytop "$ROOT/target/release/raytop --dashboard @URL@ --refresh 1 --cluster-config $LAB/cluster.yaml --tune-dir $TUNE_STORAGE"
 measure peer "$PEER --master @URL@"
 "$VENV/bin/python" - "$OUT/raytop.json" "$OUT/peer.json" <<'PY'
 import json, sys
@@ -90,3 +107,16 @@ for k in ("first_frame_ms", "cpu_pct_of_core", "rss_mb", "requests_per_min", "kb
     ratio = a[k] / b[k] if b[k] else float("nan")
     print(f"{k:<20}{a[k]:>12}{b[k]:>12}{ratio:>10.2f}")
 PY
+peer_kb=$(stat_of "$OUT/peer.json" kb_per_min)
+echo
+echo "raytop in its other views (the peer's screen costs the same whatever it shows: $peer_kb KB/min)"
+names=([2]=Autoscaler [3]=Serve [4]=Tune [5]=GPU [6]=Jobs)
+while read -r key rpm _ kbpm _; do
+  printf '%-12s%8s requests/min%10s KB/min   ratio %s\n' "${names[$key]}" "$rpm" "$kbpm" \
+    "$(awk -v a="$kbpm" -v b="$peer_kb" 'BEGIN { printf "%.2f", a / b }')"
+done < "$OUT/raytop.views.txt"
+
+if [[ -z ${NO_RIG:-} ]]; then
+  echo
+  python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$ROOT/target/release/raytop" --peer "$PEER" --out "$OUT/rig"
+fi

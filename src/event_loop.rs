@@ -22,9 +22,24 @@ const MIN_FRAME: Duration = Duration::from_millis(16);
 pub async fn run(
     terminal: &mut DefaultTerminal,
     app: &mut App,
+    rx: mpsc::Receiver<Msg>,
+    runtime: &mut Runtime,
+    started: Instant,
+) -> std::io::Result<()> {
+    let mut stats = LoopStats::default();
+    let result = run_loop(terminal, app, rx, runtime, started, &mut stats).await;
+    // The last, partial window: a session shorter than a minute still leaves its figures.
+    stats.log_now();
+    result
+}
+
+async fn run_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
     mut rx: mpsc::Receiver<Msg>,
     runtime: &mut Runtime,
     started: Instant,
+    stats: &mut LoopStats,
 ) -> std::io::Result<()> {
     let mut events = EventStream::new();
     // The tick only ages "n s ago" labels; 1 Hz is enough and keeps idle CPU near zero.
@@ -34,7 +49,6 @@ pub async fn run(
     let mut last_frame: Option<Instant> = None;
     let mut first = FirstFrames::default();
     let mut term_signals = crate::tui::terminate_signals()?;
-    let mut stats = LoopStats::default();
     if !runtime.apply(app.poll_effect()) {
         return Ok(());
     }
@@ -42,8 +56,14 @@ pub async fn run(
         let frame_due = last_frame.map_or(Instant::now(), |t| t + MIN_FRAME);
         if dirty && Instant::now() >= frame_due {
             let t0 = Instant::now();
-            crate::tui::draw(terminal, |f| crate::ui::draw(f, app, SystemTime::now()))?;
-            stats.frame(t0);
+            let (mut render, mut render_cpu) = (Duration::ZERO, Duration::ZERO);
+            crate::tui::draw(terminal, |f| {
+                let (r0, c0) = (Instant::now(), crate::loop_stats::thread_cpu_time());
+                crate::ui::draw(f, app, SystemTime::now());
+                render = r0.elapsed();
+                render_cpu = crate::loop_stats::thread_cpu_time().saturating_sub(c0);
+            })?;
+            stats.frame(t0, render, render_cpu);
             last_frame = Some(t0);
             dirty = false;
             first.log(app, started);
@@ -57,6 +77,9 @@ pub async fn run(
                 loop {
                     match next {
                         Some(Ok(ev)) => {
+                            if matches!(ev, Event::Key(_)) {
+                                stats.key(Instant::now());
+                            }
                             effects.extend(app.on_terminal(&ev));
                             dirty |= matches!(ev, Event::Key(_) | Event::Resize(..));
                         }

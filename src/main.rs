@@ -276,7 +276,16 @@ async fn tui(cli: &Cli, started: Instant) -> Result<ExitCode> {
         app.rebuild_rows();
         runtime.watch_kube(target);
     }
-    let mut terminal = ratatui::init();
+    // Without a terminal (a pipe, a service, `nohup`) there is nothing to draw on: say so and
+    // point at `snapshot`, rather than panic.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            eprintln!("raytop: no terminal to draw on ({e}); for scripts, use `raytop snapshot --json`");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let result = raytop::event_loop::run(&mut terminal, &mut app, rx, &mut runtime, started).await;
     ratatui::restore();
     drop(runtime);

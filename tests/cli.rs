@@ -28,6 +28,32 @@ fn snapshot_of_an_unreachable_dashboard_exits_2_and_says_why() {
 }
 
 #[test]
+fn without_a_terminal_the_tui_says_so_and_exits_2_instead_of_panicking() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    // `setsid`: no controlling terminal either, as under a service manager (crossterm falls
+    // back to /dev/tty when stdin is not one).
+    let own = common::raytop();
+    let mut cmd = std::process::Command::new("setsid");
+    cmd.arg(own.get_program()).args(["--dashboard", &url]);
+    for (k, v) in own.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("raytop: no terminal to draw on ("), "{stderr}");
+    assert!(stderr.contains("use `raytop snapshot --json`"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn tui_with_an_unreachable_dashboard_explains_and_quits_cleanly() {
     let url = format!("http://127.0.0.1:{}", closed_port());
     let p = Pane::raytop(&["--dashboard", &url, "--timeout", "2"]);

@@ -8,11 +8,16 @@ Churn, every --churn seconds: a few worker nodes die (state DEAD, end time set) 
 ones join; a few actors restart (the old id DEAD, a new one ALIVE); logical usage moves.
 
 Bodies are rebuilt once per churn tick, so serving costs what sending costs. /rig/stats answers
-JSON: per path, requests, bytes sent, and the most requests in flight at once (raytop must never
-have two in flight to one endpoint). --slow S delays every answer by S seconds, as an overloaded
-head does.
+JSON: per path, requests, bytes sent, the most requests in flight at once (raytop must never
+have two in flight to one endpoint) and the longest gap between two requests; /rig/reset starts
+the counts anew. --slow S (or /rig/slow?s=S while running) delays every answer by S seconds, as an
+overloaded head does.
+
+With --tune-dir DIR it also writes a Tune experiment of --trials T trials there (the lab's `grid`
+capture, its trials repeated), and on every churn tick 100 of them report one more result.
 
 usage: ray_rig.py [--port P] [--nodes N] [--actors M] [--replicas K] [--churn S] [--slow S]
+                  [--tune-dir DIR --trials T]
 """
 
 import argparse
@@ -183,27 +188,82 @@ class Cluster:
             self.bodies = bodies
 
 
+class Experiment:
+    """A Tune experiment of `trials` trials on disk, built from the lab's `grid` capture."""
+
+    def __init__(self, root, trials, seed=11):
+        src = os.path.join(HERE, "..", "..", "tests", "fixtures", "tune", "grid")
+        state_name = sorted(f for f in os.listdir(src) if f.startswith("experiment_state-"))[-1]
+        with open(os.path.join(src, state_name)) as f:
+            state = json.load(f)
+        pairs = state["trial_data"]
+        self.dir = os.path.join(root, "rig_experiment")
+        os.makedirs(self.dir, exist_ok=True)
+        self.rng = random.Random(seed)
+        self.results = []
+        trial_data = []
+        for i in range(trials):
+            pair = pairs[i % len(pairs)]
+            t = json.loads(pair[0])
+            old_dir, old_id = t["relative_logdir"], t["trial_id"]
+            tid = f"rig_{i:05d}"
+            logdir = f"trial_{tid}"
+            t["trial_id"], t["relative_logdir"] = tid, logdir
+            trial_data.append([json.dumps(t), pair[1]])
+            with open(os.path.join(src, old_dir, "result.json")) as f:
+                text = f.read().replace(old_id, tid)
+            os.makedirs(os.path.join(self.dir, logdir), exist_ok=True)
+            path = os.path.join(self.dir, logdir, "result.json")
+            with open(path, "w") as f:
+                f.write(text)
+            self.results.append((path, json.loads(text.strip().splitlines()[-1])))
+        state["trial_data"] = trial_data
+        with open(os.path.join(self.dir, state_name), "w") as f:
+            json.dump(state, f)
+
+    def report(self, n=100):
+        """`n` trials report one more result, as running trials do."""
+        for k in self.rng.sample(range(len(self.results)), min(n, len(self.results))):
+            path, last = self.results[k]
+            last = dict(last, training_iteration=last.get("training_iteration", 0) + 1, timestamp=int(time.time()))
+            with open(path, "a") as f:
+                f.write(json.dumps(last) + "\n")
+            self.results[k] = (path, last)
+
+
 class Stats:
+    """Per path: requests, bytes, the most in flight at once, and the longest gap between two
+    requests (how old an answer on screen can get)."""
+
     def __init__(self):
         self.lock = threading.Lock()
         self.paths = {}
+        self.last = {}
 
     def enter(self, path):
+        now = time.monotonic()
         with self.lock:
-            p = self.paths.setdefault(path, {"requests": 0, "bytes": 0, "in_flight": 0, "max_in_flight": 0})
+            p = self.paths.setdefault(path, {"requests": 0, "bytes": 0, "in_flight": 0, "max_in_flight": 0,
+                                             "max_gap_s": 0.0})
             p["requests"] += 1
             p["in_flight"] += 1
             p["max_in_flight"] = max(p["max_in_flight"], p["in_flight"])
+            if path in self.last:
+                p["max_gap_s"] = round(max(p["max_gap_s"], now - self.last[path]), 3)
+            self.last[path] = now
 
     def leave(self, path, sent):
         with self.lock:
-            p = self.paths[path]
-            p["in_flight"] -= 1
+            p = self.paths.get(path)
+            if p is None:  # counts were reset while this answer was on its way: it is not in them
+                return
+            p["in_flight"] = max(0, p["in_flight"] - 1)
             p["bytes"] += sent
 
 
 def serve(args):
     cluster = Cluster(args.nodes, args.actors, args.replicas)
+    experiment = Experiment(args.tune_dir, args.trials) if args.tune_dir else None
     stats = Stats()
 
     class Handler(BaseHTTPRequestHandler):
@@ -218,6 +278,15 @@ def serve(args):
                 with stats.lock:
                     body = json.dumps(stats.paths).encode()
                 return self.answer(200, body)
+            if url.path == "/rig/slow":
+                # Changes --slow while running: the same rig, answering late from now on.
+                args.slow = float(dict(kv.split("=", 1) for kv in url.query.split("&") if "=" in kv).get("s", "0"))
+                return self.answer(200, b"{}")
+            if url.path == "/rig/reset":
+                with stats.lock:
+                    stats.paths.clear()
+                    stats.last.clear()
+                return self.answer(200, b"{}")
             key = "/api/cluster_status?format=1" if url.path == "/api/cluster_status" and "format=1" in url.query else url.path
             with cluster.lock:
                 body = cluster.bodies.get(key)
@@ -242,11 +311,16 @@ def serve(args):
         while True:
             time.sleep(args.churn)
             cluster.churn()
+            if experiment:
+                experiment.report()
 
     threading.Thread(target=churn, daemon=True).start()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     sizes = {k: len(v) for k, v in cluster.bodies.items()}
-    print(json.dumps({"port": srv.server_address[1], "sizes": sizes}), flush=True)
+    ready = {"port": srv.server_address[1], "sizes": sizes}
+    if experiment:
+        ready["tune_dir"] = experiment.dir
+    print(json.dumps(ready), flush=True)
     srv.serve_forever()
 
 
@@ -258,6 +332,8 @@ def main():
     ap.add_argument("--replicas", type=int, default=500)
     ap.add_argument("--churn", type=float, default=5.0)
     ap.add_argument("--slow", type=float, default=0.0)
+    ap.add_argument("--tune-dir", default=None)
+    ap.add_argument("--trials", type=int, default=5000)
     serve(ap.parse_args())
 
 

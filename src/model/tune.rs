@@ -404,6 +404,24 @@ impl Tune {
         best.map(|(_, at)| at)
     }
 
+    /// `trial_of_process` for every process at once: one pass over the trials, for joins over
+    /// thousands of actors (the same choice where several trials had the same pid).
+    pub fn trials_by_process(&self) -> std::collections::HashMap<(u64, &str), (usize, usize)> {
+        let mut best: std::collections::HashMap<(u64, &str), ((bool, u64), (usize, usize))> =
+            std::collections::HashMap::new();
+        for (ei, e) in self.experiments.iter().enumerate() {
+            for (ti, t) in e.trials.iter().enumerate() {
+                let (Some(pid), Some(ip)) = (t.pid, t.node_ip.as_deref()) else { continue };
+                let rank = (t.status == "RUNNING", t.iterations);
+                let slot = best.entry((pid, ip)).or_insert((rank, (ei, ti)));
+                if rank > slot.0 {
+                    *slot = (rank, (ei, ti));
+                }
+            }
+        }
+        best.into_iter().map(|(k, (_, at))| (k, at)).collect()
+    }
+
     pub fn with_overrides(overrides: BTreeMap<String, Mode>) -> Tune {
         Tune { overrides, ..Tune::default() }
     }
@@ -538,5 +556,8 @@ mod tests {
             "the RUNNING trial, though the old one reported more"
         );
         assert_eq!(tune.trial_of_process(4242, "10.0.0.8"), None, "same pid on another node is another process");
+        let index = tune.trials_by_process();
+        assert_eq!(index.get(&(4242, "10.0.0.7")).copied(), tune.trial_of_process(4242, "10.0.0.7"), "the same choice");
+        assert_eq!(index.get(&(4242, "10.0.0.8")), None);
     }
 }
