@@ -57,6 +57,10 @@ EOF
 KUBECONFIG="$LAB/poison/kubeconfig" RAY_ADDRESS=http://127.0.0.1:9 RAY_AUTH_TOKEN=poison run_tests
 # The fuzz targets ran for 1 s each above; here for a fixed, longer budget (lab/fuzz.sh 600 by hand).
 "$LAB_SCRIPTS/fuzz.sh" 20
+# The scale rig for a short, fixed budget with the debug build: the whole-process path works and
+# never two requests to one endpoint are in flight (full size, release build: lab/figures.sh).
+python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$ROOT/target/debug/raytop" --nodes 500 --actors 5000 \
+  --replicas 100 --trials 1000 --seconds 10 --keys 8 --slow 1
 
 trap '"$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"

@@ -41,11 +41,7 @@ fn without_a_terminal_the_tui_says_so_and_exits_2_instead_of_panicking() {
             None => cmd.env_remove(k),
         };
     }
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("raytop: no terminal to draw on ("), "{stderr}");

@@ -227,7 +227,8 @@ def main():
         r["loop_stats"] = stats
         r["first_frame_logged"] = first_logged[-1].split("ms=")[-1].strip() if first_logged else None
         r["slow"] = {"delay_s": args.slow, "requests_per_min": round(sum(p["requests"] for p in slow_stats.values()) / slow_minutes, 1),
-                     "max_in_flight": max((p["max_in_flight"] for p in slow_stats.values()), default=0)}
+                     "max_in_flight": max((p["max_in_flight"] for p in slow_stats.values()), default=0),
+                     "per_path": {k: round(v["requests"] / slow_minutes, 1) for k, v in slow_stats.items()}}
         if args.peer:
             session, _, figs["peer"] = run_tool("peer", f"{args.peer} --master {rig.url}", env, rig, args, out)
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
@@ -253,10 +254,14 @@ def main():
                   f"max update {s.get('max_update_ms')} ms, frames/s {s.get('frames_per_s')}")
         print(f"raytop first populated frame (its log, from process start): {a['first_frame_logged']} ms")
         print(f"slow dashboard ({args.slow} s a answer): {a['slow']['requests_per_min']} requests/min against "
-              f"{a['requests_per_min']} at full speed; most in flight to one path {a['slow']['max_in_flight']}")
+              f"{a['requests_per_min']} at full speed; most in flight to one path {a['slow']['max_in_flight']}; "
+              f"per path {a['slow']['per_path']}")
         print(f"\nfigures, screens and raytop's log under {out}")
         if out != tmp:
             shutil.copy(log, os.path.join(out, "raytop.log"))
+        # Not a timing: an invariant the rig counts exactly.
+        if a["max_in_flight"] > 1 or a["slow"]["max_in_flight"] > 1:
+            sys.exit("raytop had two requests in flight to one endpoint")
     finally:
         rig.stop()
 

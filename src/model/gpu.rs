@@ -122,7 +122,9 @@ impl<'a> Owners<'a> {
             for d in &app.deployments {
                 for r in &d.replicas {
                     // The first replica listed with an actor wins, as the scan before did.
-                    replicas.entry(r.actor_id.as_str()).or_insert_with(|| format!("{}/{}#{}", app.name, d.name, r.replica_id));
+                    replicas
+                        .entry(r.actor_id.as_str())
+                        .or_insert_with(|| format!("{}/{}#{}", app.name, d.name, r.replica_id));
                 }
             }
         }

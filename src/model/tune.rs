@@ -407,8 +407,10 @@ impl Tune {
     /// `trial_of_process` for every process at once: one pass over the trials, for joins over
     /// thousands of actors (the same choice where several trials had the same pid).
     pub fn trials_by_process(&self) -> std::collections::HashMap<(u64, &str), (usize, usize)> {
-        let mut best: std::collections::HashMap<(u64, &str), ((bool, u64), (usize, usize))> =
-            std::collections::HashMap::new();
+        /// Running first, then the most iterations (which trial a reused pid now belongs to),
+        /// with where that trial is.
+        type Ranked = ((bool, u64), (usize, usize));
+        let mut best: std::collections::HashMap<(u64, &str), Ranked> = std::collections::HashMap::new();
         for (ei, e) in self.experiments.iter().enumerate() {
             for (ti, t) in e.trials.iter().enumerate() {
                 let (Some(pid), Some(ip)) = (t.pid, t.node_ip.as_deref()) else { continue };
