@@ -81,3 +81,28 @@ fn a_slow_dashboard_never_gets_two_requests_in_flight_to_one_endpoint() {
         assert_eq!(s["max_in_flight"], 1, "{path}: {s}");
     }
 }
+
+/// The summary of a big cluster takes long to arrive (here 20 s); the autoscaler's report, a
+/// fraction of its size, is on screen first: groups, nodes and their usage.
+#[test]
+fn the_first_frame_does_not_wait_for_the_summary() {
+    let rig = Rig::start(&[
+        "--nodes",
+        "40",
+        "--actors",
+        "200",
+        "--replicas",
+        "6",
+        "--churn",
+        "60",
+        "--slow-path",
+        "/nodes=20",
+    ]);
+    let p = Pane::raytop(&["--dashboard", &rig.url, "--refresh", "1"]);
+    let screen = p.wait_for("40 node(s) alive", Duration::from_secs(8));
+    assert!(screen.contains("cpu-group"), "{screen}");
+    let stats = rig.stats();
+    assert_eq!(stats["/nodes"]["bytes"], 0, "the summary is still on its way: {stats}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(25));
+}

@@ -17,7 +17,7 @@ With --tune-dir DIR it also writes a Tune experiment of --trials T trials there 
 capture, its trials repeated), and on every churn tick 100 of them report one more result.
 
 usage: ray_rig.py [--port P] [--nodes N] [--actors M] [--replicas K] [--churn S] [--slow S]
-                  [--tune-dir DIR --trials T]
+                  [--slow-path PATH=S ...] [--tune-dir DIR --trials T]
 """
 
 import argparse
@@ -294,8 +294,9 @@ def serve(args):
                 return self.answer(404, b'{"result": false, "msg": "not in the rig"}')
             stats.enter(key)
             try:
-                if args.slow:
-                    time.sleep(args.slow)
+                delay = args.slow_path.get(url.path, args.slow)
+                if delay:
+                    time.sleep(delay)
                 self.answer(200, body)
             finally:
                 stats.leave(key, len(body))
@@ -332,9 +333,13 @@ def main():
     ap.add_argument("--replicas", type=int, default=500)
     ap.add_argument("--churn", type=float, default=5.0)
     ap.add_argument("--slow", type=float, default=0.0)
+    ap.add_argument("--slow-path", action="append", default=[], metavar="PATH=S",
+                    help="delay the answers of one path only (e.g. /nodes=10: a summary that takes long to arrive)")
     ap.add_argument("--tune-dir", default=None)
     ap.add_argument("--trials", type=int, default=5000)
-    serve(ap.parse_args())
+    args = ap.parse_args()
+    args.slow_path = {p: float(s) for p, s in (kv.split("=", 1) for kv in args.slow_path)}
+    serve(args)
 
 
 if __name__ == "__main__":
