@@ -16,6 +16,8 @@ use crate::view::View;
 
 /// The shortest time between two frames: a burst of keys or messages costs one frame per slot.
 const MIN_FRAME: Duration = Duration::from_millis(16);
+/// A frame that took longer than this to render is logged (at debug), to find what it was.
+const SLOW_RENDER: Duration = Duration::from_millis(8);
 
 /// Runs until the user quits or the terminal goes away. `started` is the process start, to log
 /// the time to the first populated frame.
@@ -64,6 +66,9 @@ async fn run_loop(
                 render_cpu = crate::loop_stats::thread_cpu_time().saturating_sub(c0);
             })?;
             stats.frame(t0, render, render_cpu);
+            if render_cpu > SLOW_RENDER {
+                tracing::debug!(view = ?app.view, render_cpu_ms = render_cpu.as_secs_f64() * 1e3, "slow frame");
+            }
             last_frame = Some(t0);
             dirty = false;
             first.log(app, started);

@@ -329,7 +329,7 @@ impl Experiment {
     /// go on with those it stopped there. Needs a clear majority of several comparisons.
     fn mode_from_asha(&self) -> Option<(Mode, String)> {
         let metric = self.metric.as_deref()?;
-        let (mut lower, mut higher, mut at) = (0u32, 0u32, None);
+        let (mut lower, mut higher, mut at) = (0u64, 0u64, None);
         for &r in &self.rungs {
             let stopped: Vec<f64> = self
                 .trials
@@ -337,16 +337,16 @@ impl Experiment {
                 .filter(|t| t.status == "TERMINATED" && t.iterations == r)
                 .filter_map(|t| self.value_at(t, r))
                 .collect();
-            let kept: Vec<f64> =
+            let mut kept: Vec<f64> =
                 self.trials.iter().filter(|t| t.iterations > r).filter_map(|t| self.value_at(t, r)).collect();
-            for k in &kept {
-                for s in &stopped {
-                    if k < s {
-                        lower += 1;
-                    } else if k > s {
-                        higher += 1;
-                    }
-                }
+            // Every (kept, stopped) pair is counted, by binary search in the sorted kept values
+            // rather than pair by pair: 5,000 trials make millions of pairs, on every pass.
+            kept.sort_by(f64::total_cmp);
+            for s in &stopped {
+                let below = kept.partition_point(|k| k < s);
+                let not_above = kept.partition_point(|k| k <= s);
+                lower += below as u64;
+                higher += (kept.len() - not_above) as u64;
             }
             if !kept.is_empty() && !stopped.is_empty() {
                 at.get_or_insert(r);
@@ -358,7 +358,7 @@ impl Experiment {
         }
         let (mode, agree, word) =
             if lower >= higher { (Mode::Min, lower, "lower") } else { (Mode::Max, higher, "higher") };
-        if f64::from(agree) < 0.75 * f64::from(total) {
+        if (agree as f64) < 0.75 * (total as f64) {
             return None;
         }
         Some((
@@ -538,6 +538,47 @@ mod tests {
         assert_eq!(t.series["zeta"].len().max(OTHER_POINTS), OTHER_POINTS);
         assert_eq!(t.best, Some(1.0 / 100_000.0), "best is exact though old points were thinned");
         assert_eq!(e.history(t).last().map(|p| p.0), Some(100_000));
+    }
+
+    #[test]
+    fn asha_comparisons_counted_by_search_equal_the_pair_by_pair_count() {
+        let mut tune = Tune::default();
+        for i in 0..60u64 {
+            let last = [1, 2, 4, 8][(i % 4) as usize];
+            let rows = (1..=last)
+                .map(|it| {
+                    // Trials that went further score higher, mostly; values repeat on purpose (a
+                    // tie counts for neither side) and some groups overlap.
+                    let score = (last * 3 + i * 7 % 5) as f64 + it as f64;
+                    let line = format!(r#"{{"training_iteration": {it}, "score": {score}}}"#);
+                    ResultRow::parse(&line).unwrap()
+                })
+                .collect();
+            let dir = format!("t{i}");
+            tune.apply(TuneUpdate::Results { experiment: "asha".into(), trial_dir: dir.clone(), reset: false, rows });
+            let t = tune.experiment_mut("asha").trial_mut(&dir, &dir);
+            t.status = if last == 8 { "RUNNING".into() } else { "TERMINATED".into() };
+        }
+        let e = tune.experiment_mut("asha");
+        e.metric = Some("score".into());
+        e.rungs = vec![1, 2, 4];
+        let (mut lower, mut higher) = (0u64, 0u64);
+        for &r in &e.rungs {
+            let at = |t: &Trial| e.value_at(t, r);
+            let stopped: Vec<f64> =
+                e.trials.iter().filter(|t| t.status == "TERMINATED" && t.iterations == r).filter_map(at).collect();
+            let kept: Vec<f64> = e.trials.iter().filter(|t| t.iterations > r).filter_map(at).collect();
+            for k in &kept {
+                for s in &stopped {
+                    lower += u64::from(k < s);
+                    higher += u64::from(k > s);
+                }
+            }
+        }
+        assert!(lower + higher > 1000, "enough pairs to mean something: {lower} {higher}");
+        let (_, why) = e.mode_from_asha().unwrap();
+        let agree = lower.max(higher);
+        assert!(why.ends_with(&format!("({agree}/{} comparisons)", lower + higher)), "{why}");
     }
 
     #[test]
