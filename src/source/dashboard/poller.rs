@@ -12,15 +12,16 @@
 //! pace; the summary then only brings host stats and the node list, at their own slow cadence.
 //! Under v2 the report has no per-node usage and the summary stays the source.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use futures::StreamExt;
-use futures::future::join_all;
+use futures::future::{BoxFuture, join_all};
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::client::Fetched;
 use super::{DashData, DashboardClient, Endpoint, FetchError};
 use crate::msg::{DashKey, DashUpdate, Interest, Msg};
 
@@ -103,6 +104,9 @@ pub fn retry_after(ep: Endpoint, refresh: Duration, fails: u32) -> Duration {
     (refresh * 2u32.saturating_pow(fails.min(6))).min(period(ep, refresh, 0) * 2)
 }
 
+/// One endpoint's answer (or why there is none) and how long it took.
+type Answer = (Endpoint, Result<Fetched, FetchError>, Duration);
+
 pub async fn run(
     client: DashboardClient,
     key: DashKey,
@@ -118,6 +122,11 @@ pub async fn run(
         backoff: None,
         fails: BTreeMap::new(),
     };
+    let client = &client;
+    // Each endpoint is asked again only once its answer is in, and on its own clock: a 27 MB
+    // summary still on its way holds back neither the usage answer nor the first frame.
+    let mut arriving: FuturesUnordered<BoxFuture<'_, Answer>> = FuturesUnordered::new();
+    let mut flying: BTreeSet<Endpoint> = BTreeSet::new();
     let mut seen_seq = interest.borrow().refresh_seq;
     let mut usage_shown = false;
     loop {
@@ -130,6 +139,9 @@ pub async fn run(
         }
         usage_shown = want.usage;
         if !want.active {
+            // Off screen: what is on its way is dropped (the requests are cancelled).
+            arriving = FuturesUnordered::new();
+            flying.clear();
             if interest.changed().await.is_err() {
                 return;
             }
@@ -150,78 +162,23 @@ pub async fn run(
                 .filter(|ep| s.due.get(ep).is_none_or(|d| *d <= now))
                 .collect()
         };
-        // Each answer goes to the app as it arrives: the report of 2,000 nodes (0.4 MB) is on
-        // screen before the summary (27 MB) has finished arriving. The next batch still waits
-        // for the whole of this one, so one endpoint never has two requests in flight.
-        let mut arriving: FuturesUnordered<_> = batch
-            .iter()
-            .map(|ep| {
-                let client = &client;
+        for ep in batch {
+            if !flying.insert(ep) {
+                continue; // Its answer is still on its way.
+            }
+            arriving.push(
                 async move {
                     let t0 = Instant::now();
-                    let result = client.fetch(*ep).await;
-                    (*ep, result, t0.elapsed())
+                    let result = client.fetch(ep).await;
+                    (ep, result, t0.elapsed())
                 }
-            })
-            .collect();
-        while let Some((ep, result, took)) = arriving.next().await {
-            if let Ok(f) = &result
-                && let DashData::ClusterStatus(cs) = &f.data
-            {
-                let had = s.usage_in_report;
-                s.usage_in_report =
-                    cs.cluster_status.as_ref().is_some_and(|v1| !v1.load_metrics_report.usage_by_node.is_empty());
-                if s.usage_in_report && !had {
-                    // A summary already fetched at the pace it had as the usage source waits for
-                    // the host-stats pace instead.
-                    if let Some(due) = s.due.get_mut(&Endpoint::Nodes) {
-                        *due = (*due).max(Instant::now() + HOST_STATS_FLOOR);
-                    }
-                }
-                if cs.cluster_status.is_none() && !s.autoscaler_v2 {
-                    s.autoscaler_v2 = true;
-                    s.due.remove(&Endpoint::ClusterStatusText);
-                }
-            }
-            let update = match result {
-                Ok(f) => {
-                    s.fails.remove(&ep);
-                    s.last_bytes.insert(ep, f.bytes);
-                    let next = period_for(ep, want, s.usage_in_report, refresh, f.bytes, took);
-                    s.due.insert(ep, Instant::now() + next);
-                    if s.backoff.take().is_some() {
-                        // Back: fetch everything the view wants right away.
-                        s.due.retain(|k, _| *k == Endpoint::Version);
-                    }
-                    DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
-                }
-                Err(error) => {
-                    let next = match &error {
-                        FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. } => {
-                            let b = s.backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
-                            s.backoff = Some(b);
-                            s.due.insert(Endpoint::Version, Instant::now() + b);
-                            b
-                        }
-                        // One endpoint misbehaves: retry it later, leave the others alone.
-                        FetchError::Http { .. } | FetchError::Malformed { .. } | FetchError::TooLarge { .. } => {
-                            let n = s.fails.entry(ep).or_default();
-                            *n = n.saturating_add(1);
-                            retry_after(ep, refresh, *n)
-                        }
-                    };
-                    s.due.insert(ep, Instant::now() + next);
-                    tracing::warn!(endpoint = ep.label(), %error, retry_in = ?next, "fetch failed");
-                    DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error }
-                }
-            };
-            if tx.send(Msg::Dash { key: key.clone(), update }).await.is_err() {
-                return; // The app is gone.
-            }
+                .boxed(),
+            );
         }
         let next_due =
             s.due
                 .iter()
+                .filter(|(ep, _)| !flying.contains(*ep))
                 .filter(|(ep, _)| {
                     if s.backoff.is_some() { **ep == Endpoint::Version } else { wanted(**ep, want, s.autoscaler_v2) }
                 })
@@ -229,12 +186,81 @@ pub async fn run(
                 .min()
                 .unwrap_or_else(|| Instant::now() + refresh);
         tokio::select! {
+            Some((ep, result, took)) = arriving.next(), if !arriving.is_empty() => {
+                flying.remove(&ep);
+                let update = settle(&mut s, want, refresh, ep, result, took);
+                if tx.send(Msg::Dash { key: key.clone(), update }).await.is_err() {
+                    return; // The app is gone.
+                }
+            }
             _ = tokio::time::sleep_until(next_due) => {}
             changed = interest.changed() => {
                 if changed.is_err() {
                     return; // The app dropped the sender: stop polling.
                 }
             }
+        }
+    }
+}
+
+/// Folds one answer (or failure) into the schedule: when each endpoint is due next, the
+/// autoscaler flavour, backoff. Returns the update for the app.
+fn settle(
+    s: &mut Schedule,
+    want: Interest,
+    refresh: Duration,
+    ep: Endpoint,
+    result: Result<Fetched, FetchError>,
+    took: Duration,
+) -> DashUpdate {
+    if let Ok(f) = &result
+        && let DashData::ClusterStatus(cs) = &f.data
+    {
+        let had = s.usage_in_report;
+        s.usage_in_report =
+            cs.cluster_status.as_ref().is_some_and(|v1| !v1.load_metrics_report.usage_by_node.is_empty());
+        if s.usage_in_report && !had {
+            // A summary already fetched at the pace it had as the usage source waits for the
+            // host-stats pace instead.
+            if let Some(due) = s.due.get_mut(&Endpoint::Nodes) {
+                *due = (*due).max(Instant::now() + HOST_STATS_FLOOR);
+            }
+        }
+        if cs.cluster_status.is_none() && !s.autoscaler_v2 {
+            s.autoscaler_v2 = true;
+            s.due.remove(&Endpoint::ClusterStatusText);
+        }
+    }
+    match result {
+        Ok(f) => {
+            s.fails.remove(&ep);
+            s.last_bytes.insert(ep, f.bytes);
+            let next = period_for(ep, want, s.usage_in_report, refresh, f.bytes, took);
+            s.due.insert(ep, Instant::now() + next);
+            if s.backoff.take().is_some() {
+                // Back: fetch everything the view wants right away.
+                s.due.retain(|k, _| *k == Endpoint::Version);
+            }
+            DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
+        }
+        Err(error) => {
+            let next = match &error {
+                FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. } => {
+                    let b = s.backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
+                    s.backoff = Some(b);
+                    s.due.insert(Endpoint::Version, Instant::now() + b);
+                    b
+                }
+                // One endpoint misbehaves: retry it later, leave the others alone.
+                FetchError::Http { .. } | FetchError::Malformed { .. } | FetchError::TooLarge { .. } => {
+                    let n = s.fails.entry(ep).or_default();
+                    *n = n.saturating_add(1);
+                    retry_after(ep, refresh, *n)
+                }
+            };
+            s.due.insert(ep, Instant::now() + next);
+            tracing::warn!(endpoint = ep.label(), %error, retry_in = ?next, "fetch failed");
+            DashUpdate::Failed { endpoint: ep, at: SystemTime::now(), error }
         }
     }
 }
