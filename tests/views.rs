@@ -537,3 +537,52 @@ fn failing_history_keeps_its_last_answers_with_their_age() {
     let demo = screen.lines().find(|l| l.contains("▾ demo")).unwrap();
     assert!(demo.contains("route /demo") && demo.contains(" …") && !demo.contains("no traffic"), "{screen}");
 }
+
+/// A group of 1,200 nodes: its counts and CPU pair are shown whole, not cut to a number that
+/// reads as another ("1800/24" for 1800/2400).
+#[test]
+fn a_large_group_s_numbers_are_not_cut() {
+    let mut summary: serde_json::Value =
+        serde_json::from_slice(&common::read("v3-history", "nodes_summary.json")).unwrap();
+    let data = summary["data"].as_object_mut().unwrap();
+    let worker = data["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["raylet"]["nodeTypeName"] == "cpu-group")
+        .unwrap()
+        .clone();
+    let mut nodes = Vec::new();
+    let mut usage = serde_json::Map::new();
+    for i in 0..1200 {
+        let mut n = worker.clone();
+        let id = format!("{i:056x}");
+        n["raylet"]["nodeId"] = serde_json::Value::String(id.clone());
+        nodes.push(n);
+        usage.insert(id, "1.5/2.0 CPU\n0B/16.00GiB memory".into());
+    }
+    data.insert("summary".into(), nodes.into());
+    data.insert("nodeLogicalResources".into(), usage.into());
+    let body = serde_json::to_vec(&summary).unwrap();
+    let mut c = ClusterState::new(
+        "lab".into(),
+        raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
+        "http://127.0.0.1:8265".into(),
+        common::lab_config(),
+    );
+    let data = raytop::source::dashboard::parse(Endpoint::Nodes, &body).unwrap();
+    c.apply(DashUpdate::Fetched {
+        endpoint: Endpoint::Nodes,
+        at: SystemTime::now(),
+        bytes: body.len(),
+        data: Box::new(data),
+    });
+    let app = app_for(c);
+    // 160 columns: room for every column at its width (at 120 the table squeezes some).
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, SystemTime::now())).unwrap();
+    let screen = term.backend().to_string();
+    let group = screen.lines().find(|l| l.contains("▾ cpu-group")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(group.contains("1200 alive [1..3]"), "{group}");
+    assert!(group.contains(" 1800/2400 "), "{group}");
+}

@@ -22,6 +22,17 @@ use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, s
 use crate::units::fmt_age;
 use crate::view::View;
 
+/// A group's NODES cell: "3 alive [1..5] (2 dead)".
+fn nodes_text(grp: &crate::model::cluster::Group) -> String {
+    let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
+    let limits = match (grp.min, grp.max) {
+        (Some(lo), Some(hi)) if hi < u64::from(u32::MAX) => format!(" [{lo}..{hi}]"),
+        (Some(lo), Some(_)) => format!(" [{lo}..]"),
+        _ => String::new(),
+    };
+    format!("{} alive{limits}{dead}", grp.nodes_alive)
+}
+
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
@@ -49,6 +60,28 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         Cell::from(Line::from(spans))
     };
     let (range, mut state) = window(app.selected(), app.rows.len(), area);
+    // Columns as wide as what they hold on screen: a 2,000-node group's "8096/15993" CPUs or
+    // "250 alive (3 dead)" must not be cut to a number that reads as another.
+    let (mut nodes_w, mut cpu_w, mut gpu_w) = (16, 12, 11);
+    let pair_w = |u: Usage| 6 + amount_pair(u).chars().count();
+    for row in &app.rows[range.clone()] {
+        match row {
+            Row::Group { g } => {
+                if let Some(grp) = c.groups.get(*g) {
+                    nodes_w = nodes_w.max(nodes_text(grp).chars().count());
+                    cpu_w = cpu_w.max(pair_w(grp.cpu));
+                    gpu_w = gpu_w.max(pair_w(grp.gpu));
+                }
+            }
+            Row::Node { g, n } => {
+                if let Some(node) = c.groups.get(*g).and_then(|grp| grp.nodes.get(*n)) {
+                    cpu_w = cpu_w.max(pair_w(node.cpu));
+                    gpu_w = gpu_w.max(pair_w(node.gpu));
+                }
+            }
+            _ => {}
+        }
+    }
     let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|row| match row {
@@ -60,16 +93,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
                     GroupKind::Head => "head",
                     GroupKind::Worker => "worker",
                 };
-                let dead = if grp.nodes_dead > 0 { format!(" ({} dead)", grp.nodes_dead) } else { String::new() };
-                let limits = match (grp.min, grp.max) {
-                    (Some(lo), Some(hi)) if hi < u64::from(u32::MAX) => format!(" [{lo}..{hi}]"),
-                    (Some(lo), Some(_)) => format!(" [{lo}..]"),
-                    _ => String::new(),
-                };
                 let mut cells = vec![
                     Cell::from(Span::styled(format!("{marker} {}", grp.name), t.group())),
                     Cell::from(kind),
-                    Cell::from(format!("{} alive{limits}{dead}", grp.nodes_alive)),
+                    Cell::from(nodes_text(grp)),
                     usage_cell(grp.cpu, false),
                     usage_cell(grp.gpu, false),
                     usage_cell(grp.memory, true),
@@ -149,9 +176,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     let mut widths = vec![
         Constraint::Length(18),
         Constraint::Length(15),
-        Constraint::Length(16),
-        Constraint::Length(12),
-        Constraint::Length(11),
+        Constraint::Length(u16::try_from(nodes_w).unwrap_or(u16::MAX)),
+        Constraint::Length(u16::try_from(cpu_w).unwrap_or(u16::MAX)),
+        Constraint::Length(u16::try_from(gpu_w).unwrap_or(u16::MAX)),
         Constraint::Length(16),
     ];
     widths.push(match (history.is_some(), show_uptime) {
