@@ -17,7 +17,7 @@ then for raytop alone:
 Ratios are raytop / peer from this same run.
 
 usage: figures.py --raytop BIN [--peer BIN] [--seconds S] [--nodes N] [--actors M] [--replicas K]
-                  [--trials T] [--slow S] [--keys K] [--kubeconfig PATH] [--out DIR]
+                  [--trials T] [--slow S] [--keys K] [--kube | --kubeconfig PATH] [--out DIR]
 """
 
 import argparse
@@ -100,10 +100,14 @@ def run_tool(name, cmd, env, rig, args, out):
     t0 = time.monotonic()
     tmux("new-session", "-d", "-x", "200", "-y", "60", "-s", session, "exec env -u KUBECONFIG -u RAY_ADDRESS " + " ".join(f"{k}={v}" for k, v in env.items()) + " " + cmd)
     first = None
+    polls = 0
     while time.monotonic() - t0 < 120:
         if head_ip in screen(session):
             first = time.monotonic()
             break
+        if "KUBECONFIG" in env and name == "raytop" and polls % 25 == 0:
+            tmux("send-keys", "-t", session, "1")  # with Kubernetes it opens on the Kube view
+        polls += 1
         time.sleep(0.02)
     if first is None:
         print(screen(session))
@@ -179,9 +183,29 @@ def main():
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--keys", type=int, default=40)
     ap.add_argument("--kubeconfig", help="also watch this API server (load it with lab/kube/load.py first)")
+    ap.add_argument("--kube", action="store_true",
+                    help="start the lab's API server (lab/kube/up.sh), load it with 200 RayClusters and 5,000 pods "
+                         "(lab/kube/load.py) and watch it too; lab/kube/down.sh afterwards")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
+    kube_started = False
+    if args.kube:
+        lab = os.path.join(HERE, "..", "kube")
+        subprocess.run([os.path.join(lab, "up.sh")], check=True)
+        kube_started = True
+        t = time.monotonic()
+        subprocess.run([sys.executable, os.path.join(lab, "load.py"), "200", "25"], check=True)
+        print(f"API server loaded with 200 RayClusters x 25 pods in {time.monotonic() - t:.0f} s", flush=True)
+        args.kubeconfig = os.path.abspath(os.path.join(HERE, "..", "..", ".lab", "kube", "kubeconfig"))
+    try:
+        run(args)
+    finally:
+        if kube_started:
+            subprocess.run([os.path.join(HERE, "..", "kube", "down.sh")])
+
+
+def run(args):
     tmp = tempfile.mkdtemp(prefix="raytop-rig-")
     out = args.out or tmp
     os.makedirs(out, exist_ok=True)

@@ -31,8 +31,9 @@ const MAX_PERIOD: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Host stats (CPU %, memory, GPUs) and the node list, when logical usage comes from elsewhere.
 const HOST_STATS_FLOOR: Duration = Duration::from_secs(30);
-/// Margin for the frame that shows an answer, in the usage age budget.
-const USAGE_SLACK: Duration = Duration::from_millis(50);
+/// Margin in the usage age budget for the frame that shows an answer and for a loop busy with a
+/// large fold (at 2,000 nodes 50 ms left the longest gap between usage answers at 2.06 s).
+const USAGE_SLACK: Duration = Duration::from_millis(150);
 
 fn floor_period(ep: Endpoint) -> Duration {
     match ep {
@@ -328,7 +329,7 @@ mod tests {
         let ms = |ms| Duration::from_millis(ms);
         // 0.4 MB, the report of 2,000 nodes: by size alone it would wait 98 s.
         let p = period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(150));
-        assert_eq!(p, ms(1800), "2 s budget less the 150 ms it took and the frame's margin");
+        assert_eq!(p, ms(1700), "2 s budget less the 150 ms it took and the margin");
         assert_eq!(
             period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(1500)),
             one,
