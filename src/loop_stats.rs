@@ -2,7 +2,7 @@
 //! events taken in against the frames drawn, and the worst update, draw and gap between frames.
 //! This is how "a steady frame rate under N events/s" is measured, and, with the 99th percentiles
 //! of draw time and of the time from a key to the frame that answers it, how the scale rig's
-//! figures are read (lab/rig/figures.sh).
+//! figures are read (lab/rig/figures.py).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

@@ -143,7 +143,8 @@ fn legacy_events_read_when_cluster_events_is_broken() {
     assert!(events.iter().all(|e| !e.time.is_empty() && !e.event_id.is_empty()), "{events:?}");
 }
 
-/// A cluster fed only the given bodies, in order, each as the poller would hand it over.
+/// A cluster fed only the given bodies, in order, each as the poller would hand it over, a second
+/// apart.
 fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::ClusterState {
     let mut c = raytop::model::ClusterState::new(
         "lab".into(),
@@ -151,11 +152,11 @@ fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::ClusterState {
         "http://127.0.0.1:8265".into(),
         lab_config(),
     );
-    for (ep, body) in bodies {
+    for (i, (ep, body)) in bodies.iter().enumerate() {
         let data = parse(*ep, body).unwrap();
         c.apply(raytop::msg::DashUpdate::Fetched {
             endpoint: *ep,
-            at: std::time::SystemTime::now(),
+            at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000 + i as u64),
             bytes: body.len(),
             data: Box::new(data),
         });
@@ -231,4 +232,21 @@ fn the_report_alone_populates_the_groups_and_a_node_that_joined_since_the_summar
     let new = gpu.nodes.iter().find(|n| n.node_id == joined).unwrap();
     assert_eq!((new.gpu.used, new.gpu.total, new.alive), (1.0, 1.0, true));
     assert_eq!(new.start_time, None, "uptime comes with the next summary");
+}
+
+#[test]
+fn a_report_older_than_the_summary_gives_way_to_the_summary_s_usage() {
+    // The report answered once and then stopped; the summary that came after it is newer.
+    let summary = read("v3-history", "nodes_summary.json");
+    let mut report: serde_json::Value = serde_json::from_slice(&read("v3-history", "cluster_status.json")).unwrap();
+    let cpu_node = "fffffffffffffffffffffffffffffffffffffffffffffffffff00001";
+    report["data"]["clusterStatus"]["loadMetricsReport"]["usageByNode"][cpu_node]["CPU"] =
+        serde_json::json!([1.5, 2.0]);
+    let report = serde_json::to_vec(&report).unwrap();
+    let older = fed(&[(Endpoint::ClusterStatus, report.clone()), (Endpoint::Nodes, summary.clone())]);
+    let text_only = fed(&[(Endpoint::Nodes, summary.clone())]);
+    assert_eq!(usage_by_node(&older), usage_by_node(&text_only));
+    let newer = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, report)]);
+    let cpu = newer.groups.iter().find(|g| g.name == "cpu-group").unwrap();
+    assert_eq!(cpu.nodes[0].cpu.used, 1.5, "a newer report wins again");
 }

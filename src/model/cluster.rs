@@ -88,11 +88,11 @@ pub type ReportedUsage = BTreeMap<String, ReportedNode>;
 /// The per-node part of a v1 report; `None` when it has none (older Ray, or no nodes yet), so the
 /// summary's usage text stays the source.
 pub fn reported_usage(status: &ClusterStatusV1) -> Option<ReportedUsage> {
-    let report = &status.load_metrics_report;
-    if report.usage_by_node.is_empty() {
+    if !status.has_node_usage() {
         return None;
     }
-    let out = report
+    let out = status
+        .load_metrics_report
         .usage_by_node
         .iter()
         .map(|(id, resources)| {
@@ -205,12 +205,8 @@ pub fn build_groups(
     }
     if let Some(reported) = reported {
         let known: std::collections::HashSet<&str> = listed.iter().map(|i| i.raylet.node_id.as_str()).collect();
-        let joined: Vec<Node> = reported
-            .iter()
-            .filter(|(id, _)| !known.contains(id.as_str()))
-            .map(|(id, r)| reported_only(id, r))
-            .collect();
-        nodes.extend(joined);
+        nodes
+            .extend(reported.iter().filter(|(id, _)| !known.contains(id.as_str())).map(|(id, r)| reported_only(id, r)));
     }
     for node in nodes {
         let group = node.group.clone();

@@ -105,8 +105,6 @@ fn actor_gpus(a: &ActorState) -> f64 {
     plain + wildcard
 }
 
-/// Names an actor by what it serves: a trial (pid and node match its last result), a Serve
-/// replica (actor id), else its class.
 /// Who runs where, indexed once per build: trials by process, Serve replicas by actor.
 struct Owners<'a> {
     tune: &'a Tune,
@@ -132,6 +130,8 @@ impl<'a> Owners<'a> {
     }
 }
 
+/// Names an actor by what it serves: a trial (pid and node match its last result), a Serve
+/// replica (actor id), else its class.
 fn holder(a: &ActorState, ip: &str, owners: &Owners) -> Holder {
     let gpus = actor_gpus(a);
     if let Some(&(ei, ti)) = a.pid.and_then(|pid| owners.trials.get(&(pid, ip))) {
@@ -165,9 +165,9 @@ pub fn build(
 ) -> Gpus {
     let mut out = Gpus::default();
     let mut seen_uuids = Vec::new();
+    let owners = Owners::new(tune, serve);
     // Actors by node, once: at 1,000 GPU nodes and 20,000 actors, a scan of every actor per node
     // was 20 million id comparisons on every update.
-    let owners = Owners::new(tune, serve);
     let mut on_node: std::collections::HashMap<&str, Vec<&ActorState>> = std::collections::HashMap::new();
     for a in actors {
         on_node.entry(a.node_id.as_str()).or_default().push(a);

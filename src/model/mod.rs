@@ -294,8 +294,13 @@ impl ClusterState {
 
     /// Recomputes groups and verdicts from the latest node list and autoscaler report.
     fn rebuild(&mut self) {
-        if self.nodes.is_some() || self.reported.is_some() {
-            self.groups = build_groups(self.nodes.as_ref(), self.reported.as_ref(), &self.config.limits);
+        // The report's usage where it is at least as new as the summary: a report that has stopped
+        // answering must not hold back the summary's newer numbers.
+        let fetched = |ep| self.freshness.get(&ep).and_then(|f: &Freshness| f.fetched_at);
+        let report_current = fetched(Endpoint::ClusterStatus) >= fetched(Endpoint::Nodes);
+        let reported = self.reported.as_ref().filter(|_| report_current);
+        if self.nodes.is_some() || reported.is_some() {
+            self.groups = build_groups(self.nodes.as_ref(), reported, &self.config.limits);
         }
         let shapes = autoscaler::shapes_from_groups(&self.groups, &self.config.shapes);
         self.autoscaler.source = self.report.source;

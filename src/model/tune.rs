@@ -384,6 +384,12 @@ pub struct Tune {
     pub overrides: BTreeMap<String, Mode>,
 }
 
+/// Which of the trials that ran under one pid on one node it belongs to now: the running one
+/// first, then the one with the most iterations (pids are reused).
+fn process_rank(t: &Trial) -> (bool, u64) {
+    (t.status == "RUNNING", t.iterations)
+}
+
 impl Tune {
     /// The trial a process runs: the one whose last result came from `pid` on `ip`. Actors are
     /// reused across trials and pids across experiments, so a RUNNING trial wins over finished
@@ -395,7 +401,7 @@ impl Tune {
                 if t.pid != Some(pid) || t.node_ip.as_deref() != Some(ip) {
                     continue;
                 }
-                let rank = (t.status == "RUNNING", t.iterations);
+                let rank = process_rank(t);
                 if best.as_ref().is_none_or(|(r, _)| rank > *r) {
                     best = Some((rank, (ei, ti)));
                 }
@@ -407,14 +413,13 @@ impl Tune {
     /// `trial_of_process` for every process at once: one pass over the trials, for joins over
     /// thousands of actors (the same choice where several trials had the same pid).
     pub fn trials_by_process(&self) -> std::collections::HashMap<(u64, &str), (usize, usize)> {
-        /// Running first, then the most iterations (which trial a reused pid now belongs to),
-        /// with where that trial is.
+        /// `process_rank`, with where that trial is.
         type Ranked = ((bool, u64), (usize, usize));
         let mut best: std::collections::HashMap<(u64, &str), Ranked> = std::collections::HashMap::new();
         for (ei, e) in self.experiments.iter().enumerate() {
             for (ti, t) in e.trials.iter().enumerate() {
                 let (Some(pid), Some(ip)) = (t.pid, t.node_ip.as_deref()) else { continue };
-                let rank = (t.status == "RUNNING", t.iterations);
+                let rank = process_rank(t);
                 let slot = best.entry((pid, ip)).or_insert((rank, (ei, ti)));
                 if rank > slot.0 {
                     *slot = (rank, (ei, ti));

@@ -142,6 +142,13 @@ pub struct ClusterStatusV1 {
     pub load_metrics_report: LoadMetricsReport,
 }
 
+impl ClusterStatusV1 {
+    /// Whether it carries logical usage per node (older Rays, or a report of no nodes, do not).
+    pub fn has_node_usage(&self) -> bool {
+        !self.load_metrics_report.usage_by_node.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AutoscalerReport {

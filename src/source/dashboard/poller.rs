@@ -218,8 +218,7 @@ fn settle(
         && let DashData::ClusterStatus(cs) = &f.data
     {
         let had = s.usage_in_report;
-        s.usage_in_report =
-            cs.cluster_status.as_ref().is_some_and(|v1| !v1.load_metrics_report.usage_by_node.is_empty());
+        s.usage_in_report = cs.cluster_status.as_ref().is_some_and(|v1| v1.has_node_usage());
         if s.usage_in_report && !had {
             // A summary already fetched at the pace it had as the usage source waits for the
             // host-stats pace instead.
@@ -245,6 +244,10 @@ fn settle(
             DashUpdate::Fetched { endpoint: ep, at: f.at, bytes: f.bytes, data: Box::new(f.data) }
         }
         Err(error) => {
+            if ep == Endpoint::ClusterStatus && std::mem::take(&mut s.usage_in_report) {
+                // The usage answer fails: the summary is the usage source again, from now.
+                s.due.remove(&Endpoint::Nodes);
+            }
             let next = match &error {
                 FetchError::Unreachable(_) | FetchError::Timeout(_) | FetchError::Unauthorized { .. } => {
                     let b = s.backoff.map_or(Duration::from_secs(1), |b| (b * 2).min(MAX_BACKOFF));
@@ -350,6 +353,26 @@ mod tests {
         assert_eq!(period_for(Endpoint::Nodes, cluster, false, one, lab_summary, Duration::ZERO).as_secs(), 14);
         assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, lab_summary, Duration::ZERO).as_secs(), 30);
         assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, 27_000_000, Duration::ZERO).as_secs(), 60);
+    }
+
+    #[test]
+    fn a_failing_usage_answer_makes_the_summary_the_usage_source_again_at_once() {
+        let one = Duration::from_secs(1);
+        let mut s = Schedule {
+            due: BTreeMap::from([(Endpoint::Nodes, Instant::now() + HOST_STATS_FLOOR)]),
+            last_bytes: BTreeMap::new(),
+            autoscaler_v2: false,
+            usage_in_report: true,
+            backoff: None,
+            fails: BTreeMap::new(),
+        };
+        let cluster = Interest { nodes: true, usage: true, ..Interest::default() };
+        let error = FetchError::Http { status: 500, path: "/api/cluster_status".into(), body: "boom".into() };
+        let update = settle(&mut s, cluster, one, Endpoint::ClusterStatus, Err(error), Duration::ZERO);
+        assert!(matches!(update, DashUpdate::Failed { endpoint: Endpoint::ClusterStatus, .. }));
+        assert!(!s.usage_in_report);
+        assert!(!s.due.contains_key(&Endpoint::Nodes), "the summary is fetched now, not in 30 s");
+        assert_eq!(period_for(Endpoint::Nodes, cluster, s.usage_in_report, one, 57_540, Duration::ZERO).as_secs(), 14);
     }
 
     #[test]
