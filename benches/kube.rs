@@ -6,12 +6,12 @@ use std::hint::black_box;
 use std::time::SystemTime;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
 use raytop::config::Theme;
 use raytop::model::k8s::{PodObj, RayClusterObj};
 use raytop::msg::KubeUpdate;
 use raytop::source::kube::convert as source;
+use raytop::source::kube::slim::Pod;
 use raytop::state::App;
 use raytop::view::View;
 

@@ -9,11 +9,12 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use ::kube::api::DynamicObject;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::Event;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::{Command, Theme};
 use raytop::msg::{DashKey, KubeUpdate};
+use raytop::source::kube::slim::{Node, Pod};
 use raytop::source::kube::{Target, convert as kube};
 use raytop::state::App;
 

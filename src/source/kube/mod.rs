@@ -8,6 +8,7 @@ pub mod access;
 pub mod clients;
 pub mod convert;
 pub mod secret;
+pub mod slim;
 pub mod watch;
 
 pub use clients::{KubeClients, client};
