@@ -221,6 +221,9 @@ def run(args):
                "XDG_CONFIG_HOME": os.path.join(tmp, "config")}
         if args.kubeconfig:
             env["KUBECONFIG"] = args.kubeconfig
+        if os.environ.get("RAYTOP_LOG"):
+            # e.g. info,raytop::event_loop=debug: each slow frame in raytop's log, with its view
+            env["RAYTOP_LOG"] = os.environ["RAYTOP_LOG"]
         for d in ("home", "state", "config"):
             os.makedirs(os.path.join(tmp, d), exist_ok=True)
         figs = {}
