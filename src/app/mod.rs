@@ -100,7 +100,7 @@ impl App {
                     tracing::warn!(dashboard = %self.dashboards[i].name, %old, %new, "the Ray head restarted");
                 }
                 if nodes && self.kube_target.is_some() {
-                    crate::model::join_kube(&mut self.k8s, &mut self.dashboards);
+                    crate::model::rejoin_kube(&mut self.k8s, &mut self.dashboards);
                 }
                 if i == self.current || self.view == View::Kube {
                     self.rebuild_rows();

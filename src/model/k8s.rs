@@ -203,6 +203,11 @@ pub fn health(status: &RayClusterStatus, suspended: bool) -> (String, bool) {
     }
 }
 
+/// The Ray node a pod runs: by instance id (the pod's name), else by IP when only one node has it.
+fn ray_node_of<'a>(p: &PodObj, ray_nodes: &'a BTreeMap<String, RayNodeRef>) -> Option<&'a RayNodeRef> {
+    ray_nodes.get(&p.name).or_else(|| ray_nodes.get(&format!("ip:{}", p.ip)))
+}
+
 /// Builds the cluster rows: groups from spec, pods by their `ray.io/group` label, events by the
 /// objects they involve. `ray_nodes` maps pod names and IPs to Ray nodes, for the join.
 pub fn build(
@@ -242,7 +247,7 @@ pub fn build(
                 )
                 .map(|p| PodRow {
                     pod: (*p).clone(),
-                    ray_node: ray_nodes.get(&p.name).or_else(|| ray_nodes.get(&format!("ip:{}", p.ip))).cloned(),
+                    ray_node: ray_node_of(p, ray_nodes).cloned(),
                     node_gpus: node_gpus.get(p.node.as_str()).copied(),
                 })
                 .collect();
@@ -347,6 +352,9 @@ pub struct K8s {
     pub pods: Vec<PodObj>,
     #[serde(skip)]
     pub events: Vec<EventObj>,
+    /// The Ray node each of `pods` joined at the last rebuild, in the same order.
+    #[serde(skip)]
+    joined: Vec<Option<RayNodeRef>>,
 }
 
 impl K8s {
@@ -402,6 +410,15 @@ impl K8s {
     pub fn rebuild(&mut self, ray_nodes: &BTreeMap<String, RayNodeRef>) {
         self.clusters = build(&self.raw_clusters, &self.pods, &self.events, &self.nodes, ray_nodes);
         self.gpu_capacity = gpu_capacity(&self.nodes, &self.pods);
+        self.joined = self.pods.iter().map(|p| ray_node_of(p, ray_nodes).cloned()).collect();
+    }
+
+    /// Whether some pod would join another Ray node, or the same one with other usage, than at
+    /// the last rebuild. Most dashboard updates are about nodes no pod runs, or change nothing a
+    /// pod shows; those need no rebuild of thousands of pod rows.
+    pub fn joins_changed(&self, ray_nodes: &BTreeMap<String, RayNodeRef>) -> bool {
+        self.joined.len() != self.pods.len()
+            || self.pods.iter().zip(&self.joined).any(|(p, was)| ray_node_of(p, ray_nodes) != was.as_ref())
     }
 
     /// The oldest answer among the kinds that answered, for "data n s ago".
@@ -464,5 +481,56 @@ mod tests {
         assert_eq!(health(&st, false), ("Ready".into(), true));
         st.conditions.push(cond("ReplicaFailure", "True", "FailedCreateWorkerPod"));
         assert_eq!(health(&st, false), ("ReplicaFailure: FailedCreateWorkerPod".into(), false));
+    }
+
+    #[test]
+    fn a_rebuild_is_needed_only_when_what_a_pod_shows_of_its_ray_node_changed() {
+        let pod = |name: &str, ip: &str| PodObj {
+            name: name.into(),
+            namespace: "ns".into(),
+            cluster: "rc".into(),
+            group: "workers".into(),
+            node_type: "worker".into(),
+            phase: "Running".into(),
+            reason: String::new(),
+            restarts: 0,
+            node: "n1".into(),
+            ip: ip.into(),
+            created: None,
+            gpu_requests: 0.0,
+            ready: true,
+        };
+        let node = |id: &str, cpu_used: f64| RayNodeRef {
+            node_id: id.into(),
+            state: "ALIVE".into(),
+            cpu: crate::model::resources::Usage { used: cpu_used, total: 4.0 },
+            gpu: Default::default(),
+        };
+        let mut k = K8s {
+            pods: vec![pod("rc-workers-worker-a", "10.0.0.2"), pod("rc-workers-worker-b", "10.0.0.3")],
+            ..K8s::default()
+        };
+        let mut index = BTreeMap::from([
+            ("rc-workers-worker-a".to_string(), node("n-a", 1.0)),
+            ("ip:10.0.0.9".to_string(), node("n-elsewhere", 1.0)),
+        ]);
+        assert!(k.joins_changed(&index), "never built");
+        k.rebuild(&index);
+        assert!(!k.joins_changed(&index));
+
+        index.insert("ip:10.0.0.9".into(), node("n-elsewhere", 3.0));
+        assert!(!k.joins_changed(&index), "a node no pod runs changed");
+
+        index.insert("rc-workers-worker-a".into(), node("n-a", 2.0));
+        assert!(k.joins_changed(&index), "the usage pod a shows changed");
+        k.rebuild(&index);
+
+        index.insert("ip:10.0.0.3".into(), node("n-b", 0.0));
+        assert!(k.joins_changed(&index), "pod b found its node by IP");
+        k.rebuild(&index);
+        assert_eq!(k.joined.iter().flatten().map(|r| r.node_id.as_str()).collect::<Vec<_>>(), ["n-a", "n-b"]);
+
+        k.pods.pop();
+        assert!(k.joins_changed(&index), "the pods changed since the rebuild");
     }
 }
