@@ -31,9 +31,10 @@ const MAX_PERIOD: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Host stats (CPU %, memory, GPUs) and the node list, when logical usage comes from elsewhere.
 const HOST_STATS_FLOOR: Duration = Duration::from_secs(30);
-/// Margin in the usage age budget for the frame that shows an answer and for a loop busy with a
-/// large fold (at 2,000 nodes 50 ms left the longest gap between usage answers at 2.06 s).
-const USAGE_SLACK: Duration = Duration::from_millis(150);
+/// Margin in the usage age budget for the frame that shows an answer, a loop busy with a large
+/// fold and a busy machine: at 2,000 nodes with 5,000 pods watched and the peer running, 150 ms
+/// still left the longest gap between usage answers at 2.065 s (50 ms had left it at 2.06 s).
+const USAGE_SLACK: Duration = Duration::from_millis(250);
 
 fn floor_period(ep: Endpoint) -> Duration {
     match ep {
@@ -332,7 +333,7 @@ mod tests {
         let ms = |ms| Duration::from_millis(ms);
         // 0.4 MB, the report of 2,000 nodes: by size alone it would wait 98 s.
         let p = period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(150));
-        assert_eq!(p, ms(1700), "2 s budget less the 150 ms it took and the margin");
+        assert_eq!(p, ms(1600), "2 s budget less the 150 ms it took and the 250 ms margin");
         assert_eq!(
             period_for(Endpoint::ClusterStatus, cluster, true, one, 400_000, ms(1500)),
             one,
