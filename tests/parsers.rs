@@ -195,14 +195,21 @@ fn the_autoscaler_report_gives_the_same_usage_per_node_as_the_summary_text() {
     }
 }
 
-#[test]
-fn newer_usage_in_the_report_replaces_the_summary_s() {
-    let summary = read("v3-history", "nodes_summary.json");
+/// The captured report with the CPU node's CPU usage set to `used` of 2: a value the summary's
+/// text does not hold, so which source is on screen shows. Returns the node's id and the body.
+fn report_with_cpu_node_using(used: f64) -> (&'static str, Vec<u8>) {
     let mut report: serde_json::Value = serde_json::from_slice(&read("v3-history", "cluster_status.json")).unwrap();
     let cpu_node = "fffffffffffffffffffffffffffffffffffffffffffffffffff00001";
     report["data"]["clusterStatus"]["loadMetricsReport"]["usageByNode"][cpu_node]["CPU"] =
-        serde_json::json!([1.5, 2.0]);
-    let c = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, serde_json::to_vec(&report).unwrap())]);
+        serde_json::json!([used, 2.0]);
+    (cpu_node, serde_json::to_vec(&report).unwrap())
+}
+
+#[test]
+fn newer_usage_in_the_report_replaces_the_summary_s() {
+    let summary = read("v3-history", "nodes_summary.json");
+    let (cpu_node, report) = report_with_cpu_node_using(1.5);
+    let c = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, report)]);
     let cpu = c.groups.iter().find(|g| g.name == "cpu-group").unwrap();
     assert_eq!(cpu.nodes[0].node_id, cpu_node);
     assert_eq!((cpu.nodes[0].cpu.used, cpu.nodes[0].cpu.total), (1.5, 2.0));
@@ -238,11 +245,7 @@ fn the_report_alone_populates_the_groups_and_a_node_that_joined_since_the_summar
 fn a_report_older_than_the_summary_gives_way_to_the_summary_s_usage() {
     // The report answered once and then stopped; the summary that came after it is newer.
     let summary = read("v3-history", "nodes_summary.json");
-    let mut report: serde_json::Value = serde_json::from_slice(&read("v3-history", "cluster_status.json")).unwrap();
-    let cpu_node = "fffffffffffffffffffffffffffffffffffffffffffffffffff00001";
-    report["data"]["clusterStatus"]["loadMetricsReport"]["usageByNode"][cpu_node]["CPU"] =
-        serde_json::json!([1.5, 2.0]);
-    let report = serde_json::to_vec(&report).unwrap();
+    let (_, report) = report_with_cpu_node_using(1.5);
     let older = fed(&[(Endpoint::ClusterStatus, report.clone()), (Endpoint::Nodes, summary.clone())]);
     let text_only = fed(&[(Endpoint::Nodes, summary.clone())]);
     assert_eq!(usage_by_node(&older), usage_by_node(&text_only));

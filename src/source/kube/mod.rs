@@ -1,5 +1,5 @@
-//! The Kubernetes source: kube-rs watchers with reflector stores for RayClusters, RayJobs and
-//! RayServices (`ray.io/v1`), Ray pods (`ray.io/is-ray-node=yes`) and Events. A watch that expires
+//! The Kubernetes source: kube-rs watchers, each folding its events into a store of rows, for
+//! RayClusters, RayJobs and RayServices (`ray.io/v1`), Ray pods (`ray.io/is-ray-node=yes`) and Events. A watch that expires
 //! (410) relists inside the watcher; a lost connection retries with backoff; a 403 on one kind is
 //! reported with the verb and resource and the other kinds keep going. Converted rows, not API
 //! objects, go to the app, at most every 150 ms per kind.

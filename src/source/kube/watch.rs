@@ -1,11 +1,10 @@
-//! The watch engine: kube-rs watchers with reflector stores, one per kind, each sending converted
-//! rows after changes, coalesced; and one list of everything, for `raytop snapshot`.
+//! The watch engine: one kube-rs watcher per kind, folding its events into a store of converted
+//! rows (`Rows`) and sending them after changes, coalesced; and one list of everything, for `raytop snapshot`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::Event;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
