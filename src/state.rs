@@ -102,7 +102,8 @@ pub const PALETTE: [(&str, &str); 15] = [
 ];
 
 /// Statuses the leaderboard can be narrowed to, in the order `f` cycles through them.
-pub const TUNE_STATUSES: [&str; 5] = ["RUNNING", "TERMINATED", "ERROR", "PENDING", "PAUSED"];
+pub const TUNE_STATUSES: [&str; 6] =
+    ["RUNNING", "TERMINATED", "ERROR", "PENDING", "PAUSED", crate::model::tune::EARLIER_RUN];
 
 const VIEWS: usize = View::ALL.len();
 

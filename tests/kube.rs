@@ -792,8 +792,10 @@ fn in_tmux_a_viewer_sees_scaling_disabled_with_the_reason() {
         &["--context", "lab-viewer", "--dashboard", "http://127.0.0.1:9", "-n", "ray-lab"],
     );
     open_group(&p, "scale-viewer", "big");
-    // The access review answers in the background; give it a moment, then ask.
-    std::thread::sleep(Duration::from_millis(500));
+    // The access review answers in the background; its answer is on screen before any key.
+    let s = p.wait_for("actions off: you may not patch rayclusters.ray.io scale-viewer", Duration::from_secs(10));
+    let footer = s.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+    assert!(!footer.contains("+1"), "no scale key offered: {footer}");
     p.keys(&["+"]);
     let s = p.wait_for("disabled: you may not patch rayclusters.ray.io scale-viewer", Duration::from_secs(5));
     assert!(!s.contains("Scale big?"), "no confirmation is offered: {s}");

@@ -165,16 +165,56 @@ fn dashboard_faults_are_named_with_their_age_and_cleared() {
 
 /// With --readonly, a run through every view pressing every key (the action keys and their
 /// confirmations included) sends the dashboard nothing but GETs, as a recording proxy between
-/// them sees.
+/// them sees. Positive control first: the same redeploy keys without --readonly open the
+/// confirmation and, with yes, send exactly one write (the proxy answers writes itself, so the
+/// lab's Serve config is never changed by this test).
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn readonly_sends_only_reads_through_every_view_and_key() {
-    use common::faultproxy::FaultProxy;
+    use common::faultproxy::{Fault, FaultProxy};
     let target = common::lab_addr();
-    let proxy = FaultProxy::start(target);
     let dir = common::lab_tune_dir();
+    let writes = |proxy: &FaultProxy| -> Vec<(String, String)> {
+        proxy.requests().into_iter().filter(|(m, _)| m != "GET").collect()
+    };
+    let redeploy_keys = |p: &Pane| {
+        p.keys(&["3"]);
+        p.wait_for("demo", Duration::from_secs(30));
+        p.keys(&["g", "R"]);
+    };
+
+    // Positive control: the walk works, so a count of zero below means something.
+    let control = FaultProxy::start(target);
+    control.set(Fault::SwallowWrites);
+    let p = Pane::raytop(&["--dashboard", &control.url, "--tune-dir", &dir, "--refresh", "1"]);
+    p.wait_for("gpu-group", Duration::from_secs(30));
+    redeploy_keys(&p);
+    p.wait_for("Redeploy demo?", Duration::from_secs(10));
+    p.keys(&["Tab", "Enter"]);
+    let sent = eventually("the redeploy write", Duration::from_secs(20), || {
+        let w = writes(&control);
+        if w.is_empty() { Err("no write yet".to_string()) } else { Ok(w) }
+    });
+    std::thread::sleep(Duration::from_secs(2)); // a second write, were one sent, arrives by now
+    let sent_after = writes(&control);
+    let audited = std::fs::read_to_string(p.audit_file()).unwrap_or_default();
+    p.keys(&["Escape", "q"]);
+    p.wait_exit(Duration::from_secs(5));
+    assert!(audited.contains("redeploy"), "the control's write is audited: {audited:?}");
+    eprintln!("figure: positive control without --readonly: {} write(s) sent: {sent_after:?}", sent_after.len());
+    assert_eq!(sent_after.len(), 1, "exactly one write: {sent_after:?}");
+    assert!(sent[0].1.starts_with("/api/serve/applications"), "{sent:?}");
+
+    let proxy = FaultProxy::start(target);
+    proxy.set(Fault::SwallowWrites);
     let p = Pane::raytop(&["--readonly", "--dashboard", &proxy.url, "--tune-dir", &dir, "--refresh", "1"]);
     p.wait_for("gpu-group", Duration::from_secs(30));
+    // The control's keys first: no confirmation opens.
+    redeploy_keys(&p);
+    std::thread::sleep(Duration::from_millis(500));
+    let s = p.screen();
+    assert!(!s.contains("Redeploy demo?"), "no confirmation with --readonly: {s}");
+    p.keys(&["Tab", "Enter", "Escape"]);
     let keys = [
         "+", "-", "s", "m", "M", "x", "c", "r", "R", "n", "S", "f", "d", "Enter", "y", "Tab", "Enter", "Escape", "j",
         "Enter", "y", "Enter", "Escape", "j", "+", "Enter", "y",
@@ -196,7 +236,7 @@ fn readonly_sends_only_reads_through_every_view_and_key() {
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
     let requests = proxy.requests();
-    let mutating: Vec<_> = requests.iter().filter(|(m, _)| m != "GET").collect();
+    let mutating = writes(&proxy);
     eprintln!(
         "figure: --readonly run through every view and key: {} of {} requests mutating",
         mutating.len(),
@@ -782,7 +822,18 @@ fn cluster_history_joins_every_node_by_its_metrics_port() {
             Err(format!("nodes {nodes:?}, series {instances:?}"))
         }
     });
-    assert!(instances.iter().all(|i| i.starts_with("192.0.2.2:")), "{instances:?}");
+    // The addresses come from the lab, never this machine's: Ray's own service-discovery file,
+    // which the lab's Prometheus scrapes, lists every target raytop must have joined.
+    let sd = std::env::var("RAY_TMP").unwrap_or_else(|_| "/tmp/ray".into()) + "/prom_metrics_service_discovery.json";
+    let sd: Value = serde_json::from_str(&std::fs::read_to_string(&sd).unwrap()).unwrap();
+    let targets: std::collections::BTreeSet<String> = sd
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect();
+    assert!(instances.iter().all(|i| targets.contains(i)), "nodes {instances:?}, Ray's targets {targets:?}");
     assert_eq!(json["history"]["results"]["cpu_pct"]["query"], "avg by (instance) (ray_node_cpu_utilization)");
     let p = Pane::raytop(&["--dashboard", &lab_url(), "--prometheus", &prom, "--refresh", "1"]);
     let s = p.wait("every node's history", Duration::from_secs(30), |s| {

@@ -258,3 +258,35 @@ fn a_deleted_trial_folder_keeps_what_was_read() {
     assert_eq!((after.iterations, after.best), (victim.iterations, victim.best));
     assert!(t.problems.is_empty(), "{:?}", t.problems);
 }
+
+/// A sweep run again under the same name into the same storage path, without resume, leaves the
+/// earlier run's trial folders beside the new ones. Built from two real experiments: `grid`'s
+/// folders and state (the earlier run), then `hexids`' folders and its newer state (this run).
+/// The newest state names this run's trials; the other folders are shown as an earlier run's,
+/// never RUNNING, and count neither for the best nor the totals.
+#[test]
+fn an_earlier_run_in_the_same_folder_is_shown_apart_never_running() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("sweep");
+    copy_dir(&fixtures().join("grid"), &dir);
+    copy_dir(&fixtures().join("hexids"), &dir);
+    assert!(newest_state_file(&dir).unwrap().ends_with("experiment_state-2026-11-26_07-17-49.json"));
+    let (t, _) = load(vec![root.path().to_path_buf()], BTreeMap::new());
+    let e = exp(&t, "sweep");
+    let (alone, _) = load(vec![fixtures().join("hexids")], BTreeMap::new());
+    let current = exp(&alone, "hexids");
+    let status = |e: &Experiment| -> BTreeMap<String, String> {
+        e.trials.iter().map(|tr| (tr.trial_id.clone(), tr.status.clone())).collect()
+    };
+    let earlier: Vec<_> = e.trials.iter().filter(|tr| tr.status == raytop::model::tune::EARLIER_RUN).collect();
+    // Positive control: the stray folders were read (their results are in), so they would have
+    // been taken for this run's RUNNING trials.
+    assert_eq!(earlier.len(), 6, "{:?}", status(e));
+    assert!(earlier.iter().all(|tr| tr.iterations > 0 && tr.trial_id.len() == 11), "{earlier:?}");
+    let this_run: BTreeMap<_, _> =
+        status(e).into_iter().filter(|(_, s)| s != raytop::model::tune::EARLIER_RUN).collect();
+    assert_eq!(this_run, status(current), "this run's trials, as the newest state says");
+    assert!(e.trials.iter().all(|tr| tr.status != "RUNNING" || status(current)[&tr.trial_id] == "RUNNING"));
+    assert_eq!(e.best_trial, current.best_trial, "the best is this run's");
+    assert_eq!((e.mode, e.rungs.clone()), (current.mode, current.rungs.clone()));
+}

@@ -69,6 +69,14 @@ impl App {
         }
     }
 
+    /// Why the user may not change the RayCluster on screen, once its access review answered:
+    /// the footer says so in place of the action keys, before any is pressed.
+    pub fn actions_denied(&self) -> Option<&str> {
+        let k = self.k8s_cluster_of(self.cluster()?)?;
+        let r = ClusterRef { context: self.kube_context(), namespace: k.namespace.clone(), name: k.name.clone() };
+        self.access.get(&r).filter(|a| !a.allowed).map(|a| a.reason.as_str())
+    }
+
     /// Why the user may not change this cluster, when the API server said so.
     pub(super) fn forbidden(&self, t: &GroupTarget) -> Option<String> {
         let r = ClusterRef { context: t.context.clone(), namespace: t.namespace.clone(), name: t.cluster.clone() };

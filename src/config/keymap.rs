@@ -65,17 +65,53 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether the command changes something outside raytop.
+    /// Whether the command changes something outside raytop. Every command is named here, with
+    /// no catch-all arm, so a new one cannot reach the keymap without being classified: what
+    /// this says is what `--readonly` takes out of keys, help and hints.
     pub fn is_action(self) -> bool {
-        matches!(
-            self,
+        match self {
             Command::ScaleUp
-                | Command::ScaleDown
-                | Command::ScaleTo
-                | Command::SetMin
-                | Command::SetMax
-                | Command::DeletePod
-        )
+            | Command::ScaleDown
+            | Command::ScaleTo
+            | Command::SetMin
+            | Command::SetMax
+            | Command::DeletePod
+            | Command::Redeploy
+            | Command::ServeReplicas
+            | Command::CancelTrial => true,
+            Command::Quit
+            | Command::Help
+            | Command::Palette
+            | Command::Filter
+            | Command::Back
+            | Command::NextView
+            | Command::PrevView
+            | Command::ViewCluster
+            | Command::ViewAutoscaler
+            | Command::ViewServe
+            | Command::ViewTune
+            | Command::ViewGpu
+            | Command::ViewJobs
+            | Command::ViewKube
+            | Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown
+            | Command::Refresh
+            | Command::ToggleDead
+            | Command::ToggleFold
+            | Command::SortNext
+            | Command::SortReverse
+            | Command::StatusFilter
+            | Command::NextExperiment
+            | Command::PrevExperiment
+            | Command::TrialDetail
+            | Command::OpenCluster
+            | Command::HistoryWindow
+            | Command::Noop => false,
+        }
     }
 }
 
@@ -357,6 +393,45 @@ bindings = []
         assert_eq!(km.resolve(View::Cluster, &key('x')), Some(Command::DeletePod));
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w.iter().any(|m| m.contains("explode")));
+    }
+
+    #[test]
+    fn readonly_takes_out_every_action_key_and_only_those() {
+        let mut w = Vec::new();
+        let full = load(None, &mut w);
+        let sections = || [None].into_iter().chain(View::ALL.map(Some));
+        let actions = |km: &Keymap| -> Vec<(Option<View>, Command)> {
+            sections()
+                .flat_map(|s| km.bindings(s).filter(|b| b.command.is_action()).map(move |b| (s, b.command)))
+                .collect()
+        };
+        // Positive control: the built-in keymap binds every action somewhere, so the check below
+        // would see one that stayed.
+        let bound: std::collections::BTreeSet<String> = actions(&full).iter().map(|(_, c)| format!("{c:?}")).collect();
+        for c in [
+            "ScaleUp",
+            "ScaleDown",
+            "ScaleTo",
+            "SetMin",
+            "SetMax",
+            "DeletePod",
+            "Redeploy",
+            "ServeReplicas",
+            "CancelTrial",
+        ] {
+            assert!(bound.contains(c), "{c} is not bound in the built-in keymap: {bound:?}");
+        }
+        let all = |km: &Keymap| sections().map(|s| km.bindings(s).count()).sum::<usize>();
+        let readonly = full.clone().without_actions();
+        assert_eq!(actions(&readonly), Vec::new());
+        assert_eq!(all(&readonly), all(&full) - actions(&full).len(), "only actions leave");
+        for v in View::ALL {
+            for c in ['R', 'n', 'c', '+', '-', 'x', 'm', 'M'] {
+                if let Some(cmd) = readonly.resolve(v, &key(c)) {
+                    assert!(!cmd.is_action(), "{c} in {v:?} still runs {cmd:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -39,6 +39,12 @@ impl Mode {
     }
 }
 
+/// The status of a trial folder that the newest experiment state does not name: it belongs to an
+/// earlier run written to the same storage path (a sweep run again under the same name, without
+/// resume). Shown apart from the current run, never as RUNNING, and left out of its best, its
+/// milestones and its mode.
+pub const EARLIER_RUN: &str = "EARLIER RUN";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Trial {
     pub trial_id: String,
@@ -153,6 +159,10 @@ pub struct Experiment {
     recorded_metric: Option<String>,
     #[serde(skip)]
     dirty: bool,
+    /// The trial folders the newest experiment state names (`None` before one was read): any
+    /// other folder is an earlier run's.
+    #[serde(skip)]
+    named: Option<std::collections::BTreeSet<String>>,
 }
 
 /// Names that say which way is better.
@@ -211,6 +221,7 @@ impl Experiment {
             params: Vec::new(),
             recorded_metric: None,
             dirty: true,
+            named: None,
         }
     }
 
@@ -232,6 +243,11 @@ impl Experiment {
         self.dir = s.dir.display().to_string();
         self.graceful_stop = s.graceful_stop;
         self.recorded_metric = s.metric.clone();
+        let named: std::collections::BTreeSet<String> = s.trials.iter().map(|t| t.logdir.clone()).collect();
+        for t in self.trials.iter_mut().filter(|t| !named.contains(&t.logdir)) {
+            t.status = EARLIER_RUN.into();
+        }
+        self.named = Some(named);
         for info in &s.trials {
             let t = self.trial_mut(&info.trial_id, &info.logdir);
             t.trial_id = info.trial_id.clone();
@@ -276,7 +292,8 @@ impl Experiment {
         self.metric = metric.clone();
         self.metric_source = metric_source;
         // ASHA milestones: where TERMINATED trials stopped before the longest ones.
-        let max_iter = self.trials.iter().map(|t| t.iterations).max().unwrap_or(0);
+        let current = |t: &&Trial| t.status != EARLIER_RUN;
+        let max_iter = self.trials.iter().filter(current).map(|t| t.iterations).max().unwrap_or(0);
         let mut rungs: Vec<u64> = self
             .trials
             .iter()
@@ -312,6 +329,7 @@ impl Experiment {
             t.rung = rungs.iter().copied().filter(|r| *r <= t.iterations).max();
             t.stopped_early = t.status == "TERMINATED" && !rungs.is_empty() && t.iterations < max_iter;
             if let Some(b) = t.best
+                && t.status != EARLIER_RUN
                 && best_trial.as_ref().is_none_or(|(v, _)| mode.better(b, *v))
             {
                 best_trial = Some((b, t.trial_id.clone()));
@@ -337,8 +355,12 @@ impl Experiment {
                 .filter(|t| t.status == "TERMINATED" && t.iterations == r)
                 .filter_map(|t| self.value_at(t, r))
                 .collect();
-            let mut kept: Vec<f64> =
-                self.trials.iter().filter(|t| t.iterations > r).filter_map(|t| self.value_at(t, r)).collect();
+            let mut kept: Vec<f64> = self
+                .trials
+                .iter()
+                .filter(|t| t.iterations > r && t.status != EARLIER_RUN)
+                .filter_map(|t| self.value_at(t, r))
+                .collect();
             // Every (kept, stopped) pair is counted, by binary search in the sorted kept values
             // rather than pair by pair: 5,000 trials make millions of pairs, on every pass.
             kept.sort_by(f64::total_cmp);
@@ -453,11 +475,14 @@ impl Tune {
                 let e = self.experiment_mut(&experiment);
                 let metric = e.recorded_metric.clone().or_else(|| e.metric.clone());
                 let id = rows.first().map(|r| r.trial_id.clone()).unwrap_or_default();
+                let earlier = e.named.as_ref().is_some_and(|n| !n.contains(&trial_dir));
                 let t = e.trial_mut(&id, &trial_dir);
                 if t.trial_id.is_empty() {
                     t.trial_id = id;
                 }
-                if t.status == "PENDING" {
+                if earlier {
+                    t.status = EARLIER_RUN.into();
+                } else if t.status == "PENDING" {
                     t.status = "RUNNING".into();
                 }
                 if reset {

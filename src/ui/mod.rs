@@ -214,11 +214,20 @@ fn hints(app: &App) -> Line<'static> {
     let global = [(C::Help, "help"), (C::Palette, "command"), (C::Filter, "filter"), (C::NextView, "view")];
     let wanted = global.iter().chain(slice(app.view).hints).chain(&[(C::Quit, "quit")]);
     let mut spans = Vec::new();
+    let denied = app.actions_denied();
     for (cmd, label) in wanted {
+        if denied.is_some() && cmd.is_action() {
+            continue;
+        }
         if let Some(k) = app.keymap.key_for(app.view, *cmd) {
             spans.push(Span::styled(format!(" {k} "), t.selected()));
             spans.push(Span::styled(format!(" {label}  "), t.muted()));
         }
+    }
+    if let Some(why) = denied
+        && slice(app.view).hints.iter().any(|(c, _)| c.is_action())
+    {
+        spans.insert(0, Span::styled(format!(" actions off: {why} "), t.warn()));
     }
     if !app.filter().is_empty() {
         // First, so a narrow screen cuts hints rather than what narrows the rows.

@@ -23,6 +23,9 @@ pub enum Fault {
     Truncated,
     /// An HTML page with 200, as a misrouted ingress or a login page answers.
     Html,
+    /// Writes (anything but GET) are recorded and answered 200 here, never forwarded: a test can
+    /// see that raytop sent one without changing the cluster behind the proxy.
+    SwallowWrites,
 }
 
 pub struct FaultProxy {
@@ -99,6 +102,9 @@ fn serve(
             "application/json",
             br#"{"result": false, "msg": "injected"}"#,
         );
+    }
+    if fault == Fault::SwallowWrites && method != "GET" {
+        return reply(&mut conn, "200 OK", "application/json", b"{}");
     }
     if fault == Fault::Html {
         let page = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>";

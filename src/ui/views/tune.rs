@@ -13,7 +13,7 @@ use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, 
 use super::{Draw, Slice, window};
 use crate::config::Command as C;
 use crate::model::ClusterState;
-use crate::model::tune::{Experiment, Mode, Trial};
+use crate::model::tune::{EARLIER_RUN, Experiment, Mode, Trial};
 use crate::msg::Interest;
 use crate::rows::{Options, matches, trial_order};
 use crate::rows::{Row, TUNE_SORTS};
@@ -110,7 +110,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
         .map(|(tr, rank)| {
             let star = if e.best_trial.as_deref() == Some(tr.trial_id.as_str()) { "★" } else { " " };
             let mut cells = vec![
-                Cell::from(Span::styled(format!("{star}{rank}"), t.accent())),
+                Cell::from(Span::styled(
+                    if rank == 0 { format!("{star}-") } else { format!("{star}{rank}") },
+                    t.accent(),
+                )),
                 Cell::from(tr.trial_id.clone()),
                 Cell::from(Span::styled(
                     if app.cancelled.contains_key(&format!("{}/{}", e.name, tr.trial_id)) {
@@ -187,12 +190,19 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Experim
         Span::styled(format!("({}/{}) ", ei + 1, c.tune.experiments.len()), t.muted()),
         Span::raw(format!(
             "{} trials: {} running, {} terminated, {} error, {} pending",
-            e.trials.len(),
+            e.trials.len() - count(EARLIER_RUN),
             count("RUNNING"),
             count("TERMINATED"),
             count("ERROR"),
             count("PENDING")
         )),
+        Span::styled(
+            match count(EARLIER_RUN) {
+                0 => String::new(),
+                n => format!(" (+{n} of an earlier run in the same folder)"),
+            },
+            t.muted(),
+        ),
         Span::styled(format!("   sort {sort} {order} · status {}", app.tune.status.unwrap_or("all")), t.muted()),
     ]);
     let metric = e.metric.clone().unwrap_or_else(|| "?".into());
@@ -285,7 +295,9 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
     let mut rows = Vec::new();
     let Some(e) = c.tune.experiments.get(o.experiment) else { return rows };
     // Rank is by best value whatever the sort, so "rank 1" always means the leader.
-    let mut by_best: Vec<usize> = (0..e.trials.len()).collect();
+    // An earlier run's trials have no rank in this one (0, drawn as "-").
+    let earlier = |t: usize| e.trials[t].status == EARLIER_RUN;
+    let mut by_best: Vec<usize> = (0..e.trials.len()).filter(|t| !earlier(*t)).collect();
     by_best.sort_by(|a, b| trial_order(e, 0, &e.trials[*a], &e.trials[*b]));
     let mut rank = vec![0; e.trials.len()];
     for (r, t) in by_best.iter().enumerate() {
@@ -305,6 +317,8 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
     if o.tune.descending {
         order.reverse();
     }
+    // Apart: the current run's trials first, whatever the sort.
+    order.sort_by_key(|t| earlier(*t));
     rows.extend(order.into_iter().map(|t| Row::Trial { e: o.experiment, t, rank: rank[t] }));
     rows
 }
