@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create the lab's Python environment (.lab/venv) with Ray pinned, and make
-# sure tmux exists (TUI tests drive raytop inside tmux).
+# sure tmux (TUI tests drive raytop inside tmux) and cargo-nextest exist.
 # Idempotent: does nothing when the stamp shows the pinned spec is installed.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -17,6 +17,13 @@ if ! command -v tmux >/dev/null 2>&1; then
     "${SUDO[@]}" apt-get update -qq
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
   fi
+fi
+
+# The test runner, for lab/test.sh (--for-tests): the demo does not wait for its build.
+# Timeouts are in .config/nextest.toml.
+if [[ "${1:-}" == --for-tests ]] && ! cargo nextest --version >/dev/null 2>&1; then
+  log "installing cargo-nextest (a few minutes, once per machine)"
+  cargo install --locked cargo-nextest --quiet
 fi
 
 PYTHON="${LAB_PYTHON:-python3}"

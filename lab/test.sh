@@ -12,18 +12,18 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-"$LAB_SCRIPTS/setup.sh"
+"$LAB_SCRIPTS/setup.sh" --for-tests
 
-if ! cargo nextest --version >/dev/null 2>&1; then
-  log "cargo-nextest not found; installing it"
-  cargo install --locked cargo-nextest --quiet
-fi
 run_tests() { cargo nextest run --no-fail-fast --no-tests=fail "$@"; }
-# A stage that runs fewer tests than it holds (a filter gone stale, a test renamed out of it)
-# fails: run_stage EXPECTED ARGS... checks nextest's own count.
+# How many tests nextest lists for ARGS (the same selection arguments as a run's).
+count_tests() { cargo nextest list --message-format oneline "$@" 2>/dev/null | grep -c . || true; }
+# Every stage runs exactly the tests it selects, counted by nextest's own list of the same
+# selection, never a constant: run_stage ARGS... fails when the run's count differs (a test that
+# did not run, a filter that matched nothing).
+STAGE_COUNTS=()
 run_stage() {
-  local expected=$1 out status ran
-  shift
+  local expected out status ran
+  expected=$(count_tests "$@")
   out=$(mktemp)
   status=0
   run_tests "$@" 2>&1 | tee "$out" || status=$?
@@ -31,9 +31,39 @@ run_stage() {
   rm -f "$out"
   if [[ "$status" != 0 ]]; then return "$status"; fi
   if [[ "$ran" != "$expected" ]]; then
-    log "this stage ran ${ran:-no} tests, expected $expected (update the count in lab/test.sh when tests are added)"
+    log "this stage ran ${ran:-no} tests where nextest lists $expected for it"
     return 1
   fi
+  STAGE_COUNTS+=("$expected")
+  log "stage ran $ran of the $expected tests it selects"
+}
+
+# The lab stages, by filter over the ignored tests (each needs a lab that stage 2 does not start).
+LIVE_READS='binary(live) & !test(/^(redeploy|cancel|kill)_/)'
+LIVE_ACTIONS='binary(live) & test(/^(redeploy|cancel|kill)_/)'
+AUTH='binary(live_auth) & !test(/^restart_/)'
+AUTH_RESTART='binary(live_auth) & test(/^restart_/)'
+KUBE='binary(kube) & !test(/^fault_/)'
+KUBE_FAULTS='binary(kube) & test(/^fault_/)'
+LAB_STAGES=("$LIVE_READS" "$LIVE_ACTIONS" "$AUTH" "$AUTH_RESTART" "$KUBE" "$KUBE_FAULTS")
+# Every ignored test belongs to exactly one lab stage: one in none would never run anywhere.
+check_stages_cover_ignored() {
+  local union="" f stray total sum=0
+  for f in "${LAB_STAGES[@]}"; do
+    union+="${union:+ | }($f)"
+    sum=$(( sum + $(count_tests --run-ignored only -E "$f") ))
+  done
+  stray=$(cargo nextest list --message-format oneline --run-ignored only -E "not ($union)" 2>/dev/null || true)
+  total=$(count_tests --run-ignored only)
+  if [[ -n "$stray" ]]; then
+    log "ignored tests that no stage of lab/test.sh runs:"; sed 's/^/  /' <<<"$stray" >&2
+    return 1
+  fi
+  if [[ "$sum" != "$total" ]]; then
+    log "the lab stages select $sum tests in all, but $total are ignored: a test is in two stages"
+    return 1
+  fi
+  log "$total ignored tests, each in exactly one lab stage (0 in none)"
 }
 
 log "1/5 format and lint"
@@ -54,7 +84,8 @@ users: [{name: poison, user: {token: poison}}]
 contexts: [{name: poison, context: {cluster: poison, user: poison}}]
 current-context: poison
 EOF
-KUBECONFIG="$LAB/poison/kubeconfig" RAY_ADDRESS=http://127.0.0.1:9 RAY_AUTH_TOKEN=poison run_tests
+KUBECONFIG="$LAB/poison/kubeconfig" RAY_ADDRESS=http://127.0.0.1:9 RAY_AUTH_TOKEN=poison run_stage
+check_stages_cover_ignored
 # The fuzz targets ran for 1 s each above; here for a fixed, longer budget (lab/fuzz.sh 600 by hand).
 "$LAB_SCRIPTS/fuzz.sh" 20
 # The scale rig for a short, fixed budget with the debug build: the whole-process path works and
@@ -74,18 +105,18 @@ fi
 # A real Prometheus scraping the lab through Ray's service-discovery file (history tests).
 "$LAB_SCRIPTS/prom/up.sh"
 export RAYTOP_LAB_PROM_URL="http://127.0.0.1:${RAYTOP_LAB_PROM_PORT:-9391}"
-run_stage 12 --run-ignored only -E 'binary(live) & !test(/^(redeploy|cancel|kill)_/)'
+run_stage --run-ignored only -E "$LIVE_READS"
 # The actions change the lab that the tests above read (the Serve config, a trial of the first
 # sweep, a killed replica): after them, one at a time.
-run_stage 4 --run-ignored only -E 'binary(live) & test(/^(redeploy|cancel|kill)_/)' --test-threads 1
+run_stage --run-ignored only -E "$LIVE_ACTIONS" --test-threads 1
 "$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 
 log "4/5 live token-auth tests"
 "$LAB_SCRIPTS/up.sh" --auth --minimal
-run_stage 4 --run-ignored only -E 'binary(live_auth) & !test(/^restart_/)'
+run_stage --run-ignored only -E "$AUTH"
 # Restarts the lab with a new token: after the others.
-run_stage 1 --run-ignored only -E 'binary(live_auth) & test(/^restart_/)'
+run_stage --run-ignored only -E "$AUTH_RESTART"
 "$LAB_SCRIPTS/down.sh"
 
 log "5/5 Kubernetes tests against a real kube-apiserver (built once, then cached)"
@@ -109,11 +140,11 @@ if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 # Its Prometheus too, behind monitoring/prometheus-k8s:web (history through the service proxy).
 "$LAB_SCRIPTS/prom/up.sh"
 python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE" --prom "${RAYTOP_LAB_PROM_PORT:-9391}"
-run_stage 21 --run-ignored only -E 'binary(kube) & !test(/^fault_/)' --test-threads 1
+run_stage --run-ignored only -E "$KUBE" --test-threads 1
 # Faults that change the whole API server (a restart, a revoked role, a deleted CRD): last.
-run_stage 3 --run-ignored only -E 'binary(kube) & test(/^fault_/)' --test-threads 1
+run_stage --run-ignored only -E "$KUBE_FAULTS" --test-threads 1
 "$LAB_SCRIPTS/kube/down.sh"
 "$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 trap - EXIT
-log "all tests passed"
+log "all tests passed; tests run per stage (offline, live reads, live actions, auth, auth restart, kube, kube faults): ${STAGE_COUNTS[*]}"

@@ -897,19 +897,64 @@ fn a_rayservice_redeploy_changes_only_the_marker_in_serve_config_v2() {
     assert!(err.contains("forbidden: may not patch RayService rayservice-sample"), "{err}");
 }
 
+/// raytop's requests in the API server's audit log from byte `from` on, and those of them that
+/// write (access reviews, a POST that changes nothing, left out), as "verb URI".
+fn audited_since(log: &str, from: usize) -> (usize, Vec<String>) {
+    std::thread::sleep(Duration::from_secs(1)); // the audit backend writes in batches
+    let text = std::fs::read_to_string(log).unwrap();
+    let events: Vec<Value> = text[from..].lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["user"]["username"] == "admin")
+        .filter(|e| e["userAgent"].as_str().is_none_or(|a| !a.starts_with("curl/") && !a.starts_with("kubectl/")))
+        .collect();
+    let writes = ours
+        .iter()
+        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete" | "deletecollection")))
+        .filter(|e| e["objectRef"]["resource"] != "selfsubjectaccessreviews")
+        .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
+        .collect();
+    (ours.len(), writes)
+}
+
 /// With --readonly, a run through every view pressing every key (action keys included) makes
 /// the API server see no write from raytop: its own audit log says so (lab/kube/up.sh turns it
-/// on). Access reviews (a POST that changes nothing) are counted apart.
+/// on). Positive control first: the same `+` on a group without --readonly opens the
+/// confirmation and, with yes, is exactly one write in that log.
 #[test]
 #[ignore = "needs the kube lab: run ./lab/test.sh"]
 fn readonly_writes_nothing_the_api_server_audit_log_shows() {
     let log = format!("{}/run/audit.log", kube_dir());
-    let from = std::fs::metadata(&log).unwrap().len() as usize;
     let kc = kubeconfig();
+    let rc = ScratchCluster::new("ro-control", false);
+
+    let from = std::fs::metadata(&log).unwrap().len() as usize;
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    open_group(&p, "ro-control", "big");
+    p.keys(&["+"]);
+    p.wait_for("Scale big?", Duration::from_secs(5));
+    p.keys(&["Tab", "Enter"]);
+    p.wait_for("✔ done", Duration::from_secs(10));
+    p.keys(&["Escape", "q"]);
+    p.wait_exit(Duration::from_secs(5));
+    let (requests, writes) = audited_since(&log, from);
+    eprintln!("figure: positive control without --readonly: {} of {requests} API requests were writes", writes.len());
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(writes[0].starts_with("\"patch\"") && writes[0].contains("/rayclusters/ro-control"), "{writes:?}");
+    assert_eq!(rc.group("big")["replicas"], 3);
+
+    let from = std::fs::metadata(&log).unwrap().len() as usize;
     let p = Pane::raytop_env(
         &[("KUBECONFIG", kc.as_str())],
         &["--readonly", "-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"],
     );
+    // The control's keys: no confirmation opens.
+    open_group(&p, "ro-control", "big");
+    p.keys(&["+"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let s = p.screen();
+    assert!(!s.contains("Scale big?"), "no confirmation with --readonly: {s}");
+    p.keys(&["Tab", "Enter", "Escape", "Escape"]);
     p.wait_for("raycluster-gpu", Duration::from_secs(20));
     let keys =
         ["Enter", "j", "+", "-", "s", "m", "M", "x", "c", "r", "R", "Enter", "y", "Tab", "Enter", "Escape", "j", "j"];
@@ -924,29 +969,11 @@ fn readonly_writes_nothing_the_api_server_audit_log_shows() {
     std::thread::sleep(Duration::from_secs(2));
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
-    std::thread::sleep(Duration::from_secs(1)); // the audit backend writes in batches
-    let text = std::fs::read_to_string(&log).unwrap();
-    let events: Vec<Value> = text[from..].lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let ours: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["user"]["username"] == "admin")
-        .filter(|e| e["userAgent"].as_str().is_none_or(|a| !a.starts_with("curl/") && !a.starts_with("kubectl/")))
-        .collect();
-    let who: std::collections::BTreeSet<String> =
-        events.iter().map(|e| format!("{} / {}", e["user"]["username"], e["userAgent"])).collect();
-    let writes: Vec<String> = ours
-        .iter()
-        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete" | "deletecollection")))
-        .filter(|e| e["objectRef"]["resource"] != "selfsubjectaccessreviews")
-        .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
-        .collect();
-    eprintln!(
-        "figure: --readonly through every view and key: {} of {} API requests were writes",
-        writes.len(),
-        ours.len()
-    );
-    assert!(ours.len() > 5, "raytop's requests are in the audit log: {} events in all, from {who:?}", events.len());
+    let (requests, writes) = audited_since(&log, from);
+    eprintln!("figure: --readonly through every view and key: {} of {requests} API requests were writes", writes.len());
+    assert!(requests > 5, "raytop's requests are in the audit log: {requests}");
     assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(rc.group("big")["replicas"], 3, "unchanged by the read-only run");
 }
 
 /// Runs a lab script (`lab/kube/<script>`) and insists it worked.
