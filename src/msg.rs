@@ -61,6 +61,41 @@ pub enum TuneUpdate {
     Pass { bytes: u64, at: SystemTime },
 }
 
+/// A kind of Kubernetes object raytop watches, named as the API names its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    RayClusters,
+    RayJobs,
+    RayServices,
+    Pods,
+    Events,
+    Nodes,
+    /// Not a resource: the kubeconfig could not be read, so nothing is watched.
+    Kubeconfig,
+}
+
+impl Resource {
+    /// The resource's plural, as in the API's paths and RBAC rules.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Resource::RayClusters => "rayclusters",
+            Resource::RayJobs => "rayjobs",
+            Resource::RayServices => "rayservices",
+            Resource::Pods => "pods",
+            Resource::Events => "events",
+            Resource::Nodes => "nodes",
+            Resource::Kubeconfig => "kubeconfig",
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.plural())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum KubeUpdate {
     Connected { context: Option<String>, namespace: Option<String>, server: String },
@@ -70,7 +105,7 @@ pub enum KubeUpdate {
     Pods(Vec<PodObj>, SystemTime),
     Events(Vec<EventObj>, SystemTime),
     Nodes(Vec<NodeObj>, SystemTime),
-    Failed { kind: &'static str, error: String, forbidden: bool, at: SystemTime },
+    Failed { kind: Resource, error: String, forbidden: bool, at: SystemTime },
 }
 
 /// What the Prometheus source reports.

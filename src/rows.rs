@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use std::cmp::Ordering;
 
+use crate::keys::{Fold, ObjectKey};
 use crate::model::tune::{Experiment, Trial};
 use crate::view::TuneUi;
 
@@ -88,12 +89,12 @@ pub enum Row {
 pub struct Options<'a> {
     pub filter: &'a str,
     pub show_dead: bool,
-    pub folded: &'a BTreeSet<String>,
+    pub folded: &'a BTreeSet<Fold>,
     pub tune: &'a TuneUi,
     pub experiment: usize,
     pub k8s: &'a crate::model::k8s::K8s,
-    /// RayClusters opened up (`namespace/name`).
-    pub expanded: &'a BTreeSet<String>,
+    /// RayClusters opened up.
+    pub expanded: &'a BTreeSet<ObjectKey>,
 }
 
 /// The leaderboard's fixed sortable columns; hyperparameters follow.
@@ -144,11 +145,12 @@ pub fn trial_order(e: &Experiment, sort: usize, x: &Trial, y: &Trial) -> Orderin
 }
 
 impl Row {
-    /// The name folding applies to (groups, applications).
-    pub fn fold_key(&self) -> Option<String> {
+    /// What folding this row folds (a group or an application, by name, so a fold stays with
+    /// its group when groups reorder).
+    pub fn fold_key(&self, c: Option<&crate::model::ClusterState>) -> Option<Fold> {
         match self {
-            Row::App { name, .. } => Some(format!("app:{name}")),
-            Row::Group { g } => Some(format!("group:{g}")),
+            Row::App { name, .. } => Some(Fold::App(name.clone())),
+            Row::Group { g } => c?.groups.get(*g).map(|grp| Fold::Group(grp.name.clone())),
             _ => None,
         }
     }

@@ -67,12 +67,12 @@ pub struct Confirm {
     pub apply_focused: bool,
 }
 
-/// An action sent and not yet answered: its title, and the trial (`experiment/trial`) when it
-/// cancels one, to mark it when the answer is yes.
+/// An action sent and not yet answered: its title, and the trial when it cancels one, to mark
+/// it when the answer is yes.
 #[derive(Debug, Clone)]
 pub struct InFlight {
     pub title: String,
-    pub trial: Option<String>,
+    pub trial: Option<crate::keys::TrialKey>,
 }
 
 /// May the user change a RayCluster (a SelfSubjectAccessReview's answer)?
@@ -120,12 +120,12 @@ pub struct App {
     pub tune: TuneUi,
     /// What the Kubernetes source reports, and which RayClusters are opened up.
     pub k8s: K8s,
-    pub k8s_expanded: BTreeSet<String>,
+    pub k8s_expanded: BTreeSet<crate::keys::ObjectKey>,
     /// The context/namespace being watched; `None` when Kubernetes is off.
     pub kube_target: Option<Target>,
     pub show_dead: bool,
     /// Folded groups (cluster view) and applications (serve view), by name.
-    pub folded: BTreeSet<String>,
+    pub folded: BTreeSet<crate::keys::Fold>,
     pub keymap: Keymap,
     pub theme: Theme,
     /// Problems with the user's files, shown until dismissed with Esc.
@@ -145,8 +145,8 @@ pub struct App {
     pub in_flight: std::collections::BTreeMap<String, InFlight>,
     /// Numbers the action ids of this run.
     pub next_action: u64,
-    /// Trials cancelled from this raytop (`experiment/trial`), and when.
-    pub cancelled: std::collections::BTreeMap<String, std::time::SystemTime>,
+    /// Trials cancelled from this raytop, and when.
+    pub cancelled: std::collections::BTreeMap<crate::keys::TrialKey, std::time::SystemTime>,
 }
 
 impl App {

@@ -277,9 +277,12 @@ fn resized_to_20x5_and_back_raytop_stays_up() {
     for key in ["1", "2", "3", "4", "5", "6"] {
         p.keys(&[key]);
         p.resize(20, 5);
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("DUMP {key}:\n{}<END>", p.screen());
         assert!(!p.state().0, "raytop ended at 20x5 in view {key}: {}", p.screen());
         p.resize(120, 40);
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("DUMPFULL {key}:\n{}<END>", p.screen());
     }
     p.keys(&["1"]);
     p.wait("drawn again at full size", Duration::from_secs(5), |s| s.contains("head") && s.lines().count() >= 39);

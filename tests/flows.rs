@@ -9,8 +9,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use raytop::app::Effect;
 use raytop::config::Theme;
 use raytop::rows::Row;
+use raytop::slice::slice;
 use raytop::state::{App, Overlay};
-use raytop::ui::views::slice;
 use raytop::view::View;
 
 fn app() -> App {
@@ -170,4 +170,39 @@ fn prom_switches_the_source_and_drops_the_old_ones_answers() {
     let fresh = HistoryUpdate::Answered { name: "cpu_pct", result, at: std::time::UNIX_EPOCH };
     a.on_msg(Msg::History { from: "http://new:9090".into(), update: fresh });
     assert_eq!(a.history.as_ref().unwrap().results.len(), 1, "the new source's answer is kept");
+}
+
+/// A fold belongs to the group folded, by name: when the groups come in another order (a
+/// group appears, the dashboard lists them otherwise), the same group stays folded.
+#[test]
+fn a_folded_group_stays_folded_when_groups_reorder() {
+    let mut a = app();
+    let names = |a: &App| -> Vec<String> {
+        a.rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Group { g } => Some(a.dashboards[0].groups[*g].name.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let groups = names(&a);
+    assert!(groups.len() >= 2, "{groups:?}");
+    let nodes_under = |a: &App, name: &str| -> usize {
+        let at = a.rows.iter().position(|r| matches!(r, Row::Group { g } if a.dashboards[0].groups[*g].name == name));
+        let at = at.unwrap();
+        a.rows[at + 1..].iter().take_while(|r| !matches!(r, Row::Group { .. })).count()
+    };
+    let folded = groups[0].clone();
+    let open = groups[1].clone();
+    let (open_before, folded_before) = (nodes_under(&a, &open), nodes_under(&a, &folded));
+    assert!(folded_before > 0 && open_before > 0, "both groups list nodes before the fold");
+    press(&mut a, KeyCode::Enter); // the first row is the first group
+    assert_eq!(nodes_under(&a, &folded), 0);
+    // The same groups, in reverse order.
+    a.dashboards[0].groups.reverse();
+    a.rebuild_rows();
+    assert_eq!(names(&a), groups.iter().rev().cloned().collect::<Vec<_>>(), "the order changed");
+    assert_eq!(nodes_under(&a, &folded), 0, "{folded} stays folded");
+    assert_eq!(nodes_under(&a, &open), open_before, "{open} stays open");
 }

@@ -72,7 +72,7 @@ fn groups_come_from_spec_and_pods_from_labels() {
 fn a_lost_watch_keeps_the_data_and_says_so() {
     let (mut app, now) = app_with_lab_objects();
     app.apply_kube(KubeUpdate::Failed {
-        kind: "rayclusters",
+        kind: raytop::msg::Resource::RayClusters,
         error: "error trying to connect: Connection refused".into(),
         forbidden: false,
         at: now,
@@ -239,7 +239,7 @@ fn gpu_capacity_of_the_nodes_against_ray_pods_requests() {
 fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
     let (mut app, now) = app_with_lab_objects();
     app.apply_kube(KubeUpdate::Failed {
-        kind: "nodes",
+        kind: raytop::msg::Resource::Nodes,
         error: "forbidden: nodes is forbidden: User \"viewer\" cannot list resource \"nodes\"".into(),
         forbidden: true,
         at: now,
@@ -295,7 +295,7 @@ fn select_group(app: &mut App, cluster: &str, group: &str, pod: bool) {
     let at = |app: &App, want: &dyn Fn(&Row, &App) -> bool| app.rows.iter().position(|r| want(r, app));
     let ci = at(app, &|r, a| matches!(r, Row::K8sCluster { c } if a.k8s.clusters[*c].name == cluster)).unwrap();
     app.selected[raytop::view::View::Kube.index()] = ci;
-    if !app.k8s_expanded.iter().any(|k| k.ends_with(&format!("/{cluster}"))) {
+    if !app.k8s_expanded.iter().any(|k| k.name == cluster) {
         app.run(Command::OpenCluster);
     }
     let gi = at(app, &|r, a| match r {
@@ -360,7 +360,7 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     assert_eq!(update.effects, [Effect::RefreshNow], "what the change moves is fetched at once");
     assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-group" && outcome.ok));
     app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed {
-        kind: "events",
+        kind: raytop::msg::Resource::Events,
         error: "x".into(),
         forbidden: false,
         at: SystemTime::now(),

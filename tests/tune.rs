@@ -76,7 +76,7 @@ fn errored_trial_shows_its_exception_and_metric_is_inferred_when_not_recorded() 
     let err = e.trials.iter().find(|tr| tr.status == "ERROR").unwrap();
     let text = err.error.as_deref().unwrap();
     assert!(!text.contains('\u{1b}'), "ANSI stripped");
-    assert_eq!(raytop::ui::views::tune::error_line(text), "ValueError: fixture failure at iteration 3 (seed=1)");
+    assert_eq!(raytop::model::tune::error_line(text), "ValueError: fixture failure at iteration 3 (seed=1)");
 }
 
 #[test]

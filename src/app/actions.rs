@@ -291,7 +291,7 @@ impl App {
         let id = format!("{}-{}", std::process::id(), self.next_action);
         self.next_action += 1;
         let trial = match &c.action {
-            Action::CancelTrial(r) => Some(format!("{}/{}", r.experiment, r.trial_id)),
+            Action::CancelTrial(r) => Some(crate::keys::TrialKey::new(&r.experiment, &r.trial_id)),
             _ => None,
         };
         self.in_flight.insert(id.clone(), InFlight { title: c.preview.title.clone(), trial });

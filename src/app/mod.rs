@@ -13,8 +13,8 @@ use crate::config::{Command, Keymap, Theme};
 use crate::model::ClusterState;
 use crate::msg::{ClusterRef, DashKey, Msg};
 use crate::rows::{self, Row};
+use crate::slice::slice;
 use crate::state::{Access, App, AskFor, Overlay, PALETTE, TUNE_STATUSES};
-use crate::ui::views::slice;
 use crate::view::{TuneUi, View};
 
 pub use crate::effect::Effect;
@@ -357,7 +357,7 @@ impl App {
                 self.rebuild_rows();
             }
             Command::ToggleFold => {
-                if let Some(name) = self.rows.get(self.selected[v]).and_then(Row::fold_key) {
+                if let Some(name) = self.rows.get(self.selected[v]).and_then(|r| r.fold_key(self.cluster())) {
                     if !self.folded.remove(&name) {
                         self.folded.insert(name);
                     }
@@ -383,7 +383,7 @@ impl App {
         let Some(Row::K8sCluster { c }) = self.rows.get(self.selected()) else { return Vec::new() };
         let c = *c;
         let Some(cl) = self.k8s.clusters.get(c) else { return Vec::new() };
-        let key = format!("{}/{}", cl.namespace, cl.name);
+        let key = crate::keys::ObjectKey::new(&cl.namespace, &cl.name);
         let mut fx = Vec::new();
         if !self.k8s_expanded.remove(&key) {
             self.k8s_expanded.insert(key);

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::msg::KubeUpdate;
+use crate::msg::{KubeUpdate, Resource};
 
 pub use crate::wire::k8s::{
     AuthOptions, Condition, DashboardRoute, EventObj, GroupSpec, HeadStatus, NodeObj, PodObj, RayClusterObj,
@@ -343,7 +343,7 @@ pub struct K8s {
     pub clusters: Vec<K8sCluster>,
     pub jobs: Vec<RayJobObj>,
     pub services: Vec<RayServiceObj>,
-    pub kinds: BTreeMap<String, KindState>,
+    pub kinds: BTreeMap<Resource, KindState>,
     pub nodes: Vec<NodeObj>,
     pub gpu_capacity: GpuCapacity,
     #[serde(skip)]
@@ -360,11 +360,9 @@ pub struct K8s {
 impl K8s {
     /// Folds in news from the Kubernetes source. Joins are redone by `model::join_kube`.
     pub fn apply(&mut self, u: KubeUpdate) {
-        let mut synced = |kind: &str, at| {
-            self.kinds.insert(
-                kind.to_string(),
-                KindState { synced_at: Some(at), error: None, forbidden: false, failing_since: None },
-            );
+        let mut synced = |kind: Resource, at| {
+            self.kinds
+                .insert(kind, KindState { synced_at: Some(at), error: None, forbidden: false, failing_since: None });
         };
         match u {
             KubeUpdate::Connected { context, namespace, server } => {
@@ -373,31 +371,31 @@ impl K8s {
                 self.server = Some(server);
             }
             KubeUpdate::RayClusters(v, at) => {
-                synced("rayclusters", at);
+                synced(Resource::RayClusters, at);
                 self.raw_clusters = v;
             }
             KubeUpdate::RayJobs(v, at) => {
-                synced("rayjobs", at);
+                synced(Resource::RayJobs, at);
                 self.jobs = v;
             }
             KubeUpdate::RayServices(v, at) => {
-                synced("rayservices", at);
+                synced(Resource::RayServices, at);
                 self.services = v;
             }
             KubeUpdate::Pods(v, at) => {
-                synced("pods", at);
+                synced(Resource::Pods, at);
                 self.pods = v;
             }
             KubeUpdate::Events(v, at) => {
-                synced("events", at);
+                synced(Resource::Events, at);
                 self.events = v;
             }
             KubeUpdate::Nodes(v, at) => {
-                synced("nodes", at);
+                synced(Resource::Nodes, at);
                 self.nodes = v;
             }
             KubeUpdate::Failed { kind, error, forbidden, at } => {
-                let e = self.kinds.entry(kind.to_string()).or_default();
+                let e = self.kinds.entry(kind).or_default();
                 if e.error.is_none() {
                     e.failing_since = Some(at);
                 }

@@ -59,6 +59,8 @@ pub struct Trial {
     pub pid: Option<u64>,
     /// The error file's first lines, for ERROR trials.
     pub error: Option<String>,
+    /// The line of the error worth a table cell (`error_line`), found when the error is read.
+    pub exception: String,
     /// The ASHA milestone (iteration) the trial reached, and whether the scheduler stopped it
     /// there before the last milestone.
     pub rung: Option<u64>,
@@ -90,6 +92,7 @@ impl Trial {
             hostname: None,
             pid: None,
             error: None,
+            exception: String::new(),
             rung: None,
             stopped_early: false,
             logdir,
@@ -393,6 +396,23 @@ impl Experiment {
     }
 }
 
+/// The line of an error file worth showing: the exception (`ValueError: …`), else the first line.
+pub fn error_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| {
+            l.split_once(':').is_some_and(|(head, _)| {
+                let name = head.rsplit('.').next().unwrap_or(head);
+                !head.contains(' ') && (name.ends_with("Error") || name.ends_with("Exception"))
+            })
+        })
+        .or_else(|| lines.first())
+        .map(|l| l.to_string())
+        .unwrap_or_default()
+}
+
 /// All experiments raytop sees, and the cost of reading them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tune {
@@ -494,7 +514,9 @@ impl Tune {
             TuneUpdate::Error { experiment, trial_id, text } => {
                 let e = self.experiment_mut(&experiment);
                 let t = e.trial_mut(&trial_id, "");
-                t.error = Some(super::text::clean(&text));
+                let text = super::text::clean(&text);
+                t.exception = error_line(&text);
+                t.error = Some(text);
                 if t.status == "RUNNING" {
                     t.status = "ERROR".into();
                     t.ended_per_folder = true;

@@ -14,10 +14,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::model::{ClusterState, Connection};
+use crate::slice::slice;
 use crate::state::{App, Overlay, PALETTE};
 use crate::units::fmt_age;
 use crate::view::View;
-use views::{Draw, slice};
+use views::{Draw, draw_of};
 
 /// Fault injection for the tests: `RAYTOP_FAULT_PANIC_IN_VIEW=<section>` (e.g. `tune`) makes
 /// drawing that view panic, to prove a bug in a view leaves the terminal restored.
@@ -44,7 +45,7 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
     if let Some(b) = banner {
         f.render_widget(Paragraph::new(b), banner_area);
     }
-    match (&slice(app.view).draw, app.cluster()) {
+    match (draw_of(app.view), app.cluster()) {
         (Draw::Dashboard(_), Some(c)) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
         (Draw::Dashboard(draw), Some(c)) => draw(f, body, app, c, now),
         (Draw::Dashboard(_), None) => draw_no_dashboard(f, body, app),
@@ -100,7 +101,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
 fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     let t = &app.theme;
     let c = app.cluster()?;
-    if matches!(slice(app.view).draw, Draw::Any(_)) && app.warnings.is_empty() {
+    if matches!(draw_of(app.view), Draw::Any(_)) && app.warnings.is_empty() {
         return None; // The Kubernetes view shows its own notices; the dashboard's are elsewhere.
     }
     let age = c.last_fetch().map(|at| format!("showing data from {} ago", fmt_age(App::age(now, at))));

@@ -51,13 +51,15 @@ impl Forwarder {
         }));
     }
 
-    /// Refuses new connections and cuts the open ones.
+    /// Refuses new connections and cuts the open ones. Never panics: Drop calls it.
     pub fn down(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.accept.take() {
-            h.join().unwrap();
+        if let Some(h) = self.accept.take()
+            && h.join().is_err()
+        {
+            eprintln!("forwarder to {}: its accept thread panicked", self.target);
         }
-        for c in self.conns.lock().unwrap().drain(..) {
+        for c in self.conns.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
     }

@@ -132,6 +132,49 @@ pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
     c
 }
 
+/// A change to a shared lab, undone when this is dropped, pass or fail, so that the tests after
+/// this one find the lab as they expect. Drop never panics: a panic there while a failed test
+/// unwinds would abort the run and lose the test's own message, so a failed undo (an error, or a
+/// helper's assert) is printed instead. A test that claims the undo worked calls `now()` and
+/// asserts its result, outside Drop.
+pub struct Undo<'a> {
+    what: String,
+    undo: Option<UndoFn<'a>>,
+}
+
+type UndoFn<'a> = Box<dyn FnOnce() -> Result<(), String> + 'a>;
+
+impl<'a> Undo<'a> {
+    pub fn new(what: impl Into<String>, undo: impl FnOnce() -> Result<(), String> + 'a) -> Undo<'a> {
+        Undo { what: what.into(), undo: Some(Box::new(undo)) }
+    }
+
+    /// Undoes it now (once: Drop then does nothing); the result is the test's to assert.
+    pub fn now(mut self) -> Result<(), String> {
+        let what = self.what.clone();
+        self.undo.take().map_or(Ok(()), run_undo).map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+/// Runs an undo; a panic in it (a helper's assert) becomes its message.
+fn run_undo(undo: UndoFn<'_>) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(undo)).unwrap_or_else(|panic| {
+        let msg =
+            panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+        Err(format!("panicked: {}", msg.unwrap_or_default()))
+    })
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if let Some(undo) = self.undo.take()
+            && let Err(e) = run_undo(undo)
+        {
+            eprintln!("undo failed, the lab may not be as the next tests expect: {}: {e}", self.what);
+        }
+    }
+}
+
 pub mod faultproxy;
 pub mod forward;
 pub mod http;

@@ -17,7 +17,7 @@ use super::Target;
 use super::clients::{Connected, KubeClients};
 use super::convert::{event, node, pod, ray_cluster, ray_job, ray_service};
 use super::slim::{Node, Pod};
-use crate::msg::{KubeUpdate, Msg};
+use crate::msg::{KubeUpdate, Msg, Resource};
 
 fn ray_resource(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("ray.io", "v1", kind))
@@ -27,7 +27,7 @@ fn ray_resource(kind: &str) -> ApiResource {
 pub static WATCH_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Classifies a watcher error: a 403 names what is missing; the rest is connection trouble.
-fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
+fn describe(kind: Resource, e: &watcher::Error) -> KubeUpdate {
     let api = match e {
         watcher::Error::InitialListFailed(kube::Error::Api(r))
         | watcher::Error::WatchStartFailed(kube::Error::Api(r))
@@ -62,7 +62,7 @@ fn describe(kind: &'static str, e: &watcher::Error) -> KubeUpdate {
 
 /// What one watch reads and how it turns objects into rows.
 struct Kind<K, R> {
-    name: &'static str,
+    name: Resource,
     /// Objects raytop has no use for are dropped before the store.
     keep: fn(&K) -> bool,
     convert: fn(&K) -> R,
@@ -75,7 +75,7 @@ fn all<K>(_: &K) -> bool {
 
 /// A KubeRay kind: every object kept.
 fn ray<R>(
-    name: &'static str,
+    name: Resource,
     convert: fn(&DynamicObject) -> R,
     wrap: fn(Vec<R>, SystemTime) -> KubeUpdate,
 ) -> Kind<DynamicObject, R> {
@@ -181,9 +181,9 @@ where
                 let update = describe(kind, &e);
                 match &update {
                     KubeUpdate::Failed { error, .. } if error.starts_with("watch expired (410)") => {
-                        tracing::warn!(kind, "watch expired (410 Gone): relisting");
+                        tracing::warn!(kind = %kind, "watch expired (410 Gone): relisting");
                     }
-                    _ => tracing::warn!(kind, error = %e, "watch failed"),
+                    _ => tracing::warn!(kind = %kind, error = %e, "watch failed"),
                 }
                 failing = true;
                 if tx.send(Msg::Kube(update)).await.is_err() {
@@ -251,7 +251,7 @@ pub async fn run(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
         Err(error) => {
             let _ = tx
                 .send(Msg::Kube(KubeUpdate::Failed {
-                    kind: "kubeconfig",
+                    kind: Resource::Kubeconfig,
                     error,
                     forbidden: false,
                     at: SystemTime::now(),
@@ -272,11 +272,21 @@ pub async fn run(target: Target, clients: KubeClients, tx: mpsc::Sender<Msg>) {
     let all_cfg = watch_config();
     let pod_cfg = all_cfg.clone().labels("ray.io/is-ray-node=yes");
     tokio::join!(
-        watch(rc, all_cfg.clone(), ray("rayclusters", ray_cluster, KubeUpdate::RayClusters), tx.clone()),
-        watch(rj, all_cfg.clone(), ray("rayjobs", ray_job, KubeUpdate::RayJobs), tx.clone()),
-        watch(rs, all_cfg.clone(), ray("rayservices", ray_service, KubeUpdate::RayServices), tx.clone()),
-        watch(pods, pod_cfg, Kind { name: "pods", keep: all, convert: pod, wrap: KubeUpdate::Pods }, tx.clone()),
-        watch(nodes, all_cfg, Kind { name: "nodes", keep: all, convert: node, wrap: KubeUpdate::Nodes }, tx.clone()),
+        watch(rc, all_cfg.clone(), ray(Resource::RayClusters, ray_cluster, KubeUpdate::RayClusters), tx.clone()),
+        watch(rj, all_cfg.clone(), ray(Resource::RayJobs, ray_job, KubeUpdate::RayJobs), tx.clone()),
+        watch(rs, all_cfg.clone(), ray(Resource::RayServices, ray_service, KubeUpdate::RayServices), tx.clone()),
+        watch(
+            pods,
+            pod_cfg,
+            Kind { name: Resource::Pods, keep: all, convert: pod, wrap: KubeUpdate::Pods },
+            tx.clone()
+        ),
+        watch(
+            nodes,
+            all_cfg,
+            Kind { name: Resource::Nodes, keep: all, convert: node, wrap: KubeUpdate::Nodes },
+            tx.clone()
+        ),
     );
 }
 
@@ -287,7 +297,7 @@ pub async fn run_events(target: Target, clients: KubeClients, tx: mpsc::Sender<M
     let Ok(Connected { client, default_ns, .. }) = clients.get(target.context.as_deref()).await else { return };
     let ns = scope(&target, &default_ns);
     let events: Api<Event> = api(&client, ns.as_deref());
-    let kind = Kind { name: "events", keep: about_ray, convert: event, wrap: KubeUpdate::Events };
+    let kind = Kind { name: Resource::Events, keep: about_ray, convert: event, wrap: KubeUpdate::Events };
     watch(events, watch_config(), kind, tx).await;
 }
 
@@ -307,14 +317,19 @@ pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate
     let Connected { client, context, server, default_ns } = match clients.get(target.context.as_deref()).await {
         Ok(c) => c,
         Err(error) => {
-            return vec![KubeUpdate::Failed { kind: "kubeconfig", error, forbidden: false, at: SystemTime::now() }];
+            return vec![KubeUpdate::Failed {
+                kind: Resource::Kubeconfig,
+                error,
+                forbidden: false,
+                at: SystemTime::now(),
+            }];
         }
     };
     let ns = scope(target, &default_ns);
     let mut out = vec![KubeUpdate::Connected { context, namespace: ns.clone(), server }];
     let ns = ns.as_deref();
     let now = SystemTime::now();
-    let fail = |kind: &'static str, e: kube::Error| match e {
+    let fail = |kind: Resource, e: kube::Error| match e {
         kube::Error::Api(r) if r.code == 403 => KubeUpdate::Failed {
             kind,
             error: format!("forbidden: {}", r.message),
@@ -326,27 +341,27 @@ pub async fn list_once(target: &Target, clients: &KubeClients) -> Vec<KubeUpdate
     let lp = ListParams::default();
     match dyn_api(&client, ns, &ray_resource("RayCluster")).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::RayClusters(l.items.iter().map(ray_cluster).collect(), now)),
-        Err(e) => out.push(fail("rayclusters", e)),
+        Err(e) => out.push(fail(Resource::RayClusters, e)),
     }
     match dyn_api(&client, ns, &ray_resource("RayJob")).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::RayJobs(l.items.iter().map(ray_job).collect(), now)),
-        Err(e) => out.push(fail("rayjobs", e)),
+        Err(e) => out.push(fail(Resource::RayJobs, e)),
     }
     match dyn_api(&client, ns, &ray_resource("RayService")).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::RayServices(l.items.iter().map(ray_service).collect(), now)),
-        Err(e) => out.push(fail("rayservices", e)),
+        Err(e) => out.push(fail(Resource::RayServices, e)),
     }
     match api::<Pod>(&client, ns).list(&ListParams::default().labels("ray.io/is-ray-node=yes")).await {
         Ok(l) => out.push(KubeUpdate::Pods(l.items.iter().map(pod).collect(), now)),
-        Err(e) => out.push(fail("pods", e)),
+        Err(e) => out.push(fail(Resource::Pods, e)),
     }
     match api::<Event>(&client, ns).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::Events(l.items.iter().filter(|e| about_ray(e)).map(event).collect(), now)),
-        Err(e) => out.push(fail("events", e)),
+        Err(e) => out.push(fail(Resource::Events, e)),
     }
     match Api::<Node>::all(client.clone()).list(&lp).await {
         Ok(l) => out.push(KubeUpdate::Nodes(l.items.iter().map(node).collect(), now)),
-        Err(e) => out.push(fail("nodes", e)),
+        Err(e) => out.push(fail(Resource::Nodes, e)),
     }
     out
 }

@@ -8,15 +8,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Draw, Slice, window};
+use super::{Draw, window};
 use crate::model::ClusterState;
 use crate::model::autoscaler::{Decision, ReportSource, VerdictState};
-use crate::msg::Interest;
 use crate::rows::Row;
-use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::history;
-use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
@@ -137,29 +134,8 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
     f.render_stateful_widget(table, bottom, &mut state);
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let Some(c) = c else { return Vec::new() };
-    let filter = o.filter;
-    let mut rows = Vec::new();
-    let events = &c.autoscaler.events;
-    for e in (0..events.len()).rev() {
-        let ev = &events[e];
-        if matches(filter, &[&ev.message, &ev.source, &ev.severity, &ev.time]) {
-            rows.push(Row::Event { e });
-        }
-    }
-    rows
-}
-
-/// The Autoscaler view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Autoscaler,
-    interest: Interest { autoscaler: true, history: Some(crate::msg::HistoryTopic::Autoscaler), ..Interest::ACTIVE },
-    hints: &[],
-    rows,
-    draw: Draw::Dashboard(draw),
-};
+/// How the Autoscaler view draws.
+pub const DRAW: Draw = Draw::Dashboard(draw);
 
 /// One line per worker group: active and pending nodes over the window, as sparklines with the
 /// latest count; or why there is none.

@@ -7,20 +7,16 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::{Draw, Slice, window};
-use crate::config::Command as C;
+use super::{Draw, window};
 use crate::model::ClusterState;
 use crate::model::cluster::GroupKind;
 use crate::model::history::History;
 use crate::model::resources::Usage;
-use crate::msg::Interest;
 use crate::rows::Row;
-use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::history;
 use crate::ui::widgets::{amount_pair, bar, bytes_pair, fmt_bytes_short, short, short_id};
 use crate::units::fmt_age;
-use crate::view::View;
 
 /// A group's NODES cell: "3 alive [1..5] (2 dead)".
 fn nodes_text(grp: &crate::model::cluster::Group) -> String {
@@ -87,7 +83,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         .filter_map(|row| match row {
             Row::Group { g } => {
                 let grp = c.groups.get(*g)?;
-                let folded = app.folded.contains(&format!("group:{g}"));
+                let folded = app.folded.contains(&crate::keys::Fold::Group(grp.name.clone()));
                 let marker = if folded { "▸" } else { "▾" };
                 let kind = match grp.kind {
                     GroupKind::Head => "head",
@@ -247,46 +243,5 @@ fn group_history(h: &History, grp: &crate::model::cluster::Group, wide: bool) ->
     line
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let Some(c) = c else { return Vec::new() };
-    let (filter, show_dead, folded) = (o.filter, o.show_dead, o.folded);
-    let mut rows = Vec::new();
-    for (g, group) in c.groups.iter().enumerate() {
-        let group_hit = matches(filter, &[&group.name]);
-        let nodes: Vec<usize> = group
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.alive || show_dead)
-            .filter(|(_, n)| group_hit || matches(filter, &[&n.node_id, &n.ip, &n.hostname, &n.instance_id]))
-            .map(|(i, _)| i)
-            .collect();
-        if !group_hit && nodes.is_empty() {
-            continue;
-        }
-        rows.push(Row::Group { g });
-        if folded.contains(&format!("group:{g}")) {
-            continue;
-        }
-        rows.extend(nodes.into_iter().map(|n| Row::Node { g, n }));
-        if !show_dead && group.nodes_dead > 0 {
-            rows.push(Row::DeadFolded { g, count: group.nodes_dead });
-        }
-    }
-    rows
-}
-
-/// The Cluster view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Cluster,
-    interest: Interest {
-        nodes: true,
-        usage: true,
-        history: Some(crate::msg::HistoryTopic::Cluster),
-        ..Interest::ACTIVE
-    },
-    hints: &[(C::ToggleFold, "fold"), (C::ToggleDead, "dead nodes"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1")],
-    rows,
-    draw: Draw::Dashboard(draw),
-};
+/// How the Cluster view draws.
+pub const DRAW: Draw = Draw::Dashboard(draw);

@@ -8,18 +8,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Draw, Slice, window};
-use crate::config::Command as C;
+use super::{Draw, window};
 use crate::model::ClusterState;
 use crate::model::history::History;
-use crate::msg::Interest;
 use crate::rows::Row;
-use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::history;
 use crate::ui::widgets::{amount_pair, bar, short, short_id};
 use crate::units::fmt_amount;
-use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
@@ -195,39 +191,5 @@ fn device_history(h: &History, dev: &crate::model::gpu::Device) -> String {
     )
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let Some(c) = c else { return Vec::new() };
-    let filter = o.filter;
-    let mut rows = Vec::new();
-    for (n, node) in c.gpus.nodes.iter().enumerate() {
-        let hit = matches(filter, &[&node.node_id, &node.ip, &node.group, &node.instance_id]);
-        let holders: Vec<usize> = (0..node.holders.len())
-            .filter(|h| hit || matches(filter, &[&node.holders[*h].name, node.holders[*h].kind]))
-            .collect();
-        if !hit && holders.is_empty() {
-            continue;
-        }
-        rows.push(Row::GpuNode { n });
-        rows.extend((0..node.devices.len()).map(|d| Row::GpuDevice { n, d }));
-        rows.extend(holders.into_iter().map(|h| Row::GpuHolder { n, h }));
-    }
-    rows
-}
-
-/// The GPU view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Gpu,
-    interest: Interest {
-        nodes: true,
-        usage: true,
-        actors: true,
-        serve: true,
-        autoscaler: true,
-        history: Some(crate::msg::HistoryTopic::Gpu),
-        ..Interest::ACTIVE
-    },
-    hints: &[(C::CancelTrial, "cancel trial")],
-    rows,
-    draw: Draw::Dashboard(draw),
-};
+/// How the GPU view draws.
+pub const DRAW: Draw = Draw::Dashboard(draw);

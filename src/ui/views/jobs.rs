@@ -8,14 +8,11 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
-use super::{Draw, Slice, window};
-use crate::model::ClusterState;
-use crate::msg::Interest;
-use crate::rows::{Options, Row, matches};
+use super::{Draw, window};
+use crate::rows::Row;
 use crate::state::App;
 use crate::ui::widgets::short;
 use crate::units::fmt_age;
-use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
@@ -76,29 +73,5 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     f.render_stateful_widget(table, area, &mut state);
 }
 
-/// The rows this view lists: the dashboard's jobs, newest first, then RayJobs.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let mut rows = Vec::new();
-    if let Some(c) = c {
-        for (j, job) in c.jobs.iter().enumerate() {
-            if matches(o.filter, &[&job.id, &job.status, &job.entrypoint, &job.kind]) {
-                rows.push(Row::RayJob { j });
-            }
-        }
-    }
-    for (j, job) in o.k8s.jobs.iter().enumerate() {
-        if matches(o.filter, &[&job.name, &job.namespace, &job.job_status, &job.cluster]) {
-            rows.push(Row::K8sJob { j });
-        }
-    }
-    rows
-}
-
-/// The Jobs view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Jobs,
-    interest: Interest { jobs: true, ..Interest::ACTIVE },
-    hints: &[],
-    rows,
-    draw: Draw::Any(draw),
-};
+/// How the Jobs view draws.
+pub const DRAW: Draw = Draw::Any(draw);

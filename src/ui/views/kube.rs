@@ -9,16 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Draw, Slice, window};
-use crate::config::Command as C;
-use crate::model::ClusterState;
-use crate::msg::Interest;
+use super::{Draw, window};
 use crate::rows::Row;
-use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::widgets::{amount_pair, short, short_middle};
 use crate::units::{fmt_age, fmt_amount};
-use crate::view::View;
 
 /// What raytop knows of the selected RayCluster's dashboard, in one line.
 fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static> {
@@ -122,7 +117,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         return;
     }
     // Notices: GPU capacity of the nodes, kinds the user may not read, kinds whose watch is failing.
-    let capacity = k.kinds.get("nodes").and_then(|s| s.synced_at).map(|_| gpu_capacity_line(app));
+    let capacity = k.kinds.get(&crate::msg::Resource::Nodes).and_then(|s| s.synced_at).map(|_| gpu_capacity_line(app));
     let notices: Vec<Line> = capacity
         .into_iter()
         .chain(k.kinds.iter().filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e))).map(|(kind, st, e)| {
@@ -179,7 +174,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         .filter_map(|r| match r {
             Row::K8sCluster { c } => {
                 let cl = k.clusters.get(*c)?;
-                let open = app.k8s_expanded.contains(&format!("{}/{}", cl.namespace, cl.name));
+                let open = app.k8s_expanded.contains(&crate::keys::ObjectKey::new(&cl.namespace, &cl.name));
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("{} {}", if open { "▾" } else { "▸" }, cl.name), t.group())),
                     Cell::from(cl.namespace.clone()),
@@ -356,43 +351,5 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     }
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let _ = c;
-    let filter = o.filter;
-    let mut rows = Vec::new();
-    let k = o.k8s;
-    for (ci, cl) in k.clusters.iter().enumerate() {
-        if !matches(filter, &[&cl.name, &cl.namespace, &cl.health]) {
-            continue;
-        }
-        rows.push(Row::K8sCluster { c: ci });
-        if o.expanded.contains(&format!("{}/{}", cl.namespace, cl.name)) {
-            for (gi, g) in cl.groups.iter().enumerate() {
-                rows.push(Row::K8sGroup { c: ci, g: gi });
-                rows.extend((0..g.pods.len()).map(|p| Row::K8sPod { c: ci, g: gi, p }));
-            }
-        }
-    }
-    for (j, job) in k.jobs.iter().enumerate() {
-        if matches(filter, &[&job.name, &job.namespace, &job.job_status]) {
-            rows.push(Row::K8sJob { j });
-        }
-    }
-    for (si, svc) in k.services.iter().enumerate() {
-        if matches(filter, &[&svc.name, &svc.namespace, &svc.status]) {
-            rows.push(Row::K8sService { s: si });
-        }
-    }
-    rows
-}
-
-/// The Kube view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Kube,
-    // Pods are joined to the dashboard's nodes when it is reachable.
-    interest: Interest { nodes: true, usage: true, kube_events: true, ..Interest::ACTIVE },
-    hints: &[(C::OpenCluster, "open"), (C::ScaleUp, "+1"), (C::ScaleDown, "-1"), (C::ScaleTo, "scale to")],
-    rows,
-    draw: Draw::Any(draw),
-};
+/// How the Kube view draws.
+pub const DRAW: Draw = Draw::Any(draw);

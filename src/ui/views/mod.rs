@@ -1,6 +1,6 @@
-//! One module per view, each with its slice: what the view fetches, its footer hints, the rows
-//! it lists and how it draws them. Adding a view is a variant in `view.rs` (tab, key, keymap
-//! section), a module here, and a line in `slice`.
+//! One module per view, each drawing the rows its slice (`crate::slice`) lists. Adding a view is
+//! a variant in `view.rs` (tab, key, keymap section), a module in `slice/` (interest, hints,
+//! rows), a module here (its drawing), and a line in each `match` on the view.
 
 pub mod autoscaler;
 pub mod cluster;
@@ -17,24 +17,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
-use crate::config::Command;
 use crate::model::ClusterState;
-use crate::msg::Interest;
-use crate::rows::{Options, Row};
 use crate::state::App;
 use crate::view::View;
-
-/// Everything one view is, in one value.
-pub struct Slice {
-    pub view: View,
-    /// What its dashboard's poller must fetch while it is on screen; nothing else is polled.
-    pub interest: Interest,
-    /// Commands named in the footer, besides the global ones; keys come from the keymap.
-    pub hints: &'static [(Command, &'static str)],
-    /// Its rows, derived when the model, the filter or the folds change, never while drawing.
-    pub rows: fn(Option<&ClusterState>, &Options) -> Vec<Row>,
-    pub draw: Draw,
-}
 
 /// How a view draws: from the dashboard on screen (without one, the screen says how to choose
 /// one), or from anything the app holds.
@@ -43,16 +28,16 @@ pub enum Draw {
     Any(fn(&mut Frame, Rect, &App, SystemTime)),
 }
 
-/// The slice of a view.
-pub fn slice(view: View) -> &'static Slice {
+/// How a view draws.
+pub fn draw_of(view: View) -> &'static Draw {
     match view {
-        View::Cluster => &cluster::SLICE,
-        View::Autoscaler => &autoscaler::SLICE,
-        View::Serve => &serve::SLICE,
-        View::Tune => &tune::SLICE,
-        View::Gpu => &gpu::SLICE,
-        View::Jobs => &jobs::SLICE,
-        View::Kube => &kube::SLICE,
+        View::Cluster => &cluster::DRAW,
+        View::Autoscaler => &autoscaler::DRAW,
+        View::Serve => &serve::DRAW,
+        View::Tune => &tune::DRAW,
+        View::Gpu => &gpu::DRAW,
+        View::Jobs => &jobs::DRAW,
+        View::Kube => &kube::DRAW,
     }
 }
 

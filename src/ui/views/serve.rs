@@ -9,19 +9,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Draw, Slice, window};
-use crate::config::Command as C;
+use super::{Draw, window};
 use crate::model::ClusterState;
 use crate::model::history::{History, window_label};
 use crate::model::serve::Serve;
-use crate::msg::Interest;
 use crate::rows::Row;
-use crate::rows::{Options, matches};
 use crate::state::App;
 use crate::ui::history;
 use crate::ui::widgets::{short, short_id};
 use crate::units::fmt_age;
-use crate::view::View;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
     let t = &app.theme;
@@ -49,7 +45,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime)
         .filter_map(|r| match r {
             Row::App { a, .. } => {
                 let x = apps.get(*a)?;
-                let marker = if app.folded.contains(&format!("app:{}", x.name)) { "▸" } else { "▾" };
+                let marker = if app.folded.contains(&crate::keys::Fold::App(x.name.clone())) { "▸" } else { "▾" };
                 let deployed = x.last_deployed_time.map(|s| format!("{} ago", fmt_age(now_s - s))).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(Span::styled(format!("{marker} {}", x.name), t.group())),
@@ -365,46 +361,5 @@ fn detail_message(app: &App, c: &ClusterState) -> Option<(String, String, String
     })
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let Some(c) = c else { return Vec::new() };
-    let (filter, folded) = (o.filter, o.folded);
-    let mut rows = Vec::new();
-    for (a, app) in c.serve.applications.iter().enumerate() {
-        let app_hit = matches(filter, &[&app.name, &app.status]);
-        let mut children = Vec::new();
-        for (d, dep) in app.deployments.iter().enumerate() {
-            let dep_hit = app_hit || matches(filter, &[&dep.name, &dep.status]);
-            let reps: Vec<Row> = dep
-                .replicas
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    dep_hit || matches(filter, &[&r.replica_id, &r.state, &r.node_ip, &r.node_instance_id, &r.actor_id])
-                })
-                .map(|(r, _)| Row::Replica { a, d, r })
-                .collect();
-            if dep_hit || !reps.is_empty() {
-                children.push(Row::Deployment { a, d });
-                children.extend(reps);
-            }
-        }
-        if !app_hit && children.is_empty() {
-            continue;
-        }
-        rows.push(Row::App { a, name: app.name.clone() });
-        if !folded.contains(&format!("app:{}", app.name)) {
-            rows.extend(children);
-        }
-    }
-    rows
-}
-
-/// The Serve view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Serve,
-    interest: Interest { serve: true, history: Some(crate::msg::HistoryTopic::Serve), ..Interest::ACTIVE },
-    hints: &[(C::ToggleFold, "fold"), (C::Redeploy, "redeploy"), (C::ServeReplicas, "replicas")],
-    rows,
-    draw: Draw::Dashboard(draw),
-};
+/// How the Serve view draws.
+pub const DRAW: Draw = Draw::Dashboard(draw);

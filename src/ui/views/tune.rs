@@ -10,18 +10,14 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row as TRow, Table, Wrap};
 
-use super::{Draw, Slice, window};
-use crate::config::Command as C;
+use super::{Draw, window};
 use crate::model::ClusterState;
 use crate::model::tune::{EARLIER_RUN, Experiment, Mode, Trial};
-use crate::msg::Interest;
-use crate::rows::{Options, matches, trial_order};
 use crate::rows::{Row, TUNE_SORTS};
 use crate::state::App;
 use crate::ui::widgets::short;
 use crate::ui::widgets::sparkline;
 use crate::units::fmt_age;
-use crate::view::View;
 
 /// A metric value for a narrow column.
 pub fn fmt_metric(v: Option<f64>) -> String {
@@ -44,23 +40,6 @@ fn fmt_param(v: Option<&serde_json::Value>) -> String {
         Some(other) => other.to_string(),
         None => "-".into(),
     }
-}
-
-/// The line of an error file worth showing: the exception (`ValueError: …`), else the first line.
-pub fn error_line(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines
-        .iter()
-        .rev()
-        .find(|l| {
-            l.split_once(':').is_some_and(|(head, _)| {
-                let name = head.rsplit('.').next().unwrap_or(head);
-                !head.contains(' ') && (name.ends_with("Error") || name.ends_with("Exception"))
-            })
-        })
-        .or_else(|| lines.first())
-        .map(|l| l.to_string())
-        .unwrap_or_default()
 }
 
 fn rung_label(t: &Trial) -> String {
@@ -116,7 +95,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
                 )),
                 Cell::from(tr.trial_id.clone()),
                 Cell::from(Span::styled(
-                    if app.cancelled.contains_key(&format!("{}/{}", e.name, tr.trial_id)) {
+                    if app.cancelled.contains_key(&crate::keys::TrialKey::new(&e.name, &tr.trial_id)) {
                         format!("{} ✂", tr.status)
                     } else {
                         tr.status.clone()
@@ -132,7 +111,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
             ];
             cells.extend(params.iter().map(|p| Cell::from(fmt_param(tr.config.get(*p)))));
             cells.push(match &tr.error {
-                Some(err) => Cell::from(Span::styled(error_line(err), t.error())),
+                Some(_) => Cell::from(Span::styled(tr.exception.clone(), t.error())),
                 None => {
                     let h = e.history(tr);
                     let tail: Vec<f64> = h[h.len().saturating_sub(16)..].iter().map(|p| p.1).collect();
@@ -220,7 +199,7 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
     let t = &app.theme;
     let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
     let mut lines = vec![Line::from(Span::styled(format!("{} · {}", tr.trial_id, tr.status), t.header()))];
-    if let Some(at) = app.cancelled.get(&format!("{}/{}", e.name, tr.trial_id)) {
+    if let Some(at) = app.cancelled.get(&crate::keys::TrialKey::new(&e.name, &tr.trial_id)) {
         let hms = crate::units::fmt_clock(*at);
         lines.push(Line::from(Span::styled(format!("cancelled from raytop at {hms}"), t.warn())));
     }
@@ -245,7 +224,7 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
     lines.push(Line::from(Span::styled(process, t.accent())));
     lines.push(Line::from(Span::styled(format!("dir {}", tr.logdir), t.muted())));
     if let Some(err) = &tr.error {
-        lines.push(Line::from(Span::styled(error_line(err), t.error())));
+        lines.push(Line::from(Span::styled(tr.exception.clone(), t.error())));
         lines.push(Line::raw(""));
         lines.extend(err.lines().take(12).map(|l| Line::from(Span::styled(l.to_string(), t.muted()))));
     }
@@ -288,53 +267,5 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Exper
     f.render_widget(chart, right);
 }
 
-/// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
-    let Some(c) = c else { return Vec::new() };
-    let filter = o.filter;
-    let mut rows = Vec::new();
-    let Some(e) = c.tune.experiments.get(o.experiment) else { return rows };
-    // Rank is by best value whatever the sort, so "rank 1" always means the leader.
-    // An earlier run's trials have no rank in this one (0, drawn as "-").
-    let earlier = |t: usize| e.trials[t].status == EARLIER_RUN;
-    let mut by_best: Vec<usize> = (0..e.trials.len()).filter(|t| !earlier(*t)).collect();
-    by_best.sort_by(|a, b| trial_order(e, 0, &e.trials[*a], &e.trials[*b]));
-    let mut rank = vec![0; e.trials.len()];
-    for (r, t) in by_best.iter().enumerate() {
-        rank[*t] = r + 1;
-    }
-    let mut order: Vec<usize> = (0..e.trials.len())
-        .filter(|t| o.tune.status.is_none_or(|s| e.trials[*t].status == s))
-        .filter(|t| {
-            let tr = &e.trials[*t];
-            filter.is_empty() || {
-                let config = serde_json::to_string(&tr.config).unwrap_or_default();
-                matches(filter, &[&tr.trial_id, &tr.status, &config, tr.node_ip.as_deref().unwrap_or_default()])
-            }
-        })
-        .collect();
-    order.sort_by(|a, b| trial_order(e, o.tune.sort, &e.trials[*a], &e.trials[*b]));
-    if o.tune.descending {
-        order.reverse();
-    }
-    // Apart: the current run's trials first, whatever the sort.
-    order.sort_by_key(|t| earlier(*t));
-    rows.extend(order.into_iter().map(|t| Row::Trial { e: o.experiment, t, rank: rank[t] }));
-    rows
-}
-
-/// The Tune view's slice: what it fetches, hints, lists and draws.
-pub const SLICE: Slice = Slice {
-    view: View::Tune,
-    // Trials are read from disk; the dashboard adds the actor behind each trial.
-    interest: Interest { nodes: true, actors: true, ..Interest::ACTIVE },
-    hints: &[
-        (C::TrialDetail, "detail"),
-        (C::SortNext, "sort"),
-        (C::StatusFilter, "status"),
-        (C::CancelTrial, "cancel"),
-        (C::NextExperiment, "exp"),
-    ],
-    rows,
-    draw: Draw::Dashboard(draw),
-};
+/// How the Tune view draws.
+pub const DRAW: Draw = Draw::Dashboard(draw);
