@@ -18,6 +18,7 @@ pub mod logging;
 pub mod loop_stats;
 pub mod model;
 pub mod msg;
+pub mod palette;
 pub mod rows;
 pub mod runtime;
 pub mod slice;

@@ -82,25 +82,6 @@ pub struct Access {
     pub reason: String,
 }
 
-/// Commands the palette knows, with what they do (shown as completions).
-pub const PALETTE: [(&str, &str); 15] = [
-    ("cluster", "Cluster view: groups and nodes"),
-    ("autoscaler", "Autoscaler view: decisions, demands, verdicts"),
-    ("serve", "Serve view: applications, deployments, replicas"),
-    ("tune", "Tune leaderboard: trials of each experiment"),
-    ("gpu", "GPU allocation: who holds each GPU, how busy"),
-    ("jobs", "Jobs: Ray jobs of the dashboard, RayJobs of Kubernetes"),
-    ("kube", "Kubernetes: RayClusters, RayJobs, RayServices"),
-    ("use", "use NAME: show this RayCluster's dashboard in views 1-6"),
-    ("ctx", "ctx NAME: switch kubeconfig context"),
-    ("ns", "ns NAME | ns all: switch namespace"),
-    ("prom", "prom: list Prometheus Services | prom NS/NAME[:PORT] | prom URL: history from it"),
-    ("dead", "Show or fold dead nodes"),
-    ("refresh", "Fetch everything now"),
-    ("help", "List the keys"),
-    ("quit", "Quit raytop"),
-];
-
 /// Statuses the leaderboard can be narrowed to, in the order `f` cycles through them.
 pub const TUNE_STATUSES: [&str; 6] =
     ["RUNNING", "TERMINATED", "ERROR", "PENDING", "PAUSED", crate::model::tune::EARLIER_RUN];

@@ -267,28 +267,63 @@ fn a_panic_in_a_view_restores_the_terminal_and_says_what_happened() {
     assert!(s.contains("fault injected: drawing the serve view"), "the panic is reported: {s}");
 }
 
-/// Shrunk to 20x5 (smaller than any view can lay out) and back: raytop stays up and draws
-/// again at full size. Every view is also drawn at 20x5 in `views.rs`.
+/// Shrunk to 20x5 (smaller than any view can lay out) and back: raytop stays up, draws a whole
+/// frame of the view at 20x5 (the header, the view's box with its title, the footer's hints,
+/// nothing left of the 120-column frame), and the full view again at full size. Every view is
+/// also drawn at 20x5 in `views.rs`.
 #[test]
 fn resized_to_20x5_and_back_raytop_stays_up() {
     let server = common::http::serve(lab_routes());
     let p = Pane::raytop(&["--dashboard", &server.url]);
     p.wait_for("head", Duration::from_secs(10));
-    for key in ["1", "2", "3", "4", "5", "6"] {
+    // Each view's box title at 20 columns, and at 120.
+    let views = [
+        ("1", "┌ Cluster — 3 group┐", "┌ Cluster — 3 group(s), 4 node(s) alive"),
+        ("2", "┌ Decisions & event┐", "┌ Scaling verdicts — autoscaler v1 report"),
+        ("3", "┌ Serve — 1 applica┐", "┌ Serve — 1 application(s)"),
+        ("4", "┌ Tune ────────────┐", "┌ Tune"),
+        ("5", "┌ GPUs — Ray 2/2 al┐", "┌ Waste and waits"),
+        ("6", "┌ Jobs — 1 Ray jobs┐", "┌ Jobs — 1 Ray job"),
+    ];
+    for (key, tiny, full) in views {
         p.keys(&[key]);
+        p.wait(&format!("view {key} at full size"), Duration::from_secs(10), |s| full_frame(s, full));
         p.resize(20, 5);
-        std::thread::sleep(Duration::from_millis(500));
-        eprintln!("DUMP {key}:\n{}<END>", p.screen());
-        assert!(!p.state().0, "raytop ended at 20x5 in view {key}: {}", p.screen());
+        let s = p.wait(&format!("view {key} drawn whole at 20x5"), Duration::from_secs(10), |s| {
+            let lines: Vec<&str> = s.lines().collect();
+            lines.len() == 5
+                && lines[0].starts_with(" raytop  127.0.0.1:")
+                && lines[1] == tiny
+                && lines[2].starts_with('│')
+                && lines[2].ends_with('│')
+                && lines[3] == format!("└{}┘", "─".repeat(18))
+                && lines[4] == " ?  help   :  comman"
+        });
+        assert!(!p.state().0, "raytop ended at 20x5 in view {key}: {s}");
         p.resize(120, 40);
-        std::thread::sleep(Duration::from_millis(500));
-        eprintln!("DUMPFULL {key}:\n{}<END>", p.screen());
+        let s = p.wait(&format!("view {key} drawn again at full size"), Duration::from_secs(10), |s| full_frame(s, full));
+        assert!(!p.state().0, "raytop ended back at full size in view {key}: {s}");
     }
     p.keys(&["1"]);
     p.wait("drawn again at full size", Duration::from_secs(5), |s| s.contains("head") && s.lines().count() >= 39);
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
     assert_eq!(p.state(), (true, false));
+}
+
+/// A whole 120x40 frame: the header with every tab, the view's box titled `title` under it, its
+/// bottom border and the footer's hints on the last two lines.
+fn full_frame(s: &str, title: &str) -> bool {
+    let lines: Vec<&str> = s.lines().collect();
+    lines.len() == 40
+        && lines[0].starts_with(" raytop  127.0.0.1:")
+        && lines[0].contains("● connected")
+        && lines[0].contains("1 Cluster  2 Autoscaler  3 Serve  4 Tune  5 GPU  6 Jobs")
+        && lines[1].starts_with(title)
+        && lines[1].ends_with('┐')
+        && lines[38].starts_with('└')
+        && lines[38].ends_with('┘')
+        && lines[39].starts_with(" ?  help   :  command   /  filter   Tab  view")
 }
 
 /// A 1 GiB result.json (lines of 2 MiB, over raytop's per-line limit, then one good row) is read

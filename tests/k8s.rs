@@ -24,6 +24,43 @@ fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
     serde_json::from_value(v["items"].clone()).unwrap()
 }
 
+/// The tests' clock: a minute after the newest object or event of the capture (the events, at
+/// 07:41:13Z, 2.5 minutes after the RayClusters and their pods were created), so every age on
+/// screen is a real one and none is in the future. (nodes.json was captured later, by itself;
+/// node ages are not shown.)
+fn capture_clock() -> SystemTime {
+    let created = |file: &str| -> Vec<i64> {
+        items::<DynamicObject>(file)
+            .iter()
+            .filter_map(|o| o.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()))
+            .collect()
+    };
+    let events: Vec<Event> = items("events.json");
+    let happened = events.iter().flat_map(|e| {
+        [&e.first_timestamp, &e.last_timestamp, &e.metadata.creation_timestamp].into_iter().flatten().map(|t| t.0.as_second())
+    });
+    let newest = ["rayclusters.json", "rayjobs.json", "rayservices.json", "pods.json"]
+        .into_iter()
+        .flat_map(created)
+        .chain(happened)
+        .max()
+        .unwrap();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(newest as u64 + 60)
+}
+
+#[test]
+fn the_capture_clock_is_after_every_event() {
+    let now = capture_clock();
+    let newest_event = items::<Event>("events.json")
+        .iter()
+        .filter_map(|e| e.last_timestamp.as_ref().map(|t| t.0.as_second()))
+        .max()
+        .unwrap();
+    // 2026-11-26T07:41:13Z, the capture's FailedScheduling and CreatedWorkerPod events.
+    assert_eq!(newest_event, 1_795_678_873);
+    assert_eq!(now, SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_678_873 + 60));
+}
+
 fn app_with_lab_objects() -> (App, SystemTime) {
     let c = common::load_cluster("v1-busy", common::lab_config());
     let mut w = Vec::new();
@@ -32,9 +69,7 @@ fn app_with_lab_objects() -> (App, SystemTime) {
     app.kube_target =
         Some(Target { context: Some("lab-admin".into()), namespace: Some("ray-lab".into()), all_namespaces: false });
     let rcs: Vec<DynamicObject> = items("rayclusters.json");
-    let created =
-        rcs.iter().filter_map(|o| o.metadata.creation_timestamp.as_ref()).map(|t| t.0.as_second()).max().unwrap();
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(created as u64 + 120);
+    let now = capture_clock();
     app.apply_kube(KubeUpdate::Connected {
         context: Some("lab-admin".into()),
         namespace: Some("ray-lab".into()),
@@ -134,6 +169,8 @@ fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
         now,
     ));
     let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
+    let gpu_pods = pods.iter().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-group").count();
+    assert_eq!((gpu_pods, instances.len()), (2, 2), "a pod for each gpu-group node: {instances:?}");
     for (p, id) in pods.iter_mut().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-group").zip(&instances) {
         p.name = id.clone(); // KubeRay: the Ray node's instanceId is its pod's name
     }

@@ -111,10 +111,46 @@ fn serve_failed_app_carries_a_readable_message() {
     assert!(failed[0].message.len() > 20, "message: {:?}", failed[0].message);
 }
 
+/// A captured answer of `auth/`: its status (`<name>.status`) and body (`<name>.json`).
+fn captured_answer(name: &str) -> (u16, Vec<u8>) {
+    let status = String::from_utf8(read("auth", &format!("{name}.status"))).unwrap();
+    (status.trim().parse().unwrap(), read("auth", &format!("{name}.json")))
+}
+
+/// The token-auth lab's answers, as captured: without a token every endpoint is Ray's 401
+/// (`version`, `v0_nodes` and `cluster_status` were captured, the same words each time), with a
+/// wrong one its 403. Served to raytop, they are its message: the status, the fix, and Ray's words.
 #[test]
-fn auth_fixture_is_a_401_with_a_message() {
-    let status = String::from_utf8(read("auth", "version_noauth.status")).unwrap();
-    assert_eq!(status.trim(), "401");
+fn the_captured_401_and_403_are_raytop_s_message_with_the_fix() {
+    assert_eq!(captured_answer("version_noauth").0, 401);
+    // Every endpoint refused with the same captured answer (Ray checks the token first).
+    let refusing = |name: &str| -> std::collections::HashMap<String, (u16, Vec<u8>)> {
+        common::FILES.iter().map(|(ep, _)| (ep.path().to_string(), captured_answer(name))).collect()
+    };
+    let mut routes = refusing("version_noauth");
+    routes.insert(Endpoint::ClusterStatus.path().to_string(), captured_answer("cluster_status_noauth"));
+    let server = common::http::serve(routes);
+    let (code, json) = common::snapshot(&["--dashboard", &server.url]);
+    assert_eq!(code, 2, "the dashboard refused everything: {json}");
+    let conn = &json["clusters"][0]["connection"];
+    assert_eq!(conn["state"], "unauthorized", "{conn}");
+    assert_eq!(
+        conn["message"],
+        "401 from the dashboard: the dashboard requires a token: pass --token, set RAY_AUTH_TOKEN, or point \
+         --token-file at the cluster's auth_token (Unauthorized: Missing authentication token)"
+    );
+
+    assert_eq!(captured_answer("version_badtoken").0, 403);
+    let server = common::http::serve(refusing("version_badtoken"));
+    let (code, json) = common::snapshot(&["--dashboard", &server.url, "--token", "not-this-cluster-s"]);
+    assert_eq!(code, 2, "{json}");
+    let conn = &json["clusters"][0]["connection"];
+    assert_eq!(conn["state"], "unauthorized", "{conn}");
+    assert_eq!(
+        conn["message"],
+        "403 from the dashboard: the dashboard rejected the token from --token: check it is this cluster's \
+         (Forbidden: Invalid authentication token)"
+    );
 }
 
 #[test]
@@ -127,14 +163,43 @@ fn malformed_and_wrong_shapes_are_errors_not_panics() {
 }
 
 /// Captured from the lab after a trial's worker was killed: `/api/v0/cluster_events` answered 500
-/// ("Server got itself in trouble"), `/events` the same events in its own shape.
+/// ("Server got itself in trouble"), `/events` the same events in its own shape. Served to raytop
+/// in place of the lab's cluster events, the 500 sends it to `/events`, and the autoscaler's
+/// decisions are on screen from there with no error shown; without `/events`, the error is.
 #[test]
 fn legacy_events_read_when_cluster_events_is_broken() {
     let dir = common::fixture_dir("events-legacy");
-    let broken = std::fs::read_to_string(dir.join("cluster_events_500.txt")).unwrap();
-    assert!(broken.contains("Server got itself in trouble"), "{broken}");
-    let events =
-        raytop::wire::dashboard::parse_legacy_events(&std::fs::read(dir.join("events.json")).unwrap()).unwrap();
+    let broken = std::fs::read(dir.join("cluster_events_500.txt")).unwrap();
+    let legacy = std::fs::read(dir.join("events.json")).unwrap();
+    let mut routes: std::collections::HashMap<String, (u16, Vec<u8>)> =
+        common::captured("v1-busy").into_iter().map(|(ep, _, body)| (ep.path().to_string(), (200, body))).collect();
+    routes.insert(Endpoint::ClusterEvents.path().to_string(), (500, broken));
+    let without = common::http::serve(routes.clone());
+    routes.insert("/events".into(), (200, legacy.clone()));
+    let with = common::http::serve(routes);
+    let autoscaler_events = |json: &serde_json::Value| -> Vec<String> {
+        json["clusters"][0]["autoscaler"]["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str().map(String::from))
+            .collect()
+    };
+    let (code, json) = common::snapshot(&["--dashboard", &with.url]);
+    assert_eq!(code, 0, "{json}");
+    let freshness = &json["clusters"][0]["freshness"]["cluster_events"];
+    assert!(freshness["last_error"].is_null(), "the 500 is not an error when /events answers: {freshness}");
+    let shown = autoscaler_events(&json);
+    assert!(shown.iter().any(|m| m == "Adding 1 node(s) of type gpu-group."), "{shown:?}");
+    assert_eq!(shown.iter().filter(|m| m.starts_with("Adding ")).count(), 3, "{shown:?}");
+    let (_, json) = common::snapshot(&["--dashboard", &without.url]);
+    let freshness = &json["clusters"][0]["freshness"]["cluster_events"];
+    assert!(
+        freshness["last_error"].as_str().is_some_and(|e| e.starts_with("HTTP 404 from /events")),
+        "the fallback was asked, and its failure named: {freshness}"
+    );
+    assert!(autoscaler_events(&json).is_empty(), "the decisions came from /events: {json}");
+    let events = raytop::wire::dashboard::parse_legacy_events(&legacy).unwrap();
     assert!(
         events.iter().any(|e| e.source_type == "AUTOSCALER" && e.message.starts_with("Adding 1 node(s) of type")),
         "{events:?}"
@@ -183,7 +248,7 @@ fn the_autoscaler_report_gives_the_same_usage_per_node_as_the_summary_text() {
         let from_text = fed(&[(Endpoint::Nodes, summary.clone())]);
         let from_report = fed(&[(Endpoint::Nodes, summary), (Endpoint::ClusterStatus, report)]);
         let (text, exact) = (usage_by_node(&from_text), usage_by_node(&from_report));
-        assert_eq!(text.len(), 4, "{dir}");
+        assert_eq!((text.len(), exact.len()), (4, 4), "{dir}: every node from both sources");
         for (t, e) in text.iter().zip(&exact) {
             assert_eq!(t.0, e.0);
             // The text's numbers go through its unit parser; equal to the last bits.

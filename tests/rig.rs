@@ -82,7 +82,7 @@ fn a_slow_dashboard_never_gets_two_requests_in_flight_to_one_endpoint() {
     }
 }
 
-/// The summary of a big cluster takes long to arrive (here 20 s); the autoscaler's report, a
+/// The summary of a big cluster takes long to arrive (here 60 s); the autoscaler's report, a
 /// fraction of its size, is on screen first: groups, nodes and their usage.
 #[test]
 fn the_first_frame_does_not_wait_for_the_summary() {
@@ -96,13 +96,19 @@ fn the_first_frame_does_not_wait_for_the_summary() {
         "--churn",
         "60",
         "--slow-path",
-        "/nodes=20",
+        "/nodes=60",
     ]);
+    let started = std::time::Instant::now();
     let p = Pane::raytop(&["--dashboard", &rig.url, "--refresh", "1"]);
-    let screen = p.wait_for("40 node(s) alive", Duration::from_secs(8));
+    // The claim is "before the summary" (60 s away), checked below; the time to the frame is a
+    // figure, its limit generous for a debug build on a busy machine and well short of 60 s.
+    let screen = p.wait_for("40 node(s) alive", Duration::from_secs(30));
+    eprintln!("figure: first populated frame {:.1} s after start, the summary 60 s away", started.elapsed().as_secs_f64());
     assert!(screen.contains("cpu-group"), "{screen}");
     let stats = rig.stats();
     assert_eq!(stats["/nodes"]["bytes"], 0, "the summary is still on its way: {stats}");
+    let quit = std::time::Instant::now();
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(25));
+    eprintln!("figure: quit with the summary in flight: {:.1} s", quit.elapsed().as_secs_f64());
 }

@@ -586,3 +586,31 @@ fn a_large_group_s_numbers_are_not_cut() {
     assert!(group.contains("1200 alive [1..3]"), "{group}");
     assert!(group.contains(" 1800/2400 "), "{group}");
 }
+
+/// Every file in tests/snapshots is `<binary>__<test>.snap` for a test of that binary that takes
+/// a snapshot: no stray or orphaned file. (One literally named `*.snap`, a glob that matched
+/// nothing used as a name, was once committed.)
+#[test]
+fn every_snapshot_file_belongs_to_a_test_that_takes_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("tests/snapshots")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+            continue; // insta's proposals, git-ignored: for `cargo insta review`
+        }
+        let (binary, test) = name
+            .strip_suffix(".snap")
+            .and_then(|n| n.split_once("__"))
+            .unwrap_or_else(|| panic!("tests/snapshots/{name}: not named <binary>__<test>.snap"));
+        let src = std::fs::read_to_string(root.join(format!("tests/{binary}.rs")))
+            .unwrap_or_else(|e| panic!("tests/snapshots/{name}: tests/{binary}.rs: {e}"));
+        let at = src
+            .find(&format!("fn {test}()"))
+            .unwrap_or_else(|| panic!("tests/snapshots/{name}: no test {test} in tests/{binary}.rs"));
+        let end = src[at..].find("\n}\n").map_or(src.len(), |i| at + i);
+        assert!(src[at..end].contains("insta::assert_snapshot!"), "tests/snapshots/{name}: {test} takes no snapshot");
+        checked += 1;
+    }
+    assert!(checked >= 10, "the snapshots were found: {checked}");
+}

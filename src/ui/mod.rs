@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::model::{ClusterState, Connection};
 use crate::slice::slice;
-use crate::state::{App, Overlay, PALETTE};
+use crate::state::{App, Overlay};
 use crate::units::fmt_age;
 use crate::view::View;
 use views::{Draw, draw_of};
@@ -239,12 +239,9 @@ fn hints(app: &App) -> Line<'static> {
 
 fn draw_palette(f: &mut Frame, area: Rect, app: &App, typed: &str) {
     let t = &app.theme;
-    let typed = typed.trim();
-    let lines: Vec<Line> = PALETTE
-        .iter()
-        .filter(|(n, _)| n.starts_with(typed) || typed.is_empty())
-        .map(|(n, d)| {
-            Line::from(vec![Span::styled(format!(" {n:<12}"), t.accent()), Span::styled(d.to_string(), t.muted())])
+    let lines: Vec<Line> = crate::palette::listed(typed)
+        .map(|e| {
+            Line::from(vec![Span::styled(format!(" {:<12}", e.name), t.accent()), Span::styled(e.help, t.muted())])
         })
         .collect();
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2)).max(3);
