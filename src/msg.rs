@@ -128,6 +128,19 @@ pub enum HistoryTopic {
     Gpu,
 }
 
+impl HistoryTopic {
+    /// The range queries of a topic, by name, as Ray 2.60 exports the metrics.
+    pub fn queries(self) -> &'static [(&'static str, &'static str)] {
+        use crate::wire::prometheus as q;
+        match self {
+            HistoryTopic::Serve => &q::SERVE_QUERIES,
+            HistoryTopic::Autoscaler => &q::AUTOSCALER_QUERIES,
+            HistoryTopic::Cluster => &q::CLUSTER_QUERIES,
+            HistoryTopic::Gpu => &q::GPU_QUERIES,
+        }
+    }
+}
+
 /// Which data the visible view needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Interest {

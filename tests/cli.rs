@@ -301,7 +301,8 @@ fn resized_to_20x5_and_back_raytop_stays_up() {
         });
         assert!(!p.state().0, "raytop ended at 20x5 in view {key}: {s}");
         p.resize(120, 40);
-        let s = p.wait(&format!("view {key} drawn again at full size"), Duration::from_secs(10), |s| full_frame(s, full));
+        let s =
+            p.wait(&format!("view {key} drawn again at full size"), Duration::from_secs(10), |s| full_frame(s, full));
         assert!(!p.state().0, "raytop ended back at full size in view {key}: {s}");
     }
     p.keys(&["1"]);

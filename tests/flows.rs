@@ -8,8 +8,8 @@ mod common;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use raytop::app::Effect;
 use raytop::config::Theme;
-use raytop::rows::Row;
 use raytop::msg::{HistoryTopic, Interest};
+use raytop::rows::Row;
 use raytop::state::{App, Overlay};
 use raytop::view::View;
 

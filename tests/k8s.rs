@@ -37,7 +37,10 @@ fn capture_clock() -> SystemTime {
     };
     let events: Vec<Event> = items("events.json");
     let happened = events.iter().flat_map(|e| {
-        [&e.first_timestamp, &e.last_timestamp, &e.metadata.creation_timestamp].into_iter().flatten().map(|t| t.0.as_second())
+        [&e.first_timestamp, &e.last_timestamp, &e.metadata.creation_timestamp]
+            .into_iter()
+            .flatten()
+            .map(|t| t.0.as_second())
     });
     let newest = ["rayclusters.json", "rayjobs.json", "rayservices.json", "pods.json"]
         .into_iter()

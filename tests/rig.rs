@@ -103,7 +103,10 @@ fn the_first_frame_does_not_wait_for_the_summary() {
     // The claim is "before the summary" (60 s away), checked below; the time to the frame is a
     // figure, its limit generous for a debug build on a busy machine and well short of 60 s.
     let screen = p.wait_for("40 node(s) alive", Duration::from_secs(30));
-    eprintln!("figure: first populated frame {:.1} s after start, the summary 60 s away", started.elapsed().as_secs_f64());
+    eprintln!(
+        "figure: first populated frame {:.1} s after start, the summary 60 s away",
+        started.elapsed().as_secs_f64()
+    );
     assert!(screen.contains("cpu-group"), "{screen}");
     let stats = rig.stats();
     assert_eq!(stats["/nodes"]["bytes"], 0, "the summary is still on its way: {stats}");

@@ -13,65 +13,11 @@ pub use crate::wire::prometheus::{QueryResult, Series};
 /// The windows the `w` key cycles through, in seconds.
 pub const WINDOWS: [u64; 4] = [15 * 60, 3600, 6 * 3600, 24 * 3600];
 
-/// Points per series a range query asks for: the step is the window divided by this.
-pub const POINTS: u64 = 120;
-
-/// What the Serve view shows per application, per deployment and per replica, as Ray 2.60
-/// exports it (names read from the lab's Prometheus and from Ray's `replica.py`).
-pub const SERVE_QUERIES: [(&str, &str); 9] = [
-    ("requests_per_s", "sum by (application) (rate(ray_serve_num_http_requests_total[1m]))"),
-    ("errors_per_s", "sum by (application) (rate(ray_serve_num_http_requests_total{status_code=~\"[45]..\"}[1m]))"),
-    (
-        "p50_ms",
-        "histogram_quantile(0.5, sum by (application, le) (rate(ray_serve_http_request_latency_ms_bucket[1m])))",
-    ),
-    (
-        "p99_ms",
-        "histogram_quantile(0.99, sum by (application, le) (rate(ray_serve_http_request_latency_ms_bucket[1m])))",
-    ),
-    ("replicas_healthy", "sum by (application) (ray_serve_deployment_replica_healthy)"),
-    ("dep_requests_per_s", "sum by (application, deployment) (rate(ray_serve_deployment_request_counter_total[1m]))"),
-    ("dep_errors_per_s", "sum by (application, deployment) (rate(ray_serve_deployment_error_counter_total[1m]))"),
-    (
-        "dep_p99_ms",
-        "histogram_quantile(0.99, sum by (application, deployment, le) (rate(ray_serve_deployment_processing_latency_ms_bucket[1m])))",
-    ),
-    // The controller sets 1 or 0 per replica after each health check; a killed replica's series
-    // drops to 0, then ends when the controller replaces it (seen in the lab).
-    ("replica_healthy", "max by (application, deployment, replica) (ray_serve_deployment_replica_healthy)"),
-];
-
-/// What the Autoscaler view shows per worker group (`NodeType`), as the autoscaler exports it.
-pub const AUTOSCALER_QUERIES: [(&str, &str); 2] = [
-    ("active_nodes", "sum by (NodeType) (autoscaler_active_nodes)"),
-    ("pending_nodes", "sum by (NodeType) (autoscaler_pending_nodes)"),
-];
-
-/// What the Cluster view shows per node, keyed by `instance` (the node's `ip:metricsExportPort`,
-/// the target Prometheus scrapes; Ray's node metrics carry no node id, and fake-multinode nodes
-/// share one ip).
-pub const CLUSTER_QUERIES: [(&str, &str); 3] = [
-    ("cpu_pct", "avg by (instance) (ray_node_cpu_utilization)"),
-    ("mem_pct", "100 * sum by (instance) (ray_node_mem_used) / sum by (instance) (ray_node_mem_total)"),
-    ("cpu_used", "sum by (instance) (ray_resources{Name=\"CPU\",State=\"USED\"})"),
-];
-
-/// What the GPU view shows: each physical GPU (by `GpuUuid`, where the node reports devices) and
-/// the logical GPUs Ray counts as used per node.
-pub const GPU_QUERIES: [(&str, &str); 3] = [
-    ("gpu_util", "max by (instance, GpuIndex, GpuUuid) (ray_node_gpus_utilization)"),
-    ("gram_used_mb", "max by (instance, GpuIndex, GpuUuid) (ray_node_gram_used)"),
-    ("gpu_used", "sum by (instance) (ray_resources{Name=\"GPU\",State=\"USED\"})"),
-];
+pub use crate::wire::prometheus::{AUTOSCALER_QUERIES, CLUSTER_QUERIES, GPU_QUERIES, POINTS, SERVE_QUERIES};
 
 /// The queries of a topic.
 pub fn queries(topic: HistoryTopic) -> &'static [(&'static str, &'static str)] {
-    match topic {
-        HistoryTopic::Serve => &SERVE_QUERIES,
-        HistoryTopic::Autoscaler => &AUTOSCALER_QUERIES,
-        HistoryTopic::Cluster => &CLUSTER_QUERIES,
-        HistoryTopic::Gpu => &GPU_QUERIES,
-    }
+    topic.queries()
 }
 
 #[derive(Debug, Clone, Serialize)]

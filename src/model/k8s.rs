@@ -76,32 +76,7 @@ pub fn gpu_requests(pod_spec: &Value) -> f64 {
         .sum()
 }
 
-/// A Kubernetes quantity as a number: "2", "500m", "16Gi", 1.
-pub fn quantity(v: &Value) -> Option<f64> {
-    if let Some(n) = v.as_f64() {
-        return Some(n);
-    }
-    let s = v.as_str()?.trim();
-    const SUFFIXES: [(&str, f64); 11] = [
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("m", 0.001),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("E", 1e18),
-        ("P", 1e15),
-    ];
-    for (suffix, mul) in SUFFIXES {
-        if let Some(n) = s.strip_suffix(suffix) {
-            return n.parse::<f64>().ok().map(|n| n * mul);
-        }
-    }
-    s.parse().ok()
-}
+pub use crate::wire::k8s::quantity;
 
 /// One group of a RayCluster, spec and pods side by side.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ pub mod k8s;
 pub mod resources;
 pub mod series;
 pub mod serve;
-pub mod text;
+pub use crate::wire::text;
 pub mod tune;
 
 use std::collections::BTreeMap;

@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use crate::model::history::{POINTS, QueryResult, queries};
 use crate::msg::{HistoryTopic, HistoryUpdate, Msg};
 use crate::source::kube::KubeClients;
 use crate::wire::prometheus::parse_matrix;
+use crate::wire::prometheus::{POINTS, QueryResult};
 
 /// Answers larger than this are refused (a range query of a few series is kilobytes).
 const MAX_ANSWER: usize = 16 << 20;
@@ -190,7 +190,7 @@ impl PromClient {
     /// Every query of a topic, once.
     pub async fn round(&self, topic: HistoryTopic, window_s: u64) -> Vec<HistoryUpdate> {
         let mut out = Vec::new();
-        for &(name, query) in queries(topic) {
+        for &(name, query) in topic.queries() {
             let at = SystemTime::now();
             match self.query_range(query, window_s).await {
                 Ok(result) => out.push(HistoryUpdate::Answered { name, result, at }),

@@ -5,4 +5,5 @@
 pub mod dashboard;
 pub mod k8s;
 pub mod prometheus;
+pub mod text;
 pub mod tune;

@@ -112,7 +112,7 @@ fn gpus(amounts: &Amounts) -> f64 {
     amounts
         .iter()
         .filter(|(k, _)| k.to_lowercase().ends_with("gpu"))
-        .filter_map(|(_, q)| crate::model::k8s::quantity(q))
+        .filter_map(|(_, q)| crate::wire::k8s::quantity(q))
         .sum::<f64>()
         + 0.0
 }
@@ -130,7 +130,7 @@ pub fn event(e: &Event) -> EventObj {
         object_name: e.involved_object.name.clone().unwrap_or_default(),
         kind: e.type_.clone().unwrap_or_default(),
         reason: e.reason.clone().unwrap_or_default(),
-        message: crate::model::text::clean(e.message.as_deref().unwrap_or_default()),
+        message: crate::wire::text::clean(e.message.as_deref().unwrap_or_default()),
         time,
         count: i64::from(e.count.unwrap_or(1)),
     }
