@@ -22,6 +22,7 @@ pub mod palette;
 pub mod rows;
 pub mod runtime;
 pub mod slice;
+pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod tui;
