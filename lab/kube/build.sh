@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build kube-apiserver (and kubectl) 1.20.2 from Debian bookworm's `kubernetes`
 # source package with Debian's Go 1.19, and unpack Debian's etcd 3.4 next to
-# them, into .lab/kube/bin/. No binary Kubernetes is packaged in the registries
+# them, into $KCACHE/bin/ (~/.cache/raytop-lab/kube/bin, outside the checkout). No binary Kubernetes is packaged in the registries
 # we can reach, so we build one; everything comes through apt (no Go proxy).
 #
 # usage: lab/kube/build.sh [--force] [--refresh] [--no-kubectl]
@@ -35,7 +35,7 @@ SRC_PKG=kubernetes
 BIN_PKGS=(golang-1.19-go golang-1.19-src etcd-server golang-github-modern-go-reflect2-dev)
 KUBE_VERSION=v1.20.2      # upstream version inside 1.20.5+really1.20.2
 
-B="$KLAB/build"
+B="$KCACHE/build"
 APTD="$B/apt"
 DL="$B/dl"
 PRIV_ROOT="$B/root"       # dpkg -x target: Go toolchain, etcd, reflect2 sources

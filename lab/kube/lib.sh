@@ -1,14 +1,17 @@
 # shellcheck shell=bash
 # Shared settings and helpers for the Kubernetes lab scripts. Sourced, never run.
-# Everything lives under $KLAB (the repo's .lab/kube/, git-ignored), so
-# `lab/kube/down.sh && rm -rf .lab/kube` leaves nothing behind.
+# What one "up" makes lives under $KLAB (the repo's .lab/kube/, git-ignored), so
+# `lab/kube/down.sh && rm -rf .lab/kube` leaves nothing of a run behind. What build.sh
+# builds is cached outside the checkout ($KCACHE, keyed by the stamp of its recipe and
+# package versions), so a fresh clone on the same machine builds nothing.
 
 # shellcheck disable=SC2034  # variables are used by the scripts that source us
 
 KROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KSCRIPTS="$KROOT/lab/kube"
 KLAB="$KROOT/.lab/kube"
-KBIN="$KLAB/bin"
+KCACHE="${RAYTOP_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/raytop-lab}/kube"
+KBIN="$KCACHE/bin"
 KSTAMP="$KBIN/.stamp"
 KRUN="$KLAB/run"                 # everything of one "up": data, certs, logs, pids
 KSTATE="$KRUN/lab.env"           # written by up.sh; its presence means "up"
