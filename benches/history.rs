@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::{Command, Theme};
 use raytop::model::history::{History, POINTS, QueryResult, Series};
-use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::model::{ClusterConfig, DashUpdate, Dashboard};
 use raytop::msg::{DashKey, HistoryUpdate};
 use raytop::source::dashboard::{Endpoint, parse};
 use raytop::state::App;
@@ -22,7 +22,7 @@ fn serve_app() -> App {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dashboard/v3-history/serve_applications.json");
     let body = std::fs::read(path).unwrap();
     let mut s =
-        ClusterState::new("bench".into(), DashKey::Url("http://x".into()), "http://x".into(), ClusterConfig::default());
+        Dashboard::new("bench".into(), DashKey::Url("http://x".into()), "http://x".into(), ClusterConfig::default());
     let data = parse(Endpoint::Serve, &body).unwrap();
     s.apply(DashUpdate::Fetched {
         endpoint: Endpoint::Serve,

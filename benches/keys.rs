@@ -13,7 +13,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::Theme;
-use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::model::{ClusterConfig, DashUpdate, Dashboard};
 use raytop::msg::DashKey;
 use raytop::source::dashboard::{Endpoint, parse};
 use raytop::source::tune::Scanner;
@@ -21,11 +21,11 @@ use raytop::state::App;
 
 const KEYS: usize = 1000;
 
-fn state() -> ClusterState {
-    ClusterState::new("bench".into(), DashKey::Url("http://x".into()), "http://x".into(), ClusterConfig::default())
+fn state() -> Dashboard {
+    Dashboard::new("bench".into(), DashKey::Url("http://x".into()), "http://x".into(), ClusterConfig::default())
 }
 
-fn app(state: ClusterState) -> App {
+fn app(state: Dashboard) -> App {
     let mut w = Vec::new();
     let keymap = raytop::config::keymap::load(None, &mut w);
     App::new(vec![state], keymap, Theme::builtin_default(), w)

@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::Theme;
-use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::model::{ClusterConfig, DashUpdate, Dashboard};
 use raytop::source::dashboard::{Endpoint, parse};
 use raytop::state::App;
 
@@ -27,7 +27,7 @@ fn bench(c: &mut Criterion) {
 
     let data = parse(Endpoint::Nodes, &body).unwrap();
     let now = SystemTime::now();
-    let mut state = ClusterState::new(
+    let mut state = Dashboard::new(
         "bench".into(),
         raytop::msg::DashKey::Url("http://x".into()),
         "http://x".into(),

@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::{Command, Theme};
 use raytop::model::tune::Tune;
-use raytop::model::{ClusterConfig, ClusterState};
+use raytop::model::{ClusterConfig, Dashboard};
 use raytop::msg::TuneUpdate;
 use raytop::source::tune::Scanner;
 use raytop::state::App;
@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
 
     // Steady state, then 100 trials report one more result each.
     let mut scanner = Scanner::new(vec![dir.clone()]);
-    let mut state = ClusterState::new(
+    let mut state = Dashboard::new(
         "bench".into(),
         raytop::msg::DashKey::Url("http://x".into()),
         "http://x".into(),

@@ -165,7 +165,7 @@ pub struct Interest {
     pub refresh_seq: u32,
 }
 
-/// Which dashboard a poller reads and a `ClusterState` holds.
+/// Which dashboard a poller reads and a `Dashboard` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DashKey {
     /// An address given by the user (`--dashboard`, `RAY_ADDRESS`, or the local default).

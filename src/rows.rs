@@ -73,14 +73,14 @@ pub enum Row {
         g: usize,
         p: usize,
     },
-    K8sJob {
-        j: usize,
-    },
-    /// Jobs view: a job the dashboard lists.
     RayJob {
         j: usize,
     },
-    K8sService {
+    /// Jobs view: a job the dashboard lists.
+    DashJob {
+        j: usize,
+    },
+    RayService {
         s: usize,
     },
 }
@@ -147,7 +147,7 @@ pub fn trial_order(e: &Experiment, sort: usize, x: &Trial, y: &Trial) -> Orderin
 impl Row {
     /// What folding this row folds (a group or an application, by name, so a fold stays with
     /// its group when groups reorder).
-    pub fn fold_key(&self, c: Option<&crate::model::ClusterState>) -> Option<Fold> {
+    pub fn fold_key(&self, c: Option<&crate::model::Dashboard>) -> Option<Fold> {
         match self {
             Row::App { name, .. } => Some(Fold::App(name.clone())),
             Row::Group { g } => c?.groups.get(*g).map(|grp| Fold::Group(grp.name.clone())),

@@ -8,7 +8,7 @@ use color_eyre::eyre::{Result, eyre};
 
 use crate::cli::Cli;
 use crate::model::history::History;
-use crate::model::{ClusterConfig, ClusterState, Snapshot};
+use crate::model::{ClusterConfig, Dashboard, Snapshot};
 use crate::msg::DashKey;
 use crate::source::dashboard::{DashboardClient, poller};
 use crate::source::kube::KubeClients;
@@ -17,7 +17,7 @@ use crate::state::App;
 
 pub struct Setup {
     pub client: DashboardClient,
-    pub state: ClusterState,
+    pub state: Dashboard,
     /// Said once at launch: the token would cross the network in clear text.
     pub cleartext: Option<String>,
 }
@@ -45,8 +45,7 @@ pub fn setup(cli: &Cli) -> Result<Setup> {
         None => ClusterConfig::default(),
     };
     let modes = cli.tune_modes().map_err(|e| eyre!(e))?;
-    let state =
-        ClusterState::new(cli.cluster_name(&url), DashKey::Url(url.clone()), url, config).with_tune_modes(modes);
+    let state = Dashboard::new(cli.cluster_name(&url), DashKey::Url(url.clone()), url, config).with_tune_modes(modes);
     Ok(Setup { client, state, cleartext })
 }
 
@@ -130,7 +129,7 @@ async fn proxied_dashboards(
     clients: &KubeClients,
     app: &App,
     timeout: Duration,
-) -> Vec<ClusterState> {
+) -> Vec<Dashboard> {
     use futures::StreamExt;
     let Ok(connected) = clients.get(target.context.as_deref()).await else { return Vec::new() };
     let todo: Vec<_> = app
@@ -140,14 +139,14 @@ async fn proxied_dashboards(
         .filter(|k| app.dashboard_for(k).is_none())
         .map(|k| (k.name.clone(), k.dashboard.clone()))
         .collect();
-    let mut states: Vec<ClusterState> = futures::stream::iter(todo)
+    let mut states: Vec<Dashboard> = futures::stream::iter(todo)
         .map(|(name, route)| {
             let client = connected.client.clone();
             let context = connected.context.clone();
             async move {
                 let dash = crate::source::kube::proxied_client(client, &route, timeout).await;
                 let key = DashKey::Proxied { context, route };
-                let mut state = ClusterState::new(name, key, dash.describe(), ClusterConfig::default());
+                let mut state = Dashboard::new(name, key, dash.describe(), ClusterConfig::default());
                 for u in poller::fetch_once(&dash).await {
                     state.apply(u);
                 }

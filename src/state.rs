@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use tui_input::Input;
 
 use crate::config::{Keymap, Theme};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::k8s::K8s;
 use crate::rows::Row;
 use crate::source::kube::Target;
@@ -90,7 +90,7 @@ const VIEWS: usize = View::ALL.len();
 
 pub struct App {
     /// Every Ray dashboard known: given on the command line, or opened from a RayCluster.
-    pub dashboards: Vec<ClusterState>,
+    pub dashboards: Vec<Dashboard>,
     /// The dashboard views 1-6 show (an index into `dashboards`; none when it is empty).
     pub current: usize,
     pub view: View,
@@ -132,7 +132,7 @@ pub struct App {
 
 impl App {
     /// The dashboard on screen, if any.
-    pub fn cluster(&self) -> Option<&ClusterState> {
+    pub fn cluster(&self) -> Option<&Dashboard> {
         self.dashboards.get(self.current)
     }
 
@@ -158,7 +158,7 @@ impl App {
     pub fn dashboard_for(&self, cl: &crate::model::k8s::K8sCluster) -> Option<usize> {
         use crate::msg::DashKey;
         let ctx = self.kube_context();
-        let mine = |s: &ClusterState| matches!(&s.key, DashKey::Proxied { context, route } if *context == ctx && *route == cl.dashboard);
+        let mine = |s: &Dashboard| matches!(&s.key, DashKey::Proxied { context, route } if *context == ctx && *route == cl.dashboard);
         self.dashboards
             .iter()
             .position(mine)

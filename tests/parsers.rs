@@ -210,8 +210,8 @@ fn legacy_events_read_when_cluster_events_is_broken() {
 
 /// A cluster fed only the given bodies, in order, each as the poller would hand it over, a second
 /// apart.
-fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::ClusterState {
-    let mut c = raytop::model::ClusterState::new(
+fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::Dashboard {
+    let mut c = raytop::model::Dashboard::new(
         "lab".into(),
         raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
         "http://127.0.0.1:8265".into(),
@@ -229,7 +229,7 @@ fn fed(bodies: &[(Endpoint, Vec<u8>)]) -> raytop::model::ClusterState {
     c
 }
 
-fn usage_by_node(c: &raytop::model::ClusterState) -> Vec<(String, f64, f64, f64)> {
+fn usage_by_node(c: &raytop::model::Dashboard) -> Vec<(String, f64, f64, f64)> {
     let mut out: Vec<_> = c
         .groups
         .iter()

@@ -10,12 +10,12 @@ use std::time::SystemTime;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use raytop::config::{Command, Theme};
-use raytop::model::{ClusterState, DashUpdate};
+use raytop::model::{DashUpdate, Dashboard};
 use raytop::source::dashboard::{Endpoint, FetchError};
 use raytop::state::App;
 use raytop::view::View;
 
-fn app_for(c: ClusterState) -> App {
+fn app_for(c: Dashboard) -> App {
     let mut w = Vec::new();
     let keymap = raytop::config::keymap::load(None, &mut w);
     App::new(vec![c], keymap, Theme::builtin_default(), w)
@@ -114,7 +114,7 @@ fn disconnected_keeps_last_data_with_its_age() {
 
 #[test]
 fn unreachable_at_start_says_what_to_check() {
-    let c = ClusterState::new(
+    let c = Dashboard::new(
         "nowhere".into(),
         raytop::msg::DashKey::Url("http://127.0.0.1:9".into()),
         "http://127.0.0.1:9".into(),
@@ -137,7 +137,7 @@ fn unreachable_at_start_says_what_to_check() {
 
 #[test]
 fn unauthorized_names_the_fix() {
-    let c = ClusterState::new(
+    let c = Dashboard::new(
         "secure".into(),
         raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
         "http://127.0.0.1:8265".into(),
@@ -223,7 +223,7 @@ fn tune_leaderboard_sorted_filtered_and_detail_of_an_errored_trial() {
 
 /// The GPU lab capture, with a trial whose last result names the pid and node of one
 /// GPU-holding actor.
-fn gpu_lab_with_a_trial() -> (ClusterState, SystemTime) {
+fn gpu_lab_with_a_trial() -> (Dashboard, SystemTime) {
     let mut c = common::load_cluster("gpu-physical", common::lab_config());
     let row = raytop::wire::tune::ResultRow::parse(
         r#"{"trial_id": "abc12_00003", "training_iteration": 4, "loss": 0.3, "pid": 31630, "node_ip": "192.0.2.2"}"#,
@@ -564,7 +564,7 @@ fn a_large_group_s_numbers_are_not_cut() {
     data.insert("summary".into(), nodes.into());
     data.insert("nodeLogicalResources".into(), usage.into());
     let body = serde_json::to_vec(&summary).unwrap();
-    let mut c = ClusterState::new(
+    let mut c = Dashboard::new(
         "lab".into(),
         raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
         "http://127.0.0.1:8265".into(),

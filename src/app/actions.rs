@@ -62,7 +62,7 @@ impl App {
     }
 
     /// The RayCluster behind a dashboard: the one it was opened through, or one of its name.
-    pub(super) fn k8s_cluster_of(&self, c: &crate::model::ClusterState) -> Option<&crate::model::k8s::K8sCluster> {
+    pub(super) fn k8s_cluster_of(&self, c: &crate::model::Dashboard) -> Option<&crate::model::k8s::K8sCluster> {
         match &c.key {
             DashKey::Proxied { route, .. } => self.k8s.clusters.iter().find(|k| k.dashboard == *route),
             DashKey::Url(_) => self.k8s.clusters.iter().find(|k| k.name == c.name),

@@ -11,7 +11,7 @@ use tui_input::Input;
 
 use crate::action::ScaleChange;
 use crate::config::{Command, Keymap, Theme};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::msg::{ClusterRef, DashKey};
 use crate::rows::{self, Row};
 use crate::slice::slice;
@@ -28,7 +28,7 @@ pub struct Update {
 }
 
 impl App {
-    pub fn new(dashboards: Vec<ClusterState>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
+    pub fn new(dashboards: Vec<Dashboard>, keymap: Keymap, theme: Theme, warnings: Vec<String>) -> Self {
         let mut app = App {
             dashboards,
             current: 0,
@@ -234,7 +234,7 @@ impl App {
                 let route = cl.dashboard.clone();
                 let via = format!("API server proxy {}/{}:dashboard", route.namespace, route.service);
                 let key = DashKey::Proxied { context: self.kube_context(), route };
-                self.dashboards.push(ClusterState::new(cl.name.clone(), key, via, Default::default()));
+                self.dashboards.push(Dashboard::new(cl.name.clone(), key, via, Default::default()));
                 self.dashboards.len() - 1
             }
         };

@@ -1,4 +1,4 @@
-//! The domain model: pure and synchronous. Sources send updates; `ClusterState::apply` folds them
+//! The domain model: pure and synchronous. Sources send updates; `Dashboard::apply` folds them
 //! in and recomputes what the views show, so drawing never parses or derives anything heavy.
 
 pub mod autoscaler;
@@ -60,7 +60,7 @@ pub struct ClusterConfig {
 
 /// Everything raytop knows about one Ray cluster.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClusterState {
+pub struct Dashboard {
     pub name: String,
     pub source: &'static str,
     pub dashboard: String,
@@ -133,7 +133,7 @@ impl From<&JobDetails> for JobSummary {
     }
 }
 
-impl ClusterState {
+impl Dashboard {
     pub fn with_tune_modes(mut self, overrides: BTreeMap<String, tune::Mode>) -> Self {
         self.tune = tune::Tune::with_overrides(overrides);
         self
@@ -141,7 +141,7 @@ impl ClusterState {
 
     /// `dashboard` says how it is reached, for the screen; `key` names its poller.
     pub fn new(name: String, key: DashKey, dashboard: String, config: ClusterConfig) -> Self {
-        ClusterState {
+        Dashboard {
             key,
             name,
             source: "dashboard",
@@ -338,7 +338,7 @@ impl ClusterState {
 }
 
 /// Ray nodes by pod name (`instanceId`) and, where unique, by IP: how a pod finds its Ray node.
-pub fn ray_node_index(dashboards: &[ClusterState]) -> BTreeMap<String, k8s::RayNodeRef> {
+pub fn ray_node_index(dashboards: &[Dashboard]) -> BTreeMap<String, k8s::RayNodeRef> {
     let mut out = BTreeMap::new();
     let mut ips: BTreeMap<&str, usize> = BTreeMap::new();
     let nodes = || dashboards.iter().flat_map(|c| &c.groups).flat_map(|g| &g.nodes);
@@ -364,7 +364,7 @@ pub fn ray_node_index(dashboards: &[ClusterState]) -> BTreeMap<String, k8s::RayN
 
 /// Joins both systems: pods to the Ray nodes of every dashboard known, and each dashboard to the
 /// GPU requests of its RayCluster's pods (same name), for the GPU view.
-pub fn join_kube(k8s: &mut k8s::K8s, dashboards: &mut [ClusterState]) {
+pub fn join_kube(k8s: &mut k8s::K8s, dashboards: &mut [Dashboard]) {
     let index = ray_node_index(dashboards);
     join_with(k8s, dashboards, &index);
 }
@@ -372,14 +372,14 @@ pub fn join_kube(k8s: &mut k8s::K8s, dashboards: &mut [ClusterState]) {
 /// After a dashboard update: joins again only when what a pod shows of its Ray node changed.
 /// Rebuilding every pod row on every usage answer (each 2 s) cost frames: at 2,000 Ray nodes
 /// with 5,000 pods watched, p99 went from 7.7 and 9.7 ms to 5.3 and 6.9 ms without it.
-pub fn rejoin_kube(k8s: &mut k8s::K8s, dashboards: &mut [ClusterState]) {
+pub fn rejoin_kube(k8s: &mut k8s::K8s, dashboards: &mut [Dashboard]) {
     let index = ray_node_index(dashboards);
     if k8s.joins_changed(&index) {
         join_with(k8s, dashboards, &index);
     }
 }
 
-fn join_with(k8s: &mut k8s::K8s, dashboards: &mut [ClusterState], index: &BTreeMap<String, k8s::RayNodeRef>) {
+fn join_with(k8s: &mut k8s::K8s, dashboards: &mut [Dashboard], index: &BTreeMap<String, k8s::RayNodeRef>) {
     k8s.rebuild(index);
     for c in dashboards.iter_mut() {
         let requests =

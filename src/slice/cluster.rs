@@ -3,13 +3,13 @@
 use super::Slice;
 use crate::config::Command as C;
 use crate::keys::Fold;
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::msg::Interest;
 use crate::rows::{Options, Row, matches};
 use crate::view::View;
 
 /// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+pub fn rows(c: Option<&Dashboard>, o: &Options) -> Vec<Row> {
     let Some(c) = c else { return Vec::new() };
     let (filter, show_dead, folded) = (o.filter, o.show_dead, o.folded);
     let mut rows = Vec::new();

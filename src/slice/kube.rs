@@ -3,13 +3,13 @@
 use super::Slice;
 use crate::config::Command as C;
 use crate::keys::ObjectKey;
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::msg::Interest;
 use crate::rows::{Options, Row, matches};
 use crate::view::View;
 
 /// The rows this view lists, in order.
-pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
+pub fn rows(c: Option<&Dashboard>, o: &Options) -> Vec<Row> {
     let _ = c;
     let filter = o.filter;
     let mut rows = Vec::new();
@@ -28,12 +28,12 @@ pub fn rows(c: Option<&ClusterState>, o: &Options) -> Vec<Row> {
     }
     for (j, job) in k.jobs.iter().enumerate() {
         if matches(filter, &[&job.name, &job.namespace, &job.job_status]) {
-            rows.push(Row::K8sJob { j });
+            rows.push(Row::RayJob { j });
         }
     }
     for (si, svc) in k.services.iter().enumerate() {
         if matches(filter, &[&svc.name, &svc.namespace, &svc.status]) {
-            rows.push(Row::K8sService { s: si });
+            rows.push(Row::RayService { s: si });
         }
     }
     rows

@@ -12,7 +12,7 @@ pub mod serve;
 pub mod tune;
 
 use crate::config::Command;
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::msg::Interest;
 use crate::rows::{Options, Row};
 use crate::view::View;
@@ -25,7 +25,7 @@ pub struct Slice {
     /// Commands named in the footer, besides the global ones; keys come from the keymap.
     pub hints: &'static [(Command, &'static str)],
     /// Its rows, derived when the model, the filter or the folds change, never while drawing.
-    pub rows: fn(Option<&ClusterState>, &Options) -> Vec<Row>,
+    pub rows: fn(Option<&Dashboard>, &Options) -> Vec<Row>,
 }
 
 /// The slice of a view.

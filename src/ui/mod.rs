@@ -13,7 +13,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::model::{ClusterState, Connection};
+use crate::model::{Connection, Dashboard};
 use crate::slice::slice;
 use crate::state::{App, Overlay};
 use crate::units::fmt_age;
@@ -144,7 +144,7 @@ fn banner(app: &App, now: SystemTime) -> Option<Line<'static>> {
     Some(Line::from(Span::styled(text, t.error())))
 }
 
-fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &ClusterState) {
+fn draw_waiting(f: &mut Frame, area: Rect, app: &App, c: &Dashboard) {
     let t = &app.theme;
     let msg = match &c.connection {
         Connection::Connecting => format!("Connecting to {} …", c.dashboard),

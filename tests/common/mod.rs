@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use raytop::model::{ClusterConfig, ClusterState, DashUpdate};
+use raytop::model::{ClusterConfig, DashUpdate, Dashboard};
 use raytop::source::dashboard::{DashData, Endpoint, parse};
 
 /// The binary with a home of its own: HOME, the state and config dirs point into a temporary
@@ -110,9 +110,9 @@ pub fn captured(dir: &str) -> Vec<(Endpoint, &'static str, Vec<u8>)> {
 
 /// Applies every captured body of `dir` as the poller would: the text report only when the
 /// structured one is null (autoscaler v2).
-pub fn load_cluster(dir: &str, config: ClusterConfig) -> ClusterState {
+pub fn load_cluster(dir: &str, config: ClusterConfig) -> Dashboard {
     let at = capture_clock(dir);
-    let mut c = ClusterState::new(
+    let mut c = Dashboard::new(
         "lab".into(),
         raytop::msg::DashKey::Url("http://127.0.0.1:8265".into()),
         "http://127.0.0.1:8265".into(),

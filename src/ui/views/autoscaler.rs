@@ -9,13 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, window};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::autoscaler::{Decision, ReportSource, VerdictState};
 use crate::rows::Row;
 use crate::state::App;
 use crate::ui::history;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let a = &c.autoscaler;
     let verdict_h = (a.verdicts.len().max(1) as u16) + 2;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
 use super::{Draw, window};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::cluster::GroupKind;
 use crate::model::history::History;
 use crate::model::resources::Usage;
@@ -29,7 +29,7 @@ fn nodes_text(grp: &crate::model::cluster::Group) -> String {
     format!("{} alive{limits}{dead}", grp.nodes_alive)
 }
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
     let history = app.history.as_ref();

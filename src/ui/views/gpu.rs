@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, window};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::history::History;
 use crate::rows::Row;
 use crate::state::App;
@@ -17,7 +17,7 @@ use crate::ui::history;
 use crate::ui::widgets::{amount_pair, bar, short, short_id};
 use crate::units::fmt_amount;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let g = &c.gpus;
     let flags_h = if g.flags.is_empty() { 3 } else { (g.flags.len().min(6) as u16) + 2 };

@@ -24,7 +24,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|row| match row {
-            Row::RayJob { j } => {
+            Row::DashJob { j } => {
                 let job = jobs.get(*j)?;
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(job.id.clone(), t.accent())),
@@ -35,7 +35,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     Cell::from(job.message.clone()),
                 ]))
             }
-            Row::K8sJob { j } => {
+            Row::RayJob { j } => {
                 let job = app.k8s.jobs.get(*j)?;
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(job.name.clone(), t.accent())),

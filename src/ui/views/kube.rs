@@ -254,7 +254,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     Cell::from(age(pod.pod.created)),
                 ]))
             }
-            Row::K8sJob { j } => {
+            Row::RayJob { j } => {
                 let job = k.jobs.get(*j)?;
                 Some(TRow::new(vec![
                     Cell::from(Span::styled(format!("RayJob {}", job.name), t.accent())),
@@ -266,7 +266,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     Cell::from(age(job.created)),
                 ]))
             }
-            Row::K8sService { s } => {
+            Row::RayService { s } => {
                 let svc = k.services.get(*s)?;
                 let apps: Vec<String> = svc.applications.iter().map(|(a, st)| format!("{a}:{st}")).collect();
                 Some(TRow::new(vec![

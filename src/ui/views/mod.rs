@@ -17,14 +17,14 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::state::App;
 use crate::view::View;
 
 /// How a view draws: from the dashboard on screen (without one, the screen says how to choose
 /// one), or from anything the app holds.
 pub enum Draw {
-    Dashboard(fn(&mut Frame, Rect, &App, &ClusterState, SystemTime)),
+    Dashboard(fn(&mut Frame, Rect, &App, &Dashboard, SystemTime)),
     Any(fn(&mut Frame, Rect, &App, SystemTime)),
 }
 

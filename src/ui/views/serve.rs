@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, window};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::history::{History, window_label};
 use crate::model::serve::Serve;
 use crate::rows::Row;
@@ -19,7 +19,7 @@ use crate::ui::history;
 use crate::ui::widgets::{short, short_id};
 use crate::units::fmt_age;
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
     let apps = &c.serve.applications;
@@ -215,7 +215,7 @@ pub fn deployment_traffic(h: &History, app: &str, dep: &str) -> String {
 }
 
 /// The application (and deployment, on a deployment or replica row) the selected row is about.
-fn history_focus<'a>(app: &App, c: &'a ClusterState) -> Option<(&'a str, Option<&'a str>)> {
+fn history_focus<'a>(app: &App, c: &'a Dashboard) -> Option<(&'a str, Option<&'a str>)> {
     let apps = &c.serve.applications;
     match app.rows.get(app.selected())? {
         Row::App { a, .. } => Some((apps.get(*a)?.name.as_str(), None)),
@@ -336,7 +336,7 @@ fn first_line(s: &str) -> String {
 
 /// The message to show in full: the selected row's application (with the messages of its failing
 /// deployments, where the real reason is) or deployment, else the first failing application.
-fn detail_message(app: &App, c: &ClusterState) -> Option<(String, String, String)> {
+fn detail_message(app: &App, c: &Dashboard) -> Option<(String, String, String)> {
     let apps = &c.serve.applications;
     let app_text = |x: &crate::model::serve::Application| -> (String, String, String) {
         let mut text = x.message.clone();

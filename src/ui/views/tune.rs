@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, window};
-use crate::model::ClusterState;
+use crate::model::Dashboard;
 use crate::model::tune::{EARLIER_RUN, Experiment, Mode, Trial};
 use crate::rows::{Row, TUNE_SORTS};
 use crate::state::App;
@@ -50,7 +50,7 @@ fn rung_label(t: &Trial) -> String {
     }
 }
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, _now: SystemTime) {
     let t = &app.theme;
     let ei = app.tune_experiment_index();
     let Some(e) = c.tune.experiments.get(ei) else {
@@ -152,7 +152,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, _now: SystemTime
     }
 }
 
-fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Experiment, ei: usize) {
+fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment, ei: usize) {
     let t = &app.theme;
     let count = |s: &str| e.trials.iter().filter(|tr| tr.status == s).count();
     let mode = match e.mode {
@@ -195,7 +195,7 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Experim
     f.render_widget(Paragraph::new(vec![line1, line2]), area);
 }
 
-fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &ClusterState, e: &Experiment, tr: &Trial) {
+fn draw_detail(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment, tr: &Trial) {
     let t = &app.theme;
     let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
     let mut lines = vec![Line::from(Span::styled(format!("{} · {}", tr.trial_id, tr.status), t.header()))];
