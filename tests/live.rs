@@ -247,10 +247,8 @@ fn readonly_sends_only_reads_through_every_view_and_key() {
     });
     std::thread::sleep(Duration::from_secs(2)); // a second write, were one sent, arrives by now
     let sent_after = writes(&control);
-    let audited = std::fs::read_to_string(p.audit_file()).unwrap_or_default();
     p.keys(&["Escape", "q"]);
     p.wait_exit(Duration::from_secs(5));
-    assert!(audited.contains("redeploy"), "the control's write is audited: {audited:?}");
     eprintln!("figure: positive control without --readonly: {} write(s) sent: {sent_after:?}", sent_after.len());
     assert_eq!(sent_after.len(), 1, "exactly one write: {sent_after:?}");
     assert!(sent[0].1.starts_with("/api/serve/applications"), "{sent:?}");
