@@ -124,15 +124,7 @@ log "5/5 Kubernetes tests against a real kube-apiserver (built once, then cached
 trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
 "$LAB_SCRIPTS/kube/up.sh" --rbac
-"$LAB_SCRIPTS/kube/apply.sh" -q "$LAB_SCRIPTS"/kube/manifests/*.yaml
-"$LAB_SCRIPTS/kube/fake-nodes.sh" >/dev/null
-"$LAB_SCRIPTS/kube/fake-pods.sh" raycluster-cpu >/dev/null
-"$LAB_SCRIPTS/kube/set-status.sh" raycluster-cpu >/dev/null
-"$LAB_SCRIPTS/kube/fake-pods.sh" --pending gpu-group raycluster-gpu >/dev/null
-"$LAB_SCRIPTS/kube/set-status.sh" raycluster-gpu >/dev/null
-"$LAB_SCRIPTS/kube/set-status.sh" --rayjob rayjob-sample >/dev/null
-"$LAB_SCRIPTS/kube/set-status.sh" --rayservice rayservice-sample >/dev/null
-"$LAB_SCRIPTS/kube/fake-events.sh" raycluster-gpu >/dev/null
+"$LAB_SCRIPTS/kube/seed.sh"
 # Both real systems at once: pods for the Ray lab's nodes, joined by pod name = instanceId; the
 # lab's dashboard, with token auth, behind RayCluster ray-lab's head Service (via a netns).
 "$LAB_SCRIPTS/up.sh" --auth --minimal

@@ -61,16 +61,8 @@ if (( SETUP )); then
   get rayclusters
   existing=$(names "$TMP/rayclusters.json")
   [[ -z $existing ]] || kdie "--setup wants a fresh lab (lab/kube/down.sh && lab/kube/up.sh --rbac); RayClusters here: $existing"
-  klog "setting up the objects as lab/test.sh does"
-  "$KSCRIPTS/apply.sh" -q "$KSCRIPTS"/manifests/*.yaml
-  "$KSCRIPTS/fake-nodes.sh" >/dev/null
-  "$KSCRIPTS/fake-pods.sh" raycluster-cpu >/dev/null
-  "$KSCRIPTS/set-status.sh" raycluster-cpu >/dev/null
-  "$KSCRIPTS/fake-pods.sh" --pending gpu-group raycluster-gpu >/dev/null
-  "$KSCRIPTS/set-status.sh" raycluster-gpu >/dev/null
-  "$KSCRIPTS/set-status.sh" --rayjob rayjob-sample >/dev/null
-  "$KSCRIPTS/set-status.sh" --rayservice rayservice-sample >/dev/null
-  "$KSCRIPTS/fake-events.sh" raycluster-gpu >/dev/null
+  klog "setting up the objects as lab/test.sh does (lab/kube/seed.sh)"
+  "$KSCRIPTS/seed.sh"
 fi
 
 for name in "${ORDER[@]}"; do get "$name"; done

@@ -73,14 +73,18 @@ impl App {
     /// the footer says so in place of the action keys, before any is pressed.
     pub fn actions_denied(&self) -> Option<&str> {
         let k = self.k8s_cluster_of(self.cluster()?)?;
-        let r = ClusterRef { context: self.kube_context(), namespace: k.namespace.clone(), name: k.name.clone() };
+        self.denied(ClusterRef { context: self.kube_context(), namespace: k.namespace.clone(), name: k.name.clone() })
+    }
+
+    /// The access review's reason, when it said no for this RayCluster.
+    fn denied(&self, r: ClusterRef) -> Option<&str> {
         self.access.get(&r).filter(|a| !a.allowed).map(|a| a.reason.as_str())
     }
 
     /// Why the user may not change this cluster, when the API server said so.
     pub(super) fn forbidden(&self, t: &GroupTarget) -> Option<String> {
         let r = ClusterRef { context: t.context.clone(), namespace: t.namespace.clone(), name: t.cluster.clone() };
-        self.access.get(&r).filter(|a| !a.allowed).map(|a| a.reason.clone())
+        self.denied(r).map(str::to_string)
     }
 
     pub(super) fn scale_selected(&mut self, change: ScaleChange) -> Vec<Effect> {
