@@ -247,8 +247,9 @@ fn readonly_sends_only_reads_through_every_view_and_key() {
     });
     std::thread::sleep(Duration::from_secs(2)); // a second write, were one sent, arrives by now
     let sent_after = writes(&control);
-    p.keys(&["Escape", "q"]);
-    p.wait_exit(Duration::from_secs(5));
+    p.close_and_quit();
+    let audited = std::fs::read_to_string(p.audit_file()).unwrap_or_default();
+    assert!(audited.contains("\"action\":\"redeploy\""), "the control's write is audited: {audited:?}");
     eprintln!("figure: positive control without --readonly: {} write(s) sent: {sent_after:?}", sent_after.len());
     assert_eq!(sent_after.len(), 1, "exactly one write: {sent_after:?}");
     assert!(sent[0].1.starts_with("/api/serve/applications"), "{sent:?}");

@@ -109,6 +109,15 @@ impl Pane {
         (it.next() == Some("1"), it.next() == Some("1"))
     }
 
+    /// Closes whatever is open, then quits, and waits for the exit. Escape and `q` go apart: sent
+    /// in one write they read as Alt+q, which is not quit.
+    pub fn close_and_quit(&self) {
+        self.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+        self.keys(&["q"]);
+        self.wait_exit(Duration::from_secs(5));
+    }
+
     pub fn wait_exit(&self, timeout: Duration) {
         let start = Instant::now();
         while !self.state().0 {
