@@ -375,7 +375,7 @@ fn a_restarted_head_is_named() {
 #[test]
 fn serve_view_with_history_from_prometheus() {
     let (mut app, now) = lab_app("v3-history", View::Serve);
-    app.history = Some(captured_history(&raytop::model::history::SERVE_QUERIES, now));
+    app.set_history(captured_history(&raytop::model::history::SERVE_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("15m REQ/S · ERR/S · P99 · HEALTHY"), "{screen}");
     assert!(screen.contains("···▁▁▁▁▁▁█ 3.2/s · - · 226.0ms · 3"), "{screen}");
@@ -388,7 +388,7 @@ fn serve_view_with_history_from_prometheus() {
 #[test]
 fn autoscaler_view_with_nodes_per_group_over_time() {
     let (mut app, now) = lab_app("v3-history", View::Autoscaler);
-    app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
+    app.set_history(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
     let screen = render(&app, now);
     assert!(screen.contains("Nodes per group over 15m (Prometheus)"), "{screen}");
     let gpu = screen.lines().find(|l| l.contains("gpu-group          active")).unwrap_or_default();
@@ -431,7 +431,7 @@ fn all_captured(at: SystemTime) -> raytop::model::history::History {
 #[test]
 fn cluster_view_with_history_per_node_and_group() {
     let (mut app, now) = lab_app("v3-history", View::Cluster);
-    app.history = Some(all_captured(now));
+    app.set_history(all_captured(now));
     let screen = render(&app, now);
     assert!(screen.contains("15m HOST CPU · MEM"), "{screen}");
     // Groups read as nodes do, averaged over their nodes (the capture's last points: 52% and
@@ -461,7 +461,7 @@ fn cluster_view_with_history_per_node_and_group() {
 #[test]
 fn serve_history_pane_shows_a_killed_replica_as_a_dip() {
     let (mut app, now) = lab_app("v3-history", View::Serve);
-    app.history = Some(all_captured(now));
+    app.set_history(all_captured(now));
     app.run(Command::Down); // the deployment row
     let screen = render(&app, now);
     assert!(screen.contains("demo/Demo req/s · err/s over 15m · p99 now 151ms"), "{screen}");
@@ -522,7 +522,7 @@ fn failing_history_keeps_its_last_answers_with_their_age() {
         error: "Prometheus unreachable: Connection refused".into(),
         at: later(20),
     });
-    app.history = Some(h);
+    app.set_history(h);
     let screen = render(&app, later(50));
     let notice = "history failing for 30s: Prometheus unreachable: Connection refused — answers from 50s ago kept";
     assert!(screen.contains(notice), "{screen}");
@@ -532,7 +532,7 @@ fn failing_history_keeps_its_last_answers_with_their_age() {
     assert!(screen.contains("· history failing for 30s: Prometheus unreachable"), "{screen}");
     assert!(screen.contains("3.2/s · - · 226.0ms · 3"), "the last answers stay: {screen}");
     // Seen in tmux: with only the Autoscaler view's answers, Serve claimed "no traffic recorded".
-    app.history = Some(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
+    app.set_history(captured_history(&raytop::model::history::AUTOSCALER_QUERIES, now));
     let screen = render(&app, now);
     let demo = screen.lines().find(|l| l.contains("▾ demo")).unwrap();
     assert!(demo.contains("route /demo") && demo.contains(" …") && !demo.contains("no traffic"), "{screen}");

@@ -29,7 +29,7 @@ impl App {
                     return false;
                 }
                 if let Some(h) = &self.history {
-                    self.dashboards[i].gpus.apply_history(h);
+                    self.dashboards[i].apply_history(h);
                 }
                 // A new session is a restarted head: say so, as nothing else on screen would.
                 if let (Some(old), Some(new)) = (&session_before, &self.dashboards[i].session)
@@ -51,7 +51,7 @@ impl App {
                 if let Some(h) = self.history.as_mut().filter(|h| h.wants(&from, &update)) {
                     h.apply(update);
                     if let Some(c) = self.dashboards.get_mut(self.current) {
-                        c.gpus.apply_history(h);
+                        c.apply_history(h);
                     }
                 }
                 slice(self.view).interest.history.is_some()

@@ -199,6 +199,15 @@ impl App {
         vec![self.poll_effect()]
     }
 
+    /// Shows history from `h` (a new Prometheus, or history loaded whole), with what the current
+    /// dashboard derives from it.
+    pub fn set_history(&mut self, h: crate::model::history::History) {
+        if let Some(c) = self.dashboards.get_mut(self.current) {
+            c.apply_history(&h);
+        }
+        self.history = Some(h);
+    }
+
     /// Rebuilds the current view's rows and keeps the selection in range.
     pub fn rebuild_rows(&mut self) {
         let v = self.view.index();

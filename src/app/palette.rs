@@ -98,7 +98,7 @@ impl App {
             history.window_s = old.window_s;
         }
         self.toast = Some(format!("history from {}", source.describe()));
-        self.history = Some(history);
+        self.set_history(history);
         vec![Effect::Prometheus(source), self.poll_effect()]
     }
 

@@ -87,11 +87,9 @@ pub type ReportedUsage = BTreeMap<String, ReportedNode>;
 
 /// The per-node part of a v1 report; `None` when it has none (older Ray, or no nodes yet), so the
 /// summary's usage text stays the source.
-pub fn reported_usage(status: &ClusterStatusV1) -> Option<ReportedUsage> {
-    if !status.has_node_usage() {
-        return None;
-    }
-    let out = status
+/// Logical usage per node from a v1 report that carries it (`ReportKind::V1WithUsage`).
+pub fn reported_usage(status: &ClusterStatusV1) -> ReportedUsage {
+    status
         .load_metrics_report
         .usage_by_node
         .iter()
@@ -116,8 +114,7 @@ pub fn reported_usage(status: &ClusterStatusV1) -> Option<ReportedUsage> {
             let group = status.autoscaler_report.node_type_mapping.get(id).cloned().unwrap_or_default();
             (id.clone(), ReportedNode { group, ip, is_head, usage })
         })
-        .collect();
-    Some(out)
+        .collect()
 }
 
 fn group_name(is_head: bool, node_type: &str) -> String {

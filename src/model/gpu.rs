@@ -166,8 +166,8 @@ pub fn build(
     let mut out = Gpus::default();
     let mut seen_uuids = Vec::new();
     let owners = Owners::new(tune, serve);
-    // Actors by node, once: at 1,000 GPU nodes and 20,000 actors, a scan of every actor per node
-    // was 20 million id comparisons on every update.
+    // Actors by node, once: a scan of every actor for every node grows with their product (tens of
+    // millions of comparisons per update on a large cluster).
     let mut on_node: std::collections::HashMap<&str, Vec<&ActorState>> = std::collections::HashMap::new();
     for a in actors {
         on_node.entry(a.node_id.as_str()).or_default().push(a);

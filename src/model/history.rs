@@ -177,6 +177,35 @@ pub fn buckets(points: &[(f64, f64)], (start, end): (f64, f64), width: usize, ho
         .collect()
 }
 
+/// A group's nodes over the window, combined when the history or the groups change, never
+/// while drawing (a 2,000-node group is 2,000 series).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupSeries {
+    /// Host CPU busy, averaged over the nodes that have a point then.
+    pub cpu_pct: Vec<(f64, f64)>,
+    /// Host memory used, averaged likewise.
+    pub mem_pct: Vec<(f64, f64)>,
+    /// Logical CPUs used, added up.
+    pub cpu_used: Vec<(f64, f64)>,
+}
+
+impl History {
+    /// The series of a group's nodes (those with a known metrics port), combined.
+    pub fn group_series(&self, grp: &super::cluster::Group) -> GroupSeries {
+        let of = |name: &'static str| {
+            grp.nodes
+                .iter()
+                .filter(|n| !n.metrics_instance.is_empty())
+                .filter_map(move |n| self.of_instance(name, &n.metrics_instance))
+        };
+        GroupSeries {
+            cpu_pct: mean_series(of("cpu_pct")),
+            mem_pct: mean_series(of("mem_pct")),
+            cpu_used: sum_series(of("cpu_used")),
+        }
+    }
+}
+
 /// Series of one window added point by point (a group's nodes), by timestamp.
 pub fn sum_series<'a>(all: impl IntoIterator<Item = &'a [(f64, f64)]>) -> Vec<(f64, f64)> {
     by_timestamp(all).into_iter().map(|(t, (sum, _))| (t, sum)).collect()

@@ -68,6 +68,11 @@ pub struct Dashboard {
     pub session: Option<String>,
     pub connection: Connection,
     pub groups: Vec<Group>,
+    /// All groups added up, as the Cluster view's title reads them.
+    pub totals: Totals,
+    /// Each group's history (by group name), combined from its nodes' series.
+    #[serde(skip)]
+    pub group_history: BTreeMap<String, history::GroupSeries>,
     pub autoscaler: Autoscaler,
     pub serve: Serve,
     pub jobs: Vec<JobSummary>,
@@ -97,6 +102,28 @@ pub struct Dashboard {
     pod_gpu_requests: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     clock: f64,
+}
+
+/// Every group's logical resources and live nodes, added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub cpu: resources::Usage,
+    pub gpu: resources::Usage,
+    pub memory: resources::Usage,
+    pub nodes_alive: usize,
+}
+
+impl Totals {
+    pub fn of(groups: &[Group]) -> Totals {
+        let mut t = Totals::default();
+        for g in groups {
+            t.cpu.add(g.cpu);
+            t.gpu.add(g.gpu);
+            t.memory.add(g.memory);
+            t.nodes_alive += g.nodes_alive;
+        }
+        t
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +177,8 @@ impl Dashboard {
             session: None,
             connection: Connection::Connecting,
             groups: Vec::new(),
+            totals: Totals::default(),
+            group_history: BTreeMap::new(),
             autoscaler: Autoscaler::default(),
             serve: Serve::default(),
             jobs: Vec::new(),
@@ -254,11 +283,13 @@ impl Dashboard {
                 self.rebuild();
             }
             DashData::ClusterStatus(s) => {
-                // Under autoscaler v2 the structured report is null; the text report is fetched
-                // instead (the poller sees the same null) and replaces it.
+                // Under autoscaler v2 the text report is fetched instead (the poller reads the
+                // same kind) and replaces this one.
+                let kind = s.kind();
                 if let Some(v1) = s.cluster_status {
                     self.report = report_from_v1(&v1);
-                    self.reported = reported_usage(&v1);
+                    self.reported =
+                        (kind == crate::wire::dashboard::ReportKind::V1WithUsage).then(|| reported_usage(&v1));
                     self.rebuild();
                 }
             }
@@ -301,6 +332,7 @@ impl Dashboard {
         let reported = self.reported.as_ref().filter(|_| report_current);
         if self.nodes.is_some() || reported.is_some() {
             self.groups = build_groups(self.nodes.as_ref(), reported, &self.config.limits);
+            self.totals = Totals::of(&self.groups);
         }
         let shapes = autoscaler::shapes_from_groups(&self.groups, &self.config.shapes);
         self.autoscaler.source = self.report.source;
@@ -309,6 +341,13 @@ impl Dashboard {
         self.autoscaler.failures = self.report.failures.clone();
         self.autoscaler.verdicts = autoscaler::verdicts(&self.report, &self.groups, &shapes);
         self.rebuild_gpus();
+    }
+
+    /// What Prometheus's history says of this dashboard's groups and GPUs, derived when either
+    /// changes.
+    pub fn apply_history(&mut self, h: &history::History) {
+        self.gpus.apply_history(h);
+        self.group_history = self.groups.iter().map(|g| (g.name.clone(), h.group_series(g))).collect();
     }
 
     /// The newest fetch time over all endpoints: whether the dashboard answers at all.

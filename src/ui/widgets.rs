@@ -1,10 +1,25 @@
 //! Small reusable pieces: usage bars and truncation.
 
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Span;
 
 use crate::config::Theme;
 use crate::model::resources::Usage;
 use crate::units::{fmt_amount, fmt_bytes};
+
+/// The width a bordered `Table` (default flex and column spacing, no highlight symbol) gives
+/// each of its columns in `area`, so a cell can be cut with an ellipsis where the table would
+/// otherwise cut it in mid-word.
+pub fn column_widths(area: Rect, constraints: &[Constraint]) -> Vec<usize> {
+    let inner = Rect::new(0, 0, area.width.saturating_sub(2), 1);
+    Layout::horizontal(constraints.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
+}
 
 /// A text bar `████░░░░` of `width` cells for a usage ratio.
 pub fn bar(u: Usage, width: usize, theme: &Theme) -> Vec<Span<'static>> {
@@ -95,6 +110,25 @@ fn spark(values: &[f64], width: usize, from_zero: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The widths are the table's own: a cell cut to them is never cut again by the table.
+    #[test]
+    fn column_widths_are_what_a_table_draws() {
+        use ratatui::widgets::{Block, Row, Table};
+        let constraints = [Constraint::Length(6), Constraint::Fill(2), Constraint::Fill(1), Constraint::Length(4)];
+        let area = Rect::new(0, 0, 40, 3);
+        let widths = column_widths(area, &constraints);
+        // 38 inside the borders, 3 gaps: 35 for the columns, the fills sharing 25 as 2:1.
+        assert_eq!(widths, vec![6, 17, 8, 4]);
+        let cells: Vec<String> = widths.iter().map(|&w| "x".repeat(w)).collect();
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(40, 3)).unwrap();
+        term.draw(|f| {
+            f.render_widget(Table::new([Row::new(cells.clone())], constraints).block(Block::bordered()), area)
+        })
+        .unwrap();
+        let line = term.backend().buffer().content()[40..80].iter().map(|c| c.symbol()).collect::<String>();
+        assert_eq!(line, format!("│{}│", cells.join(" ")));
+    }
 
     #[test]
     fn middle_cut_keeps_both_ends() {

@@ -133,6 +133,30 @@ pub struct ClusterStatusData {
     pub cluster_status: Option<ClusterStatusV1>,
 }
 
+/// Which report an autoscaler status answer is. The one place that tells v1 from v2 and
+/// whether a v1 report carries logical usage per node: the poller schedules by it (the summary
+/// is the usage source unless the report carries usage; v2 needs the text report) and the model
+/// reads the answer by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    /// The v1 monitor's report with usage per node: fresher than the summary's.
+    V1WithUsage,
+    /// A v1 report without per-node usage (older Rays, a report of no nodes).
+    V1,
+    /// Autoscaler v2: the structured report is null; `ray status` text is the only report.
+    V2,
+}
+
+impl ClusterStatusData {
+    pub fn kind(&self) -> ReportKind {
+        match &self.cluster_status {
+            None => ReportKind::V2,
+            Some(v1) if !v1.load_metrics_report.usage_by_node.is_empty() => ReportKind::V1WithUsage,
+            Some(_) => ReportKind::V1,
+        }
+    }
+}
+
 /// The v1 monitor's report (camelCased by the dashboard).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -140,13 +164,6 @@ pub struct ClusterStatusV1 {
     pub time: Option<f64>,
     pub autoscaler_report: AutoscalerReport,
     pub load_metrics_report: LoadMetricsReport,
-}
-
-impl ClusterStatusV1 {
-    /// Whether it carries logical usage per node (older Rays, or a report of no nodes, do not).
-    pub fn has_node_usage(&self) -> bool {
-        !self.load_metrics_report.usage_by_node.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

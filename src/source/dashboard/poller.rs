@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use super::client::Fetched;
 use super::{DashData, DashboardClient, Endpoint, FetchError};
 use crate::msg::{DashKey, DashUpdate, Interest, Msg};
+use crate::wire::dashboard::ReportKind;
 
 /// Bytes per second one endpoint may pull on average before its period stretches.
 const BYTE_BUDGET_PER_SEC: f64 = 4096.0;
@@ -219,7 +220,8 @@ fn settle(
         && let DashData::ClusterStatus(cs) = &f.data
     {
         let had = s.usage_in_report;
-        s.usage_in_report = cs.cluster_status.as_ref().is_some_and(|v1| v1.has_node_usage());
+        let kind = cs.kind();
+        s.usage_in_report = kind == ReportKind::V1WithUsage;
         if s.usage_in_report && !had {
             // A summary already fetched at the pace it had as the usage source waits for the
             // host-stats pace instead.
@@ -227,7 +229,7 @@ fn settle(
                 *due = (*due).max(Instant::now() + HOST_STATS_FLOOR);
             }
         }
-        if cs.cluster_status.is_none() && !s.autoscaler_v2 {
+        if kind == ReportKind::V2 && !s.autoscaler_v2 {
             s.autoscaler_v2 = true;
             s.due.remove(&Endpoint::ClusterStatusText);
         }
@@ -290,7 +292,7 @@ pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
     let mut results = join_all(first.iter().map(|ep| async move { (*ep, client.fetch(*ep).await) })).await;
     results.insert(0, (Endpoint::Version, version));
     let v2 = results.iter().any(
-        |(_, r)| matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.cluster_status.is_none())),
+        |(_, r)| matches!(r, Ok(f) if matches!(&f.data, DashData::ClusterStatus(cs) if cs.kind() == ReportKind::V2)),
     );
     if v2 {
         results.push((Endpoint::ClusterStatusText, client.fetch(Endpoint::ClusterStatusText).await));

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 use super::{Draw, window};
 use crate::model::Dashboard;
 use crate::model::cluster::GroupKind;
-use crate::model::history::History;
+use crate::model::history::{GroupSeries, History};
 use crate::model::resources::Usage;
 use crate::rows::Row;
 use crate::state::App;
@@ -97,7 +97,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
                     usage_cell(grp.gpu, false),
                     usage_cell(grp.memory, true),
                     match history {
-                        Some(h) => Cell::from(Span::styled(group_history(h, grp, show_uptime), t.accent())),
+                        Some(h) => Cell::from(Span::styled(
+                            group_history(h, c.group_history.get(&grp.name), show_uptime),
+                            t.accent(),
+                        )),
                         None => Cell::from(""),
                     },
                     Cell::from(""),
@@ -145,13 +148,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
             _ => None,
         })
         .collect();
-    let mut total = (Usage::default(), Usage::default(), Usage::default());
-    for g in &c.groups {
-        total.0.add(g.cpu);
-        total.1.add(g.gpu);
-        total.2.add(g.memory);
-    }
-    let alive: usize = c.groups.iter().map(|g| g.nodes_alive).sum();
+    let total = &c.totals;
     let history_note = match history {
         None => " · history: start with --prometheus URL".to_string(),
         Some(h) => match super::history_failure(h, now) {
@@ -163,11 +160,12 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
         },
     };
     let title = format!(
-        " Cluster — {} group(s), {alive} node(s) alive · CPU {} · GPU {} · memory {}{history_note} ",
+        " Cluster — {} group(s), {} node(s) alive · CPU {} · GPU {} · memory {}{history_note} ",
         c.groups.len(),
-        amount_pair(total.0),
-        amount_pair(total.1),
-        bytes_pair(total.2)
+        total.nodes_alive,
+        amount_pair(total.cpu),
+        amount_pair(total.gpu),
+        bytes_pair(total.memory)
     );
     let mut widths = vec![
         Constraint::Length(18),
@@ -217,27 +215,21 @@ fn node_history(h: &History, node: &crate::model::cluster::Node) -> String {
 
 /// A group over the window: its nodes' host CPU busy and memory used, averaged, as a node's
 /// line reads; on a wide terminal also the logical CPUs its nodes used, added up.
-fn group_history(h: &History, grp: &crate::model::cluster::Group, wide: bool) -> String {
-    use crate::model::history::{mean_series, sum_series};
-    let of = |name: &'static str| {
-        grp.nodes
-            .iter()
-            .filter(|n| !n.metrics_instance.is_empty())
-            .filter_map(move |n| h.of_instance(name, &n.metrics_instance))
-    };
-    let (cpu, mem, used) = (mean_series(of("cpu_pct")), mean_series(of("mem_pct")), sum_series(of("cpu_used")));
+fn group_history(h: &History, series: Option<&GroupSeries>, wide: bool) -> String {
+    let empty = GroupSeries::default();
+    let GroupSeries { cpu_pct: cpu, mem_pct: mem, cpu_used: used } = series.unwrap_or(&empty);
     if cpu.is_empty() && mem.is_empty() {
         let none = h.results.get("cpu_pct").is_some_and(|r| r.series.is_empty());
         return if none { NO_RAY_METRICS.into() } else { String::new() };
     }
     let pct = |p: &[(f64, f64)]| history::last(p).map_or("-".into(), |v| format!("{v:.0}%"));
     let mut line =
-        format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", &cpu, SPARK), pct(&cpu), pct(&mem));
+        format!("{} {:>4} mem {:>3}", history::spark_from_zero(h, "cpu_pct", cpu, SPARK), pct(cpu), pct(mem));
     if wide && !used.is_empty() {
         line.push_str(&format!(
             " · {} {} CPU",
-            history::spark_from_zero(h, "cpu_used", &used, 6),
-            history::last(&used).map_or("-".into(), crate::units::fmt_amount)
+            history::spark_from_zero(h, "cpu_used", used, 6),
+            history::last(used).map_or("-".into(), crate::units::fmt_amount)
         ));
     }
     line

@@ -6,13 +6,14 @@ use std::time::SystemTime;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, Wrap};
 
 use super::{Draw, window};
 use crate::rows::Row;
 use crate::state::App;
-use crate::ui::widgets::{amount_pair, short, short_middle};
+use crate::ui::widgets::{amount_pair, column_widths, short, short_middle};
 use crate::units::{fmt_age, fmt_amount};
 
 /// What raytop knows of the selected RayCluster's dashboard, in one line.
@@ -104,11 +105,11 @@ fn opt(v: Option<i64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
 
+/// A cell's text and style, cut to its column's width before it becomes a `Cell`.
+type Text = (String, Style);
+
 fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
-    let k = &app.k8s;
-    let now_s = crate::model::unix_secs(now);
-    let age = |c: Option<f64>| c.map(|c| fmt_age(now_s - c)).unwrap_or_default();
     if app.kube_target.is_none() {
         let msg = "Kubernetes is off: no kubeconfig found. Set KUBECONFIG or pass --context (raytop reads \
                    kubeconfig like kubectl and k9s).";
@@ -116,25 +117,9 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
         return;
     }
-    // Notices: GPU capacity of the nodes, kinds the user may not read, kinds whose watch is failing.
-    let capacity = k.kinds.get(&crate::msg::Resource::Nodes).and_then(|s| s.synced_at).map(|_| gpu_capacity_line(app));
-    let notices: Vec<Line> = capacity
-        .into_iter()
-        .chain(k.kinds.iter().filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e))).map(|(kind, st, e)| {
-            let age =
-                st.synced_at.map(|at| format!(" — data from {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
-            // A kind the user may not read is a standing notice, not a fault with a duration.
-            let since = st
-                .failing_since
-                .filter(|_| !st.forbidden)
-                .map(|at| format!(" (for {})", fmt_age(App::age(now, at))))
-                .unwrap_or_default();
-            let style = if st.forbidden { t.warn() } else { t.error() };
-            Line::from(Span::styled(format!("⚠ {kind}{since}: {e}{age}"), style))
-        }))
-        .collect();
+    let notices = notices(app, now);
     let selected_cluster = app.rows.get(app.selected()).and_then(|r| match r {
-        Row::K8sCluster { c } | Row::K8sGroup { c, .. } | Row::K8sPod { c, .. } => k.clusters.get(*c),
+        Row::K8sCluster { c } | Row::K8sGroup { c, .. } | Row::K8sPod { c, .. } => app.k8s.clusters.get(*c),
         _ => None,
     });
     let events_h = if selected_cluster.is_some_and(|c| !c.events.is_empty()) { 8 } else { 0 };
@@ -150,142 +135,248 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     if let Some(cl) = selected_cluster {
         f.render_widget(Paragraph::new(dashboard_line(app, cl)), dash_area);
     }
+    draw_table(f, table_area, app, now);
+    if let Some(cl) = selected_cluster.filter(|c| !c.events.is_empty()) {
+        draw_events(f, events_area, app, cl, now);
+    }
+}
 
-    let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
-    // The first column is as wide as the names on screen need, in what the other columns leave;
-    // a longer pod name is cut in the middle, so the suffix that tells pods apart stays.
+/// GPU capacity of the nodes, kinds the user may not read, kinds whose watch is failing.
+fn notices(app: &App, now: SystemTime) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let k = &app.k8s;
+    let capacity = k.kinds.get(&crate::msg::Resource::Nodes).and_then(|s| s.synced_at).map(|_| gpu_capacity_line(app));
+    let failing =
+        k.kinds.iter().filter_map(|(kind, st)| st.error.as_ref().map(|e| (kind, st, e))).map(|(kind, st, e)| {
+            let age =
+                st.synced_at.map(|at| format!(" — data from {} ago", fmt_age(App::age(now, at)))).unwrap_or_default();
+            // A kind the user may not read is a standing notice, not a fault with a duration.
+            let since = st
+                .failing_since
+                .filter(|_| !st.forbidden)
+                .map(|at| format!(" (for {})", fmt_age(App::age(now, at))))
+                .unwrap_or_default();
+            let style = if st.forbidden { t.warn() } else { t.error() };
+            Line::from(Span::styled(format!("⚠ {kind}{since}: {e}{age}"), style))
+        });
+    capacity.into_iter().chain(failing).collect()
+}
+
+fn draw_table(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
+    let t = &app.theme;
+    let (range, mut state) = window(app.selected(), app.rows.len(), area);
+    let name_w = name_width(app, &app.rows[range.clone()], area);
+    let constraints: Vec<Constraint> = std::iter::once(Constraint::Length(name_w as u16))
+        .chain(COLUMNS.iter().map(|&(w, fill)| if fill { Constraint::Fill(w) } else { Constraint::Length(w) }))
+        .collect();
+    // Cut where the table would, with an ellipsis: a cut in mid-word reads as another word.
+    let widths = column_widths(area, &constraints);
+    let now_s = crate::model::unix_secs(now);
+    let rows: Vec<TRow> = app.rows[range]
+        .iter()
+        .filter_map(|r| object_cells(app, r, &widths, now_s))
+        .map(|cells| {
+            TRow::new(
+                cells
+                    .into_iter()
+                    .zip(widths.iter().chain(std::iter::repeat(&usize::MAX)))
+                    .map(|((text, style), &w)| Cell::from(Span::styled(short(&text, w), style))),
+            )
+        })
+        .collect();
+    let table = Table::new(rows, constraints)
+        .header(
+            TRow::new([
+                "NAME / GROUP / POD",
+                "NS / KIND / IP",
+                "HEALTH / STATUS",
+                "WANT/HAVE",
+                "RESOURCES / PODS",
+                "SCALING / RAY NODE",
+                "AGE",
+            ])
+            .style(t.header()),
+        )
+        .row_highlight_style(t.selected())
+        .block(Block::bordered().border_style(t.border()).title(Span::styled(title(app, now), t.title())));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+/// The first column is as wide as the names on screen need, in what the other columns leave; a
+/// longer pod name is cut in the middle, so the suffix that tells pods apart stays.
+fn name_width(app: &App, rows: &[Row], area: Rect) -> usize {
+    let k = &app.k8s;
     // The other columns' natural widths, plus the gaps between all seven and the borders.
     let other_columns: u16 = COLUMNS.iter().map(|(w, _)| w).sum::<u16>() + 6 + 2;
-    let name_w = app.rows[range.clone()]
-        .iter()
+    rows.iter()
         .filter_map(|r| match r {
             Row::K8sCluster { c } => k.clusters.get(*c).map(|cl| cl.name.chars().count() + 2),
             Row::K8sGroup { c, g } => k.clusters.get(*c)?.groups.get(*g).map(|grp| grp.name.chars().count() + 2),
             Row::K8sPod { c, g, p } => {
                 k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p).map(|pod| pod.pod.name.chars().count() + 4)
             }
+            Row::RayJob { j } => k.jobs.get(*j).map(|job| job.name.chars().count()),
+            Row::RayService { s } => k.services.get(*s).map(|svc| svc.name.chars().count()),
             _ => None,
         })
         .max()
         .unwrap_or(0)
-        .clamp(24, usize::from(table_area.width.saturating_sub(other_columns)).max(24));
-    let rows: Vec<TRow> = app.rows[range]
-        .iter()
-        .filter_map(|r| match r {
-            Row::K8sCluster { c } => {
-                let cl = k.clusters.get(*c)?;
-                let open = app.k8s_expanded.contains(&crate::keys::ObjectKey::new(&cl.namespace, &cl.name));
-                Some(TRow::new(vec![
-                    Cell::from(Span::styled(format!("{} {}", if open { "▾" } else { "▸" }, cl.name), t.group())),
-                    Cell::from(cl.namespace.clone()),
-                    Cell::from(Span::styled(cl.health.clone(), if cl.healthy { t.ok() } else { t.error() })),
-                    Cell::from(format!("{}/{}", opt(cl.desired_workers), opt(cl.available_workers))),
-                    Cell::from(format!(
-                        "cpu {} gpu {} mem {}",
-                        cl.cpus.clone().unwrap_or_else(|| "-".into()),
-                        cl.gpus.clone().unwrap_or_else(|| "-".into()),
-                        cl.memory.clone().unwrap_or_else(|| "-".into())
-                    )),
-                    Cell::from(format!(
-                        "{} {}",
-                        if cl.autoscaling { "auto" } else { "fixed" },
-                        cl.ray_version.clone().unwrap_or_else(|| "?".into())
-                    )),
-                    Cell::from(age(cl.created)),
-                ]))
-            }
-            Row::K8sGroup { c, g } => {
-                let grp = k.clusters.get(*c)?.groups.get(*g)?;
-                let limits = match (grp.min, grp.max) {
-                    (Some(lo), Some(hi)) => {
-                        format!(" [{lo}..{}]", if hi >= i64::from(i32::MAX) { "∞".into() } else { hi.to_string() })
-                    }
-                    _ => String::new(),
-                };
-                let hosts = if grp.num_of_hosts > 1 { format!(" ×{} hosts", grp.num_of_hosts) } else { String::new() };
-                let delete = if grp.workers_to_delete.is_empty() {
-                    String::new()
-                } else {
-                    format!(" delete {}", grp.workers_to_delete.join(","))
-                };
-                Some(TRow::new(vec![
-                    Cell::from(Span::styled(format!("  {}", grp.name), t.accent())),
-                    Cell::from(grp.kind),
-                    Cell::from(format!("replicas {}{limits}{hosts}", opt(grp.replicas))),
-                    Cell::from(format!("ready {}/{}", grp.ready, grp.desired_pods)),
-                    Cell::from(Span::styled(
-                        format!("run {} pend {} fail {}{delete}", grp.running, grp.pending, grp.failed),
-                        if grp.pending + grp.failed > 0 { t.warn() } else { t.text() },
-                    )),
-                    Cell::from(format!(
-                        "{} GPU/pod{}",
-                        fmt_amount(grp.gpu_per_pod),
-                        if grp.autoscaling { " · autoscaled" } else { "" }
-                    )),
-                    Cell::from(""),
-                ]))
-            }
-            Row::K8sPod { c, g, p } => {
-                let pod = k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?;
-                let phase = if pod.pod.reason.is_empty() {
-                    pod.pod.phase.clone()
-                } else {
-                    format!("{} {}", pod.pod.phase, pod.pod.reason)
-                };
-                let ray = match &pod.ray_node {
-                    Some(n) => format!("{} {}cpu {}gpu", n.state, amount_pair(n.cpu), amount_pair(n.gpu)),
-                    None => "-".into(),
-                };
-                Some(TRow::new(vec![
-                    Cell::from(format!("    {}", short_middle(&pod.pod.name, name_w - 4))),
-                    Cell::from(pod.pod.ip.clone()),
-                    Cell::from(Span::styled(phase, t.status(&pod.pod.phase.to_uppercase()))),
-                    Cell::from(format!("↻{}", pod.pod.restarts)),
-                    Cell::from(match pod.node_gpus {
-                        Some(on_node) if on_node > 0.0 || pod.pod.gpu_requests > 0.0 => format!(
-                            "{} {}/{} GPU",
-                            short(&pod.pod.node, 14),
-                            fmt_amount(pod.pod.gpu_requests),
-                            fmt_amount(on_node)
-                        ),
-                        _ => format!("{} {} GPU", short(&pod.pod.node, 16), fmt_amount(pod.pod.gpu_requests)),
-                    }),
-                    Cell::from(Span::styled(ray, if pod.ray_node.is_some() { t.ok() } else { t.muted() })),
-                    Cell::from(age(pod.pod.created)),
-                ]))
-            }
-            Row::RayJob { j } => {
-                let job = k.jobs.get(*j)?;
-                Some(TRow::new(vec![
-                    Cell::from(Span::styled(format!("RayJob {}", job.name), t.accent())),
-                    Cell::from(job.namespace.clone()),
-                    Cell::from(Span::styled(job.job_status.clone(), t.status(&job.job_status))),
-                    Cell::from(job.deployment_status.clone()),
-                    Cell::from(format!("cluster {}", job.cluster)),
-                    Cell::from(job.message.clone()),
-                    Cell::from(age(job.created)),
-                ]))
-            }
-            Row::RayService { s } => {
-                let svc = k.services.get(*s)?;
-                let apps: Vec<String> = svc.applications.iter().map(|(a, st)| format!("{a}:{st}")).collect();
-                Some(TRow::new(vec![
-                    Cell::from(Span::styled(format!("RayService {}", svc.name), t.accent())),
-                    Cell::from(svc.namespace.clone()),
-                    Cell::from(Span::styled(svc.status.clone(), if svc.status == "Ready" { t.ok() } else { t.warn() })),
-                    Cell::from(format!("active {}", svc.active_cluster)),
-                    Cell::from(if svc.pending_cluster.is_empty() {
-                        String::new()
-                    } else {
-                        format!("pending {}", svc.pending_cluster)
-                    }),
-                    Cell::from(apps.join(" ")),
-                    Cell::from(age(svc.created)),
-                ]))
-            }
-            _ => None,
-        })
-        .collect();
+        .clamp(24, usize::from(area.width.saturating_sub(other_columns)).max(24))
+}
+
+/// One table row's cells, or `None` for a row this view does not draw. `widths` are the
+/// columns' on screen, for names cut in the middle (generated names differ at the end).
+fn object_cells(app: &App, row: &Row, widths: &[usize], now_s: f64) -> Option<Vec<Text>> {
+    let width = |col: usize| widths.get(col).copied().unwrap_or(usize::MAX);
+    let k = &app.k8s;
+    let age = |c: Option<f64>| c.map(|c| fmt_age(now_s - c)).unwrap_or_default();
+    let mut cells = match row {
+        Row::K8sCluster { c } => cluster_cells(app, k.clusters.get(*c)?),
+        Row::K8sGroup { c, g } => group_cells(app, k.clusters.get(*c)?.groups.get(*g)?),
+        Row::K8sPod { c, g, p } => pod_cells(app, k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?, width(0)),
+        Row::RayJob { j } => job_cells(app, k.jobs.get(*j)?, width(4)),
+        Row::RayService { s } => service_cells(app, k.services.get(*s)?, width(4)),
+        _ => return None,
+    };
+    let created = match row {
+        Row::K8sCluster { c } => k.clusters.get(*c)?.created,
+        Row::K8sPod { c, g, p } => k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?.pod.created,
+        Row::RayJob { j } => k.jobs.get(*j)?.created,
+        Row::RayService { s } => k.services.get(*s)?.created,
+        _ => None,
+    };
+    cells.push((age(created), app.theme.text()));
+    Some(cells)
+}
+
+fn cluster_cells(app: &App, cl: &crate::model::k8s::K8sCluster) -> Vec<Text> {
+    let t = &app.theme;
+    let open = app.k8s_expanded.contains(&crate::keys::ObjectKey::new(&cl.namespace, &cl.name));
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    vec![
+        (format!("{} {}", if open { "▾" } else { "▸" }, cl.name), t.group()),
+        (cl.namespace.clone(), t.text()),
+        (cl.health.clone(), if cl.healthy { t.ok() } else { t.error() }),
+        (format!("{}/{}", opt(cl.desired_workers), opt(cl.available_workers)), t.text()),
+        (format!("cpu {} gpu {} mem {}", or_dash(&cl.cpus), or_dash(&cl.gpus), or_dash(&cl.memory)), t.text()),
+        (
+            format!(
+                "{} {}",
+                if cl.autoscaling { "auto" } else { "fixed" },
+                cl.ray_version.clone().unwrap_or_else(|| "?".into())
+            ),
+            t.text(),
+        ),
+    ]
+}
+
+fn group_cells(app: &App, grp: &crate::model::k8s::K8sGroup) -> Vec<Text> {
+    let t = &app.theme;
+    let limits = match (grp.min, grp.max) {
+        (Some(lo), Some(hi)) => {
+            format!(" [{lo}..{}]", if hi >= i64::from(i32::MAX) { "∞".into() } else { hi.to_string() })
+        }
+        _ => String::new(),
+    };
+    let hosts = if grp.num_of_hosts > 1 { format!(" ×{} hosts", grp.num_of_hosts) } else { String::new() };
+    let delete = if grp.workers_to_delete.is_empty() {
+        String::new()
+    } else {
+        format!(" delete {}", grp.workers_to_delete.join(","))
+    };
+    vec![
+        (format!("  {}", grp.name), t.accent()),
+        (grp.kind.to_string(), t.text()),
+        (format!("replicas {}{limits}{hosts}", opt(grp.replicas)), t.text()),
+        (format!("ready {}/{}", grp.ready, grp.desired_pods), t.text()),
+        (
+            format!("run {} pend {} fail {}{delete}", grp.running, grp.pending, grp.failed),
+            if grp.pending + grp.failed > 0 { t.warn() } else { t.text() },
+        ),
+        (
+            format!("{} GPU/pod{}", fmt_amount(grp.gpu_per_pod), if grp.autoscaling { " · autoscaled" } else { "" }),
+            t.text(),
+        ),
+    ]
+}
+
+fn pod_cells(app: &App, pod: &crate::model::k8s::PodRow, name_w: usize) -> Vec<Text> {
+    let t = &app.theme;
+    let phase =
+        if pod.pod.reason.is_empty() { pod.pod.phase.clone() } else { format!("{} {}", pod.pod.phase, pod.pod.reason) };
+    let ray = match &pod.ray_node {
+        Some(n) => format!("{} {}cpu {}gpu", n.state, amount_pair(n.cpu), amount_pair(n.gpu)),
+        None => "-".into(),
+    };
+    let node = match pod.node_gpus {
+        Some(on_node) if on_node > 0.0 || pod.pod.gpu_requests > 0.0 => {
+            format!("{} {}/{} GPU", short(&pod.pod.node, 14), fmt_amount(pod.pod.gpu_requests), fmt_amount(on_node))
+        }
+        _ => format!("{} {} GPU", short(&pod.pod.node, 16), fmt_amount(pod.pod.gpu_requests)),
+    };
+    vec![
+        (format!("    {}", short_middle(&pod.pod.name, name_w.saturating_sub(4))), t.text()),
+        (pod.pod.ip.clone(), t.text()),
+        (phase, t.status(&pod.pod.phase.to_uppercase())),
+        (format!("↻{}", pod.pod.restarts), t.text()),
+        (node, t.text()),
+        (ray, if pod.ray_node.is_some() { t.ok() } else { t.muted() }),
+    ]
+}
+
+/// A RayJob; its cluster's name cut in the middle to `cluster_w`, as a service's clusters are.
+fn job_cells(app: &App, job: &crate::model::k8s::RayJobObj, cluster_w: usize) -> Vec<Text> {
+    let t = &app.theme;
+    vec![
+        (job.name.clone(), t.accent()),
+        (kind_in(app, "RayJob", &job.namespace), t.text()),
+        (job.job_status.clone(), t.status(&job.job_status)),
+        (job.deployment_status.clone(), t.text()),
+        (format!("cluster {}", short_middle(&job.cluster, cluster_w.saturating_sub(8))), t.text()),
+        (job.message.clone(), t.text()),
+    ]
+}
+
+/// A RayService: its applications running out of all in WANT/HAVE, its clusters by name (cut
+/// in the middle to `clusters_w`: the generated suffix tells them apart), the applications that
+/// are not running with their status.
+fn service_cells(app: &App, svc: &crate::model::k8s::RayServiceObj, clusters_w: usize) -> Vec<Text> {
+    let t = &app.theme;
+    let running = |st: &str| st == "RUNNING";
+    let apps: Vec<String> =
+        svc.applications.iter().map(|(a, st)| if running(st) { a.clone() } else { format!("{a}:{st}") }).collect();
+    let up = svc.applications.iter().filter(|(_, st)| running(st)).count();
+    let clusters = if svc.pending_cluster.is_empty() {
+        format!("active {}", short_middle(&svc.active_cluster, clusters_w.saturating_sub(7)))
+    } else {
+        let each = clusters_w.saturating_sub(16) / 2;
+        format!(
+            "active {} pending {}",
+            short_middle(&svc.active_cluster, each),
+            short_middle(&svc.pending_cluster, each)
+        )
+    };
+    vec![
+        (svc.name.clone(), t.accent()),
+        (kind_in(app, "RayService", &svc.namespace), t.text()),
+        (svc.status.clone(), if svc.status == "Ready" { t.ok() } else { t.warn() }),
+        (format!("{up}/{} apps", svc.applications.len()), t.text()),
+        (clusters, t.text()),
+        (apps.join(" "), t.text()),
+    ]
+}
+
+/// A job's or service's kind, with its namespace unless the view shows one namespace only (the
+/// title names it then).
+fn kind_in(app: &App, kind: &str, namespace: &str) -> String {
+    match &app.k8s.namespace {
+        Some(_) => kind.to_string(),
+        None => format!("{kind} · {namespace}"),
+    }
+}
+
+fn title(app: &App, now: SystemTime) -> String {
+    let k = &app.k8s;
     let scope = match (&k.context, &k.namespace) {
         (Some(c), Some(n)) => format!("{c} / {n}"),
         (Some(c), None) => format!("{c} / all namespaces"),
@@ -300,55 +391,35 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         (false, Some(_)) => " · live".to_string(),
         _ => String::new(),
     };
-    let title = format!(
+    format!(
         " Kube {scope} — {} RayCluster(s), {} RayJob(s), {} RayService(s){synced} ",
         k.clusters.len(),
         k.jobs.len(),
         k.services.len()
-    );
-    let table = Table::new(
-        rows,
-        // Names first; the wide columns share what is left in proportion to their widths.
-        std::iter::once(Constraint::Length(name_w as u16))
-            .chain(COLUMNS.iter().map(|&(w, fill)| if fill { Constraint::Fill(w) } else { Constraint::Length(w) })),
     )
-    .header(
-        TRow::new([
-            "NAME / GROUP / POD",
-            "NS / KIND / IP",
-            "HEALTH / STATUS",
-            "WANT/HAVE",
-            "RESOURCES / PODS",
-            "SCALING / RAY NODE",
-            "AGE",
-        ])
-        .style(t.header()),
-    )
-    .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
-    f.render_stateful_widget(table, table_area, &mut state);
+}
 
-    if let Some(cl) = selected_cluster.filter(|c| !c.events.is_empty()) {
-        let lines: Vec<Line> = cl
-            .events
-            .iter()
-            .take(6)
-            .map(|e| {
-                let style = if e.kind == "Warning" { t.warn() } else { t.text() };
-                Line::from(vec![
-                    Span::styled(format!("{:>6} ", e.time.map(|x| fmt_age(now_s - x)).unwrap_or_default()), t.muted()),
-                    Span::styled(format!("{:<22}", e.reason), style),
-                    Span::raw(format!("{}/{}: {}", e.object_kind, e.object_name, e.message)),
-                ])
-            })
-            .collect();
-        let title = format!(" Events of {} (newest first) ", cl.name);
-        f.render_widget(
-            Paragraph::new(lines)
-                .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
-            events_area,
-        );
-    }
+fn draw_events(f: &mut Frame, area: Rect, app: &App, cl: &crate::model::k8s::K8sCluster, now: SystemTime) {
+    let t = &app.theme;
+    let now_s = crate::model::unix_secs(now);
+    let lines: Vec<Line> = cl
+        .events
+        .iter()
+        .take(6)
+        .map(|e| {
+            let style = if e.kind == "Warning" { t.warn() } else { t.text() };
+            Line::from(vec![
+                Span::styled(format!("{:>6} ", e.time.map(|x| fmt_age(now_s - x)).unwrap_or_default()), t.muted()),
+                Span::styled(format!("{:<22}", e.reason), style),
+                Span::raw(format!("{}/{}: {}", e.object_kind, e.object_name, e.message)),
+            ])
+        })
+        .collect();
+    let title = format!(" Events of {} (newest first) ", cl.name);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()))),
+        area,
+    );
 }
 
 /// How the Kube view draws.

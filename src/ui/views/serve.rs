@@ -16,7 +16,7 @@ use crate::model::serve::Serve;
 use crate::rows::Row;
 use crate::state::App;
 use crate::ui::history;
-use crate::ui::widgets::{short, short_id};
+use crate::ui::widgets::{column_widths, short, short_id};
 use crate::units::fmt_age;
 
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
@@ -40,6 +40,20 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     }
 
     let (range, mut state) = window(app.selected(), app.rows.len(), table_area);
+    let mut widths =
+        vec![Constraint::Length(22), Constraint::Length(14), Constraint::Length(38), Constraint::Length(10)];
+    let mut header = vec!["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE"];
+    let traffic_header;
+    if let Some(h) = &app.history {
+        widths.push(Constraint::Length(40));
+        traffic_header = format!("{} REQ/S · ERR/S · P99 · HEALTHY", crate::model::history::window_label(h.window_s));
+        header.push(&traffic_header);
+    }
+    widths.push(Constraint::Min(10));
+    header.push("MESSAGE / ACTOR");
+    // Cut where the table would, with an ellipsis: "2 de" reads as a word, "2 dea…" as a cut.
+    let cols = column_widths(table_area, &widths);
+    let (middle_w, message_w) = (cols[2], cols.last().copied().unwrap_or(usize::MAX));
     let rows: Vec<TRow> = app.rows[range]
         .iter()
         .filter_map(|r| match r {
@@ -50,13 +64,13 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
                 let mut cells = vec![
                     Cell::from(Span::styled(format!("{marker} {}", x.name), t.group())),
                     Cell::from(Span::styled(x.status.clone(), t.status(&x.status))),
-                    Cell::from(format!("route {}", x.route_prefix.clone().unwrap_or_else(|| "-".into()))),
+                    Cell::from(short(&format!("route {}", x.route_prefix.as_deref().unwrap_or("-")), middle_w)),
                     Cell::from(deployed),
                 ];
                 if let Some(h) = &app.history {
                     cells.push(Cell::from(Span::styled(traffic(h, &x.name), t.accent())));
                 }
-                cells.push(Cell::from(Span::styled(first_line(&x.message), t.status(&x.status))));
+                cells.push(Cell::from(Span::styled(short(&first_line(&x.message), message_w), t.status(&x.status))));
                 Some(TRow::new(cells))
             }
             Row::Deployment { a, d } => {
@@ -72,13 +86,14 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
                 let mut cells = vec![
                     Cell::from(format!("  {}", dep.name)),
                     Cell::from(Span::styled(dep.status.clone(), t.status(&dep.status))),
-                    Cell::from(format!("{running}/{target} running{dead} · {}", dep.status_trigger)),
+                    Cell::from(short(&format!("{running}/{target} running{dead} · {}", dep.status_trigger), middle_w)),
                     Cell::from(""),
                 ];
                 if let Some(h) = &app.history {
                     cells.push(Cell::from(Span::styled(deployment_traffic(h, app_name, &dep.name), t.accent())));
                 }
-                cells.push(Cell::from(Span::styled(first_line(&dep.message), t.status(&dep.status))));
+                cells
+                    .push(Cell::from(Span::styled(short(&first_line(&dep.message), message_w), t.status(&dep.status))));
                 Some(TRow::new(cells))
             }
             Row::Replica { a, d, r } => {
@@ -94,7 +109,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
                 let mut cells = vec![
                     Cell::from(format!("    {}", rep.replica_id)),
                     Cell::from(Span::styled(rep.state.clone(), t.status(&rep.state))),
-                    Cell::from(format!("{} {node}{pid}", rep.node_ip)),
+                    Cell::from(short(&format!("{} {node}{pid}", rep.node_ip), middle_w)),
                     Cell::from(started),
                 ];
                 if let Some(h) = &app.history {
@@ -130,17 +145,6 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     } else {
         rows
     };
-    let mut widths =
-        vec![Constraint::Length(22), Constraint::Length(14), Constraint::Length(38), Constraint::Length(10)];
-    let mut header = vec!["APP / DEPLOYMENT", "STATUS", "ROUTE / REPLICAS / NODE", "AGE"];
-    let traffic_header;
-    if let Some(h) = &app.history {
-        widths.push(Constraint::Length(40));
-        traffic_header = format!("{} REQ/S · ERR/S · P99 · HEALTHY", crate::model::history::window_label(h.window_s));
-        header.push(&traffic_header);
-    }
-    widths.push(Constraint::Min(10));
-    header.push("MESSAGE / ACTOR");
     let table = Table::new(body, widths)
         .header(TRow::new(header).style(t.header()))
         .row_highlight_style(t.selected())

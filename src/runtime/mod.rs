@@ -5,7 +5,6 @@
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 use crate::action::audit::Audit;
 use crate::action::exec::Executor;
@@ -17,11 +16,9 @@ use crate::source::kube::{KubeClients, Target};
 use crate::source::prometheus::PromSource;
 use crate::wire::k8s::DashboardRoute;
 
-struct Poller {
-    key: DashKey,
-    interest: watch::Sender<Interest>,
-    task: JoinHandle<()>,
-}
+mod tasks;
+
+use tasks::{SourceId, Tasks};
 
 pub struct Runtime {
     tx: mpsc::Sender<Msg>,
@@ -30,18 +27,18 @@ pub struct Runtime {
     clients: KubeClients,
     /// Dashboards given by address, with their clients (token resolved at launch).
     direct: Vec<(DashKey, DashboardClient)>,
-    kube: Option<JoinHandle<()>>,
-    /// What `kube` watches; the Events watcher follows it.
+    /// Every running source, by id; what each one was started for is kept beside it below.
+    tasks: Tasks,
+    /// What the Kubernetes source watches; the Events watcher follows it.
     kube_target: Option<Target>,
-    /// The Events watcher, running only while a view shows events (`events_wanted`).
-    events: Option<JoinHandle<()>>,
+    /// Whether a view shows events, so the Events watcher should run.
     events_wanted: bool,
-    tune: Option<JoinHandle<()>>,
-    /// Where Prometheus is (`--prometheus`, `--prometheus-service`, `:prom`), and the querier
-    /// running for a window.
+    /// Where Prometheus is (`--prometheus`, `--prometheus-service`, `:prom`), and the window and
+    /// topic the History source was started for.
     prom_source: Option<PromSource>,
-    prom: Option<(u64, crate::msg::HistoryTopic, JoinHandle<()>)>,
-    poller: Option<Poller>,
+    history: Option<(u64, crate::msg::HistoryTopic)>,
+    /// The dashboard the Dashboard source polls, and how to tell it what the screen needs.
+    dashboard: Option<(DashKey, watch::Sender<Interest>)>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
     /// Runs actions; `None` with --readonly, so nothing can be sent.
@@ -56,14 +53,12 @@ impl Runtime {
             timeout,
             clients: KubeClients::default(),
             direct: Vec::new(),
-            kube: None,
+            tasks: Tasks::default(),
             kube_target: None,
-            events: None,
             events_wanted: false,
-            tune: None,
             prom_source: None,
-            prom: None,
-            poller: None,
+            history: None,
+            dashboard: None,
             refresh_seq: 0,
             executor: None,
         }
@@ -88,66 +83,58 @@ impl Runtime {
     pub fn set_prometheus(&mut self, source: PromSource) {
         self.prom_source = Some(source);
         // A new source: the querier of the old one stops; the next Poll starts one.
-        if let Some((_, _, t)) = self.prom.take() {
-            t.abort();
-        }
+        self.tasks.stop(SourceId::History);
+        self.history = None;
     }
 
     /// Runs the Prometheus querier for a topic over `window_s`, replacing one for another topic
     /// or window; none when the view shows no history.
     fn query_history(&mut self, topic: Option<crate::msg::HistoryTopic>, window_s: u64) {
         let want = topic.filter(|_| window_s > 0);
-        if self.prom.as_ref().is_some_and(|(w, tp, t)| Some(*tp) == want && *w == window_s && !t.is_finished()) {
+        let running = self.history.filter(|_| self.tasks.is_running(SourceId::History));
+        if running.is_some_and(|(w, tp)| Some(tp) == want && w == window_s) {
             return;
         }
-        if let Some((_, _, t)) = self.prom.take() {
-            t.abort();
-            tracing::debug!("history querier stopped");
-        }
+        self.tasks.stop(SourceId::History);
+        self.history = None;
         if let (Some(source), Some(topic)) = (&self.prom_source, want) {
-            let task = tokio::spawn(crate::source::prometheus::run(
+            let task = crate::source::prometheus::run(
                 source.clone(),
                 self.clients.clone(),
                 self.timeout,
                 topic,
                 window_s,
                 self.tx.clone(),
-            ));
-            self.prom = Some((window_s, topic, task));
-            tracing::debug!(?topic, window_s, "history querier started");
+            );
+            self.tasks.start(SourceId::History, task);
+            self.history = Some((window_s, topic));
         }
     }
 
     pub fn start_tune(&mut self, dirs: Vec<std::path::PathBuf>) {
-        self.tune = Some(tokio::spawn(crate::source::tune::run(dirs, self.refresh, self.tx.clone())));
+        self.tasks.start(SourceId::Tune, crate::source::tune::run(dirs, self.refresh, self.tx.clone()));
     }
 
     /// Watches a context and namespace, replacing what was watched before.
     pub fn watch_kube(&mut self, target: Target) {
-        if let Some(k) = self.kube.take() {
-            k.abort();
-        }
-        self.kube = Some(tokio::spawn(crate::source::kube::run(target.clone(), self.clients.clone(), self.tx.clone())));
+        let task = crate::source::kube::run(target.clone(), self.clients.clone(), self.tx.clone());
+        self.tasks.start(SourceId::Kube, task);
         self.kube_target = Some(target);
-        if let Some(e) = self.events.take() {
-            e.abort();
-        }
+        // The Events watcher follows the new target.
+        self.tasks.stop(SourceId::Events);
         self.watch_events();
     }
 
     /// Starts or stops the Events watcher of the current target, as `events_wanted` says.
     fn watch_events(&mut self) {
-        match (&self.events, &self.kube_target, self.events_wanted) {
-            (None, Some(target), true) => {
+        // One that ended on its own (a watch it could not start) waits for a new target.
+        match (self.tasks.has(SourceId::Events), &self.kube_target, self.events_wanted) {
+            (false, Some(target), true) => {
                 let task = crate::source::kube::run_events(target.clone(), self.clients.clone(), self.tx.clone());
-                self.events = Some(tokio::spawn(task));
-                tracing::debug!("events watcher started");
+                self.tasks.start(SourceId::Events, task);
             }
-            (Some(_), _, false) => {
-                if let Some(e) = self.events.take() {
-                    e.abort();
-                    tracing::debug!("events watcher stopped");
-                }
+            (true, _, false) => {
+                self.tasks.stop(SourceId::Events);
             }
             _ => {}
         }
@@ -160,8 +147,8 @@ impl Runtime {
             Effect::Kube(target) => self.watch_kube(target),
             Effect::RefreshNow => {
                 self.refresh_seq = self.refresh_seq.wrapping_add(1);
-                if let Some(p) = &self.poller {
-                    p.interest.send_modify(|i| i.refresh_seq = self.refresh_seq);
+                if let Some((_, interest)) = &self.dashboard {
+                    interest.send_modify(|i| i.refresh_seq = self.refresh_seq);
                 }
             }
             Effect::Poll { dashboard, interest } => self.poll(dashboard, interest),
@@ -207,62 +194,49 @@ impl Runtime {
         self.watch_events();
         self.query_history(interest.history, interest.history_window_s);
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
-        match (&self.poller, dashboard) {
+        let polling = self.tasks.is_running(SourceId::Dashboard);
+        match (&self.dashboard, dashboard) {
             // The same dashboard, still polled (a poller ends only when it could not start).
-            (Some(p), Some(key)) if p.key == key && !p.task.is_finished() => {
-                p.interest.send_if_modified(|cur| {
+            (Some((key, sender)), Some(asked)) if *key == asked && polling => {
+                sender.send_if_modified(|cur| {
                     let changed = *cur != want;
                     *cur = want;
                     changed
                 });
             }
-            (_, dashboard) => {
-                if let Some(p) = self.poller.take() {
-                    tracing::debug!(key = ?p.key, "dashboard poller stopped");
-                    p.task.abort();
-                }
-                if let Some(key) = dashboard {
-                    self.poller = self.start_poller(key, want);
+            (_, asked) => {
+                self.tasks.stop(SourceId::Dashboard);
+                self.dashboard = None;
+                if let Some(key) = asked {
+                    self.start_poller(key, want);
                 }
             }
         }
     }
 
-    fn start_poller(&self, key: DashKey, interest: Interest) -> Option<Poller> {
+    fn start_poller(&mut self, key: DashKey, interest: Interest) {
         let (itx, irx) = watch::channel(interest);
         let (refresh, tx) = (self.refresh, self.tx.clone());
-        let task = match &key {
+        match &key {
             DashKey::Url(_) => {
-                let client = self.direct.iter().find(|(k, _)| *k == key)?.1.clone();
-                tokio::spawn(poller::run(client, key.clone(), refresh, irx, tx))
+                let Some((_, client)) = self.direct.iter().find(|(k, _)| *k == key) else { return };
+                self.tasks.start(SourceId::Dashboard, poller::run(client.clone(), key.clone(), refresh, irx, tx));
             }
-            DashKey::Proxied { context, route } => tokio::spawn(proxied(
-                self.clients.clone(),
-                context.clone(),
-                route.clone(),
-                key.clone(),
-                (refresh, self.timeout),
-                irx,
-                tx,
-            )),
-        };
-        tracing::debug!(?key, "dashboard poller started");
-        Some(Poller { key, interest: itx, task })
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let tasks = [
-            self.kube.take(),
-            self.events.take(),
-            self.tune.take(),
-            self.poller.take().map(|p| p.task),
-            self.prom.take().map(|(_, _, t)| t),
-        ];
-        for task in tasks.into_iter().flatten() {
-            task.abort();
+            DashKey::Proxied { context, route } => {
+                let task = proxied(
+                    self.clients.clone(),
+                    context.clone(),
+                    route.clone(),
+                    key.clone(),
+                    (refresh, self.timeout),
+                    irx,
+                    tx,
+                );
+                self.tasks.start(SourceId::Dashboard, task);
+            }
         }
+        tracing::debug!(?key, "dashboard poller started");
+        self.dashboard = Some((key, itx));
     }
 }
 
