@@ -38,7 +38,7 @@ fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static
         Connection::Disconnected(e) => (format!("✖ {e}"), t.error()),
         Connection::Unauthorized(e) => (format!("✖ {e}"), t.error()),
     };
-    let nodes = state.groups.iter().map(|g| g.nodes.iter().filter(|n| n.alive).count()).sum::<usize>();
+    let nodes = state.totals.nodes_alive;
     let shown = if i == app.current { " · shown in views 1-6" } else { "" };
     Line::from(vec![
         Span::styled(format!(" dashboard {} ", state.dashboard), t.muted()),
