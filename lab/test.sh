@@ -15,8 +15,19 @@ cd "$ROOT"
 "$LAB_SCRIPTS/setup.sh" --for-tests
 
 run_tests() { cargo nextest run --no-fail-fast --no-tests=fail "$@"; }
-# How many tests nextest lists for ARGS (the same selection arguments as a run's).
-count_tests() { cargo nextest list --message-format oneline "$@" 2>/dev/null | grep -c . || true; }
+# How many tests nextest lists for ARGS, a run's arguments: those that only say how to run
+# (--test-threads N) are not list's, and are left out.
+count_tests() {
+  local select=()
+  while (($#)); do
+    case "$1" in
+      --test-threads) shift 2 ;;
+      --test-threads=*) shift ;;
+      *) select+=("$1"); shift ;;
+    esac
+  done
+  cargo nextest list --message-format oneline "${select[@]}" 2>/dev/null | grep -c . || true
+}
 # Every stage runs exactly the tests it selects, counted by nextest's own list of the same
 # selection, never a constant: run_stage ARGS... fails when the run's count differs (a test that
 # did not run, a filter that matched nothing).
