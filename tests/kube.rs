@@ -981,7 +981,14 @@ fn readonly_writes_nothing_the_api_server_audit_log_shows() {
     std::thread::sleep(Duration::from_millis(500));
     let s = p.screen();
     assert!(!s.contains("Scale big?"), "no confirmation with --readonly: {s}");
-    p.keys(&["Tab", "Enter", "Escape", "Escape"]);
+    p.keys(&["Tab", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    p.close_and_quit();
+    // Then every view and key, from a fresh start (the keys above left the filter and a view).
+    let p = Pane::raytop_env(
+        &[("KUBECONFIG", kc.as_str())],
+        &["--readonly", "-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"],
+    );
     p.wait_for("raycluster-gpu", Duration::from_secs(20));
     let keys =
         ["Enter", "j", "+", "-", "s", "m", "M", "x", "c", "r", "R", "Enter", "y", "Tab", "Enter", "Escape", "j", "j"];

@@ -235,7 +235,7 @@ impl Runtime {
                 self.tasks.start(SourceId::Dashboard, task);
             }
         }
-        tracing::debug!(?key, "dashboard poller started");
+        tracing::debug!(?key, "polling dashboard");
         self.dashboard = Some((key, itx));
     }
 }

@@ -21,6 +21,19 @@ pub enum SourceId {
     Dashboard,
 }
 
+impl SourceId {
+    /// What the log calls it: "events watcher started" is what a reader of the log looks for.
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceId::Kube => "kube watcher",
+            SourceId::Events => "events watcher",
+            SourceId::Tune => "tune reader",
+            SourceId::History => "history querier",
+            SourceId::Dashboard => "dashboard poller",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Tasks {
     running: HashMap<SourceId, JoinHandle<()>>,
@@ -31,7 +44,7 @@ impl Tasks {
     pub fn start(&mut self, id: SourceId, task: impl Future<Output = ()> + Send + 'static) {
         self.stop(id);
         self.running.insert(id, tokio::spawn(task));
-        tracing::debug!(?id, "source started");
+        tracing::debug!("{} started", id.label());
     }
 
     /// Stops source `id`; false when none was running.
@@ -39,7 +52,7 @@ impl Tasks {
         match self.running.remove(&id) {
             Some(task) => {
                 task.abort();
-                tracing::debug!(?id, "source stopped");
+                tracing::debug!("{} stopped", id.label());
                 true
             }
             None => false,
