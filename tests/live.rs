@@ -809,8 +809,8 @@ fn lab_tune() -> raytop::model::tune::Tune {
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
     // A RUNNING trial between ASHA's milestones 8 and 16 (so the scheduler does not end it first),
-    // of the newest experiment, while another of its trials runs too (so the sweep has more to
-    // do than the trial cancelled).
+    // of the newest experiment, while another of its trials runs with results still to come (so
+    // the sweep has more to do than the trial cancelled).
     let (exp, victim, _) =
         eventually("a RUNNING trial between milestones, and another", Duration::from_secs(240), || {
             let tune = lab_tune();
@@ -824,7 +824,11 @@ fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
                 .iter()
                 .find(|t| (8..=12).contains(&t.iterations))
                 .ok_or(format!("iterations {:?}", running.iter().map(|t| t.iterations).collect::<Vec<_>>()))?;
-            let o = running.iter().find(|t| t.trial_id != v.trial_id).ok_or("no other trial RUNNING")?;
+            // One with results still to come: short of milestone 16, where ASHA may end it.
+            let o = running
+                .iter()
+                .find(|t| t.trial_id != v.trial_id && t.iterations < 16)
+                .ok_or("no other trial RUNNING short of milestone 16")?;
             Ok((e.name.clone(), v.trial_id.clone(), o.trial_id.clone()))
         });
     let dir = common::lab_tune_dir();
@@ -837,11 +841,8 @@ fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
     p.keys(&["Enter", "c"]);
     let s = p.wait_for(&format!("Cancel trial {victim}?"), Duration::from_secs(10));
     assert!(s.contains("status  RUNNING → ERROR") && s.contains("SIGTERM"), "{s}");
-    p.keys(&["Tab", "Enter"]);
-    let t0 = std::time::Instant::now();
-    let s = p.wait_for("✔ done", Duration::from_secs(60));
-    assert!(s.contains("SIGTERM sent to pid"), "{s}");
-    // What every other trial of the sweep had reported when the cancel was sent.
+    // What every other trial of the sweep had reported just before the cancel is sent (read
+    // after it, a trial that ended meanwhile would leave the sweep nothing to go on with).
     let at_cancel: std::collections::BTreeMap<String, u64> = lab_tune()
         .experiments
         .iter()
@@ -850,6 +851,10 @@ fn cancel_from_the_leaderboard_ends_the_trial_error_and_the_sweep_goes_on() {
         .filter(|t| t.trial_id != victim)
         .map(|t| (t.trial_id.clone(), t.iterations))
         .collect();
+    p.keys(&["Tab", "Enter"]);
+    let t0 = std::time::Instant::now();
+    let s = p.wait_for("✔ done", Duration::from_secs(60));
+    assert!(s.contains("SIGTERM sent to pid"), "{s}");
     p.keys(&["Escape"]);
     p.wait("the outcome dismissed", Duration::from_secs(5), |s| !s.contains("✔ done"));
     let s = p.wait("the trial ERROR on screen", Duration::from_secs(90), |s| {
