@@ -1063,7 +1063,8 @@ fn start_apiserver(argv: &[String]) {
         .unwrap();
     std::fs::write(format!("{}/run/apiserver.pid", kube_dir()), child.id().to_string()).unwrap();
     common::eventually("kube-apiserver answers again", Duration::from_secs(60), || {
-        match kapi("admin", "GET", "/readyz", "application/json", None).0 {
+        // Refused until it listens: try_kapi, which answers that as an error to wait out.
+        match try_kapi("admin", "GET", "/readyz", "application/json", None)?.0 {
             200 => Ok(()),
             code => Err(format!("readyz {code}")),
         }
