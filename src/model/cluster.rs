@@ -85,9 +85,8 @@ pub struct ReportedNode {
 /// Logical usage per node id, from the autoscaler's report.
 pub type ReportedUsage = BTreeMap<String, ReportedNode>;
 
-/// The per-node part of a v1 report; `None` when it has none (older Ray, or no nodes yet), so the
-/// summary's usage text stays the source.
-/// Logical usage per node from a v1 report that carries it (`ReportKind::V1WithUsage`).
+/// Logical usage per node from a v1 report that carries it (`ReportKind::V1WithUsage`); without
+/// it (older Ray, no nodes yet) the summary's usage text stays the source.
 pub fn reported_usage(status: &ClusterStatusV1) -> ReportedUsage {
     status
         .load_metrics_report

@@ -35,6 +35,9 @@ pub struct History {
     /// 2,000 nodes too.
     #[serde(skip)]
     by_instance: HashMap<&'static str, HashMap<String, usize>>,
+    /// Bumped by every answer: what is derived from the results is derived again when it moves.
+    #[serde(skip)]
+    revision: u64,
 }
 
 impl History {
@@ -47,6 +50,7 @@ impl History {
             error: None,
             failing_since: None,
             by_instance: HashMap::new(),
+            revision: 0,
         }
     }
 
@@ -61,6 +65,7 @@ impl History {
                     .collect();
                 self.by_instance.insert(name, index);
                 self.results.insert(name, result);
+                self.revision += 1;
                 self.answered_at = Some(at);
                 self.error = None;
                 self.failing_since = None;
@@ -190,6 +195,12 @@ pub struct GroupSeries {
 }
 
 impl History {
+    /// Changes with every answer (and differs between two histories' answers only by chance: a
+    /// new history starts at 0, as one with no answer yet).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// The series of a group's nodes (those with a known metrics port), combined.
     pub fn group_series(&self, grp: &super::cluster::Group) -> GroupSeries {
         let of = |name: &'static str| {

@@ -73,6 +73,12 @@ pub struct Dashboard {
     /// Each group's history (by group name), combined from its nodes' series.
     #[serde(skip)]
     pub group_history: BTreeMap<String, history::GroupSeries>,
+    /// What `group_history` was combined from: (groups revision, history source and revision).
+    #[serde(skip)]
+    group_history_of: Option<(u64, String, u64)>,
+    /// Bumped whenever the groups are rebuilt.
+    #[serde(skip)]
+    groups_revision: u64,
     pub autoscaler: Autoscaler,
     pub serve: Serve,
     pub jobs: Vec<JobSummary>,
@@ -179,6 +185,8 @@ impl Dashboard {
             groups: Vec::new(),
             totals: Totals::default(),
             group_history: BTreeMap::new(),
+            group_history_of: None,
+            groups_revision: 0,
             autoscaler: Autoscaler::default(),
             serve: Serve::default(),
             jobs: Vec::new(),
@@ -333,6 +341,7 @@ impl Dashboard {
         if self.nodes.is_some() || reported.is_some() {
             self.groups = build_groups(self.nodes.as_ref(), reported, &self.config.limits);
             self.totals = Totals::of(&self.groups);
+            self.groups_revision += 1;
         }
         let shapes = autoscaler::shapes_from_groups(&self.groups, &self.config.shapes);
         self.autoscaler.source = self.report.source;
@@ -347,7 +356,13 @@ impl Dashboard {
     /// changes.
     pub fn apply_history(&mut self, h: &history::History) {
         self.gpus.apply_history(h);
-        self.group_history = self.groups.iter().map(|g| (g.name.clone(), h.group_series(g))).collect();
+        // Every dashboard answer comes here; the groups' series (a scan of every node's) are
+        // combined again only when the groups or the history moved.
+        let of = (self.groups_revision, h.source.clone(), h.revision());
+        if self.group_history_of.as_ref() != Some(&of) {
+            self.group_history = self.groups.iter().map(|g| (g.name.clone(), h.group_series(g))).collect();
+            self.group_history_of = Some(of);
+        }
     }
 
     /// The newest fetch time over all endpoints: whether the dashboard answers at all.

@@ -230,20 +230,26 @@ fn object_cells(app: &App, row: &Row, widths: &[usize], now_s: f64) -> Option<Ve
     let width = |col: usize| widths.get(col).copied().unwrap_or(usize::MAX);
     let k = &app.k8s;
     let age = |c: Option<f64>| c.map(|c| fmt_age(now_s - c)).unwrap_or_default();
-    let mut cells = match row {
-        Row::K8sCluster { c } => cluster_cells(app, k.clusters.get(*c)?),
-        Row::K8sGroup { c, g } => group_cells(app, k.clusters.get(*c)?.groups.get(*g)?),
-        Row::K8sPod { c, g, p } => pod_cells(app, k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?, width(0)),
-        Row::RayJob { j } => job_cells(app, k.jobs.get(*j)?, width(4)),
-        Row::RayService { s } => service_cells(app, k.services.get(*s)?, width(4)),
+    // Each row's cells, and when its object was created (a group is not an object: no age).
+    let (mut cells, created) = match row {
+        Row::K8sCluster { c } => {
+            let cl = k.clusters.get(*c)?;
+            (cluster_cells(app, cl), cl.created)
+        }
+        Row::K8sGroup { c, g } => (group_cells(app, k.clusters.get(*c)?.groups.get(*g)?), None),
+        Row::K8sPod { c, g, p } => {
+            let pod = k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?;
+            (pod_cells(app, pod, width(0)), pod.pod.created)
+        }
+        Row::RayJob { j } => {
+            let job = k.jobs.get(*j)?;
+            (job_cells(app, job, width(4)), job.created)
+        }
+        Row::RayService { s } => {
+            let svc = k.services.get(*s)?;
+            (service_cells(app, svc, width(4)), svc.created)
+        }
         _ => return None,
-    };
-    let created = match row {
-        Row::K8sCluster { c } => k.clusters.get(*c)?.created,
-        Row::K8sPod { c, g, p } => k.clusters.get(*c)?.groups.get(*g)?.pods.get(*p)?.pod.created,
-        Row::RayJob { j } => k.jobs.get(*j)?.created,
-        Row::RayService { s } => k.services.get(*s)?.created,
-        _ => None,
     };
     cells.push((age(created), app.theme.text()));
     Some(cells)
