@@ -461,9 +461,8 @@ fn cluster_view_with_history_per_node_and_group() {
 fn group_history_follows_a_new_history_source() {
     let (mut app, now) = lab_app("v3-history", View::Cluster);
     app.set_history(all_captured(now));
-    let gpu_group = |app: &raytop::state::App| {
-        render(app, now).lines().find(|l| l.contains("▾ gpu-group")).unwrap().to_string()
-    };
+    let gpu_group =
+        |app: &raytop::state::App| render(app, now).lines().find(|l| l.contains("▾ gpu-group")).unwrap().to_string();
     assert!(gpu_group(&app).contains("  44% mem 10%"), "positive control: {}", gpu_group(&app));
     app.set_history(raytop::model::history::History::new("http://other:9090".into()));
     assert!(!gpu_group(&app).contains('%'), "{}", gpu_group(&app));
