@@ -256,6 +256,15 @@ wait_up 30 containerd "containerd serving" ctr_node version
 t=$SECONDS
 ctr_node images import --index-name "$PAUSE_REF" "$PAUSE_IMAGE" >/dev/null
 ctr_node images import --index-name docker.io/rayproject/ray:2.60.0 "$RAY_IMAGE" >/dev/null
+# ctr also names each image after the tag inside its archive (import-<date>:NAME), and the CRI
+# then looks the sandbox image up by that name and fails: keep only the names given above.
+for extra in $(ctr_node images ls -q | grep '^import-' || true); do ctr_node images rm "$extra" >/dev/null; done
+# The CRI keeps the names it saw at import in its own cache; a restart reads them afresh.
+kill -TERM "$CONTAINERD_PID"
+for _ in $(seq 100); do pid_alive "$CONTAINERD_PID" || break; sleep 0.1; done
+CONTAINERD_PID=$(start containerd nsenter -t "$NODE_PID" -m -n -- containerd --config "$RRUN/containerd.toml")
+state CONTAINERD_PID "$CONTAINERD_PID"
+wait_up 30 containerd "containerd serving again" ctr_node version
 rlog "images imported in $((SECONDS - t)) s"
 
 # Pod cgroups live under one root of ours in every controller, so down.sh can find them all.
