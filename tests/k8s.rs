@@ -152,7 +152,7 @@ fn kube_view() {
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
     let screen = term.backend().to_string();
-    assert!(screen.contains("gpu-group") && screen.contains("Unschedulable"), "{screen}");
+    assert!(screen.contains("gpu-group") && screen.contains("Pending 3 Insufficient"), "{screen}");
     assert!(screen.contains("FailedScheduling"), "{screen}");
     insta::assert_snapshot!(screen);
 }

@@ -73,6 +73,8 @@ pub struct Condition {
     #[serde(default, deserialize_with = "or_default")]
     pub status: String,
     pub reason: Option<String>,
+    /// Kept for PodScheduled: the scheduler says there what no node has.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -122,7 +122,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         Row::K8sCluster { c } | Row::K8sGroup { c, .. } | Row::K8sPod { c, .. } => app.k8s.clusters.get(*c),
         _ => None,
     });
-    let events_h = if selected_cluster.is_some_and(|c| !c.events.is_empty()) { 8 } else { 0 };
+    // A real cluster's events come fast (the kubelet alone posts four or more per pod): a third of
+    // the height, at least 8 rows, keeps the operator's and the scheduler's in sight.
+    let events_h =
+        if selected_cluster.is_some_and(|c| !c.events.is_empty()) { (area.height / 3).clamp(8, 20) } else { 0 };
     let dash_h = u16::from(selected_cluster.is_some());
     let [notice_area, table_area, dash_area, events_area] = Layout::vertical([
         Constraint::Length(notices.len() as u16),
@@ -308,8 +311,13 @@ fn group_cells(app: &App, grp: &crate::model::k8s::K8sGroup) -> Vec<Text> {
 
 fn pod_cells(app: &App, pod: &crate::model::k8s::PodRow, name_w: usize) -> Vec<Text> {
     let t = &app.theme;
-    let phase =
-        if pod.pod.reason.is_empty() { pod.pod.phase.clone() } else { format!("{} {}", pod.pod.phase, pod.pod.reason) };
+    // A pod the scheduler cannot place shows what no node has ("Pending 1 Insufficient cpu"):
+    // the column is narrow, and the cause says more than the word "Unschedulable".
+    let reason = match pod.pod.reason.strip_prefix("Unschedulable (") {
+        Some(cause) => cause.trim_end_matches(')'),
+        None => pod.pod.reason.as_str(),
+    };
+    let phase = if reason.is_empty() { pod.pod.phase.clone() } else { format!("{} {}", pod.pod.phase, reason) };
     let ray = match &pod.ray_node {
         Some(n) => format!("{} {}cpu {}gpu", n.state, amount_pair(n.cpu), amount_pair(n.gpu)),
         None => "-".into(),
@@ -411,7 +419,7 @@ fn draw_events(f: &mut Frame, area: Rect, app: &App, cl: &crate::model::k8s::K8s
     let lines: Vec<Line> = cl
         .events
         .iter()
-        .take(6)
+        .take(usize::from(area.height.saturating_sub(2)))
         .map(|e| {
             let style = if e.kind == "Warning" { t.warn() } else { t.text() };
             Line::from(vec![
