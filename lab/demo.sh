@@ -35,5 +35,5 @@ else
   "$LAB_SCRIPTS/up.sh" "${UP_ARGS[@]}"
 fi
 
-"$ROOT/target/debug/raytop" --dashboard "$DASHBOARD_URL" --cluster-config "$LAB/cluster.yaml" \
+"$TARGET_DIR/debug/raytop" --dashboard "$DASHBOARD_URL" --cluster-config "$LAB/cluster.yaml" \
   --tune-dir "$TUNE_STORAGE" "${RAYTOP_ARGS[@]}"

@@ -97,7 +97,7 @@ print(json.dumps({
 PY
 }
 
-measure raytop "$ROOT/target/release/raytop --dashboard @URL@ --refresh 1 --cluster-config $LAB/cluster.yaml --tune-dir $TUNE_STORAGE"
+measure raytop "$TARGET_DIR/release/raytop --dashboard @URL@ --refresh 1 --cluster-config $LAB/cluster.yaml --tune-dir $TUNE_STORAGE"
 measure peer "$PEER --master @URL@"
 "$VENV/bin/python" - "$OUT/raytop.json" "$OUT/peer.json" <<'PY'
 import json, sys
@@ -118,5 +118,5 @@ done < "$OUT/raytop.views.txt"
 
 if [[ -z ${NO_RIG:-} ]]; then
   echo
-  python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$ROOT/target/release/raytop" --peer "$PEER" --out "$OUT/rig"
+  python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$TARGET_DIR/release/raytop" --peer "$PEER" --out "$OUT/rig"
 fi

@@ -13,6 +13,10 @@ RAY_VERSION_PIN="2.60.0"
 RAY_SPEC="ray[default,serve,tune]==$RAY_VERSION_PIN"
 # The stamp records exactly what was installed; setup.sh reinstalls when it differs.
 VENV_STAMP="$VENV/.raytop-lab-stamp"
+# Builds that outlive a checkout (Kubernetes, the operator, images, cargo's target for CI).
+CACHE_ROOT="${RAYTOP_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/raytop-lab}"
+# Where cargo puts the binaries the scripts run: the checkout's target/ unless told otherwise.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 PORT="${RAYTOP_LAB_PORT:-8265}"
 DASHBOARD_URL="http://127.0.0.1:$PORT"

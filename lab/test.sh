@@ -13,6 +13,10 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# A clean checkout (CI) would otherwise compile every dependency again, most of a CI run on two
+# cores: cargo's target lives in the cache, shared by checkouts, unless the caller chose one.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE_ROOT/cargo-target}"
+TARGET_DIR="$CARGO_TARGET_DIR"
 
 "$LAB_SCRIPTS/setup.sh" --for-tests
 
@@ -104,7 +108,7 @@ check_stages_cover_ignored
 "$LAB_SCRIPTS/fuzz.sh" 20
 # The scale rig for a short, fixed budget with the debug build: the whole-process path works and
 # never two requests to one endpoint are in flight (full size, release build: lab/figures.sh).
-python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$ROOT/target/debug/raytop" --nodes 500 --actors 5000 \
+python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$TARGET_DIR/debug/raytop" --nodes 500 --actors 5000 \
   --replicas 100 --trials 1000 --seconds 10 --keys 8 --slow 1
 
 trap '"$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT

@@ -100,6 +100,8 @@ fn workers_that_fit_no_node_show_the_schedulers_cause() {
 fn the_kube_view_shows_the_operators_schedulers_and_kubelets_events() {
     let kc = kubeconfig();
     let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    // Tall enough for the panel to hold the cluster's first events under the probes' later ones.
+    p.resize(160, 60);
     p.wait_for("raycluster-gpu", Duration::from_secs(30));
     p.keys(&["/"]);
     p.type_text("raycluster-gpu");

@@ -12,7 +12,7 @@ PROM_URL=${RAYTOP_LAB_PROM_URL:-http://127.0.0.1:${RAYTOP_LAB_PROM_PORT:-9391}}
 mkdir -p "$OUT"
 cargo build --quiet
 snap=$(mktemp)
-"$ROOT/target/debug/raytop" snapshot --json --dashboard "$DASHBOARD_URL" --prometheus "$PROM_URL" >"$snap"
+"$TARGET_DIR/debug/raytop" snapshot --json --dashboard "$DASHBOARD_URL" --prometheus "$PROM_URL" >"$snap"
 if [[ -n "${2:-}" ]]; then "$LAB_SCRIPTS/capture.sh" "$2"; fi
 python3 - "$snap" "$OUT" "$PROM_URL" <<'PY'
 import json, subprocess, sys, urllib.parse

@@ -8,7 +8,7 @@ source "$(dirname "$0")/../lib.sh"
 SECS=${1:-60}
 PROM_PORT=${RAYTOP_LAB_PROM_PORT:-9391}
 cargo build --quiet
-BIN="$ROOT/target/debug/raytop" # counts, not speed: the debug build asks the same
+BIN="$TARGET_DIR/debug/raytop" # counts, not speed: the debug build asks the same
 work=$(mktemp -d)
 trap 'tmux kill-session -t raytop-promfig 2>/dev/null || true; kill "$proxy" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
