@@ -173,3 +173,93 @@ fn scaling_up_starts_a_real_ray_node_and_deleting_a_pod_removes_exactly_it() {
     let results = audit.lines().filter(|l| l.contains(r#""phase":"result""#) && l.contains(r#""ok":true"#)).count();
     assert_eq!((audit.lines().count(), results), (4, 2), "both changes audited, intent and result: {audit}");
 }
+
+/// Sets `cpu-group` of raycluster-lab back to one replica when dropped, pass or fail, so a test
+/// that stops half-way leaves the cluster as the others expect it.
+struct OneCpuWorker;
+
+impl Drop for OneCpuWorker {
+    fn drop(&mut self) {
+        let state = tempfile::tempdir().unwrap();
+        let _ = common::raytop()
+            .args(["scale", "-n", "ray-lab", "raycluster-lab", "cpu-group", "--replicas", "1", "--yes"])
+            .env("KUBECONFIG", kubeconfig())
+            .env("XDG_STATE_HOME", state.path())
+            .stdin(std::process::Stdio::null())
+            .output();
+    }
+}
+
+/// The worker pod rows of raycluster-lab's cpu-group on the screen, with their Ray node state.
+fn cpu_worker_rows(screen: &str) -> Vec<(String, bool)> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            // A table row starts with the pod's name; the dialog and the events only mention it.
+            let name = l.trim_start_matches('│').split_whitespace().next()?;
+            name.starts_with("raycluster-lab-cpu-group-worker-").then_some(())?;
+            Some((name.to_string(), l.contains("ALIVE")))
+        })
+        .collect()
+}
+
+/// Scale from keys, in the TUI: `+` on the group asks, yes patches, and the group's row follows
+/// the operator, scheduler, kubelet and Ray until the new pod is an ALIVE Ray node; `x` on that
+/// pod asks to remove exactly it, and the operator deletes that one and no other.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn in_tmux_plus_starts_a_ray_node_and_x_removes_exactly_the_selected_pod() {
+    let _restore = OneCpuWorker;
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.resize(160, 60);
+    p.wait_for("raycluster-lab", Duration::from_secs(30));
+    p.keys(&["/"]);
+    p.type_text("raycluster-lab");
+    p.keys(&["Enter", "Enter"]);
+    let s = p.wait("one ALIVE cpu-group worker", Duration::from_secs(30), |s| {
+        let rows = cpu_worker_rows(s);
+        rows.len() == 1 && rows[0].1
+    });
+    let first = cpu_worker_rows(&s)[0].0.clone();
+    // Rows: the cluster, headgroup, its head pod, cpu-group.
+    p.keys(&["j", "j", "j", "+"]);
+    let s = p.wait_for("Scale cpu-group?", Duration::from_secs(15));
+    assert!(s.contains("replicas  1 → 2"), "{s}");
+    p.keys(&["Tab", "Enter"]);
+    let t0 = Instant::now();
+    p.wait_for("replicas 2", Duration::from_secs(30));
+    // desired → Pending → Running → ALIVE: each step is on screen as the operator and the
+    // kubelet make it; the last one is what the user waits for.
+    let s = p.wait("a second cpu-group worker ALIVE", Duration::from_secs(240), |s| {
+        let rows = cpu_worker_rows(s);
+        rows.len() == 2 && rows.iter().all(|r| r.1)
+    });
+    eprintln!("figure: `+` confirmed to the new Ray node ALIVE on screen in {} ms", t0.elapsed().as_millis());
+    let added = cpu_worker_rows(&s).into_iter().map(|r| r.0).find(|n| *n != first).unwrap();
+    p.keys(&["Escape"]);
+    // The row under cpu-group is one of its two pods: the confirmation names which.
+    p.keys(&["j", "x"]);
+    let s = p.wait_for("Remove pod ", Duration::from_secs(15));
+    let mut target = if s.contains(&format!("Remove pod {added}")) { added.clone() } else { first.clone() };
+    if target != added {
+        // The first worker is the selected one: move to the added pod instead.
+        p.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+        p.keys(&["j", "x"]);
+        let s = p.wait_for(&format!("Remove pod {added}"), Duration::from_secs(15));
+        assert!(s.contains("workersToDelete"), "{s}");
+        target = added.clone();
+    }
+    p.keys(&["Tab", "Enter"]);
+    p.wait_for("✔ done", Duration::from_secs(30));
+    p.keys(&["Escape"]);
+    let s = p.wait("the selected pod gone", Duration::from_secs(120), |s| {
+        let rows = cpu_worker_rows(s);
+        rows.len() == 1 && rows[0].0 != target
+    });
+    assert_eq!(cpu_worker_rows(&s)[0].0, first, "the other pod stayed: {s}");
+    let audit = std::fs::read_to_string(p.audit_file()).unwrap();
+    assert_eq!(audit.lines().count(), 4, "two changes, intent and result each: {audit}");
+    p.close_and_quit();
+}
