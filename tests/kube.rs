@@ -656,7 +656,7 @@ fn with_the_autoscaler_replicas_are_refused_and_min_moves_instead() {
     assert_eq!(rc.get()["metadata"]["resourceVersion"], before, "nothing was written");
     let (code, out, err) = scale(state.path(), &["scale-auto", "big", "--min", "4", "--yes"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("min 1 → 4 makes it add 2 worker(s)"), "{out}");
+    assert!(out.contains("min 1 → 4: KubeRay creates 2 pod(s) at once"), "{out}");
     let big = rc.group("big");
     assert_eq!(
         (big["minReplicas"].as_i64(), big["replicas"].as_i64()),

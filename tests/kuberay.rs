@@ -263,3 +263,144 @@ fn in_tmux_plus_starts_a_ray_node_and_x_removes_exactly_the_selected_pod() {
     assert_eq!(audit.lines().count(), 4, "two changes, intent and result each: {audit}");
     p.close_and_quit();
 }
+
+/// The lab's kubectl (lab/kuberay/k8s-build.sh builds it into the cache).
+fn kubectl() -> std::process::Command {
+    let cache = std::env::var("RAYTOP_LAB_CACHE").unwrap_or_else(|_| {
+        let home =
+            std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
+        format!("{home}/raytop-lab")
+    });
+    let version = std::env::var("K8S_VERSION").unwrap_or_else(|_| "v1.34.4".into());
+    let mut cmd = std::process::Command::new(format!("{cache}/kuberay/k8s-{version}/bin/kubectl"));
+    cmd.args(["--kubeconfig", &kubeconfig(), "-n", "ray-lab"]);
+    cmd
+}
+
+/// lab/kuberay/on-demand/raycluster-elastic.yaml, applied for one test and deleted when
+/// dropped, with the task that holds a CPU in it.
+struct ElasticCluster {
+    task: Option<std::process::Child>,
+}
+
+const ELASTIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/kuberay/on-demand/raycluster-elastic.yaml");
+
+impl ElasticCluster {
+    fn apply() -> ElasticCluster {
+        // A run cut off before its drop leaves one behind: start from none.
+        let _ = kubectl().args(["delete", "-f", ELASTIC, "--ignore-not-found", "--wait=true"]).output();
+        let _ = kubectl()
+            .args(["wait", "--for=delete", "pod", "-l", "ray.io/cluster=raycluster-elastic", "--timeout=120s"])
+            .output();
+        let out = kubectl().args(["apply", "-f", ELASTIC]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        ElasticCluster { task: None }
+    }
+
+    /// A task that asks one CPU, more than the head (num-cpus 0) has, and holds it: driven by
+    /// `kubectl exec` in the head pod, as a user's script would be.
+    fn hold_one_cpu(&mut self, head: &str) {
+        let script = "import ray, time\nray.init()\n@ray.remote(num_cpus=1)\ndef hold():\n    time.sleep(900)\nray.get(hold.remote())\n";
+        let child = kubectl()
+            .args(["exec", head, "-c", "ray-head", "--", "python", "-c", script])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.task = Some(child);
+    }
+}
+
+impl Drop for ElasticCluster {
+    fn drop(&mut self) {
+        if let Some(mut task) = self.task.take() {
+            let _ = task.kill();
+            let _ = task.wait();
+        }
+        let _ = kubectl().args(["delete", "-f", ELASTIC, "--wait=false"]).output();
+    }
+}
+
+/// The in-tree autoscaler (its sidecar injected by the operator): a task that wants a CPU no
+/// node has makes it raise `replicas`; raytop shows its decision (Autoscaler view) and the new
+/// pod joined to its Ray node (Kube view). Then `--min 2` (what `m` sends): KubeRay keeps at
+/// least min, and a second pod runs.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn the_in_tree_autoscaler_adds_a_worker_for_a_task_and_raising_min_adds_another() {
+    let mut elastic = ElasticCluster::apply();
+    let head = common::eventually("raycluster-elastic's head ALIVE", Duration::from_secs(180), || {
+        let json = snapshot();
+        let rc = find(&json, "raycluster-elastic", "kubernetes").ok_or("not listed yet")?;
+        match pods(rc, "headgroup").first() {
+            Some(p) if p["ray_node"]["state"] == "ALIVE" => Ok(p["name"].as_str().unwrap().to_string()),
+            other => Err(format!("head: {other:?}")),
+        }
+    });
+    // Positive control for what follows: nothing asks for a worker yet, and none runs.
+    let json = snapshot();
+    let group = |json: &Value| {
+        let rc = find(json, "raycluster-elastic", "kubernetes").unwrap();
+        rc["groups"].as_array().unwrap().iter().find(|g| g["name"] == "elastic").unwrap().clone()
+    };
+    assert_eq!(
+        (
+            group(&json)["replicas"].as_i64(),
+            pods(find(&json, "raycluster-elastic", "kubernetes").unwrap(), "elastic").len()
+        ),
+        (Some(0), 0)
+    );
+
+    elastic.hold_one_cpu(&head);
+    let t0 = Instant::now();
+    let json = common::eventually("the autoscaler's worker ALIVE", Duration::from_secs(240), || {
+        let json = snapshot();
+        let g = group(&json);
+        let rc = find(&json, "raycluster-elastic", "kubernetes").unwrap();
+        let alive = pods(rc, "elastic").iter().filter(|p| p["ray_node"]["state"] == "ALIVE").count();
+        if g["replicas"].as_i64() == Some(1) && alive == 1 { Ok(json) } else { Err(format!("{g}")) }
+    });
+    eprintln!("figure: task submitted to the autoscaler's worker ALIVE in {} ms", t0.elapsed().as_millis());
+    let dash = find(&json, "raycluster-elastic", "dashboard").unwrap();
+    let events = dash["autoscaler"]["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["decision"] == "adding" && e["message"] == "Adding 1 node(s) of type elastic."),
+        "the autoscaler's own decision: {events:?}"
+    );
+    let kube = find(&json, "raycluster-elastic", "kubernetes").unwrap();
+    assert!(
+        kube["events"].as_array().unwrap().iter().any(|e| e["reason"] == "CreatedWorkerPod"),
+        "the operator's event for the new pod: {kube}"
+    );
+
+    // `m` in the TUI sends this patch; the CLI is the same executor.
+    let state = tempfile::tempdir().unwrap();
+    let out = common::raytop()
+        .args(["scale", "-n", "ray-lab", "raycluster-elastic", "elastic", "--min", "2", "--yes"])
+        .env("KUBECONFIG", kubeconfig())
+        .env("XDG_STATE_HOME", state.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("minReplicas: 0 -> 2") && text.contains("KubeRay creates 1 pod(s) at once"), "{text}");
+    common::eventually("two elastic workers ALIVE", Duration::from_secs(240), || {
+        let json = snapshot();
+        let rc = find(&json, "raycluster-elastic", "kubernetes").unwrap();
+        let alive = pods(rc, "elastic").iter().filter(|p| p["ray_node"]["state"] == "ALIVE").count();
+        if alive == 2 && group(&json)["min"] == 2 { Ok(()) } else { Err(format!("{alive} alive: {}", group(&json))) }
+    });
+
+    // The same decision in the TUI's Autoscaler view, for this cluster.
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.resize(160, 60);
+    p.wait_for("raycluster-elastic", Duration::from_secs(30));
+    p.keys(&["/"]);
+    p.type_text("raycluster-elastic");
+    p.keys(&["Enter", "Enter"]);
+    p.wait_for("raycluster-elastic [", Duration::from_secs(30));
+    p.keys(&["2"]);
+    p.wait_for("Adding 1 node(s) of type elastic", Duration::from_secs(30));
+    p.close_and_quit();
+}

@@ -213,16 +213,19 @@ fn what_next(
         return format!("KubeRay deletes pod {pod}; {name} goes from {replicas} to {r} workers");
     }
     if autoscaling {
+        // KubeRay runs clamp(replicas, min, max) pods itself (seen on v1.5.0: min 0 → 2 with
+        // replicas 1 made the operator create the second pod at once while the autoscaler left
+        // replicas at 1), so the bound moves the pods before the autoscaler writes anything.
         if lo > replicas {
             return format!(
-                "the autoscaler owns replicas; min {} → {lo} makes it add {} worker(s)",
+                "the autoscaler owns replicas; min {} → {lo}: KubeRay creates {} pod(s) at once (it keeps at least min)",
                 g.min_replicas.unwrap_or(0),
                 lo.saturating_sub(replicas)
             );
         }
         if hi < replicas {
             return format!(
-                "the autoscaler owns replicas; max {} → {hi} makes it remove {} worker(s)",
+                "the autoscaler owns replicas; max {} → {hi}: KubeRay deletes {} pod(s) at once (it keeps at most max)",
                 show(g.max_replicas),
                 replicas.saturating_sub(hi)
             );
@@ -289,7 +292,10 @@ mod tests {
         let s = spec(true, 1, 1, 4);
         let p = plan(&s, &ScaleChange::Workers(4), "gpu-group").unwrap();
         assert_eq!(p.fields, vec![FieldChange { field: "minReplicas", before: "1".into(), after: "4".into() }]);
-        assert_eq!(p.next, "the autoscaler owns replicas; min 1 → 4 makes it add 3 worker(s)");
+        assert_eq!(
+            p.next,
+            "the autoscaler owns replicas; min 1 → 4: KubeRay creates 3 pod(s) at once (it keeps at least min)"
+        );
         let p = plan(&s, &ScaleChange::Step(-1), "gpu-group").unwrap();
         assert_eq!(
             p.fields,
