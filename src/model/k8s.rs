@@ -73,7 +73,9 @@ pub fn gpu_requests(pod_spec: &Value) -> f64 {
             let r = from("requests");
             if r > 0.0 { r } else { from("limits") }
         })
-        .sum()
+        .sum::<f64>()
+        // An empty float sum is -0.0, which `snapshot --json` would print as such.
+        + 0.0
 }
 
 pub use crate::wire::k8s::quantity;
@@ -403,6 +405,19 @@ impl K8s {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pod_without_gpus_asks_plus_zero_and_one_with_them_their_sum() {
+        let none = serde_json::json!({"containers": [{"resources": {"requests": {"cpu": "1"}}}]});
+        let zero = gpu_requests(&none);
+        assert!(zero == 0.0 && zero.is_sign_positive(), "{zero:?}");
+        assert_eq!(serde_json::to_string(&zero).unwrap(), "0.0");
+        let two = serde_json::json!({"containers": [
+            {"resources": {"limits": {"nvidia.com/gpu": "1"}}},
+            {"resources": {"requests": {"nvidia.com/gpu": 1}}}
+        ]});
+        assert_eq!(gpu_requests(&two), 2.0);
+    }
 
     #[test]
     fn absurd_counts_in_a_raycluster_saturate_instead_of_overflowing() {
