@@ -404,3 +404,72 @@ fn the_in_tree_autoscaler_adds_a_worker_for_a_task_and_raising_min_adds_another(
     p.wait_for("Adding 1 node(s) of type elastic", Duration::from_secs(30));
     p.close_and_quit();
 }
+
+const RAYJOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/kuberay/on-demand/rayjob-train.yaml");
+
+/// lab/kuberay/on-demand/rayjob-train.yaml for one test; deleted when dropped (its RayCluster
+/// goes with it: the operator owns it).
+struct TrainJob;
+
+impl TrainJob {
+    fn apply() -> TrainJob {
+        let _ = kubectl().args(["delete", "-f", RAYJOB, "--ignore-not-found", "--wait=true"]).output();
+        let out = kubectl().args(["apply", "-f", RAYJOB]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        TrainJob
+    }
+}
+
+impl Drop for TrainJob {
+    fn drop(&mut self) {
+        let _ = kubectl().args(["delete", "-f", RAYJOB, "--wait=false"]).output();
+    }
+}
+
+/// A RayJob running a Ray Train v2 DataParallelTrainer: the operator creates its RayCluster and
+/// the submitter Job, and raytop follows both the RayJob (Kubernetes) and the Ray job (that
+/// cluster's dashboard, through the service proxy) from RUNNING to SUCCEEDED, one job under
+/// one id; the Jobs view shows them side by side.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
+    let _job = TrainJob::apply();
+    let t0 = Instant::now();
+    let mut seen: Vec<String> = Vec::new();
+    let (json, rayjob) = common::eventually("the RayJob SUCCEEDED and Complete", Duration::from_secs(420), || {
+        let json = snapshot();
+        let jobs = json["kubernetes"]["jobs"].as_array().ok_or("no jobs")?;
+        let rj = jobs.iter().find(|j| j["name"] == "rayjob-train").ok_or("rayjob-train not listed")?.clone();
+        let status = format!("{} / {}", rj["job_status"].as_str().unwrap(), rj["deployment_status"].as_str().unwrap());
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "SUCCEEDED / Complete" { Ok((json, rj)) } else { Err(status) }
+    });
+    eprintln!("figure: RayJob applied to Complete in {} ms; statuses seen: {seen:?}", t0.elapsed().as_millis());
+    assert!(seen.iter().any(|s| s.starts_with("RUNNING")), "followed while it ran: {seen:?}");
+    let cluster = rayjob["cluster"].as_str().unwrap();
+    assert!(cluster.starts_with("rayjob-train-"), "the operator names its cluster after the RayJob: {rayjob}");
+    let job_id = rayjob["job_id"].as_str().unwrap();
+    assert!(job_id.starts_with("rayjob-train-"), "{rayjob}");
+    assert!(find(&json, cluster, "kubernetes").is_some(), "its RayCluster in the Kube view");
+    let dash = find(&json, cluster, "dashboard").expect("its dashboard through the service proxy");
+    let ray_job = dash["jobs"].as_array().unwrap().iter().find(|j| j["id"] == job_id).expect("the same job by id");
+    assert_eq!(ray_job["status"], "SUCCEEDED", "{ray_job}");
+    assert_eq!(ray_job["entrypoint"], "python /home/ray/job/train.py");
+
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.resize(180, 50);
+    p.wait_for("rayjob-train", Duration::from_secs(30));
+    p.keys(&[":"]);
+    p.type_text(&format!("use {cluster}"));
+    p.keys(&["Enter"]);
+    p.wait_for(&format!("{cluster} ["), Duration::from_secs(30));
+    p.keys(&["6"]);
+    let s = p.wait("the RayJob and its Ray job", Duration::from_secs(30), |s| {
+        s.contains("SUCCEEDED / Complete") && s.contains(&format!("job {job_id}")) && s.contains("ray submission")
+    });
+    assert!(s.contains("python /home/ray/job/train.py"), "{s}");
+    p.close_and_quit();
+}

@@ -157,6 +157,8 @@ pub struct RayJobObj {
     pub job_status: String,
     pub deployment_status: String,
     pub cluster: String,
+    /// The Ray job's submission id (`status.jobId`): the same job in the dashboard's list.
+    pub job_id: String,
     pub message: String,
 }
 

@@ -36,6 +36,7 @@ pub fn ray_job(o: &DynamicObject) -> RayJobObj {
         job_status: s(&st["jobStatus"]),
         deployment_status: s(&st["jobDeploymentStatus"]),
         cluster: s(&st["rayClusterName"]),
+        job_id: s(&st["jobId"]),
         message: s(&st["message"]),
     }
 }

@@ -44,7 +44,11 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                         format!("{} / {}", job.job_status, job.deployment_status),
                         t.status(&job.job_status),
                     )),
-                    Cell::from(format!("cluster {}", job.cluster)),
+                    Cell::from(if job.job_id.is_empty() {
+                        format!("cluster {}", job.cluster)
+                    } else {
+                        format!("cluster {} · job {}", job.cluster, job.job_id)
+                    }),
                     Cell::from(job.created.map(|c| fmt_age((now_s - c).max(0.0))).unwrap_or_else(|| "-".into())),
                     Cell::from(job.message.clone()),
                 ]))
@@ -62,9 +66,10 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
             Constraint::Length(28),
             Constraint::Length(16),
             Constraint::Length(22),
-            Constraint::Min(24),
+            // Entrypoints and "cluster C · job ID" are longer than most messages.
+            Constraint::Fill(2),
             Constraint::Length(14),
-            Constraint::Min(10),
+            Constraint::Fill(1),
         ],
     )
     .header(header)
