@@ -37,6 +37,39 @@ fn pods<'a>(cluster: &'a Value, group: &str) -> Vec<&'a Value> {
     g.map(|g| g["pods"].as_array().unwrap().iter().collect()).unwrap_or_default()
 }
 
+/// `raytop scale -n ray-lab CLUSTER GROUP ARGS --yes` with the lab's kubeconfig and the given
+/// state dir (its audit log): exit status and stdout + stderr.
+fn raytop_scale(state: &std::path::Path, cluster: &str, group: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = common::raytop()
+        .args(["scale", "-n", "ray-lab", cluster, group])
+        .args(args)
+        .args(["--yes"])
+        .env("KUBECONFIG", kubeconfig())
+        .env("XDG_STATE_HOME", state)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// raytop in tmux on the lab's namespace, WIDTH x HEIGHT, once CLUSTER is listed.
+fn kube_pane(width: u16, height: u16, cluster: &str) -> Pane {
+    let kc = kubeconfig();
+    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
+    p.resize(width, height);
+    p.wait_for(cluster, Duration::from_secs(30));
+    p
+}
+
+/// The Kube view filtered to CLUSTER and opened on it (its groups, pods and events).
+fn open_cluster(width: u16, height: u16, cluster: &str) -> Pane {
+    let p = kube_pane(width, height, cluster);
+    p.keys(&["/"]);
+    p.type_text(cluster);
+    p.keys(&["Enter", "Enter"]);
+    p
+}
+
 /// The operator's own status and pods, each pod joined to the live Ray node it runs, and the
 /// dashboard of the real head pod through the API server's service proxy.
 #[test]
@@ -98,14 +131,8 @@ fn workers_that_fit_no_node_show_the_schedulers_cause() {
 #[test]
 #[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
 fn the_kube_view_shows_the_operators_schedulers_and_kubelets_events() {
-    let kc = kubeconfig();
-    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
     // Tall enough for the panel to hold the cluster's first events under the probes' later ones.
-    p.resize(160, 60);
-    p.wait_for("raycluster-gpu", Duration::from_secs(30));
-    p.keys(&["/"]);
-    p.type_text("raycluster-gpu");
-    p.keys(&["Enter", "Enter"]);
+    let p = open_cluster(160, 60, "raycluster-gpu");
     let s = p.wait("the cluster's events", Duration::from_secs(30), |s| {
         s.contains("CreatedWorkerPod") && s.contains("FailedScheduling") && s.contains("Started")
     });
@@ -128,24 +155,15 @@ fn worker_pods(group: &str) -> Vec<String> {
 #[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
 fn scaling_up_starts_a_real_ray_node_and_deleting_a_pod_removes_exactly_it() {
     let state = tempfile::tempdir().unwrap();
-    let raytop_scale = |args: &[&str]| {
-        let out = common::raytop()
-            .args(["scale", "-n", "ray-lab", "raycluster-lab", "cpu-group"])
-            .args(args)
-            .args(["--yes"])
-            .env("KUBECONFIG", kubeconfig())
-            .env("XDG_STATE_HOME", state.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.status.code(), Some(0), "{text}");
+    let scale = |args: &[&str]| {
+        let (code, text) = raytop_scale(state.path(), "raycluster-lab", "cpu-group", args);
+        assert_eq!(code, Some(0), "{text}");
         text
     };
     let before = worker_pods("cpu-group");
     assert_eq!(before.len(), 1, "{before:?}");
     let t0 = Instant::now();
-    let out = raytop_scale(&["--replicas", "2"]);
+    let out = scale(&["--replicas", "2"]);
     assert!(out.contains("replicas: 1 -> 2"), "{out}");
     let alive = common::eventually("a second cpu-group Ray node ALIVE", Duration::from_secs(240), || {
         let json = snapshot();
@@ -162,7 +180,7 @@ fn scaling_up_starts_a_real_ray_node_and_deleting_a_pod_removes_exactly_it() {
     });
     eprintln!("figure: scale patch to the new Ray node ALIVE in {} ms", t0.elapsed().as_millis());
 
-    let out = raytop_scale(&["--delete-pod", &alive]);
+    let out = scale(&["--delete-pod", &alive]);
     assert!(out.contains(&alive), "{out}");
     let left = common::eventually("the named pod deleted", Duration::from_secs(120), || {
         let now = worker_pods("cpu-group");
@@ -181,12 +199,7 @@ struct OneCpuWorker;
 impl Drop for OneCpuWorker {
     fn drop(&mut self) {
         let state = tempfile::tempdir().unwrap();
-        let _ = common::raytop()
-            .args(["scale", "-n", "ray-lab", "raycluster-lab", "cpu-group", "--replicas", "1", "--yes"])
-            .env("KUBECONFIG", kubeconfig())
-            .env("XDG_STATE_HOME", state.path())
-            .stdin(std::process::Stdio::null())
-            .output();
+        let _ = raytop_scale(state.path(), "raycluster-lab", "cpu-group", &["--replicas", "1"]);
     }
 }
 
@@ -210,13 +223,7 @@ fn cpu_worker_rows(screen: &str) -> Vec<(String, bool)> {
 #[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
 fn in_tmux_plus_starts_a_ray_node_and_x_removes_exactly_the_selected_pod() {
     let _restore = OneCpuWorker;
-    let kc = kubeconfig();
-    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
-    p.resize(160, 60);
-    p.wait_for("raycluster-lab", Duration::from_secs(30));
-    p.keys(&["/"]);
-    p.type_text("raycluster-lab");
-    p.keys(&["Enter", "Enter"]);
+    let p = open_cluster(160, 60, "raycluster-lab");
     let s = p.wait("one ALIVE cpu-group worker", Duration::from_secs(30), |s| {
         let rows = cpu_worker_rows(s);
         rows.len() == 1 && rows[0].1
@@ -375,14 +382,8 @@ fn the_in_tree_autoscaler_adds_a_worker_for_a_task_and_raising_min_adds_another(
 
     // `m` in the TUI sends this patch; the CLI is the same executor.
     let state = tempfile::tempdir().unwrap();
-    let out = common::raytop()
-        .args(["scale", "-n", "ray-lab", "raycluster-elastic", "elastic", "--min", "2", "--yes"])
-        .env("KUBECONFIG", kubeconfig())
-        .env("XDG_STATE_HOME", state.path())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (code, text) = raytop_scale(state.path(), "raycluster-elastic", "elastic", &["--min", "2"]);
+    assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("minReplicas: 0 -> 2") && text.contains("KubeRay creates 1 pod(s) at once"), "{text}");
     common::eventually("two elastic workers ALIVE", Duration::from_secs(240), || {
         let json = snapshot();
@@ -392,13 +393,7 @@ fn the_in_tree_autoscaler_adds_a_worker_for_a_task_and_raising_min_adds_another(
     });
 
     // The same decision in the TUI's Autoscaler view, for this cluster.
-    let kc = kubeconfig();
-    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
-    p.resize(160, 60);
-    p.wait_for("raycluster-elastic", Duration::from_secs(30));
-    p.keys(&["/"]);
-    p.type_text("raycluster-elastic");
-    p.keys(&["Enter", "Enter"]);
+    let p = open_cluster(160, 60, "raycluster-elastic");
     p.wait_for("raycluster-elastic [", Duration::from_secs(30));
     p.keys(&["2"]);
     p.wait_for("Adding 1 node(s) of type elastic", Duration::from_secs(30));
@@ -458,10 +453,7 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
     assert_eq!(ray_job["status"], "SUCCEEDED", "{ray_job}");
     assert_eq!(ray_job["entrypoint"], "python /home/ray/job/train.py");
 
-    let kc = kubeconfig();
-    let p = Pane::raytop_env(&[("KUBECONFIG", kc.as_str())], &["-n", "ray-lab", "--dashboard", "http://127.0.0.1:9"]);
-    p.resize(180, 50);
-    p.wait_for("rayjob-train", Duration::from_secs(30));
+    let p = kube_pane(180, 50, "rayjob-train");
     p.keys(&[":"]);
     p.type_text(&format!("use {cluster}"));
     p.keys(&["Enter"]);

@@ -106,11 +106,10 @@ def component_pids():
         while todo:
             p = todo.pop()
             seen.append(p)
-            if name != "containerd" and _in_pod(p):
-                continue
             todo.extend(k for k in kids.get(p, []) if not _in_pod(k))
         groups[name] = seen
-    groups.setdefault("containerd", []).extend(s for s in set(shims) if s not in groups["containerd"])
+    containerd = groups.setdefault("containerd", [])
+    containerd.extend(s for s in set(shims) if s not in containerd)
     return groups
 
 
