@@ -259,6 +259,25 @@ fn token_auth_routes_name_the_secret() {
     assert_eq!((route.service.as_str(), route.token_secret.as_deref()), ("custom-svc", Some("mine")));
     rc.spec.auth_options = Some(AuthOptions { mode: Some("disabled".into()), secret_name: None });
     assert_eq!(DashboardRoute::of(&rc).token_secret, None);
+    // KubeRay before v1.6 has no authOptions: token auth set up by hand in the head's Ray
+    // container, the token from a Secret of the user's choosing, under a key of theirs.
+    rc.spec.auth_options = None;
+    let env = |mode: &str| {
+        serde_json::json!({"spec": {"containers": [{"name": "ray-head", "env": [
+            {"name": "RAY_AUTH_MODE", "value": mode},
+            {"name": "RAY_AUTH_TOKEN", "valueFrom": {"secretKeyRef": {"name": "ray-token", "key": "token"}}}
+        ]}]}})
+    };
+    rc.spec.head_group_spec.template = env("token");
+    let route = DashboardRoute::of(&rc);
+    assert_eq!((route.token_secret.as_deref(), route.token_key.as_str()), (Some("ray-token"), "token"));
+    assert_eq!(route.token_place().as_deref(), Some("ray-token key token"), "the screen names the key");
+    rc.spec.head_group_spec.template = env("disabled");
+    assert_eq!(DashboardRoute::of(&rc).token_secret, None, "a Secret named but token auth off: no token");
+    // A token written inline in the spec is not taken from there.
+    rc.spec.head_group_spec.template = serde_json::json!({"spec": {"containers": [{"env": [
+        {"name": "RAY_AUTH_MODE", "value": "token"}, {"name": "RAY_AUTH_TOKEN", "value": "inline"}]}]}});
+    assert_eq!(DashboardRoute::of(&rc).token_secret, None);
 }
 
 #[test]

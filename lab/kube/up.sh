@@ -211,7 +211,7 @@ umask 022
 
 # ---- CRDs (+ RBAC) -------------------------------------------------------------------------
 "$KSCRIPTS/apply.sh" -q "$KSCRIPTS"/crds/*.yaml
-(( RBAC )) && "$KSCRIPTS/apply.sh" -q "$KSCRIPTS/rbac/viewer.yaml"
+(( RBAC )) && "$KSCRIPTS/apply.sh" -q "$KSCRIPTS/../kuberay/rbac/viewer.yaml"
 export API_URL KRUN
 "$(pick_python)" "$KSCRIPTS/kapi.py" wait-crds rayclusters.ray.io rayjobs.ray.io rayservices.ray.io \
   || fail "CRDs not Established" "$KRUN/apiserver.log"

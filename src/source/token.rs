@@ -8,8 +8,9 @@ pub enum TokenOrigin {
     Flag,
     Env,
     File(PathBuf),
-    /// A Kubernetes Secret, `namespace/name`, key `auth_token` (KubeRay's token auth).
-    Secret(String),
+    /// A Kubernetes Secret, `namespace/name`, and the key the token is under (`auth_token` with
+    /// KubeRay's token auth).
+    Secret { at: String, key: String },
 }
 
 #[derive(Clone)]
@@ -18,8 +19,9 @@ pub struct Token {
     pub origin: TokenOrigin,
 }
 
-/// The Ray token of a cluster with token auth: key `auth_token` of its Secret (facts §2).
-pub async fn from_secret(client: &kube::Client, namespace: &str, secret: &str) -> Result<Token, String> {
+/// The Ray token of a cluster with token auth: key `key` of its Secret (`auth_token` where
+/// KubeRay's `authOptions` made it, facts §2).
+pub async fn from_secret(client: &kube::Client, namespace: &str, secret: &str, key: &str) -> Result<Token, String> {
     let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client.clone(), namespace);
     let s = api.get(secret).await.map_err(|e| match e {
         kube::Error::Api(r) if r.code == 403 => {
@@ -30,11 +32,11 @@ pub async fn from_secret(client: &kube::Client, namespace: &str, secret: &str) -
     let value = s
         .data
         .as_ref()
-        .and_then(|d| d.get("auth_token"))
+        .and_then(|d| d.get(key))
         .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| format!("Secret {namespace}/{secret} has no auth_token"))?;
-    Ok(Token { value, origin: TokenOrigin::Secret(format!("{namespace}/{secret}")) })
+        .ok_or_else(|| format!("Secret {namespace}/{secret} has no {key}"))?;
+    Ok(Token { value, origin: TokenOrigin::Secret { at: format!("{namespace}/{secret}"), key: key.to_string() } })
 }
 
 /// Never the value: a token must not reach a log line, a panic message or a debug print.
@@ -126,7 +128,7 @@ impl std::fmt::Display for TokenOrigin {
             TokenOrigin::Flag => write!(f, "--token"),
             TokenOrigin::Env => write!(f, "RAY_AUTH_TOKEN"),
             TokenOrigin::File(p) => write!(f, "{}", p.display()),
-            TokenOrigin::Secret(s) => write!(f, "Secret {s}"),
+            TokenOrigin::Secret { at, .. } => write!(f, "Secret {at}"),
         }
     }
 }

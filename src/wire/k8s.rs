@@ -82,9 +82,13 @@ pub struct DashboardRoute {
     pub cluster: String,
     /// The head Service: `status.head.serviceName`, the spec's override, else `<cluster>-head-svc`.
     pub service: String,
-    /// The Secret holding the Ray token (key `auth_token`) when token auth is on.
+    /// The Secret holding the Ray token when token auth is on, and its key in that Secret.
     pub token_secret: Option<String>,
+    pub token_key: String,
 }
+
+/// The Secret key KubeRay's `authOptions` keeps the token under.
+pub const KUBERAY_TOKEN_KEY: &str = "auth_token";
 
 impl DashboardRoute {
     pub fn of(rc: &RayClusterObj) -> DashboardRoute {
@@ -96,13 +100,27 @@ impl DashboardRoute {
             .filter(|s| !s.is_empty())
             .or_else(|| rc.spec.head_group_spec.head_service["metadata"]["name"].as_str().map(str::to_string))
             .unwrap_or_else(|| format!("{}-head-svc", rc.name));
-        let token_secret = rc
+        let from_auth_options = rc
             .spec
             .auth_options
             .as_ref()
             .filter(|a| a.mode.as_deref() == Some("token"))
-            .map(|a| a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone()));
-        DashboardRoute { namespace: rc.namespace.clone(), cluster: rc.name.clone(), service, token_secret }
+            .map(|a| {
+                let name = a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone());
+                (name, KUBERAY_TOKEN_KEY.to_string())
+            });
+        let (token_secret, token_key) = match from_auth_options.or_else(|| head_env_token_ref(&rc.spec.head_group_spec)) {
+            Some((name, key)) => (Some(name), key),
+            None => (None, KUBERAY_TOKEN_KEY.to_string()),
+        };
+        DashboardRoute { namespace: rc.namespace.clone(), cluster: rc.name.clone(), service, token_secret, token_key }
+    }
+
+    /// Where the token was said to be, for the screen: `Secret NAME` (or `NAME key KEY`).
+    pub fn token_place(&self) -> Option<String> {
+        self.token_secret.as_ref().map(|s| {
+            if self.token_key == KUBERAY_TOKEN_KEY { s.clone() } else { format!("{s} key {}", self.token_key) }
+        })
     }
 
     /// Why this route must not be used: the Service and Secret names come from the RayCluster
@@ -127,6 +145,20 @@ impl DashboardRoute {
     pub fn proxy_path(&self) -> String {
         format!("/api/v1/namespaces/{}/services/{}:dashboard/proxy", self.namespace, self.service)
     }
+}
+
+/// Token auth set up by hand, as KubeRay before v1.6 (no `authOptions`) leaves it: the head's Ray
+/// container (the first, as KubeRay takes it) has `RAY_AUTH_MODE=token` and takes `RAY_AUTH_TOKEN`
+/// from a Secret. Returns that Secret's name and key. A token written inline in the spec is not
+/// picked up: it would be read from an object many more users can read than a Secret.
+fn head_env_token_ref(head: &GroupSpec) -> Option<(String, String)> {
+    let env = head.template["spec"]["containers"][0]["env"].as_array()?;
+    let var = |name: &str| env.iter().find(|e| e["name"] == name);
+    if var("RAY_AUTH_MODE")?["value"].as_str() != Some("token") {
+        return None;
+    }
+    let secret = &var("RAY_AUTH_TOKEN")?["valueFrom"]["secretKeyRef"];
+    Some((secret["name"].as_str()?.to_string(), secret["key"].as_str()?.to_string()))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

@@ -124,8 +124,8 @@ impl DashboardClient {
         let Some(current) = self.token() else { return false };
         let fresh = match (&current.origin, &self.transport) {
             (TokenOrigin::File(path), _) => std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()),
-            (TokenOrigin::Secret(at), Transport::Proxy { client, .. }) => match at.split_once('/') {
-                Some((ns, name)) => crate::source::token::from_secret(client, ns, name).await.ok().map(|t| t.value),
+            (TokenOrigin::Secret { at, key }, Transport::Proxy { client, .. }) => match at.split_once('/') {
+                Some((ns, name)) => crate::source::token::from_secret(client, ns, name, key).await.ok().map(|t| t.value),
                 None => None,
             },
             _ => None,

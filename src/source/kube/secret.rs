@@ -47,7 +47,7 @@ pub async fn proxied_client(client: Client, route: &DashboardRoute, timeout: Dur
     }
     let token = match &route.token_secret {
         Some(secret) => match service_belongs(&client, route).await {
-            Ok(()) => ray_token(&client, &route.namespace, secret).await.map(Some),
+            Ok(()) => ray_token(&client, &route.namespace, secret, &route.token_key).await.map(Some),
             Err(why) => {
                 tracing::warn!(cluster = %route.cluster, "{why}");
                 Err(why)

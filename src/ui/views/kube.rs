@@ -27,7 +27,7 @@ fn dashboard_line(app: &App, cl: &crate::model::k8s::K8sCluster) -> Line<'static
                 " dashboard: Enter opens it through the API server (service {}/{}:dashboard{})",
                 route.namespace,
                 route.service,
-                route.token_secret.as_ref().map(|s| format!(", Ray token from Secret {s}")).unwrap_or_default()
+                route.token_place().map(|s| format!(", Ray token from Secret {s}")).unwrap_or_default()
             ),
             t.muted(),
         ));
