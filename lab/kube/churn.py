@@ -16,7 +16,10 @@ def main():
     for path, body in [
         ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
         (f"/api/v1/namespaces/{NS}/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "churn"},
-                                          "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+                                          "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                                                   # never placed: on a lab with a real node it
+                                                   # stays Pending and runs nothing
+                                                   "nodeSelector": {"raytop-lab/never": "true"}}}),
     ]:
         try:
             api.req("POST", path, body)

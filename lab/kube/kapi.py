@@ -14,7 +14,7 @@ lab, so this plays their parts where tests need it:
   set-status --rayjob NAME      set a RayJob /status (RUNNING/Running)
   set-status --rayservice NAME  set a RayService /status (Ready, apps RUNNING)
 
-Connection details come from .lab/kube/run/lab.env (written by up.sh).
+Connection details come from .lab/kube/run/lab.env (written by up.sh), or $KUBE_LAB_RUN/lab.env.
 Requests go through the admin token unless KUBE_LAB_USER=viewer.
 """
 
@@ -33,7 +33,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-KRUN = os.path.join(ROOT, ".lab", "kube", "run")
+# KUBE_LAB_RUN: another lab's run dir with the same lab.env and pki/apiserver.crt (the KubeRay
+# lab's .lab/kuberay/run), for the scripts that only need an API server.
+KRUN = os.environ.get("KUBE_LAB_RUN") or os.path.join(ROOT, ".lab", "kube", "run")
 DEFAULT_NS = "ray-lab"
 
 

@@ -13,12 +13,7 @@ BIN="$PKG/usr/bin/prometheus"
 PORT=${RAYTOP_LAB_PROM_PORT:-9391}
 SD="${RAY_TMP:-/tmp/ray}/prom_metrics_service_discovery.json"
 mkdir -p "$PROM_DIR"
-if [[ ! -x "$BIN" ]]; then
-  log "fetching Debian's prometheus package (unpacked into $PKG, not installed)"
-  (cd "$PROM_DIR" && rm -f prometheus_*.deb && { apt-get download prometheus >/dev/null 2>&1 ||
-    { apt-get update >/dev/null && apt-get download prometheus >/dev/null; }; })
-  rm -rf "$PKG" && dpkg -x "$PROM_DIR"/prometheus_*.deb "$PKG"
-fi
+"$(dirname "$0")/fetch.sh"
 [[ -x "$BIN" ]] || die "no prometheus binary at $BIN"
 "$(dirname "$0")/down.sh" >/dev/null 2>&1 || true
 [[ -f "$SD" ]] || die "no $SD: is the Ray lab up (lab/up.sh)?"

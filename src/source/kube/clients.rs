@@ -31,8 +31,14 @@ pub async fn client_from(
     let handle = tokio::runtime::Handle::current();
     let built = tokio::task::spawn_blocking(move || {
         handle.block_on(async {
-            let config =
+            let mut config =
                 Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| format!("kubeconfig: {e}"))?;
+            // kube-rs sends no User-Agent of its own: name raytop, so an API server's audit log
+            // (and whoever reads it) can tell its requests from kubectl's and the controllers'.
+            config.headers.push((
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(concat!("raytop/", env!("CARGO_PKG_VERSION"))),
+            ));
             let server = config.cluster_url.to_string();
             let default_ns = config.default_namespace.clone();
             let client = Client::try_from(config).map_err(|e| format!("kubernetes client: {e}"))?;
