@@ -5,9 +5,9 @@
 #      each fuzz target for 20 s (lab/fuzz.sh);
 #   3. live tests against the real Ray lab (lab/up.sh), TUI in tmux included;
 #   4. live token-auth tests against a lab with token auth on (lab/up.sh --auth --minimal);
-#   5. Kubernetes tests against a real kube-apiserver 1.20 with the lab's CRDs (lab/kube/);
-#   6. KubeRay tests against the real KubeRay operator on a real one-node Kubernetes 1.34
-#      (lab/kuberay/: kubelet, containerd, scheduler, CoreDNS; Ray pods from the lab's image).
+#   5. Kubernetes tests against the real KubeRay operator on a real one-node Kubernetes 1.34
+#      (lab/kuberay/: kubelet, containerd, scheduler, CoreDNS; Ray pods from the lab's image):
+#      tests/kube.rs (reads, scaling, token auth, RayService, faults) and tests/kuberay.rs.
 # Installs what it needs (Ray in .lab/venv, tmux) and tears every lab down, pass or fail.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -84,11 +84,11 @@ check_stages_cover_ignored() {
   log "$total ignored tests, each in exactly one lab stage (0 in none)"
 }
 
-log "1/6 format and lint"
+log "1/5 format and lint"
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-log "2/6 unit, fixture, snapshot and fault tests"
+log "2/5 unit, fixture, snapshot and fault tests"
 # Snapshots must match what is committed; never write new ones in a test run.
 export INSTA_UPDATE=no
 # Hermetic: a kubeconfig, Ray address and token that lead nowhere; a test that inherits any of
@@ -114,7 +114,7 @@ python3 "$LAB_SCRIPTS/rig/figures.py" --raytop "$TARGET_DIR/debug/raytop" --node
 trap '"$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
 
-log "3/6 live tests against the lab"
+log "3/5 live tests against the lab"
 if [[ -f "$STATE_FILE" ]]; then
   log "a lab is already up: stopping it, the live tests need a fresh one"
   "$LAB_SCRIPTS/down.sh"
@@ -130,40 +130,24 @@ run_stage --run-ignored only -E "$LIVE_ACTIONS" --test-threads 1
 "$LAB_SCRIPTS/prom/down.sh"
 "$LAB_SCRIPTS/down.sh"
 
-log "4/6 live token-auth tests"
+log "4/5 live token-auth tests"
 "$LAB_SCRIPTS/up.sh" --auth --minimal
 run_stage --run-ignored only -E "$AUTH"
 # Restarts the lab with a new token: after the others.
 run_stage --run-ignored only -E "$AUTH_RESTART"
 "$LAB_SCRIPTS/down.sh"
 
-log "5/6 Kubernetes tests against a real kube-apiserver (built once, then cached)"
-"$LAB_SCRIPTS/kube/build.sh"
-trap '"$LAB_SCRIPTS/kube/down.sh"; "$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
-if [[ -f "$LAB/kube/run/lab.env" ]]; then "$LAB_SCRIPTS/kube/down.sh"; fi
-"$LAB_SCRIPTS/kube/up.sh" --rbac
-"$LAB_SCRIPTS/kube/seed.sh"
-# Both real systems at once: pods for the Ray lab's nodes, joined by pod name = instanceId; the
-# lab's dashboard, with token auth, behind RayCluster ray-lab's head Service (via a netns).
-"$LAB_SCRIPTS/up.sh" --auth --minimal
-"$VENV/bin/python" "$LAB_SCRIPTS/kube/pods-for-ray-lab.py" "$DASHBOARD_URL"
-# Its Prometheus too, behind monitoring/prometheus-k8s:web (history through the service proxy).
-"$LAB_SCRIPTS/prom/up.sh"
-python3 "$LAB_SCRIPTS/kube/dashboard-netns.py" up "$PORT" "$TOKEN_FILE" --prom "${RAYTOP_LAB_PROM_PORT:-9391}"
-run_stage --run-ignored only -E "$KUBE" --test-threads 1
-# Faults that change the whole API server (a restart, a revoked role, a deleted CRD): last.
-run_stage --run-ignored only -E "$KUBE_FAULTS" --test-threads 1
-"$LAB_SCRIPTS/kube/down.sh"
-"$LAB_SCRIPTS/prom/down.sh"
-"$LAB_SCRIPTS/down.sh"
-
-log "6/6 KubeRay tests: the real operator on a real one-node Kubernetes (built once, then cached)"
+log "5/5 Kubernetes tests: the real KubeRay operator on a real one-node Kubernetes (built once, then cached)"
 # The Ray lab is down (above): never two Ray clusters on one machine.
 trap '"$LAB_SCRIPTS/kuberay/down.sh"' EXIT
 "$LAB_SCRIPTS/kuberay/down.sh"
 "$LAB_SCRIPTS/kuberay/up.sh"
 "$LAB_SCRIPTS/kuberay/seed.sh"
+run_stage --run-ignored only -E "$KUBE" --test-threads 1
 run_stage --run-ignored only -E "$KUBERAY" --test-threads 1
+# Faults that change the whole API server (a restart, a revoked role, a deleted CRD, after which
+# the lab's clusters start over): last.
+run_stage --run-ignored only -E "$KUBE_FAULTS" --test-threads 1
 "$LAB_SCRIPTS/kuberay/down.sh"
 trap - EXIT
-log "all tests passed; tests run per stage (offline, live reads, live actions, auth, auth restart, kube, kube faults, kuberay): ${STAGE_COUNTS[*]}"
+log "all tests passed; tests run per stage (offline, live reads, live actions, auth, auth restart, kube, kuberay, kube faults): ${STAGE_COUNTS[*]}"

@@ -9,32 +9,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::kuberay::{find, kubeconfig, pods};
 use common::tmux::Pane;
 use serde_json::Value;
 
-fn kubeconfig() -> String {
-    format!("{}/.lab/kuberay/kubeconfig", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `raytop snapshot --json` with the lab's kubeconfig; each RayCluster's dashboard is reached
-/// through the API server's service proxy (the extra `--dashboard` leads nowhere).
+/// `raytop snapshot --json` with the lab's kubeconfig, which must succeed.
 fn snapshot() -> Value {
-    let out = common::raytop()
-        .args(["snapshot", "--json", "--dashboard", "http://127.0.0.1:9", "--timeout", "10"])
-        .env("KUBECONFIG", kubeconfig())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn find<'a>(json: &'a Value, name: &str, source: &str) -> Option<&'a Value> {
-    json["clusters"].as_array().unwrap().iter().find(|c| c["name"] == name && c["source"] == source)
-}
-
-fn pods<'a>(cluster: &'a Value, group: &str) -> Vec<&'a Value> {
-    let g = cluster["groups"].as_array().unwrap().iter().find(|g| g["name"] == group);
-    g.map(|g| g["pods"].as_array().unwrap().iter().collect()).unwrap_or_default()
+    let (code, json) = common::kuberay::snapshot(&[]);
+    assert_eq!(code, 0, "{json}");
+    json
 }
 
 /// `raytop scale -n ray-lab CLUSTER GROUP ARGS --yes` with the lab's kubeconfig and the given
@@ -271,16 +254,10 @@ fn in_tmux_plus_starts_a_ray_node_and_x_removes_exactly_the_selected_pod() {
     p.close_and_quit();
 }
 
-/// The lab's kubectl (lab/kuberay/k8s-build.sh builds it into the cache).
+/// The lab's kubectl in namespace ray-lab.
 fn kubectl() -> std::process::Command {
-    let cache = std::env::var("RAYTOP_LAB_CACHE").unwrap_or_else(|_| {
-        let home =
-            std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
-        format!("{home}/raytop-lab")
-    });
-    let version = std::env::var("K8S_VERSION").unwrap_or_else(|_| "v1.34.4".into());
-    let mut cmd = std::process::Command::new(format!("{cache}/kuberay/k8s-{version}/bin/kubectl"));
-    cmd.args(["--kubeconfig", &kubeconfig(), "-n", "ray-lab"]);
+    let mut cmd = common::kuberay::kubectl();
+    cmd.args(["-n", "ray-lab"]);
     cmd
 }
 

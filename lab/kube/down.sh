@@ -27,8 +27,6 @@ stop() {
   kdie "$name ($pid) is still running"
 }
 
-# The dashboard forwarder and network namespace of dashboard-netns.py, if it ran.
-python3 "$KSCRIPTS/dashboard-netns.py" down || klog "could not remove netns raytop-lab (see above)"
 if [[ -d "$KRUN" ]]; then
   stop apiserver kube-apiserver   # first: it holds etcd connections
   stop etcd etcd

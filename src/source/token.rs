@@ -10,7 +10,10 @@ pub enum TokenOrigin {
     File(PathBuf),
     /// A Kubernetes Secret, `namespace/name`, and the key the token is under (`auth_token` with
     /// KubeRay's token auth).
-    Secret { at: String, key: String },
+    Secret {
+        at: String,
+        key: String,
+    },
 }
 
 #[derive(Clone)]

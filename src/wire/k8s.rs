@@ -100,16 +100,12 @@ impl DashboardRoute {
             .filter(|s| !s.is_empty())
             .or_else(|| rc.spec.head_group_spec.head_service["metadata"]["name"].as_str().map(str::to_string))
             .unwrap_or_else(|| format!("{}-head-svc", rc.name));
-        let from_auth_options = rc
-            .spec
-            .auth_options
-            .as_ref()
-            .filter(|a| a.mode.as_deref() == Some("token"))
-            .map(|a| {
-                let name = a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone());
-                (name, KUBERAY_TOKEN_KEY.to_string())
-            });
-        let (token_secret, token_key) = match from_auth_options.or_else(|| head_env_token_ref(&rc.spec.head_group_spec)) {
+        let from_auth_options = rc.spec.auth_options.as_ref().filter(|a| a.mode.as_deref() == Some("token")).map(|a| {
+            let name = a.secret_name.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| rc.name.clone());
+            (name, KUBERAY_TOKEN_KEY.to_string())
+        });
+        let (token_secret, token_key) = match from_auth_options.or_else(|| head_env_token_ref(&rc.spec.head_group_spec))
+        {
             Some((name, key)) => (Some(name), key),
             None => (None, KUBERAY_TOKEN_KEY.to_string()),
         };

@@ -178,6 +178,7 @@ impl Drop for Undo<'_> {
 pub mod faultproxy;
 pub mod forward;
 pub mod http;
+pub mod kuberay;
 pub mod tmux;
 
 /// The lab's dashboard, as `lab/up.sh` started it.

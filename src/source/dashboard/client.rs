@@ -125,7 +125,9 @@ impl DashboardClient {
         let fresh = match (&current.origin, &self.transport) {
             (TokenOrigin::File(path), _) => std::fs::read_to_string(path).ok().map(|t| t.trim().to_string()),
             (TokenOrigin::Secret { at, key }, Transport::Proxy { client, .. }) => match at.split_once('/') {
-                Some((ns, name)) => crate::source::token::from_secret(client, ns, name, key).await.ok().map(|t| t.value),
+                Some((ns, name)) => {
+                    crate::source::token::from_secret(client, ns, name, key).await.ok().map(|t| t.value)
+                }
                 None => None,
             },
             _ => None,
