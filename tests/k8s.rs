@@ -143,6 +143,36 @@ fn pods_join_their_ray_nodes_by_instance_id() {
     assert_eq!(raytop::ui::widgets::amount_pair(node.cpu), "0.2/2");
 }
 
+/// A group whose pods the scheduler cannot place: the Autoscaler view of that RayCluster's
+/// dashboard says what holds them, in the scheduler's words, beside Ray's own verdicts.
+#[test]
+fn the_autoscaler_view_says_which_pods_wait_on_kubernetes_and_why() {
+    let (mut app, now) = app_with_lab_objects();
+    let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
+    let wait = gpu.groups.iter().find(|g| g.name == "gpu-group").unwrap().kube_wait.clone().unwrap();
+    assert!(wait.starts_with("1 pod(s) Pending: Unschedulable (3 Insufficient"), "{wait}");
+    let head = gpu.groups.iter().find(|g| g.name == "headgroup").unwrap();
+    assert_eq!(head.kube_wait, None, "a running head waits on nothing");
+    app.run(Command::ViewKube);
+    app.run(Command::Down); // raycluster-gpu
+    app.run(Command::OpenCluster);
+    app.run(Command::ViewAutoscaler);
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    let screen = term.backend().to_string();
+    assert!(screen.contains(&format!("⧗ gpu-group on Kubernetes (RayCluster raycluster-gpu): {wait}")), "{screen}");
+    // Positive control: the lab's own dashboard (not a RayCluster's) shows no such line.
+    let first = app.dashboards[0].name.clone();
+    app.run(Command::Palette);
+    for c in format!("use {first}").chars() {
+        app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+    }
+    app.on_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
+    assert_eq!(app.current, 0, "{:?}", app.toast);
+    term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
+    assert!(!term.backend().to_string().contains("on Kubernetes (RayCluster"));
+}
+
 #[test]
 fn kube_view() {
     let (mut app, now) = app_with_lab_objects();

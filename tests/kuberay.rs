@@ -106,6 +106,18 @@ fn workers_that_fit_no_node_show_the_schedulers_cause() {
     assert!(reason.starts_with("Unschedulable (") && reason.contains("Insufficient nvidia.com/gpu"), "{reason}");
     // Positive control: the head of that same cluster was placed and runs.
     assert_eq!(pods(gpu, "headgroup")[0]["phase"], "Running");
+    // The Autoscaler view of the seed's cluster says what holds the pods its autoscaler asked
+    // for: the scheduler, in its words.
+    let p = open_cluster(200, 50, "raycluster-autoscaler");
+    p.wait_for("● connected · ray 2.60.0", Duration::from_secs(30));
+    p.keys(&["2"]);
+    let s = p.wait("the Kubernetes cause under the verdicts", Duration::from_secs(30), |s| {
+        s.contains("⧗ worker-group on Kubernetes (RayCluster raycluster-autoscaler): ")
+    });
+    let line = s.lines().find(|l| l.contains("⧗ worker-group on Kubernetes")).unwrap();
+    assert!(line.contains("pod(s) Pending: Unschedulable (1 Insufficient cpu)"), "{line}");
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
 }
 
 /// The Kube view shows the operator's, the scheduler's and the kubelet's own events: KubeRay's

@@ -98,7 +98,23 @@ pub struct K8sGroup {
     pub gpu_per_pod: f64,
     pub autoscaling: bool,
     pub workers_to_delete: Vec<String>,
+    /// Why some of its pods wait on Kubernetes rather than on Ray, in the scheduler's or the
+    /// kubelet's words: "3 pod(s) Pending: Unschedulable (1 Insufficient cpu)". The autoscaler
+    /// has asked for those; the Autoscaler view says what holds them.
+    pub kube_wait: Option<String>,
     pub pods: Vec<PodRow>,
+}
+
+/// The Pending pods' reasons, most frequent first (then by name, so the text is stable).
+fn kube_wait(pods: &[PodRow]) -> Option<String> {
+    let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in pods.iter().filter(|p| p.pod.phase == "Pending" && !p.pod.reason.is_empty()) {
+        *by_reason.entry(p.pod.reason.as_str()).or_default() += 1;
+    }
+    let mut counted: Vec<(&str, usize)> = by_reason.into_iter().collect();
+    counted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = counted.iter().map(|(r, n)| format!("{n} pod(s) Pending: {r}")).collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// A pod with the Ray node behind it, when the cluster's dashboard is known.
@@ -256,6 +272,7 @@ pub fn build(
                 gpu_per_pod: gpu_requests(&g.template["spec"]),
                 autoscaling: autoscaling && !is_head,
                 workers_to_delete: g.scale_strategy.workers_to_delete.clone().unwrap_or_default(),
+                kube_wait: kube_wait(&pods_of),
                 pods: pods_of,
             });
         }

@@ -15,10 +15,22 @@ use crate::rows::Row;
 use crate::state::App;
 use crate::ui::history;
 
+/// For a dashboard opened from a RayCluster: each group whose pods wait on Kubernetes, and why.
+fn kube_waits(app: &App) -> Vec<String> {
+    let Some(cl) = app.k8s.clusters.iter().find(|cl| app.dashboard_for(cl) == Some(app.current)) else {
+        return Vec::new();
+    };
+    cl.groups
+        .iter()
+        .filter_map(|g| g.kube_wait.as_ref().map(|w| format!("{} on Kubernetes (RayCluster {}): {w}", g.name, cl.name)))
+        .collect()
+}
+
 fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let a = &c.autoscaler;
-    let verdict_h = (a.verdicts.len().max(1) as u16) + 2;
+    let kube_waits = kube_waits(app);
+    let verdict_h = ((a.verdicts.len() + kube_waits.len()).max(1) as u16) + 2;
     let mid_h = (a.pending.len().max(a.launches.len() + a.failures.len()).max(1) as u16) + 2;
     let nodes_lines = app.history.as_ref().map(|h| nodes_over_time(h, t, now));
     let nodes_h = nodes_lines.as_ref().map_or(0, |l| l.len() as u16 + 2);
@@ -43,7 +55,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
         ReportSource::V2Text => "autoscaler v2 (status text)",
         ReportSource::None => "no autoscaler report yet",
     };
-    let verdict_lines: Vec<Line> = if a.verdicts.is_empty() {
+    let mut verdict_lines: Vec<Line> = if a.verdicts.is_empty() {
         vec![Line::from(Span::styled("no worker groups seen yet", t.muted()))]
     } else {
         a.verdicts
@@ -59,6 +71,13 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
             })
             .collect()
     };
+    // The autoscaler may have asked for pods that Kubernetes does not run: say what holds them.
+    if a.verdicts.is_empty() && !kube_waits.is_empty() {
+        verdict_lines.clear();
+    }
+    verdict_lines.extend(
+        kube_waits.into_iter().map(|w| Line::from(vec![Span::styled("⧗ ", t.warn()), Span::styled(w, t.warn())])),
+    );
     // Without Prometheus, say where nodes per group over time would come from.
     let history = if app.history.is_none() { " · nodes over time: start with --prometheus URL" } else { "" };
     let title = format!(" Scaling verdicts — {source}{history} ");
