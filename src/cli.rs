@@ -99,6 +99,21 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LogTarget {
+    /// A pod's container log (`pods/log`), in -n / --context.
+    Pod {
+        #[arg(value_parser = dns_subdomain)]
+        name: String,
+        /// The container; by default the pod's only one, or the first (Ray's, in KubeRay's pods).
+        #[arg(long, short = 'c', value_parser = container_name)]
+        container: Option<String>,
+        /// The previous instance of a restarted container.
+        #[arg(long)]
+        previous: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Fetch everything once and print the model the TUI shows.
     Snapshot {
@@ -160,6 +175,18 @@ pub enum Cmd {
         signal: bool,
         #[command(flatten)]
         confirm: Confirmation,
+    },
+    /// Print a log as plain lines (what the log pane shows): for now a pod's container log
+    /// through the API server, as `kubectl logs` reads it.
+    Logs {
+        #[command(subcommand)]
+        what: LogTarget,
+        /// Keep printing new lines as they are written.
+        #[arg(long, short = 'f', global = true)]
+        follow: bool,
+        /// Only the last N lines (then new ones, with --follow).
+        #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(i64).range(0..))]
+        tail: Option<i64>,
     },
     /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
     Completions {
@@ -288,6 +315,15 @@ fn label_value(s: &str) -> Result<String, String> {
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok { Ok(s.to_string()) } else { Err(format!("{s:?} is not a worker group name")) }
+}
+
+/// A container's name: an RFC 1123 label, as Kubernetes requires.
+fn container_name(s: &str) -> Result<String, String> {
+    if crate::wire::k8s::is_dns_label(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a container name (lowercase letters, digits and '-', at most 63)"))
+    }
 }
 
 /// `NS/NAME[:PORT]` of a Prometheus Service, checked as Kubernetes names.

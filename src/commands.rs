@@ -208,6 +208,61 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
 
 /// The kube client of the command line's context, and the namespace to act in (-n, else the
 /// context's). Exit code 2 when there is none.
+/// `raytop logs …`: the log's lines on stdout as they come, through the same line buffer the log
+/// pane keeps (terminal escapes removed); an error is one line on stderr and exit status 1.
+pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: Option<i64>) -> ExitCode {
+    use futures::StreamExt;
+    use std::io::Write;
+    let crate::cli::LogTarget::Pod { name, container, previous } = what;
+    let clients = KubeClients::default();
+    let (client, namespace) = match connect(cli, &clients).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let target = crate::source::kube::logs::PodLog {
+        namespace,
+        pod: name.clone(),
+        container: container.clone(),
+        previous: *previous,
+        tail,
+        follow,
+    };
+    let (_, chunks) = match crate::source::kube::logs::stream(client, &target).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("raytop: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut chunks = std::pin::pin!(chunks);
+    let mut lines = crate::model::logs::LogLines::new(crate::model::logs::Bounds::default());
+    let mut out = std::io::stdout().lock();
+    let mut print = |lines: &crate::model::logs::LogLines, new: usize| -> bool {
+        let from = lines.len().saturating_sub(new);
+        lines.since(from).all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok()
+    };
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(bytes) => {
+                let new = lines.push_bytes(&bytes);
+                // A reader that went away (a closed pipe) ends the command quietly.
+                if !print(&lines, new) {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Err(e) => {
+                let new = lines.finish();
+                print(&lines, new);
+                eprintln!("raytop: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let new = lines.finish();
+    print(&lines, new);
+    ExitCode::SUCCESS
+}
+
 async fn connect(cli: &Cli, clients: &KubeClients) -> Result<(kube::Client, String), ExitCode> {
     match clients.get(cli.context.as_deref()).await {
         Ok(c) => Ok((c.client, cli.namespace.clone().unwrap_or(c.default_ns))),

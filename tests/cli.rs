@@ -241,6 +241,33 @@ fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_
     assert!(!log.contains("dashboard poller started"), "no dashboard was polled: {log}");
 }
 
+/// `raytop logs pod` against an API server that is not there: one line on stderr, exit 1,
+/// nothing on stdout.
+#[test]
+fn logs_of_a_pod_on_an_unreachable_api_server_is_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = closed_port();
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster:\n    \
+             server: http://127.0.0.1:{port}\ncontexts:\n- name: nowhere\n  context: {{cluster: nowhere, user: nobody, \
+             namespace: ray}}\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let out = common::raytop()
+        .args(["logs", "pod", "ray-head-abcde", "-c", "ray-head", "--tail", "5"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("raytop: ray/ray-head-abcde: ") && err.lines().count() == 1, "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 #[test]
 fn sigterm_and_sighup_end_raytop_with_the_terminal_restored() {
     let server = common::http::serve(lab_routes());
@@ -399,6 +426,9 @@ fn names_that_could_leave_their_path_are_refused_with_a_message() {
         (vec!["-n", "ray/lab", "snapshot"], "is not a Kubernetes name"),
         (vec!["redeploy", "app", "--rayservice", "a b"], "is not a Kubernetes object name"),
         (vec!["cancel-trial", "../../etc/passwd"], "is not a Tune trial id"),
+        (vec!["logs", "pod", "../secrets"], "is not a Kubernetes object name"),
+        (vec!["logs", "pod", "p", "-c", "a/b"], "is not a container name"),
+        (vec!["logs", "pod", "p", "--tail", "x"], "invalid digit"),
         (vec!["--prometheus-service", "../x", "snapshot"], "namespace and name must be Kubernetes names"),
         (vec!["--prometheus-service", "prometheus", "snapshot"], "give the Service as NAMESPACE/NAME[:PORT]"),
     ] {

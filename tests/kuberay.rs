@@ -454,3 +454,128 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
     assert!(s.contains("python /home/ray/job/train.py"), "{s}");
     p.close_and_quit();
 }
+
+/// `raytop logs pod …` with the lab's kubeconfig (and CONTEXT when given): exit status, stdout,
+/// stderr.
+fn raytop_logs(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = common::raytop()
+        .args(["logs", "-n", "ray-lab", "pod"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (out.status.code(), s(&out.stdout), s(&out.stderr))
+}
+
+/// A pod of its own that prints a line naming its run, a coloured line, then exits 1, so the
+/// kubelet restarts it; deleted when dropped.
+struct LogProbe;
+
+impl LogProbe {
+    const NAME: &'static str = "log-probe";
+
+    fn new() -> LogProbe {
+        let _ = kubectl().args(["delete", "pod", LogProbe::NAME, "--ignore-not-found", "--wait=true"]).output();
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": LogProbe::NAME, "namespace": "ray-lab"},
+            "spec": {"restartPolicy": "Always", "terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "probe", "image": "rayproject/ray:2.60.0",
+                "command": ["sh", "-c", "echo \"run $(date +%s%N)\"; printf '\\033[31mERROR\\033[0m in red\\n'; i=0; while [ $i -lt 3 ]; do i=$((i+1)); echo tick $i; sleep 1; done; exit 1"],
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}
+            }]}
+        });
+        let mut child = kubectl().args(["apply", "-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(pod.to_string().as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+        LogProbe
+    }
+}
+
+impl Drop for LogProbe {
+    fn drop(&mut self) {
+        let ok = kubectl().args(["delete", "pod", LogProbe::NAME, "--ignore-not-found", "--wait=false"]).status();
+        if !ok.is_ok_and(|s| s.success()) {
+            eprintln!("pod {} not deleted", LogProbe::NAME);
+        }
+    }
+}
+
+/// A pod's log through the API server (`pods/log`) from the real kubelet: the current and the
+/// previous container after a restart, each its own run; terminal colours stripped; `--tail`;
+/// `--follow` printing lines as the container writes them; KubeRay's two-container head read
+/// without `-c` (Ray's) and with it (the autoscaler's); the viewer's 403 named.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn a_pods_log_current_previous_and_followed_through_the_api_server() {
+    let _probe = LogProbe::new();
+    let runs = |s: &str| s.lines().filter(|l| l.starts_with("run ")).map(str::to_string).collect::<Vec<_>>();
+    // Following from the first run: its lines arrive while the container writes them.
+    common::eventually("the probe running", Duration::from_secs(60), || {
+        let out = kubectl().args(["get", "pod", LogProbe::NAME, "-o", "jsonpath={.status.phase}"]).output().unwrap();
+        let phase = String::from_utf8_lossy(&out.stdout).to_string();
+        if phase == "Running" { Ok(()) } else { Err(phase) }
+    });
+    let t0 = Instant::now();
+    let follow = common::raytop()
+        .args(["logs", "-n", "ray-lab", "pod", LogProbe::NAME, "--follow"])
+        .env("KUBECONFIG", kubeconfig())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = follow.wait_with_output().unwrap(); // ends when the container exits
+    eprintln!("figure: --follow ended with the container after {:.1} s", t0.elapsed().as_secs_f64());
+    let followed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(followed.contains("tick 3"), "{followed}");
+    // After the kubelet restarted it: two runs, two logs.
+    common::eventually("the probe restarted and running again", Duration::from_secs(90), || {
+        let out = kubectl()
+            .args([
+                "get",
+                "pod",
+                LogProbe::NAME,
+                "-o",
+                "jsonpath={.status.containerStatuses[0].restartCount} {.status.phase}",
+            ])
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout).to_string();
+        let (code, current, _) = raytop_logs(&[LogProbe::NAME]);
+        if !s.starts_with('0') && code == Some(0) && !runs(&current).is_empty() { Ok(()) } else { Err(s) }
+    });
+    let (code, current, err) = raytop_logs(&[LogProbe::NAME]);
+    let (pcode, previous, perr) = raytop_logs(&[LogProbe::NAME, "--previous"]);
+    assert_eq!((code, pcode), (Some(0), Some(0)), "{err}{perr}");
+    let (now_run, before_run) = (runs(&current), runs(&previous));
+    assert_eq!((now_run.len(), before_run.len()), (1, 1), "{current}\n--\n{previous}");
+    assert_ne!(now_run, before_run, "the previous container's log is its own run");
+    assert!(previous.contains("ERROR in red") && !previous.contains('\u{1b}'), "colours stripped: {previous:?}");
+    assert!(previous.ends_with("tick 3\n"), "the previous run's whole log: {previous}");
+    let (_, tail, _) = raytop_logs(&[LogProbe::NAME, "--previous", "--tail", "1"]);
+    assert_eq!(tail, "tick 3\n");
+    // KubeRay's head with the autoscaler's sidecar: Ray's container by default.
+    let json = snapshot();
+    let seed = find(&json, "raycluster-autoscaler", "kubernetes").unwrap();
+    let head = pods(seed, "headgroup")[0]["name"].as_str().unwrap().to_string();
+    let (code, ray, err) = raytop_logs(&[&head]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(ray.contains("Ray runtime started"), "ray start's own output: {ray}");
+    let (code, sidecar, err) = raytop_logs(&[&head, "-c", "autoscaler"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!sidecar.contains("Ray runtime started") && !sidecar.is_empty(), "{sidecar}");
+    // The viewer may not read pods, nor their logs: the 403 in one line, exit 1.
+    let out = common::raytop()
+        .args(["logs", "-n", "ray-lab", "--context", "lab-viewer", "pod", LogProbe::NAME])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("raytop: forbidden: may not read pods/log of ray-lab/log-probe") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

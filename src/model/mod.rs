@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod gpu;
 pub mod history;
 pub mod k8s;
+pub mod logs;
 pub mod resources;
 pub mod series;
 pub mod serve;

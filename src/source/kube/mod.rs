@@ -7,6 +7,7 @@
 pub mod access;
 pub mod clients;
 pub mod convert;
+pub mod logs;
 pub mod secret;
 pub mod slim;
 pub mod watch;
