@@ -115,7 +115,7 @@ fn workers_that_fit_no_node_show_the_schedulers_cause() {
         s.contains("⧗ worker-group on Kubernetes (RayCluster raycluster-autoscaler): ")
     });
     let line = s.lines().find(|l| l.contains("⧗ worker-group on Kubernetes")).unwrap();
-    assert!(line.contains("pod(s) Pending: Unschedulable (1 Insufficient cpu)"), "{line}");
+    assert!(line.contains("pod(s) Pending: Unschedulable (1 Insufficient cpu"), "{line}");
     p.keys(&["q"]);
     p.wait_exit(Duration::from_secs(5));
 }
