@@ -23,7 +23,7 @@ fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
 
 fn scale(clusters: usize, per: usize) -> (Vec<RayClusterObj>, Vec<PodObj>) {
     let rc =
-        items::<DynamicObject>("rayclusters.json").iter().map(source::ray_cluster).find(|c| c.name == "raycluster-cpu");
+        items::<DynamicObject>("rayclusters.json").iter().map(source::ray_cluster).find(|c| c.name == "raycluster-lab");
     let pod = items::<Pod>("pods.json").iter().map(source::pod).find(|p| p.node_type == "worker").unwrap();
     let rc = rc.unwrap();
     let group = rc.spec.worker_group_specs[0].group_name.clone();

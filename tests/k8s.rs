@@ -24,10 +24,8 @@ fn items<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
     serde_json::from_value(v["items"].clone()).unwrap()
 }
 
-/// The tests' clock: a minute after the newest object or event of the capture (the events, at
-/// 07:41:13Z, 2.5 minutes after the RayClusters and their pods were created), so every age on
-/// screen is a real one and none is in the future. (nodes.json was captured later, by itself;
-/// node ages are not shown.)
+/// The tests' clock: a minute after the newest object or event of the capture, so every age on
+/// screen is a real one and none is in the future.
 fn capture_clock() -> SystemTime {
     let created = |file: &str| -> Vec<i64> {
         items::<DynamicObject>(file)
@@ -59,9 +57,9 @@ fn the_capture_clock_is_after_every_event() {
         .filter_map(|e| e.last_timestamp.as_ref().map(|t| t.0.as_second()))
         .max()
         .unwrap();
-    // 2026-11-26T07:41:13Z, the capture's FailedScheduling and CreatedWorkerPod events.
-    assert_eq!(newest_event, 1_795_678_873);
-    assert_eq!(now, SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_678_873 + 60));
+    // 2026-12-03T10:55:19Z, the newest of the capture's events (lab/kuberay/capture-fixtures.sh).
+    assert_eq!(newest_event, 1_796_295_319);
+    assert_eq!(now, SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_295_319 + 60));
 }
 
 fn app_with_lab_objects() -> (App, SystemTime) {
@@ -97,7 +95,7 @@ fn app_with_lab_objects() -> (App, SystemTime) {
 fn groups_come_from_spec_and_pods_from_labels() {
     let (app, _) = app_with_lab_objects();
     let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
-    let g = gpu.groups.iter().find(|g| g.name == "gpu-group").unwrap();
+    let g = gpu.groups.iter().find(|g| g.name == "gpu-workers").unwrap();
     assert_eq!((g.replicas, g.min, g.max, g.desired_pods), (Some(2), Some(0), Some(2), 2));
     assert_eq!((g.running, g.pending, g.ready), (1, 1, 1));
     assert_eq!(g.gpu_per_pod, 1.0);
@@ -115,7 +113,7 @@ fn a_lost_watch_keeps_the_data_and_says_so() {
         forbidden: false,
         at: now,
     });
-    assert_eq!(app.k8s.clusters.len(), 2, "last good data kept");
+    assert_eq!(app.k8s.clusters.len(), 5, "last good data kept");
     app.run(Command::ViewKube);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now + Duration::from_secs(30))).unwrap();
@@ -133,10 +131,10 @@ fn pods_join_their_ray_nodes_by_instance_id() {
     let instance =
         app.dashboards[0].groups.iter().find(|g| g.name == "cpu-group").unwrap().nodes[0].instance_id.clone();
     let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
-    let worker = pods.iter_mut().find(|p| p.cluster == "raycluster-cpu" && p.node_type == "worker").unwrap();
+    let worker = pods.iter_mut().find(|p| p.cluster == "raycluster-lab" && p.node_type == "worker").unwrap();
     worker.name = instance.clone();
     app.apply_kube(KubeUpdate::Pods(pods, now));
-    let cpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-cpu").unwrap();
+    let cpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-lab").unwrap();
     let pod = cpu.groups.iter().flat_map(|g| &g.pods).find(|p| p.pod.name == instance).unwrap();
     let node = pod.ray_node.as_ref().expect("joined");
     assert_eq!(node.state, "ALIVE");
@@ -149,18 +147,18 @@ fn pods_join_their_ray_nodes_by_instance_id() {
 fn the_autoscaler_view_says_which_pods_wait_on_kubernetes_and_why() {
     let (mut app, now) = app_with_lab_objects();
     let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
-    let wait = gpu.groups.iter().find(|g| g.name == "gpu-group").unwrap().kube_wait.clone().unwrap();
-    assert!(wait.starts_with("1 pod(s) Pending: Unschedulable (3 Insufficient"), "{wait}");
+    let wait = gpu.groups.iter().find(|g| g.name == "gpu-workers").unwrap().kube_wait.clone().unwrap();
+    assert_eq!(wait, "1 pod(s) Pending: Unschedulable (1 Insufficient nvidia.com/gpu)");
     let head = gpu.groups.iter().find(|g| g.name == "headgroup").unwrap();
     assert_eq!(head.kube_wait, None, "a running head waits on nothing");
     app.run(Command::ViewKube);
-    app.run(Command::Down); // raycluster-gpu
+    select_cluster(&mut app, "raycluster-gpu");
     app.run(Command::OpenCluster);
     app.run(Command::ViewAutoscaler);
     let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
     let screen = term.backend().to_string();
-    assert!(screen.contains(&format!("⧗ gpu-group on Kubernetes (RayCluster raycluster-gpu): {wait}")), "{screen}");
+    assert!(screen.contains(&format!("⧗ gpu-workers on Kubernetes (RayCluster raycluster-gpu): {wait}")), "{screen}");
     // Positive control: the lab's own dashboard (not a RayCluster's) shows no such line.
     let first = app.dashboards[0].name.clone();
     app.run(Command::Palette);
@@ -177,12 +175,12 @@ fn the_autoscaler_view_says_which_pods_wait_on_kubernetes_and_why() {
 fn kube_view() {
     let (mut app, now) = app_with_lab_objects();
     app.run(Command::ViewKube);
-    app.run(Command::Down); // raycluster-gpu
+    select_cluster(&mut app, "raycluster-gpu");
     app.run(Command::OpenCluster);
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
     let screen = term.backend().to_string();
-    assert!(screen.contains("gpu-group") && screen.contains("Pending 3 Insufficient"), "{screen}");
+    assert!(screen.contains("gpu-workers") && screen.contains("Pending 1 Insufficient"), "{screen}");
     assert!(screen.contains("FailedScheduling"), "{screen}");
     insta::assert_snapshot!(screen);
 }
@@ -202,9 +200,10 @@ fn gpu_view_shows_what_the_pods_request_from_kubernetes() {
         now,
     ));
     let mut pods: Vec<_> = items::<Pod>("pods.json").iter().map(kube::pod).collect();
-    let gpu_pods = pods.iter().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-group").count();
-    assert_eq!((gpu_pods, instances.len()), (2, 2), "a pod for each gpu-group node: {instances:?}");
-    for (p, id) in pods.iter_mut().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-group").zip(&instances) {
+    let gpu_pods = pods.iter().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-workers").count();
+    assert_eq!((gpu_pods, instances.len()), (2, 2), "a gpu-workers pod for each gpu-group node: {instances:?}");
+    for (p, id) in pods.iter_mut().filter(|p| p.cluster == "raycluster-gpu" && p.group == "gpu-workers").zip(&instances)
+    {
         p.name = id.clone(); // KubeRay: the Ray node's instanceId is its pod's name
     }
     app.apply_kube(KubeUpdate::Pods(pods, now));
@@ -222,7 +221,7 @@ fn opening_a_raycluster_makes_its_dashboard_current_through_the_api_server() {
     use raytop::app::Effect;
     let (mut app, _) = app_with_lab_objects();
     app.run(Command::ViewKube);
-    app.run(Command::Down); // raycluster-gpu: no dashboard known for it yet
+    select_cluster(&mut app, "raycluster-gpu"); // no dashboard known for it yet
     let fx = app.run(Command::OpenCluster);
     let [Effect::Poll { dashboard: Some(DashKey::Proxied { context, route }), interest }, Effect::CheckAccess(access)] =
         fx.as_slice()
@@ -314,14 +313,16 @@ fn token_auth_routes_name_the_secret() {
 fn gpu_capacity_of_the_nodes_against_ray_pods_requests() {
     let (app, _) = app_with_lab_objects();
     let c = &app.k8s.gpu_capacity;
-    // lab-node-1..3 offer 2 nvidia.com/gpu each; raycluster-gpu runs one 1-GPU worker and has one pending.
-    assert_eq!((c.gpu_nodes, c.gpu_nodes_ready, c.allocatable), (3, 3, 6.0));
+    // The lab's node advertised one nvidia.com/gpu for the capture; raycluster-gpu runs one 1-GPU
+    // worker on it and has one pending.
+    assert_eq!((c.gpu_nodes, c.gpu_nodes_ready, c.allocatable), (1, 1, 1.0));
     assert_eq!((c.requested_by_ray_pods, c.pending_requests), (1.0, 1.0));
     let gpu = app.k8s.clusters.iter().find(|c| c.name == "raycluster-gpu").unwrap();
     let worker = gpu.groups.iter().flat_map(|g| &g.pods).find(|p| p.pod.phase == "Running" && p.pod.gpu_requests > 0.0);
-    assert_eq!(worker.unwrap().node_gpus, Some(2.0), "the node it runs on offers 2");
-    let node = app.k8s.nodes.iter().find(|n| n.name == "lab-node-1").unwrap();
-    assert_eq!((node.gpu_product.as_str(), node.ready), ("NVIDIA-A10G", true));
+    assert_eq!(worker.unwrap().node_gpus, Some(1.0), "the node it runs on offers 1");
+    let node = app.k8s.nodes.iter().find(|n| n.name == "raytop-node").unwrap();
+    // No GPU feature discovery here: no product label.
+    assert_eq!((node.gpu_product.as_str(), node.ready), ("", true));
 }
 
 #[test]
@@ -346,7 +347,7 @@ fn a_forbidden_kind_is_a_notice_and_the_rest_stays_live() {
 fn pod_names_tell_pods_apart_at_80_and_160_columns() {
     let (mut app, now) = app_with_lab_objects();
     app.run(Command::ViewKube);
-    app.run(Command::Down); // raycluster-gpu
+    select_cluster(&mut app, "raycluster-gpu");
     app.run(Command::OpenCluster);
     let pods: Vec<String> = app
         .k8s
@@ -400,6 +401,13 @@ fn select_group(app: &mut App, cluster: &str, group: &str, pod: bool) {
     app.selected[raytop::view::View::Kube.index()] = gi;
 }
 
+/// Selects RayCluster `name`'s row in the Kube view (its rows built).
+fn select_cluster(app: &mut App, name: &str) {
+    use raytop::rows::Row;
+    let at = app.rows.iter().position(|r| matches!(r, Row::K8sCluster { c } if app.k8s.clusters[*c].name == name));
+    app.selected[raytop::view::View::Kube.index()] = at.unwrap_or_else(|| panic!("no row for RayCluster {name}"));
+}
+
 fn key(app: &mut App, k: crossterm::event::KeyCode) -> Vec<raytop::app::Effect> {
     app.on_key(&crossterm::event::KeyEvent::from(k))
 }
@@ -411,8 +419,8 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     use raytop::app::Effect;
     use raytop::state::Overlay;
     let (mut app, now) = app_with_lab_objects();
-    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
-    // gpu-group is at its max (2 of [0..2]): one more is refused before anything is sent.
+    select_group(&mut app, "raycluster-gpu", "gpu-workers", false);
+    // gpu-workers is at its max (2 of [0..2]): one more is refused before anything is sent.
     assert!(key(&mut app, KeyCode::Char('+')).is_empty());
     assert_eq!(app.toast.as_deref(), Some("not sent: 3 replicas would leave [0..2]: raise max to 3 first"));
     assert!(key(&mut app, KeyCode::Char('-')).is_empty(), "nothing is sent before the yes");
@@ -420,7 +428,7 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     assert_eq!(c.preview.fields.len(), 1);
     let f = &c.preview.fields[0];
     assert_eq!((f.field, f.before.as_str(), f.after.as_str()), ("replicas", "2", "1"));
-    assert_eq!(c.preview.next, "KubeRay deletes 1 pod(s) of gpu-group, chosen at random (x on a pod picks one)");
+    assert_eq!(c.preview.next, "KubeRay deletes 1 pod(s) of gpu-workers, chosen at random (x on a pod picks one)");
     assert!(!c.apply_focused, "Cancel has the focus");
     let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
     term.draw(|f| raytop::ui::draw(f, &app, now)).unwrap();
@@ -437,7 +445,7 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     let Action::Scale(req) = action.as_ref() else { panic!("{action:?}") };
     assert_eq!(req.target.context.as_deref(), Some("lab-admin"));
     assert_eq!((req.target.namespace.as_str(), req.target.cluster.as_str()), ("ray-lab", "raycluster-gpu"));
-    assert_eq!((req.target.group.as_str(), &req.change), ("gpu-group", &ScaleChange::Step(-1)));
+    assert_eq!((req.target.group.as_str(), &req.change), ("gpu-workers", &ScaleChange::Step(-1)));
     assert_eq!(planned[0].after, "1");
     // The outcome stays on screen until a key is pressed.
     let outcome = raytop::action::Outcome {
@@ -447,7 +455,7 @@ fn minus_on_a_worker_group_asks_first_and_cancel_sends_nothing() {
     };
     let update = app.on_msg(raytop::msg::Msg::ActionDone { id: id.clone(), outcome });
     assert_eq!(update.effects, [Effect::RefreshNow], "what the change moves is fetched at once");
-    assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-group" && outcome.ok));
+    assert!(matches!(&app.overlay, Overlay::Outcome { title, outcome } if title == "Scale gpu-workers" && outcome.ok));
     app.on_msg(raytop::msg::Msg::Kube(KubeUpdate::Failed {
         kind: raytop::msg::Resource::Events,
         error: "x".into(),
@@ -464,8 +472,8 @@ fn typed_counts_are_checked_before_anything_is_sent() {
     use crossterm::event::KeyCode;
     use raytop::state::Overlay;
     let (mut app, _) = app_with_lab_objects();
-    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
-    // gpu-group is [0..2] with autoscaling off: max 1 would leave its 2 replicas outside.
+    select_group(&mut app, "raycluster-gpu", "gpu-workers", false);
+    // gpu-workers is [0..2] with autoscaling off: max 1 would leave its 2 replicas outside.
     key(&mut app, KeyCode::Char('M'));
     assert!(matches!(app.overlay, Overlay::Ask(_)));
     key(&mut app, KeyCode::Char('1'));
@@ -485,11 +493,11 @@ fn x_on_a_pod_removes_exactly_that_pod_and_readonly_offers_nothing() {
     use crossterm::event::KeyCode;
     use raytop::state::Overlay;
     let (mut app, _) = app_with_lab_objects();
-    select_group(&mut app, "raycluster-gpu", "gpu-group", true);
+    select_group(&mut app, "raycluster-gpu", "gpu-workers", true);
     key(&mut app, KeyCode::Char('x'));
     let Overlay::Confirm(c) = &app.overlay else { panic!("{:?}", app.toast) };
     let pod = c.preview.title.strip_prefix("Remove pod ").unwrap().to_string();
-    assert!(pod.starts_with("raycluster-gpu-gpu-group-worker-"), "{pod}");
+    assert!(pod.starts_with("raycluster-gpu-gpu-workers-worker-"), "{pod}");
     assert!(
         c.preview.fields.iter().any(|f| f.field == "scaleStrategy.workersToDelete" && f.after == format!("[{pod}]"))
     );
@@ -512,7 +520,7 @@ fn a_cluster_the_user_may_not_patch_shows_the_action_disabled_with_the_reason() 
     use crossterm::event::KeyCode;
     use raytop::state::Overlay;
     let (mut app, _) = app_with_lab_objects();
-    select_group(&mut app, "raycluster-gpu", "gpu-group", false);
+    select_group(&mut app, "raycluster-gpu", "gpu-workers", false);
     let cluster = raytop::msg::ClusterRef {
         context: Some("lab-admin".into()),
         namespace: "ray-lab".into(),
@@ -533,18 +541,21 @@ fn the_cluster_view_scales_the_raycluster_behind_its_dashboard() {
     use crossterm::event::KeyCode;
     use raytop::state::Overlay;
     let (mut app, _) = app_with_lab_objects();
-    // As with --dashboard raycluster-gpu=URL: the dashboard is that RayCluster's.
+    // As with --dashboard raycluster-gpu=URL: the dashboard is that RayCluster's (the local
+    // lab's group renamed to the RayCluster's group name, as on KubeRay they are one).
     app.dashboards[0].name = "raycluster-gpu".into();
+    let g = app.dashboards[0].groups.iter_mut().find(|g| g.name == "gpu-group").unwrap();
+    g.name = "gpu-workers".into();
     app.run(Command::ViewCluster);
     let at = app
         .rows
         .iter()
-        .position(|r| matches!(r, raytop::rows::Row::Group { g } if app.dashboards[0].groups[*g].name == "gpu-group"))
+        .position(|r| matches!(r, raytop::rows::Row::Group { g } if app.dashboards[0].groups[*g].name == "gpu-workers"))
         .unwrap();
     app.selected[raytop::view::View::Cluster.index()] = at;
     key(&mut app, KeyCode::Char('-'));
     let Overlay::Confirm(c) = &app.overlay else { panic!("{:?}", app.toast) };
     let raytop::action::Action::Scale(req) = &c.action else { panic!() };
-    assert_eq!((req.target.cluster.as_str(), req.target.group.as_str()), ("raycluster-gpu", "gpu-group"));
+    assert_eq!((req.target.cluster.as_str(), req.target.group.as_str()), ("raycluster-gpu", "gpu-workers"));
     assert_eq!(c.preview.fields[0].after, "1");
 }

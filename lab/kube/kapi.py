@@ -1,18 +1,12 @@
 #!/usr/bin/env python3
-"""Small client for the kube lab's API server (stdlib only; PyYAML optional).
-
-There is no KubeRay operator, controller manager, scheduler or kubelet in the
-lab, so this plays their parts where tests need it:
+"""Small client for the kube lab's API server (stdlib only; PyYAML optional), and
+the builders of Ray pods as KubeRay labels them that load.py uses for the scale
+load (no operator acts there):
 
   apply FILE...                 create-or-replace objects from YAML/JSON files
   wait-crds NAME...             wait until CRDs are Established
-  fake-pods CLUSTER [opts]      create the pods/head service KubeRay would create,
-                                and set pod status as a kubelet would
-  fake-nodes [--count N --gpus G]
-                                register Nodes (nvidia.com/gpu capacity) as kubelets would
-  set-status CLUSTER            set RayCluster /status as KubeRay would
-  set-status --rayjob NAME      set a RayJob /status (RUNNING/Running)
-  set-status --rayservice NAME  set a RayService /status (Ready, apps RUNNING)
+
+The tests' objects come from the real KubeRay operator (lab/kuberay/).
 
 Connection details come from .lab/kube/run/lab.env (written by up.sh), or $KUBE_LAB_RUN/lab.env.
 Requests go through the admin token unless KUBE_LAB_USER=viewer.
@@ -202,74 +196,12 @@ def cmd_wait_crds(api, args):
 
 
 # --------------------------------------------------------------------------
-# quantities (just enough for Ray pod templates)
-# --------------------------------------------------------------------------
-
-_SUFFIX = {"": 1, "m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
-           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-
-
-def qty(v):
-    if v is None:
-        return 0.0
-    if isinstance(v, (int, float)):
-        return float(v)
-    m = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(v).strip())
-    if not m or m.group(2) not in _SUFFIX:
-        die(f"cannot parse quantity {v!r}")
-    return float(m.group(1)) * _SUFFIX[m.group(2)]
-
-
-def fmt_cpu(x):
-    return str(int(round(x))) if abs(x - round(x)) < 1e-9 else f"{int(round(x * 1000))}m"
-
-
-def fmt_mem(x):
-    x = int(round(x))
-    for suf in ("Ti", "Gi", "Mi", "Ki"):
-        if x and x % _SUFFIX[suf] == 0:
-            return f"{x // _SUFFIX[suf]}{suf}"
-    return str(x)
-
-
-def container_res(container, name):
-    """Requests, limits as fallback (KubeRay's CalculatePodResource)."""
-    res = container.get("resources", {})
-    return qty(res.get("requests", {}).get(name, res.get("limits", {}).get(name)))
-
-
-def pod_totals(template):
-    cpu = mem = gpu = 0.0
-    for c in template.get("spec", {}).get("containers", []):
-        cpu += container_res(c, "cpu")
-        mem += container_res(c, "memory")
-        keys = set(c.get("resources", {}).get("requests", {})) | set(c.get("resources", {}).get("limits", {}))
-        for k in keys:
-            if k.endswith("gpu") or k.startswith("nvidia.com/mig-"):
-                gpu += container_res(c, k)
-    return cpu, mem, gpu
-
-
-def group_pods(g):
-    """Desired pods of a worker group: clamp(replicas, min, max) * numOfHosts."""
-    if g.get("suspend"):
-        return 0
-    r = g.get("replicas", 0) or 0
-    lo, hi = g.get("minReplicas", 0) or 0, g.get("maxReplicas", 2147483647)
-    return max(lo, min(hi, r)) * (g.get("numOfHosts", 1) or 1)
-
-
-# --------------------------------------------------------------------------
-# fake-pods: what KubeRay (pods, head service) and the kubelet (status) do
+# Ray pods as KubeRay labels them, with a kubelet's status, for load.py's scale
+# load (no operator or kubelet acts on those objects)
 # --------------------------------------------------------------------------
 
 def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rand5():
-    # Like the API server's generateName suffix alphabet (no vowels).
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
 
 
 def ray_labels(cluster, node_type, group):
@@ -317,17 +249,6 @@ def build_pod(rc, node_type, group, template, name):
     }
 
 
-def ip_for(name, used):
-    """A stable fake pod IP in 10.244.0.0/16 derived from the pod name."""
-    h = int(hashlib.sha1(name.encode()).hexdigest(), 16)
-    while True:
-        ip = f"10.244.{(h >> 8) % 256}.{2 + h % 250}"
-        if ip not in used:
-            used.add(ip)
-            return ip
-        h += 1
-
-
 def kubelet_status(pod, ip, host_ip, pending=False):
     """The status a kubelet/scheduler would report."""
     t = now()
@@ -359,314 +280,6 @@ def kubelet_status(pod, ip, host_ip, pending=False):
     }
 
 
-def list_pods(api, ns, selector):
-    sel = urllib.request.quote(selector, safe="=,")
-    return api.get(f"/api/v1/namespaces/{ns}/pods?labelSelector={sel}")["items"]
-
-
-def head_service(rc):
-    cluster = rc["metadata"]["name"]
-    head = rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
-    ports = [{"name": p.get("name") or f"{p['containerPort']}-port", "port": p["containerPort"],
-              "targetPort": p["containerPort"], "protocol": p.get("protocol", "TCP")}
-             for p in head.get("ports", [])]
-    if not ports:  # KubeRay's defaults when the container declares none
-        ports = [{"name": n, "port": p, "targetPort": p, "protocol": "TCP"} for n, p in
-                 (("client", 10001), ("gcs-server", 6379), ("dashboard", 8265), ("serve", 8000))]
-    if not any(p["name"] == "metrics" for p in ports):
-        ports.append({"name": "metrics", "port": 8080, "targetPort": 8080, "protocol": "TCP"})
-    sel = {k: v for k, v in ray_labels(cluster, "head", "headgroup").items() if k != "ray.io/group"
-           and k != "ray.io/is-ray-node"}
-    return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {
-            "name": f"{cluster}-head-svc", "namespace": rc["metadata"]["namespace"], "labels": sel,
-            "ownerReferences": [{"apiVersion": "ray.io/v1", "kind": "RayCluster", "name": cluster,
-                                 "uid": rc["metadata"]["uid"], "controller": True,
-                                 "blockOwnerDeletion": True}],
-        },
-        # Headless, as KubeRay >= 1.2 creates it by default.
-        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": sel, "ports": ports},
-    }
-
-
-def cmd_fake_pods(api, args):
-    ns, cluster = args.namespace, args.cluster
-    rc = api.get(f"/apis/ray.io/v1/namespaces/{ns}/rayclusters/{cluster}")
-    spec = rc["spec"]
-    autoscaling = bool(spec.get("enableInTreeAutoscaling"))
-    existing = list_pods(api, ns, f"ray.io/cluster={cluster}")
-    used_ips = {p.get("status", {}).get("podIP") for p in existing}
-    pending_left = {}
-    for g in args.pending:
-        pending_left[g] = pending_left.get(g, 0) + 1
-    out = []
-
-    # Head service first, as the operator does.
-    svc = head_service(rc)
-    try:
-        api.req("POST", f"/api/v1/namespaces/{ns}/services", svc)
-    except ApiError as e:
-        if e.code != 409:
-            raise
-
-    groups = [("head", "headgroup", spec["headGroupSpec"]["template"], 1)]
-    for g in spec.get("workerGroupSpecs", []):
-        groups.append(("worker", g["groupName"], g["template"], group_pods(g), g))
-
-    for entry in groups:
-        node_type, group, template, want = entry[:4]
-        g = entry[4] if len(entry) > 4 else {}
-        pods = [p for p in existing if p["metadata"]["labels"].get("ray.io/group") == group
-                and p["metadata"]["labels"].get("ray.io/node-type") == node_type
-                and not p["metadata"].get("deletionTimestamp")]
-        # scaleStrategy.workersToDelete: always honoured (operator semantics).
-        doomed = set(g.get("scaleStrategy", {}).get("workersToDelete") or [])
-        for p in list(pods):
-            if p["metadata"]["name"] in doomed:
-                api.req("DELETE", f"/api/v1/namespaces/{ns}/pods/{p['metadata']['name']}",
-                        {"gracePeriodSeconds": 0})
-                out.append(f"deleted pod/{p['metadata']['name']} (workersToDelete)")
-                pods.remove(p)
-        # Too many: random deletion only with autoscaling off (operator semantics).
-        while len(pods) > want and not (autoscaling and node_type == "worker"):
-            p = pods.pop(random.randrange(len(pods)))
-            api.req("DELETE", f"/api/v1/namespaces/{ns}/pods/{p['metadata']['name']}",
-                    {"gracePeriodSeconds": 0})
-            out.append(f"deleted pod/{p['metadata']['name']} (scale down)")
-        # Create the missing ones.
-        while len(pods) < want:
-            if node_type == "head":
-                prefix = f"{cluster}-head-"
-            else:
-                prefix = f"{cluster}-{group}"[:50] + "-worker-"
-            pod = build_pod(rc, node_type, group, template, prefix + rand5())
-            try:
-                created = api.req("POST", f"/api/v1/namespaces/{ns}/pods", pod)
-            except ApiError as e:
-                if e.code == 409:  # name clash: roll again
-                    continue
-                raise
-            pods.append(created)
-            out.append(f"created pod/{created['metadata']['name']}")
-        # Kubelet part: status for every pod of the group that has none yet.
-        for p in pods:
-            name = p["metadata"]["name"]
-            cur = p.get("status", {})
-            make_pending = pending_left.get(group, 0) > 0 and node_type == "worker"
-            if make_pending:
-                pending_left[group] -= 1
-            elif cur.get("phase") == "Running" and not args.reset:
-                continue
-            # A fake node per pod: head on lab-node-0, workers spread over 1..3.
-            n = 0 if node_type == "head" else 1 + int(hashlib.sha1(name.encode()).hexdigest(), 16) % 3
-            host_ip = f"10.0.0.{10 + n}"
-            if not make_pending and not p["spec"].get("nodeName"):
-                # Bind as the scheduler would (sets spec.nodeName).
-                node = f"lab-node-{n}"
-                api.req("POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding", {
-                    "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-                    "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
-                p = api.get(f"/api/v1/namespaces/{ns}/pods/{name}")
-            ip = cur.get("podIP") or ip_for(name, used_ips)
-            p["status"] = kubelet_status(p, ip, host_ip, pending=make_pending)
-            api.req("PUT", f"/api/v1/namespaces/{ns}/pods/{name}/status", p)
-            out.append(f"pod/{name} {'Pending (Unschedulable)' if make_pending else 'Running ' + ip}")
-    for g, n in pending_left.items():
-        if n > 0:
-            die(f"--pending {g}: no such worker group, or not enough pods in it")
-    for line in out:
-        print(line)
-
-
-# --------------------------------------------------------------------------
-# fake-nodes: what kubelets register
-# --------------------------------------------------------------------------
-
-def cmd_fake_nodes(api, args):
-    """The lab's nodes as kubelets would register them: lab-node-0 without GPUs (the heads),
-    lab-node-1..N with --gpus nvidia.com/gpu each and the GPU product label the NVIDIA device
-    plugin's feature discovery sets. Status goes through nodes/status, as a kubelet writes it."""
-    for n in range(args.count):
-        name = f"lab-node-{n}"
-        gpus = 0 if n == 0 else args.gpus
-        labels = {"kubernetes.io/hostname": name}
-        if gpus:
-            labels["nvidia.com/gpu.product"] = "NVIDIA-A10G"
-        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
-        try:
-            api.req("POST", "/api/v1/nodes", node)
-        except ApiError as e:
-            if e.code != 409:
-                raise
-        cur = api.get(f"/api/v1/nodes/{name}")
-        res = {"cpu": "16", "memory": "64Gi", "pods": "110"}
-        if gpus:
-            res["nvidia.com/gpu"] = str(gpus)
-        cur["status"] = {
-            "capacity": res, "allocatable": res,
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status",
-                            "lastHeartbeatTime": now(), "lastTransitionTime": now()}],
-            "addresses": [{"type": "InternalIP", "address": f"10.0.0.{10 + n}"},
-                          {"type": "Hostname", "address": name}],
-        }
-        api.req("PUT", f"/api/v1/nodes/{name}/status", cur)
-        print(f"node/{name} Ready, {gpus} nvidia.com/gpu")
-
-
-# --------------------------------------------------------------------------
-# set-status: what KubeRay's status calculation writes
-# --------------------------------------------------------------------------
-
-def is_ready(p):
-    st = p.get("status", {})
-    return st.get("phase") == "Running" and any(
-        c["type"] == "Ready" and c["status"] == "True" for c in st.get("conditions", []))
-
-
-def cmd_set_status_cluster(api, args):
-    ns, cluster = args.namespace, args.name
-    path = f"/apis/ray.io/v1/namespaces/{ns}/rayclusters/{cluster}"
-    rc = api.get(path)
-    spec, old = rc["spec"], rc.get("status", {})
-    pods = [p for p in list_pods(api, ns, f"ray.io/cluster={cluster}")
-            if not p["metadata"].get("deletionTimestamp")]
-    heads = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "head"]
-    workers = [p for p in pods if p["metadata"]["labels"].get("ray.io/node-type") == "worker"]
-
-    desired = mn = mx = 0
-    cpu, mem, gpu = pod_totals(spec["headGroupSpec"]["template"])
-    for g in spec.get("workerGroupSpecs", []):
-        if g.get("suspend"):
-            continue
-        hosts = g.get("numOfHosts", 1) or 1
-        n = group_pods(g)
-        desired += n
-        mn += (g.get("minReplicas", 0) or 0) * hosts
-        mx = min(2147483647, mx + g.get("maxReplicas", 2147483647) * hosts)
-        c, m, gp = pod_totals(g["template"])
-        cpu, mem, gpu = cpu + c * n, mem + m * n, gpu + gp * n
-
-    available = sum(1 for p in workers if p.get("status", {}).get("phase") == "Running")
-    ready = sum(1 for p in workers if is_ready(p))
-    t = now()
-    old_conds = {c["type"]: c for c in old.get("conditions", [])}
-
-    def cond(ctype, status, reason, message=""):
-        prev = old_conds.get(ctype)
-        ltt = prev["lastTransitionTime"] if prev and prev["status"] == status else t
-        return {"type": ctype, "status": status, "reason": reason, "message": message,
-                "lastTransitionTime": ltt, "observedGeneration": rc["metadata"]["generation"]}
-
-    head = heads[0] if heads else None
-    if head is None:
-        head_cond = cond("HeadPodReady", "False", "HeadPodNotFound", "Head Pod not found")
-    elif is_ready(head):
-        head_cond = cond("HeadPodReady", "True", "HeadPodRunningAndReady")
-    else:
-        head_cond = cond("HeadPodReady", "False", "Unknown", "Head Pod is not ready")
-    all_ready = head is not None and is_ready(head) and ready >= desired
-    prov_prev = old_conds.get("RayClusterProvisioned", {}).get("status") == "True"
-    if all_ready or prov_prev:  # sticky once True
-        prov = cond("RayClusterProvisioned", "True", "AllPodRunningAndReadyFirstTime",
-                    "All Ray Pods are ready for the first time")
-    else:
-        prov = cond("RayClusterProvisioned", "False", "RayClusterPodsProvisioning",
-                    "RayCluster Pods are being provisioned for first time")
-
-    status = {
-        "desiredWorkerReplicas": desired,
-        "availableWorkerReplicas": available,
-        "readyWorkerReplicas": ready,
-        "minWorkerReplicas": mn,
-        "maxWorkerReplicas": mx,
-        "desiredCPU": fmt_cpu(cpu),
-        "desiredMemory": fmt_mem(mem),
-        "desiredGPU": fmt_cpu(gpu),
-        "desiredTPU": "0",
-        "lastUpdateTime": t,
-        "observedGeneration": rc["metadata"]["generation"],
-        "conditions": [head_cond, prov],
-        "endpoints": {},
-    }
-    # state "ready" once every pod ran; never reset (KubeRay behaviour).
-    if all_ready or old.get("state") == "ready":
-        status["state"] = "ready"
-        status["stateTransitionTimes"] = old.get("stateTransitionTimes") or {"ready": t}
-    svc_name = f"{cluster}-head-svc"
-    try:
-        svc = api.get(f"/api/v1/namespaces/{ns}/services/{svc_name}")
-        status["endpoints"] = {p["name"]: str(p["port"]) for p in svc["spec"]["ports"]}
-    except ApiError:
-        pass
-    if head is not None:
-        ip = head.get("status", {}).get("podIP", "")
-        # Headless head service: serviceIP is the head pod IP.
-        status["head"] = {"podIP": ip, "podName": head["metadata"]["name"],
-                          "serviceIP": ip, "serviceName": svc_name}
-    api.merge_patch(path + "/status", {"status": status})
-    print(f"raycluster/{cluster} status: desired={desired} available={available} ready={ready} "
-          f"cpu={status['desiredCPU']} mem={status['desiredMemory']} gpu={status['desiredGPU']} "
-          f"state={status.get('state', '')!r} provisioned={prov['status']}")
-
-
-def cmd_set_status_rayjob(api, args):
-    ns, name = args.namespace, args.name
-    path = f"/apis/ray.io/v1/namespaces/{ns}/rayjobs/{name}"
-    rj = api.get(path)
-    sel = rj["spec"].get("clusterSelector", {}).get("ray.io/cluster")
-    cluster = sel or f"{name}-{rand5()}"
-    t = now()
-    status = {
-        "jobId": rj["spec"].get("jobId") or f"{name}-{rand5()}",
-        "rayClusterName": cluster,
-        "dashboardURL": f"{cluster}-head-svc.{ns}.svc.cluster.local:8265",
-        "jobStatus": args.job_status,
-        "jobDeploymentStatus": args.deployment_status,
-        "startTime": rj.get("status", {}).get("startTime") or t,
-        "observedGeneration": rj["metadata"]["generation"],
-    }
-    if args.job_status in ("SUCCEEDED", "FAILED", "STOPPED"):
-        status["endTime"] = t
-    api.merge_patch(path + "/status", {"status": status})
-    print(f"rayjob/{name} status: {args.job_status}/{args.deployment_status} on {cluster}")
-
-
-def cmd_set_status_rayservice(api, args):
-    ns, name = args.namespace, args.name
-    path = f"/apis/ray.io/v1/namespaces/{ns}/rayservices/{name}"
-    rs = api.get(path)
-    apps = {}
-    try:
-        import yaml  # noqa: PLC0415
-        cfg = yaml.safe_load(rs["spec"].get("serveConfigV2") or "") or {}
-        for app in cfg.get("applications", []):
-            deps = {d["name"]: {"status": "HEALTHY", "message": ""} for d in app.get("deployments", [])}
-            apps[app["name"]] = {"status": "RUNNING", "message": "", "serveDeploymentStatuses": deps}
-    except ImportError:
-        print("[kube-lab] no PyYAML: applicationStatuses left empty", file=sys.stderr)
-    t = now()
-    cluster = args.cluster or f"{name}-{rand5()}"
-    gen = rs["metadata"]["generation"]
-    status = {
-        "serviceStatus": "Running",
-        "numServeEndpoints": args.endpoints,
-        "conditions": [
-            {"type": "Ready", "status": "True", "reason": "NonZeroServeEndpoints", "message": "",
-             "lastTransitionTime": t, "observedGeneration": gen},
-            {"type": "UpgradeInProgress", "status": "False", "reason": "NoPendingCluster",
-             "message": "", "lastTransitionTime": t, "observedGeneration": gen},
-        ],
-        "activeServiceStatus": {"rayClusterName": cluster, "applicationStatuses": apps},
-        "pendingServiceStatus": {},
-        "lastUpdateTime": t,
-        "observedGeneration": gen,
-    }
-    api.merge_patch(path + "/status", {"status": status})
-    print(f"rayservice/{name} status: Running, {len(apps)} apps RUNNING, active cluster {cluster}")
-
-
 def main():
     ap = argparse.ArgumentParser(prog="kapi.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -678,25 +291,6 @@ def main():
     p = sub.add_parser("wait-crds")
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("names", nargs="+")
-    p = sub.add_parser("fake-pods")
-    p.add_argument("-n", "--namespace", default=DEFAULT_NS)
-    p.add_argument("--pending", action="append", default=[], metavar="GROUP",
-                   help="leave one worker of GROUP Pending/Unschedulable (repeatable)")
-    p.add_argument("--reset", action="store_true", help="rewrite status of Running pods too")
-    p.add_argument("cluster")
-    p = sub.add_parser("fake-nodes")
-    p.add_argument("--count", type=int, default=4, help="lab-node-0 (no GPU) .. lab-node-(count-1)")
-    p.add_argument("--gpus", type=int, default=2, help="nvidia.com/gpu on each node but lab-node-0")
-    p = sub.add_parser("set-status")
-    p.add_argument("-n", "--namespace", default=DEFAULT_NS)
-    kind = p.add_mutually_exclusive_group()
-    kind.add_argument("--rayjob", action="store_const", const="rayjob", dest="kind")
-    kind.add_argument("--rayservice", action="store_const", const="rayservice", dest="kind")
-    p.add_argument("--job-status", default="RUNNING")
-    p.add_argument("--deployment-status", default="Running")
-    p.add_argument("--cluster", help="rayservice: active RayCluster name")
-    p.add_argument("--endpoints", type=int, default=1, help="rayservice: numServeEndpoints")
-    p.add_argument("name")
     args = ap.parse_args()
     api = Api()
     try:
@@ -704,16 +298,6 @@ def main():
             cmd_apply(api, args)
         elif args.cmd == "wait-crds":
             cmd_wait_crds(api, args)
-        elif args.cmd == "fake-pods":
-            cmd_fake_pods(api, args)
-        elif args.cmd == "fake-nodes":
-            cmd_fake_nodes(api, args)
-        elif args.kind == "rayjob":
-            cmd_set_status_rayjob(api, args)
-        elif args.kind == "rayservice":
-            cmd_set_status_rayservice(api, args)
-        else:
-            cmd_set_status_cluster(api, args)
     except ApiError as e:
         die(str(e))
 
