@@ -206,8 +206,6 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
     finish(executor.run(&format!("cli-{}", std::process::id()), &Action::CancelTrial(req), &preview.fields).await)
 }
 
-/// The kube client of the command line's context, and the namespace to act in (-n, else the
-/// context's). Exit code 2 when there is none.
 /// `raytop logs …`: the log's lines on stdout as they come, through the same line buffer the log
 /// pane keeps (terminal escapes removed); an error is one line on stderr and exit status 1.
 pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: Option<i64>) -> ExitCode {
@@ -227,39 +225,39 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
         tail,
         follow,
     };
-    let (_, chunks) = match crate::source::kube::logs::stream(client, &target).await {
+    let mut chunks = match crate::source::kube::logs::stream(client, &target).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("raytop: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut chunks = std::pin::pin!(chunks);
-    let mut lines = crate::model::logs::LogLines::new(crate::model::logs::Bounds::default());
+    // Every line is printed as it completes, so the buffer only puts lines together and cleans
+    // them: unbounded here (it is drained after each chunk), bounded by one chunk in memory.
+    let mut lines = crate::model::logs::LogLines::new(crate::model::logs::Bounds::unbounded());
     let mut out = std::io::stdout().lock();
-    let mut print = |lines: &crate::model::logs::LogLines, new: usize| -> bool {
-        let from = lines.len().saturating_sub(new);
-        lines.since(from).all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok()
+    let mut print = |lines: &mut crate::model::logs::LogLines| -> bool {
+        lines.drain().all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok()
     };
     while let Some(chunk) = chunks.next().await {
         match chunk {
             Ok(bytes) => {
-                let new = lines.push_bytes(&bytes);
+                lines.push_bytes(&bytes);
                 // A reader that went away (a closed pipe) ends the command quietly.
-                if !print(&lines, new) {
+                if !print(&mut lines) {
                     return ExitCode::SUCCESS;
                 }
             }
             Err(e) => {
-                let new = lines.finish();
-                print(&lines, new);
+                lines.finish();
+                print(&mut lines);
                 eprintln!("raytop: {e}");
                 return ExitCode::FAILURE;
             }
         }
     }
-    let new = lines.finish();
-    print(&lines, new);
+    lines.finish();
+    print(&mut lines);
     ExitCode::SUCCESS
 }
 

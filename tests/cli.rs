@@ -208,10 +208,9 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
     assert!(man.contains("\\-\\-dashboard"), "the man page documents the flags: {man}");
 }
 
-#[test]
-fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_is_polled() {
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
+/// A kubeconfig in DIR whose API server is a closed port on this machine (namespace `ray`).
+fn unreachable_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
+    let kubeconfig = dir.join("kubeconfig");
     let port = closed_port();
     std::fs::write(
         &kubeconfig,
@@ -222,6 +221,13 @@ fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_
         ),
     )
     .unwrap();
+    kubeconfig
+}
+
+#[test]
+fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_is_polled() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
     let p = Pane::raytop_env(
@@ -246,17 +252,7 @@ fn with_kubernetes_and_no_dashboard_asked_for_the_header_names_none_and_nothing_
 #[test]
 fn logs_of_a_pod_on_an_unreachable_api_server_is_one_line_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let port = closed_port();
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\nclusters:\n- name: nowhere\n  cluster:\n    \
-             server: http://127.0.0.1:{port}\ncontexts:\n- name: nowhere\n  context: {{cluster: nowhere, user: nobody, \
-             namespace: ray}}\nusers:\n- name: nobody\n  user: {{}}\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
     let out = common::raytop()
         .args(["logs", "pod", "ray-head-abcde", "-c", "ray-head", "--tail", "5"])
         .env("KUBECONFIG", &kubeconfig)

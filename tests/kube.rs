@@ -1286,7 +1286,7 @@ fn fault_crd_deleted_and_recreated() {
     let root = env!("CARGO_MANIFEST_DIR");
     let reinstall = common::Undo::new("the RayCluster CRD and the lab's RayClusters installed again", || {
         // The operator's own CRD, as lab/kuberay/up.sh installs it.
-        let crd = format!("{}/kuberay/v1.5.0/config/crd/bases/ray.io_rayclusters.yaml", common::kuberay::cache_dir());
+        let crd = common::kuberay::crd_file("rayclusters");
         kubectl_ok(&["apply", "--server-side", "-f", &crd]);
         common::eventually("the CRD served again", Duration::from_secs(30), || {
             match kapi("admin", "GET", RC_PATH, "application/json", None).0 {

@@ -14,7 +14,6 @@ PORT=${RAYTOP_LAB_PROM_PORT:-9391}
 SD="${RAY_TMP:-/tmp/ray}/prom_metrics_service_discovery.json"
 mkdir -p "$PROM_DIR"
 "$(dirname "$0")/fetch.sh"
-[[ -x "$BIN" ]] || die "no prometheus binary at $BIN"
 "$(dirname "$0")/down.sh" >/dev/null 2>&1 || true
 [[ -f "$SD" ]] || die "no $SD: is the Ray lab up (lab/up.sh)?"
 cat >"$PROM_DIR/prometheus.yml" <<YAML

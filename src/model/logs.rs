@@ -19,8 +19,15 @@ impl Default for Bounds {
     }
 }
 
-/// The longest line kept whole; the rest of a longer one is cut (and said so on the line), so
-/// one line without a newline cannot take the whole byte budget.
+impl Bounds {
+    /// No bound: for a caller that drains every line as it completes (`raytop logs`).
+    pub fn unbounded() -> Bounds {
+        Bounds { lines: usize::MAX, bytes: usize::MAX }
+    }
+}
+
+/// The longest line kept whole; the rest of a longer one, up to its newline, is cut (and said so
+/// on the line), so one line without a newline cannot take the whole byte budget.
 pub const MAX_LINE: usize = 64 << 10;
 
 #[derive(Debug, Clone, Default)]
@@ -30,8 +37,10 @@ pub struct LogLines {
     bytes: usize,
     /// Lines dropped from the front to keep within the bounds.
     pub dropped: u64,
-    /// Bytes of a line not yet ended by a newline (a chunk can end mid-line).
+    /// Bytes of a line not yet ended by a newline (a chunk can end mid-line), at most MAX_LINE.
     partial: Vec<u8>,
+    /// Bytes of that line past MAX_LINE, not kept.
+    partial_cut: usize,
 }
 
 impl LogLines {
@@ -45,37 +54,36 @@ impl LogLines {
         let mut done = 0;
         let mut rest = chunk;
         while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            self.partial.extend_from_slice(&rest[..i]);
-            let line = std::mem::take(&mut self.partial);
-            self.push_line(&line);
+            self.keep_partial(&rest[..i]);
+            self.end_line();
             done += 1;
             rest = &rest[i + 1..];
         }
-        self.partial.extend_from_slice(rest);
-        if self.partial.len() > MAX_LINE {
-            let line = std::mem::take(&mut self.partial);
-            self.push_line(&line);
-            done += 1;
-        }
+        self.keep_partial(rest);
         done
     }
 
     /// Ends the output: a last line without a newline is kept as a line.
     pub fn finish(&mut self) -> usize {
-        if self.partial.is_empty() {
+        if self.partial.is_empty() && self.partial_cut == 0 {
             return 0;
         }
-        let line = std::mem::take(&mut self.partial);
-        self.push_line(&line);
+        self.end_line();
         1
     }
 
-    fn push_line(&mut self, raw: &[u8]) {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let cut = raw.len() > MAX_LINE;
-        let mut line = clean(&raw[..raw.len().min(MAX_LINE)]);
-        if cut {
-            line.push_str(&format!(" … [{} more bytes cut]", raw.len() - MAX_LINE));
+    fn keep_partial(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.partial.len()).min(bytes.len());
+        self.partial.extend_from_slice(&bytes[..room]);
+        self.partial_cut += bytes.len() - room;
+    }
+
+    fn end_line(&mut self) {
+        let raw = std::mem::take(&mut self.partial);
+        let cut = std::mem::take(&mut self.partial_cut);
+        let mut line = clean(raw.strip_suffix(b"\r").unwrap_or(&raw));
+        if cut > 0 {
+            line.push_str(&format!(" … [{cut} more bytes cut]"));
         }
         self.bytes += line.len();
         self.lines.push_back(line);
@@ -104,9 +112,10 @@ impl LogLines {
         self.lines.iter().map(String::as_str)
     }
 
-    /// The lines from the `from`-th kept one on (for a caller that printed the ones before).
-    pub fn since(&self, from: usize) -> impl Iterator<Item = &str> {
-        self.lines.iter().skip(from).map(String::as_str)
+    /// Takes every kept line out, oldest first (for a caller that prints them as they come).
+    pub fn drain(&mut self) -> impl Iterator<Item = String> + '_ {
+        self.bytes = 0;
+        self.lines.drain(..)
     }
 }
 
@@ -154,11 +163,16 @@ mod tests {
             l.push_bytes(format!("line {i}\n").as_bytes()); // 6 bytes each
         }
         assert_eq!((l.len(), l.bytes(), l.dropped), (3, 18, 7));
-        // One overlong line is cut, not kept whole.
+        // One overlong line is cut, not kept whole, and stays one line whatever its chunks.
         let mut l = LogLines::new(Bounds::default());
         l.push_bytes(&vec![b'x'; MAX_LINE + 10]);
-        l.push_bytes(b"\n");
+        l.push_bytes(b"yy\nnext\n");
         let first = l.iter().next().unwrap();
-        assert!(first.ends_with(" … [10 more bytes cut]") && first.len() < MAX_LINE + 40, "{}", first.len());
+        assert!(first.ends_with(" … [12 more bytes cut]") && first.len() < MAX_LINE + 40, "{}", first.len());
+        assert_eq!(l.iter().nth(1), Some("next"));
+        assert_eq!(l.len(), 2);
+        // Drained, the buffer is empty and counts no bytes.
+        assert_eq!(l.drain().count(), 2);
+        assert_eq!((l.len(), l.bytes()), (0, 0));
     }
 }

@@ -29,9 +29,21 @@ pub fn cache_dir() -> String {
     })
 }
 
+/// A version the lab was built at (lab/kuberay/lib.sh's default unless the environment chose).
+fn version(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_string())
+}
+
+/// The operator's own CRD of KIND (`rayclusters`), as lab/kuberay/up.sh installs it.
+pub fn crd_file(kind: &str) -> String {
+    let dir = format!("{}/kuberay/{}", cache_dir(), version("KUBERAY_VERSION", "v1.5.0"));
+    format!("{dir}/config/crd/bases/ray.io_{kind}.yaml")
+}
+
 /// The lab's kubectl (built by lab/kuberay/deps.sh into the cache) as the lab's admin.
 pub fn kubectl() -> Command {
-    let mut cmd = Command::new(format!("{}/kuberay/k8s-v1.34.4/bin/kubectl", cache_dir()));
+    let k8s = version("K8S_VERSION", "v1.34.4");
+    let mut cmd = Command::new(format!("{}/kuberay/k8s-{k8s}/bin/kubectl", cache_dir()));
     cmd.args(["--kubeconfig", &kubeconfig()]);
     cmd
 }

@@ -1,7 +1,8 @@
 //! A pod's container log through the API server (`pods/log`), as `kubectl logs` reads it: the
 //! container chosen, the previous (restarted) container, the last N lines, following.
 
-use futures::{AsyncReadExt, Stream, StreamExt};
+use futures::stream::BoxStream;
+use futures::{AsyncReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 
@@ -54,11 +55,11 @@ async fn default_container(api: &Api<Pod>, what: &PodLog) -> Result<Option<Strin
 pub async fn stream(
     client: kube::Client,
     what: &PodLog,
-) -> Result<(Option<String>, impl Stream<Item = Result<Vec<u8>, String>>), String> {
+) -> Result<BoxStream<'static, Result<Vec<u8>, String>>, String> {
     let api: Api<Pod> = Api::namespaced(client, &what.namespace);
     let container = default_container(&api, what).await?;
     let params = LogParams {
-        container: container.clone(),
+        container,
         follow: what.follow,
         previous: what.previous,
         tail_lines: what.tail,
@@ -77,5 +78,5 @@ pub async fn stream(
             Err(e) => Some((Err(format!("the log stream broke: {e}")), None)),
         }
     });
-    Ok((container, chunks.boxed()))
+    Ok(chunks.boxed())
 }

@@ -55,7 +55,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
         ReportSource::V2Text => "autoscaler v2 (status text)",
         ReportSource::None => "no autoscaler report yet",
     };
-    let mut verdict_lines: Vec<Line> = if a.verdicts.is_empty() {
+    let mut verdict_lines: Vec<Line> = if a.verdicts.is_empty() && kube_waits.is_empty() {
         vec![Line::from(Span::styled("no worker groups seen yet", t.muted()))]
     } else {
         a.verdicts
@@ -72,9 +72,6 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
             .collect()
     };
     // The autoscaler may have asked for pods that Kubernetes does not run: say what holds them.
-    if a.verdicts.is_empty() && !kube_waits.is_empty() {
-        verdict_lines.clear();
-    }
     verdict_lines.extend(
         kube_waits.into_iter().map(|w| Line::from(vec![Span::styled("⧗ ", t.warn()), Span::styled(w, t.warn())])),
     );
