@@ -100,6 +100,38 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum LogTarget {
+    /// A Tune trial's worker output (found under --tune-dir: its last result names the process).
+    Trial {
+        #[arg(value_parser = trial_id)]
+        id: String,
+        /// Its stderr instead of its stdout.
+        #[arg(long)]
+        err: bool,
+    },
+    /// An actor's worker output (also a dead actor's: Ray keeps its file).
+    Actor {
+        #[arg(value_parser = hex_id)]
+        id: String,
+        #[arg(long)]
+        err: bool,
+    },
+    /// A Serve replica's output: APP/DEPLOYMENT (its first replica) or APP/DEPLOYMENT/REPLICA.
+    Replica {
+        #[arg(value_parser = replica_path)]
+        path: String,
+        #[arg(long)]
+        err: bool,
+    },
+    /// A submitted Ray job's driver log (its submission id, or its job id).
+    Job { id: String },
+    /// A Ray node's log file (by node id); without --file, the node's files are listed.
+    Node {
+        #[arg(value_parser = hex_id)]
+        id: String,
+        /// The file, as the list names it (`raylet.out`, `gcs_server.out`, `train/…`).
+        #[arg(long)]
+        file: Option<String>,
+    },
     /// A pod's container log (`pods/log`), in -n / --context.
     Pod {
         #[arg(value_parser = dns_subdomain)]
@@ -176,8 +208,9 @@ pub enum Cmd {
         #[command(flatten)]
         confirm: Confirmation,
     },
-    /// Print a log as plain lines (what the log pane shows): for now a pod's container log
-    /// through the API server, as `kubectl logs` reads it.
+    /// Print a log as plain lines (what the log pane shows): a trial's, an actor's, a Serve
+    /// replica's, a job driver's or a Ray node's file through the dashboard, or a pod's container
+    /// log through the API server, as `kubectl logs` reads it.
     Logs {
         #[command(subcommand)]
         what: LogTarget,
@@ -329,6 +362,25 @@ fn container_name(s: &str) -> Result<String, String> {
 /// `NS/NAME[:PORT]` of a Prometheus Service, checked as Kubernetes names.
 fn prometheus_service(s: &str) -> Result<String, String> {
     crate::source::prometheus::PromSource::service(None, s).map(|_| s.to_string())
+}
+
+/// A Ray id (actor, node): hex digits.
+fn hex_id(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a Ray id (hex digits)"))
+    }
+}
+
+/// `APP/DEPLOYMENT[/REPLICA]`, each part non-empty.
+fn replica_path(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    if (2..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not APP/DEPLOYMENT or APP/DEPLOYMENT/REPLICA"))
+    }
 }
 
 fn trial_id(s: &str) -> Result<String, String> {

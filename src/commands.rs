@@ -206,59 +206,158 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
     finish(executor.run(&format!("cli-{}", std::process::id()), &Action::CancelTrial(req), &preview.fields).await)
 }
 
-/// `raytop logs …`: the log's lines on stdout as they come, through the same line buffer the log
-/// pane keeps (terminal escapes removed); an error is one line on stderr and exit status 1.
+/// `raytop logs …`: the log's lines on stdout as they come, read by the same source the log
+/// pane runs (whole lines, terminal escapes removed; a cut stream resumed without loss or
+/// repeats); notices on stderr; an error is one line on stderr and exit status 1.
 pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: Option<i64>) -> ExitCode {
-    use futures::StreamExt;
-    use std::io::Write;
-    let crate::cli::LogTarget::Pod { name, container, previous } = what;
-    let clients = KubeClients::default();
-    let (client, namespace) = match connect(cli, &clients).await {
-        Ok(c) => c,
+    use crate::cli::LogTarget;
+    use crate::source::logs::{Reading, open_pod, open_ray};
+    if let LogTarget::Pod { name, container, previous } = what {
+        let clients = KubeClients::default();
+        let (client, namespace) = match connect(cli, &clients).await {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let log = crate::source::kube::logs::PodLog {
+            namespace,
+            pod: name.clone(),
+            container: container.clone(),
+            previous: *previous,
+            tail: None,
+            follow,
+        };
+        let how = Reading { tail, follow, reopen_on_end: false };
+        let open = |t| open_pod(client.clone(), &log, t);
+        return print_log(open, how).await;
+    }
+    let (_, dash) = match dashboard(cli) {
+        Ok(d) => d,
         Err(code) => return code,
     };
-    let target = crate::source::kube::logs::PodLog {
-        namespace,
-        pod: name.clone(),
-        container: container.clone(),
-        previous: *previous,
-        tail,
-        follow,
-    };
-    let mut chunks = match crate::source::kube::logs::stream(client, &target).await {
-        Ok(s) => s,
+    if let LogTarget::Node { id, file: None } = what {
+        let node = crate::source::dashboard::logs::NodeRef::Id(id.clone());
+        let listed = dash.json(http::Method::GET, &crate::source::dashboard::logs::list_path(&node, None), None).await;
+        return match listed.map_err(|e| e.to_string()).and_then(|v| crate::source::dashboard::logs::parse_list(&v)) {
+            Ok(names) => {
+                names.iter().for_each(|n| println!("{n}"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("raytop: node {id}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let target = match ray_log_target(cli, &dash, what).await {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("raytop: {e}");
             return ExitCode::FAILURE;
         }
     };
-    // Every line is printed as it completes, so the buffer only puts lines together and cleans
-    // them: unbounded here (it is drained after each chunk), bounded by one chunk in memory.
-    let mut lines = crate::model::logs::LogLines::new(crate::model::logs::Bounds::unbounded());
-    let mut out = std::io::stdout().lock();
-    let mut print = |lines: &mut crate::model::logs::LogLines| -> bool {
-        lines.drain().all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok()
-    };
-    while let Some(chunk) = chunks.next().await {
-        match chunk {
-            Ok(bytes) => {
-                lines.push_bytes(&bytes);
-                // A reader that went away (a closed pipe) ends the command quietly.
-                if !print(&mut lines) {
-                    return ExitCode::SUCCESS;
-                }
+    let how = Reading { tail, follow, reopen_on_end: true };
+    print_log(|t| open_ray(&dash, &target, t, follow), how).await
+}
+
+/// The Ray log a `raytop logs` target names, looked up where it is known: the Tune files for a
+/// trial, the dashboard for a replica or a job.
+async fn ray_log_target(
+    cli: &Cli,
+    dash: &crate::source::dashboard::DashboardClient,
+    what: &crate::cli::LogTarget,
+) -> Result<crate::source::dashboard::logs::RayLog, String> {
+    use crate::cli::LogTarget;
+    use crate::source::dashboard::logs::{NodeRef, RayLog};
+    match what {
+        LogTarget::Actor { id, err } => Ok(RayLog::Actor { actor_id: id.clone(), err: *err }),
+        LogTarget::Node { id, file } => {
+            Ok(RayLog::File { node: NodeRef::Id(id.clone()), filename: file.clone().unwrap_or_default() })
+        }
+        LogTarget::Trial { id, err } => {
+            if cli.tune_dirs.is_empty() {
+                return Err("logs trial needs --tune-dir DIR (the experiment's storage path)".into());
             }
-            Err(e) => {
-                lines.finish();
-                print(&mut lines);
-                eprintln!("raytop: {e}");
-                return ExitCode::FAILURE;
+            let mut tune = crate::model::tune::Tune::default();
+            for u in crate::source::tune::Scanner::new(cli.tune_dirs.clone()).pass() {
+                tune.apply(u);
+            }
+            let trial = tune.experiments.iter().flat_map(|e| &e.trials).find(|t| t.trial_id == *id);
+            let trial = trial.ok_or_else(|| format!("no trial {id} under the --tune-dir folders"))?;
+            match (trial.pid, trial.node_ip.clone()) {
+                (Some(pid), Some(ip)) => Ok(RayLog::Pid { node: NodeRef::Ip(ip), pid, err: *err }),
+                _ => Err(format!("trial {id} has reported no result yet, so its process is unknown")),
             }
         }
+        LogTarget::Replica { path, err } => {
+            let parts: Vec<&str> = path.split('/').collect();
+            let fetched = dash.fetch(crate::wire::dashboard::Endpoint::Serve).await.map_err(|e| e.to_string())?;
+            let crate::wire::dashboard::DashData::Serve(inst) = fetched.data else {
+                return Err("the dashboard's Serve answer was not understood".into());
+            };
+            let serve = crate::model::serve::Serve::from_instance(&inst);
+            let r = serve.find_replica(parts[0], parts[1], parts.get(2).copied())?;
+            Ok(RayLog::Actor { actor_id: r.actor_id.clone(), err: *err })
+        }
+        LogTarget::Job { id } => {
+            let path = format!("/api/jobs/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+            let job = dash.json(http::Method::GET, &path, None).await.map_err(|e| format!("job {id}: {e}"))?;
+            let (Some(submission), Some(node)) = (job["submission_id"].as_str(), job["driver_node_id"].as_str()) else {
+                return Err(format!(
+                    "job {id} has no driver log file: Ray keeps one only for jobs submitted through the \
+                     Jobs API (this one is {})",
+                    job["type"].as_str().unwrap_or("of an unknown type")
+                ));
+            };
+            Ok(RayLog::Submission { submission_id: submission.to_string(), node_id: node.to_string() })
+        }
+        LogTarget::Pod { .. } => Err("a pod's log is read through the API server".into()),
     }
-    lines.finish();
-    print(&mut lines);
-    ExitCode::SUCCESS
+}
+
+/// Runs the log source and prints its lines to stdout as they come.
+async fn print_log<F, Fut>(open: F, how: crate::source::logs::Reading) -> ExitCode
+where
+    F: Fn(Option<i64>) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<crate::source::dashboard::client::ByteStream, crate::source::logs::OpenError>,
+        >,
+{
+    use crate::source::logs::LogEvent;
+    use std::io::Write;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let printer = async move {
+        let mut out = std::io::stdout().lock();
+        while let Some(event) = rx.recv().await {
+            match event {
+                LogEvent::Live => {}
+                LogEvent::Lines(lines) => {
+                    // A reader that went away (a closed pipe) ends the command quietly.
+                    if !lines.iter().all(|l| writeln!(out, "{l}").is_ok()) || out.flush().is_err() {
+                        return ExitCode::SUCCESS;
+                    }
+                }
+                LogEvent::Notice(n) => eprintln!("{n}"),
+                LogEvent::Lost { error, retry_in } => {
+                    eprintln!("raytop: stream lost ({error}), reconnecting in {} s", retry_in.as_secs())
+                }
+                LogEvent::Ended { error: Some(e) } => {
+                    eprintln!("raytop: {e}");
+                    return ExitCode::FAILURE;
+                }
+                LogEvent::Ended { error: None } => return ExitCode::SUCCESS,
+            }
+        }
+        ExitCode::SUCCESS
+    };
+    // The printer may stop first (a closed pipe): then the reader is dropped with it, even while
+    // it waits on a quiet stream; the reader stopping first leaves its last events to print.
+    let reader = crate::source::logs::read(open, how, tx);
+    tokio::pin!(reader);
+    tokio::pin!(printer);
+    tokio::select! {
+        code = &mut printer => code,
+        () = &mut reader => printer.await,
+    }
 }
 
 async fn connect(cli: &Cli, clients: &KubeClients) -> Result<(kube::Client, String), ExitCode> {

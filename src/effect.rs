@@ -31,5 +31,21 @@ pub enum Effect {
         context: Option<String>,
         namespace: Option<String>,
     },
+    /// Read this log for pane opening `id` (its events come back as `Msg::Log`), stopping the
+    /// log read before: one log source at a time.
+    OpenLog {
+        id: u64,
+        spec: crate::source::logs::LogSpec,
+        reading: crate::source::logs::Reading,
+    },
+    /// The pane closed: stop its log source.
+    CloseLog,
+    /// Write the pane's lines to `name` in raytop's state folder (mode 0600); the answer is
+    /// `Msg::LogSaved`.
+    SaveLog {
+        id: u64,
+        name: String,
+        lines: Vec<String>,
+    },
     Quit,
 }

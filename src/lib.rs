@@ -14,6 +14,7 @@ pub mod config;
 pub mod effect;
 pub mod event_loop;
 pub mod keys;
+pub mod log_pane;
 pub mod logging;
 pub mod loop_stats;
 pub mod model;

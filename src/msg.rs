@@ -27,6 +27,26 @@ pub enum Msg {
     ActionDone { id: String, outcome: Outcome },
     /// Whether the user may change a RayCluster (a SelfSubjectAccessReview's answer).
     Access { cluster: ClusterRef, allowed: bool, reason: String },
+    /// News from the log source of pane opening `id`.
+    Log { id: u64, event: LogEvent },
+    /// Where the pane's lines were saved, or why not.
+    LogSaved { id: u64, result: Result<PathBuf, String> },
+}
+
+/// What a log source says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEvent {
+    /// Connected (again): lines flow.
+    Live,
+    /// Whole lines, in order, each sent once.
+    Lines(Vec<String>),
+    /// Something the reader should see between lines (a gap after a reconnect).
+    Notice(String),
+    /// The stream broke or could not be opened; `retry_in` until the next try.
+    Lost { error: String, retry_in: std::time::Duration },
+    /// The end: the whole file read (not following), or the container stopped, or an error that
+    /// a retry cannot mend (a refusal, an unknown actor).
+    Ended { error: Option<String> },
 }
 
 /// A RayCluster, by name, in a context.

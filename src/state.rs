@@ -128,6 +128,10 @@ pub struct App {
     pub next_action: u64,
     /// Trials cancelled from this raytop, and when.
     pub cancelled: std::collections::BTreeMap<crate::keys::TrialKey, std::time::SystemTime>,
+    /// The log pane, over the view while open (`l`).
+    pub log: Option<crate::log_pane::LogPane>,
+    /// Numbers the pane's openings, so a closed one's late events are dropped.
+    pub next_log: u64,
 }
 
 impl App {

@@ -627,3 +627,78 @@ fn every_snapshot_file_belongs_to_a_test_that_takes_it() {
     }
     assert!(checked >= 10, "the snapshots were found: {checked}");
 }
+
+fn press(app: &mut App, code: crossterm::event::KeyCode) -> Vec<raytop::app::Effect> {
+    app.on_key(&crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn log_pane_opens_on_a_replica_follows_searches_and_closes() {
+    use crossterm::event::KeyCode;
+    use raytop::app::Effect;
+    use raytop::msg::{LogEvent, Msg};
+    use raytop::rows::Row;
+    use raytop::source::dashboard::logs::RayLog;
+    use raytop::source::logs::LogSpec;
+    let (mut app, now) = lab_app("v1-busy", View::Serve);
+    // On an application row there is no one log: the toast says what to choose.
+    let app_row = app.rows.iter().position(|r| matches!(r, Row::App { .. })).unwrap();
+    app.selected[View::Serve.index()] = app_row;
+    assert!(press(&mut app, KeyCode::Char('l')).is_empty());
+    assert!(app.toast.as_deref().unwrap().contains("choose a deployment or a replica"), "{:?}", app.toast);
+    let at = app.rows.iter().position(|r| matches!(r, Row::Replica { .. })).unwrap();
+    let Row::Replica { a, d, r } = app.rows[at].clone() else { unreachable!() };
+    let actor = app.cluster().unwrap().serve.applications[a].deployments[d].replicas[r].actor_id.clone();
+    app.selected[View::Serve.index()] = at;
+    let fx = press(&mut app, KeyCode::Char('l'));
+    let [Effect::OpenLog { id, spec: LogSpec::Ray { target, .. }, reading }] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!(*target, RayLog::Actor { actor_id: actor.clone(), err: false });
+    assert!(reading.follow && reading.tail == Some(1000));
+    let id = *id;
+    let lines = [
+        "INFO 2026-12-03 replica.py:10 -- started",
+        "WARNING slow request: 2.5 s",
+        "handled request 1",
+        "Traceback (most recent call last):",
+        "  File \"fruit.py\", line 12, in __call__",
+        "ValueError: boom",
+        "handled request 2",
+    ];
+    for event in [LogEvent::Live, LogEvent::Lines(lines.iter().map(|s| s.to_string()).collect())] {
+        app.on_msg(Msg::Log { id, event });
+    }
+    // A late event of an earlier opening is dropped.
+    app.on_msg(Msg::Log { id: id + 99, event: LogEvent::Lines(vec!["not mine".into()]) });
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "REQUEST");
+    press(&mut app, KeyCode::Enter);
+    let pane = app.log.as_ref().unwrap();
+    assert_eq!(pane.mark, Some(6), "the newest match first");
+    assert!(!pane.follow, "a search pauses where it lands");
+    let screen = render(&app, now);
+    for want in ["actor", "● live", "7 lines", "search \"REQUEST\"", "ValueError: boom", "f follow/pause"] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    assert!(!screen.contains("not mine"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // `e` lands on the traceback; `S` asks to save every line; Esc closes and stops the stream.
+    press(&mut app, KeyCode::Char('e'));
+    assert_eq!(app.log.as_ref().unwrap().mark, Some(3));
+    let fx = press(&mut app, KeyCode::Char('S'));
+    assert!(matches!(&fx[..], [Effect::SaveLog { lines, .. }] if lines.len() == 7), "{fx:?}");
+    app.on_msg(Msg::Log {
+        id,
+        event: LogEvent::Lost { error: "reset".into(), retry_in: std::time::Duration::from_secs(4) },
+    });
+    assert!(render(&app, now).contains("stream lost"), "the status says so; the lines stay");
+    assert!(render(&app, now).contains("handled request 2"));
+    assert_eq!(press(&mut app, KeyCode::Esc), [Effect::CloseLog]);
+    assert!(app.log.is_none());
+    assert!(render(&app, now).contains("RUNNING"), "the Serve view is back");
+}

@@ -104,6 +104,9 @@ impl App {
             }
             Overlay::None => {}
         }
+        if self.log.is_some() {
+            return self.on_log_key(key);
+        }
         match self.keymap.resolve(self.view, key) {
             Some(cmd) => self.run(cmd),
             None => Vec::new(),

@@ -18,6 +18,8 @@ impl App {
 
     fn fold_msg(&mut self, msg: Msg, effects: &mut Vec<Effect>) -> bool {
         match msg {
+            Msg::Log { id, event } => self.on_log_event(id, event),
+            Msg::LogSaved { id, result } => self.on_log_saved(id, result),
             Msg::Dash { key, update } => {
                 let nodes = matches!(
                     &update,

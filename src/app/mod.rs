@@ -4,6 +4,7 @@
 
 mod actions;
 mod keys;
+mod logs;
 mod messages;
 mod palette;
 
@@ -54,6 +55,8 @@ impl App {
             in_flight: Default::default(),
             next_action: 1,
             cancelled: Default::default(),
+            log: None,
+            next_log: 0,
         };
         app.rebuild_rows();
         app
@@ -165,7 +168,17 @@ impl App {
             Command::Redeploy => return self.redeploy_selected(),
             Command::ServeReplicas => return self.ask_serve_replicas(),
             Command::CancelTrial => return self.cancel_selected_trial(),
+            Command::Logs => return self.open_selected_log(),
             Command::Noop => {}
+            // The log pane's own commands reach it through `on_log_key`.
+            Command::LogFollow
+            | Command::LogWrap
+            | Command::LogSearch
+            | Command::LogNextMatch
+            | Command::LogPrevMatch
+            | Command::LogFirstError
+            | Command::LogSave
+            | Command::LogClose => {}
         }
         Vec::new()
     }

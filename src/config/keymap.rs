@@ -60,6 +60,18 @@ pub enum Command {
     Redeploy,
     ServeReplicas,
     CancelTrial,
+    /// Open the log of the selected row (trial, replica, job, node, pod).
+    Logs,
+    /// In the log pane (`[log]`): follow or pause, wrap, search, next and previous match, the
+    /// first Traceback/ERROR, save to a file, close.
+    LogFollow,
+    LogWrap,
+    LogSearch,
+    LogNextMatch,
+    LogPrevMatch,
+    LogFirstError,
+    LogSave,
+    LogClose,
     /// Unbinds a key that a lower layer binds.
     Noop,
 }
@@ -110,6 +122,15 @@ impl Command {
             | Command::TrialDetail
             | Command::OpenCluster
             | Command::HistoryWindow
+            | Command::Logs
+            | Command::LogFollow
+            | Command::LogWrap
+            | Command::LogSearch
+            | Command::LogNextMatch
+            | Command::LogPrevMatch
+            | Command::LogFirstError
+            | Command::LogSave
+            | Command::LogClose
             | Command::Noop => false,
         }
     }
@@ -225,6 +246,8 @@ pub struct Binding {
 #[derive(Debug, Clone, Default)]
 pub struct Keymap {
     sections: BTreeMap<Option<View>, Vec<Binding>>,
+    /// `[log]`: the log pane's own keys, over the view's and `[global]`'s while it is open.
+    log: Vec<Binding>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +271,28 @@ impl Keymap {
         let find = |s: Option<View>| self.sections.get(&s).and_then(|b| b.iter().find(|b| b.key == key));
         let hit = find(Some(view)).or_else(|| find(None))?;
         (hit.command != Command::Noop).then_some(hit.command)
+    }
+
+    /// The command for a key in the log pane: `[log]` first, then `[global]`'s moves, help and
+    /// quit (a view's keys do not reach through the pane).
+    pub fn resolve_log(&self, ev: &KeyEvent) -> Option<Command> {
+        let key = Key::from_event(ev)?;
+        if let Some(b) = self.log.iter().find(|b| b.key == key) {
+            return (b.command != Command::Noop).then_some(b.command);
+        }
+        let global = self.sections.get(&None).and_then(|b| b.iter().find(|b| b.key == key))?;
+        use Command::*;
+        matches!(global.command, Quit | Help | Up | Down | Top | Bottom | PageUp | PageDown).then_some(global.command)
+    }
+
+    /// The log pane's bindings, for its hints and help.
+    pub fn log_bindings(&self) -> impl Iterator<Item = &Binding> {
+        self.log.iter().filter(|b| b.command != Command::Noop)
+    }
+
+    /// The first key bound to a command in the log pane.
+    pub fn log_key_for(&self, command: Command) -> Option<String> {
+        self.log.iter().find(|b| b.command == command).map(|b| b.key.label())
     }
 
     /// The bindings of a view's section (`None`: `[global]`), for help and hints; unbound keys
@@ -290,6 +335,10 @@ impl Keymap {
             let bindings = section.bindings;
             let section = match name.as_str() {
                 "global" => None,
+                "log" => {
+                    self.overlay_log(bindings, origin, warnings);
+                    continue;
+                }
                 other => match View::from_section(other) {
                     Some(v) => Some(v),
                     None => {
@@ -317,6 +366,26 @@ impl Keymap {
                     Some(existing) => *existing = Binding { key, command, desc },
                     None => list.push(Binding { key, command, desc }),
                 }
+            }
+        }
+    }
+}
+
+impl Keymap {
+    fn overlay_log(&mut self, bindings: Vec<FileBinding>, origin: &str, warnings: &mut Vec<String>) {
+        for b in bindings {
+            let Some(key) = Key::parse(&b.on) else {
+                warnings.push(format!("{origin}: [log] key {:?} not understood, ignored", b.on));
+                continue;
+            };
+            let Ok(command) = toml::Value::String(b.run.clone()).try_into::<Command>() else {
+                warnings.push(format!("{origin}: [log] unknown command {:?} for {:?}, ignored", b.run, b.on));
+                continue;
+            };
+            let desc = if b.desc.is_empty() { b.run.replace('_', " ") } else { b.desc };
+            match self.log.iter_mut().find(|x| x.key == key) {
+                Some(existing) => *existing = Binding { key, command, desc },
+                None => self.log.push(Binding { key, command, desc }),
             }
         }
     }

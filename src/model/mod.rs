@@ -143,6 +143,9 @@ pub struct JobSummary {
     /// Unix seconds; the dashboard sends milliseconds.
     pub start_time: Option<f64>,
     pub end_time: Option<f64>,
+    /// Where a submitted job's driver log is (with `id`, its submission id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_node_id: Option<String>,
 }
 
 impl JobSummary {
@@ -163,6 +166,7 @@ impl From<&JobDetails> for JobSummary {
             message: j.message.clone().unwrap_or_default(),
             start_time: j.start_time.filter(|t| *t > 0).map(|t| t as f64 / 1000.0),
             end_time: j.end_time.filter(|t| *t > 0).map(|t| t as f64 / 1000.0),
+            driver_node_id: j.driver_node_id.clone().filter(|n| !n.is_empty()),
         }
     }
 }

@@ -101,6 +101,26 @@ impl Serve {
         Serve { proxy_location: inst.proxy_location.clone(), applications }
     }
 
+    /// The replica `APP/DEPLOYMENT[/REPLICA]` names: by id among the live and recently dead ones,
+    /// else the deployment's first live replica.
+    pub fn find_replica(&self, app: &str, deployment: &str, replica: Option<&str>) -> Result<&Replica, String> {
+        let a = self.applications.iter().find(|a| a.name == app).ok_or_else(|| {
+            let names: Vec<&str> = self.applications.iter().map(|a| a.name.as_str()).collect();
+            format!("no Serve application {app:?} (there are: {})", names.join(", "))
+        })?;
+        let d = a.deployments.iter().find(|d| d.name == deployment).ok_or_else(|| {
+            let names: Vec<&str> = a.deployments.iter().map(|d| d.name.as_str()).collect();
+            format!("no deployment {deployment:?} in {app} (there are: {})", names.join(", "))
+        })?;
+        match replica {
+            Some(id) => d.replicas.iter().chain(&d.recent_dead).find(|r| r.replica_id == id).ok_or_else(|| {
+                let ids: Vec<&str> = d.replicas.iter().chain(&d.recent_dead).map(|r| r.replica_id.as_str()).collect();
+                format!("no replica {id:?} in {app}/{deployment} (there are: {})", ids.join(", "))
+            }),
+            None => d.replicas.first().ok_or_else(|| format!("{app}/{deployment} has no replica running")),
+        }
+    }
+
     pub fn is_unhealthy(status: &str) -> bool {
         matches!(status, "DEPLOY_FAILED" | "UNHEALTHY")
     }

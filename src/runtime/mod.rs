@@ -161,6 +161,17 @@ impl Runtime {
                     let _ = tx.send(Msg::PromFound(found)).await;
                 });
             }
+            Effect::OpenLog { id, spec, reading } => self.open_log(id, spec, reading),
+            Effect::CloseLog => {
+                self.tasks.stop(SourceId::Log);
+            }
+            Effect::SaveLog { id, name, lines } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = save_lines(&crate::config::state_dir().join("logs"), &name, &lines);
+                    let _ = tx.blocking_send(Msg::LogSaved { id, result });
+                });
+            }
             Effect::CheckAccess(cluster) => {
                 let (clients, tx) = (self.clients.clone(), self.tx.clone());
                 tokio::spawn(async move {
@@ -172,6 +183,64 @@ impl Runtime {
             }
         }
         true
+    }
+
+    /// Starts the log source of pane opening `id`, stopping the one before. A Ray log goes
+    /// through the dashboard's own client (its token, or the API server's proxy with the
+    /// cluster's Secret); a pod's through the context's Kubernetes client.
+    fn open_log(&mut self, id: u64, spec: crate::source::logs::LogSpec, reading: crate::source::logs::Reading) {
+        use crate::source::logs::{LogSpec, open_pod, open_ray, read};
+        let (tx, clients, timeout) = (self.tx.clone(), self.clients.clone(), self.timeout);
+        let direct = self.direct.clone();
+        let task = async move {
+            let (etx, mut erx) = mpsc::channel(64);
+            let forward = async {
+                while let Some(event) = erx.recv().await {
+                    if tx.send(Msg::Log { id, event }).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let reader = async move {
+                match spec {
+                    LogSpec::Ray { dashboard, target } => {
+                        let client = match &dashboard {
+                            DashKey::Url(_) => direct.iter().find(|(k, _)| *k == dashboard).map(|(_, c)| c.clone()),
+                            DashKey::Proxied { context, route } => match clients.get(context.as_deref()).await {
+                                Ok(c) => Some(crate::source::kube::proxied_client(c.client, route, timeout).await),
+                                Err(e) => Some(DashboardClient::refused(e)),
+                            },
+                        };
+                        let Some(client) = client else {
+                            let error = Some("this dashboard is not known to the runtime".to_string());
+                            let _ = etx.send(crate::msg::LogEvent::Ended { error }).await;
+                            return;
+                        };
+                        let open = |tail| {
+                            let (client, target) = (client.clone(), target.clone());
+                            async move { open_ray(&client, &target, tail, reading.follow).await }
+                        };
+                        read(open, reading, etx).await;
+                    }
+                    LogSpec::Pod { context, log } => {
+                        let client = match clients.get(context.as_deref()).await {
+                            Ok(c) => c.client,
+                            Err(e) => {
+                                let _ = etx.send(crate::msg::LogEvent::Ended { error: Some(e) }).await;
+                                return;
+                            }
+                        };
+                        let open = |tail| {
+                            let (client, log) = (client.clone(), log.clone());
+                            async move { open_pod(client, &log, tail).await }
+                        };
+                        read(open, reading, etx).await;
+                    }
+                }
+            };
+            tokio::join!(reader, forward);
+        };
+        self.tasks.start(SourceId::Log, task);
     }
 
     fn act(&self, id: String, action: Action, planned: Vec<FieldChange>) {
@@ -238,6 +307,30 @@ impl Runtime {
         tracing::debug!(?key, "polling dashboard");
         self.dashboard = Some((key, itx));
     }
+}
+
+/// Writes a pane's lines to `dir/name`, readable by the user alone (they can hold secrets).
+fn save_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> Result<std::path::PathBuf, String> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for l in lines {
+        writeln!(out, "{l}").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    out.flush().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// Polls one RayCluster's dashboard through the API server's service proxy, with the Ray token

@@ -19,6 +19,8 @@ pub enum SourceId {
     History,
     /// The one dashboard the screen needs.
     Dashboard,
+    /// The log the pane shows (one at a time; none while the pane is closed).
+    Log,
 }
 
 impl SourceId {
@@ -30,6 +32,7 @@ impl SourceId {
             SourceId::Tune => "tune reader",
             SourceId::History => "history querier",
             SourceId::Dashboard => "dashboard poller",
+            SourceId::Log => "log reader",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod kube;
+pub mod logs;
 pub mod prometheus;
 pub mod token;
 pub mod tune;

@@ -1,6 +1,7 @@
 //! Drawing: pure functions of the app state and a clock. Nothing here fetches or parses.
 
 pub mod history;
+pub mod log;
 pub mod popups;
 pub mod views;
 pub mod widgets;
@@ -46,6 +47,11 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
         f.render_widget(Paragraph::new(b), banner_area);
     }
     match (draw_of(app.view), app.cluster()) {
+        _ if app.log.is_some() => {
+            if let Some(pane) = &app.log {
+                log::draw(f, body, app, pane, now);
+            }
+        }
         (Draw::Dashboard(_), Some(c)) if !c.has_data() && app.view == View::Cluster => draw_waiting(f, body, app, c),
         (Draw::Dashboard(draw), Some(c)) => draw(f, body, app, c, now),
         (Draw::Dashboard(_), None) => draw_no_dashboard(f, body, app),
@@ -201,6 +207,8 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
         _ => {
             if let Some(msg) = &app.toast {
                 Line::from(Span::styled(format!(" {msg}"), t.warn()))
+            } else if app.log.is_some() {
+                log::hints(app)
             } else {
                 hints(app)
             }

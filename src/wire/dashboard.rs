@@ -351,6 +351,8 @@ pub struct JobDetails {
     pub kind: String,
     pub job_id: Option<String>,
     pub submission_id: Option<String>,
+    /// The node its driver runs on: where a submitted job's driver log is.
+    pub driver_node_id: Option<String>,
     #[serde(deserialize_with = "null_as_default")]
     pub status: String,
     #[serde(deserialize_with = "null_as_default")]

@@ -20,6 +20,12 @@ pub struct Fetched {
     pub bytes: usize,
 }
 
+/// A body as it arrives, chunk by chunk; an error is its last item.
+pub type ByteStream = futures::stream::BoxStream<'static, Result<Vec<u8>, String>>;
+
+/// "No deadline" for a followed body (reqwest takes a duration, not none): a year.
+const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Bodies up to this size are parsed where they arrive; larger ones on a blocking thread.
 const INLINE_PARSE: usize = 256 << 10;
 
@@ -207,6 +213,95 @@ impl DashboardClient {
         }
         serde_json::from_slice(&answer)
             .map_err(|e| FetchError::Malformed { path: path.to_string(), detail: e.to_string() })
+    }
+
+    /// A body read as it comes (a log followed for hours): chunks in order. A refusal (Ray's 500
+    /// naming an unknown actor, a 401, the API server's 403) is an error before any chunk; a
+    /// break mid-body is the stream's last item. No deadline once connected: the connection lives
+    /// as long as the reader wants it.
+    pub async fn stream(&self, path: &str) -> Result<ByteStream, FetchError> {
+        match self.stream_once(path).await {
+            Err(FetchError::Unauthorized { .. }) if self.reload_token().await => self.stream_once(path).await,
+            other => other,
+        }
+    }
+
+    async fn stream_once(&self, path: &str) -> Result<ByteStream, FetchError> {
+        match &self.transport {
+            Transport::Refused(why) => Err(FetchError::Unreachable(why.clone())),
+            Transport::Direct { http, base } => {
+                let mut req = http.get(format!("{base}{path}")).timeout(NO_DEADLINE);
+                if let Some(t) = &self.token() {
+                    req = req.header(http::header::AUTHORIZATION, bearer(t)?);
+                }
+                let resp = req.send().await.map_err(|e| classify(&e))?;
+                let status = resp.status();
+                if !status.is_success() {
+                    let body = resp.bytes().await.unwrap_or_default();
+                    self.check(status, path, &body)?;
+                    return Err(FetchError::Http {
+                        status: status.as_u16(),
+                        path: path.to_string(),
+                        body: snippet(&body),
+                    });
+                }
+                let chunks = futures::stream::unfold(Some(resp), |state| async move {
+                    let mut resp = state?;
+                    match resp.chunk().await {
+                        Ok(Some(c)) => Some((Ok(c.to_vec()), Some(resp))),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(crate::source::innermost_cause(&e)), None)),
+                    }
+                });
+                Ok(Box::pin(chunks))
+            }
+            Transport::Proxy { client, base, timeout } => {
+                let uri = format!("{base}{path}");
+                let mut req = http::Request::builder().method(http::Method::GET).uri(&uri);
+                if let Some(t) = &self.token() {
+                    req = req.header("X-Ray-Authorization", bearer(t)?);
+                }
+                let req = req
+                    .body(kube::client::Body::from(Vec::new()))
+                    .map_err(|e| FetchError::Unreachable(format!("bad proxy request {uri}: {e}")))?;
+                let resp = tokio::time::timeout(*timeout, client.send(req))
+                    .await
+                    .map_err(|_| FetchError::Timeout(format!("no answer through the API server in {timeout:?}")))?
+                    .map_err(|e| FetchError::Unreachable(format!("API server: {e}")))?;
+                let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let mut body = resp.into_body();
+                if !status.is_success() {
+                    let mut answer = Vec::new();
+                    while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut body).await {
+                        if let Ok(chunk) = frame.into_data() {
+                            answer.extend_from_slice(&chunk);
+                        }
+                        if answer.len() > 64 << 10 {
+                            break;
+                        }
+                    }
+                    if let Some(e) = proxy_failure(status, &answer) {
+                        return Err(e);
+                    }
+                    self.check(status, &uri, &answer)?;
+                }
+                let chunks = futures::stream::unfold(Some(body), |state| async move {
+                    let mut body = state?;
+                    loop {
+                        match http_body_util::BodyExt::frame(&mut body).await {
+                            None => return None,
+                            Some(Err(e)) => return Some((Err(format!("API server: {e}")), None)),
+                            Some(Ok(frame)) => {
+                                if let Ok(chunk) = frame.into_data() {
+                                    return Some((Ok(chunk.to_vec()), Some(body)));
+                                }
+                            }
+                        }
+                    }
+                });
+                Ok(Box::pin(chunks))
+            }
+        }
     }
 
     /// An answer's status as an error: 401/403 with the token hint, any other failure with a

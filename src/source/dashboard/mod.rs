@@ -2,6 +2,7 @@
 //! needs, at a pace that keeps the dashboard's load low.
 
 pub mod client;
+pub mod logs;
 pub mod poller;
 
 pub use crate::wire::dashboard::{DashData, Endpoint, FetchError, parse};

@@ -1,0 +1,316 @@
+//! The log source: reads one log (a Ray file through the dashboard, or a pod's through the API
+//! server) and sends whole, cleaned lines. Following, a stream that breaks is opened again with a
+//! tail, and the lines already sent are recognised (`model::logs::Resync`), so a cut loses and
+//! repeats nothing. The pane and `raytop logs` run this same code.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::model::logs::{ANCHOR_LINES, Bounds, LogLines, Resumed, Resync};
+pub use crate::msg::LogEvent;
+use crate::source::dashboard::client::ByteStream;
+use crate::source::dashboard::logs::RayLog;
+use crate::source::kube::logs::PodLog;
+
+/// Which log, and from where.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogSpec {
+    /// A Ray log, through a dashboard.
+    Ray { dashboard: crate::msg::DashKey, target: RayLog },
+    /// A pod's container log, through the API server of a kubeconfig context.
+    Pod { context: Option<String>, log: PodLog },
+}
+
+impl LogSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            LogSpec::Ray { target, .. } => target.describe(),
+            LogSpec::Pod { log, .. } => {
+                let c = log.container.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
+                let prev = if log.previous { " (previous container)" } else { "" };
+                format!("pod {}/{}{c}{prev}", log.namespace, log.pod)
+            }
+        }
+    }
+}
+
+/// How a log is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// The last N lines first (None: the whole log).
+    pub tail: Option<i64>,
+    pub follow: bool,
+    /// Whether a stream that ends cleanly is opened again. Ray's stream never ends while the
+    /// file is there (an end is the head or the agent going away); a pod's ends when its
+    /// container stops, as `kubectl logs -f` does.
+    pub reopen_on_end: bool,
+}
+
+/// The tail asked for after a cut: lines written while cut off, up to this many, are not lost.
+pub const RESYNC_TAIL: i64 = 1000;
+
+/// How long a reopened stream may stay quiet before its first lines are taken as a new file (the
+/// old one rotated or truncated): the head sends the tail at once when it has one.
+const RESYNC_WAIT: Duration = Duration::from_secs(3);
+
+/// Why opening failed, and whether trying again can help.
+#[derive(Debug, Clone)]
+pub struct OpenError {
+    pub message: String,
+    /// A refusal (401/403/404, an actor Ray does not know) is final; the dashboard or the API
+    /// server unreachable is not.
+    pub retry: bool,
+}
+
+/// Reads the log that `open` opens (given the tail to ask for), sending what happens to `tx` until
+/// the log ends, `tx` is dropped or the task is aborted.
+pub async fn read<F, Fut>(open: F, how: Reading, tx: mpsc::Sender<LogEvent>)
+where
+    F: Fn(Option<i64>) -> Fut,
+    Fut: Future<Output = Result<ByteStream, OpenError>>,
+{
+    // Puts lines together across chunks; drained after every chunk, so unbounded holds one chunk.
+    let mut splitter = LogLines::new(Bounds::unbounded());
+    let mut last: VecDeque<String> = VecDeque::with_capacity(ANCHOR_LINES);
+    let mut resync: Option<Resync> = None;
+    let mut tail = how.tail;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let mut stream = match open(tail).await {
+            Ok(s) => s,
+            Err(e) if !e.retry || !how.follow => {
+                let _ = tx.send(LogEvent::Ended { error: Some(e.message) }).await;
+                return;
+            }
+            Err(e) => {
+                if tx.send(LogEvent::Lost { error: e.message, retry_in: backoff }).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        if tx.send(LogEvent::Live).await.is_err() {
+            return;
+        }
+        let why = loop {
+            let next = match resync {
+                Some(_) => match tokio::time::timeout(RESYNC_WAIT, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        // Quiet with the anchor unseen: a new file; what came is all new.
+                        let held = resync.take().map(Resync::give_up).unwrap_or_default();
+                        if !send_lines(&tx, &mut last, held, Some(REPLACED)).await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+                None => stream.next().await,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    backoff = Duration::from_secs(1);
+                    splitter.push_bytes(&chunk);
+                    let lines: Vec<String> = splitter.drain().collect();
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    let (lines, notice) = match resync.as_mut().map(|r| r.offer(lines.clone())) {
+                        None => (lines, None),
+                        Some(Resumed::Holding) => continue,
+                        Some(Resumed::Found(new)) => {
+                            resync = None;
+                            (new, None)
+                        }
+                        Some(Resumed::Gap(all)) => {
+                            resync = None;
+                            (all, Some(GAP))
+                        }
+                    };
+                    if !send_lines(&tx, &mut last, lines, notice).await {
+                        return;
+                    }
+                }
+                Some(Err(e)) => break Some(e),
+                None => break None,
+            }
+        };
+        if !how.follow || (why.is_none() && !how.reopen_on_end) {
+            splitter.finish();
+            let rest: Vec<String> = splitter.drain().collect();
+            let held = resync.take().map(Resync::give_up).unwrap_or_default();
+            // Ended with the anchor unseen: the file it was in is gone.
+            let notice = (!held.is_empty()).then_some(REPLACED);
+            send_lines(&tx, &mut last, held.into_iter().chain(rest).collect(), notice).await;
+            let _ = tx.send(LogEvent::Ended { error: why }).await;
+            return;
+        }
+        // Cut while following: the half line comes again whole; find the place again.
+        splitter.discard_partial();
+        if resync.is_none() {
+            resync = Some(Resync::new(last.iter().cloned(), RESYNC_TAIL as usize));
+        }
+        tail = Some(RESYNC_TAIL);
+        let error = why.unwrap_or_else(|| "the stream ended".into());
+        if tx.send(LogEvent::Lost { error, retry_in: backoff }).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+const GAP: &str =
+    "raytop: more lines than the reconnect's tail were written while the stream was cut: some may be missing above";
+const REPLACED: &str =
+    "raytop: the file was replaced or truncated while the stream was cut: what follows is its new content";
+
+/// Sends lines (after a notice, if any) and keeps the last few as the anchor of a later resync.
+async fn send_lines(
+    tx: &mpsc::Sender<LogEvent>,
+    last: &mut VecDeque<String>,
+    lines: Vec<String>,
+    notice: Option<&str>,
+) -> bool {
+    if let Some(n) = notice
+        && tx.send(LogEvent::Notice(n.to_string())).await.is_err()
+    {
+        return false;
+    }
+    if lines.is_empty() {
+        return true;
+    }
+    for l in lines.iter().skip(lines.len().saturating_sub(ANCHOR_LINES)) {
+        if last.len() == ANCHOR_LINES {
+            last.pop_front();
+        }
+        last.push_back(l.clone());
+    }
+    tx.send(LogEvent::Lines(lines)).await.is_ok()
+}
+
+/// Opens a Ray log through a dashboard client.
+pub async fn open_ray(
+    client: &crate::source::dashboard::DashboardClient,
+    target: &RayLog,
+    tail: Option<i64>,
+    follow: bool,
+) -> Result<ByteStream, OpenError> {
+    use crate::wire::dashboard::FetchError;
+    client.stream(&target.path(tail, follow)).await.map_err(|e| {
+        let retry = matches!(e, FetchError::Unreachable(_) | FetchError::Timeout(_))
+            || matches!(e, FetchError::Http { status, .. } if status == 502 || status == 503 || status == 504);
+        OpenError { message: explain_ray(&e, target), retry }
+    })
+}
+
+/// Ray's refusals of a log read, in words: its 500 carries the reason as plain text.
+fn explain_ray(e: &crate::wire::dashboard::FetchError, target: &RayLog) -> String {
+    use crate::wire::dashboard::FetchError;
+    match e {
+        FetchError::Http { status, body, .. } => {
+            format!("{}: the dashboard answered {status}: {body}", target.describe())
+        }
+        other => format!("{}: {other}", target.describe()),
+    }
+}
+
+/// Opens a pod's log through the API server.
+pub async fn open_pod(client: kube::Client, log: &PodLog, tail: Option<i64>) -> Result<ByteStream, OpenError> {
+    let what = PodLog { tail, ..log.clone() };
+    crate::source::kube::logs::stream(client, &what).await.map_err(|message| {
+        let retry = !(message.starts_with("forbidden") || message.contains("not found"));
+        OpenError { message, retry }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A log served in scripted pieces: each open returns the next script, whose items are
+    /// chunks or a break.
+    fn scripted(
+        scripts: Vec<Vec<Result<&'static str, &'static str>>>,
+    ) -> impl Fn(Option<i64>) -> std::pin::Pin<Box<dyn Future<Output = Result<ByteStream, OpenError>> + Send>> {
+        let scripts = Arc::new(Mutex::new(VecDeque::from(scripts)));
+        move |_tail| {
+            let next = scripts.lock().unwrap().pop_front();
+            Box::pin(async move {
+                match next {
+                    Some(items) => {
+                        let s = futures::stream::iter(
+                            items.into_iter().map(|i| i.map(|c| c.as_bytes().to_vec()).map_err(str::to_string)),
+                        );
+                        Ok(Box::pin(s) as ByteStream)
+                    }
+                    None => Err(OpenError { message: "refused".into(), retry: false }),
+                }
+            })
+        }
+    }
+
+    async fn collect(rx: &mut mpsc::Receiver<LogEvent>) -> (Vec<String>, Vec<LogEvent>) {
+        let (mut lines, mut other) = (Vec::new(), Vec::new());
+        while let Some(e) = rx.recv().await {
+            match e {
+                LogEvent::Lines(l) => lines.extend(l),
+                e => other.push(e),
+            }
+        }
+        (lines, other)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_cut_mid_line_resumes_with_nothing_lost_or_repeated() {
+        let open = scripted(vec![
+            // Cut in the middle of "three".
+            vec![Ok("one\ntwo\nth"), Err("connection reset")],
+            // Reopened with a tail: the server re-sends from "one", with two new lines.
+            vec![Ok("one\ntwo\nthree\n"), Ok("four\n")],
+        ]);
+        let (tx, mut rx) = mpsc::channel(64);
+        let how = Reading { tail: Some(10), follow: true, reopen_on_end: false };
+        tokio::spawn(read(open, how, tx));
+        let (lines, events) = collect(&mut rx).await;
+        assert_eq!(lines, ["one", "two", "three", "four"]);
+        assert!(events.iter().any(|e| matches!(e, LogEvent::Lost { error, .. } if error == "connection reset")));
+        // The second stream ended cleanly, and a pod's does not reopen: the end, with no error;
+        // the third open (refused) is never reached.
+        assert_eq!(events.last(), Some(&LogEvent::Ended { error: None }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rotated_file_is_said_so_and_read_from_its_start() {
+        let open = scripted(vec![vec![Ok("old 1\nold 2\n"), Err("reset")], vec![Ok("new 1\n")]]);
+        let (tx, mut rx) = mpsc::channel(64);
+        let how = Reading { tail: None, follow: true, reopen_on_end: false };
+        tokio::spawn(read(open, how, tx));
+        let (lines, events) = collect(&mut rx).await;
+        assert_eq!(lines, ["old 1", "old 2", "new 1"]);
+        assert!(events.contains(&LogEvent::Notice(REPLACED.into())), "{events:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn not_following_reads_once_and_a_refusal_is_final() {
+        let open = scripted(vec![vec![Ok("a\nlast without newline")]]);
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(read(open, Reading { tail: None, follow: false, reopen_on_end: true }, tx));
+        let (lines, events) = collect(&mut rx).await;
+        assert_eq!(lines, ["a", "last without newline"]);
+        assert_eq!(events, [LogEvent::Live, LogEvent::Ended { error: None }]);
+        let open = scripted(vec![]);
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(read(open, Reading { tail: None, follow: true, reopen_on_end: true }, tx));
+        let (lines, events) = collect(&mut rx).await;
+        assert!(lines.is_empty());
+        assert_eq!(events, [LogEvent::Ended { error: Some("refused".into()) }]);
+    }
+}
