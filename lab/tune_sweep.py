@@ -27,6 +27,13 @@ STORAGE = os.environ["LAB_TUNE_STORAGE"]
 MAX_SWEEPS = int(os.environ.get("LAB_MAX_SWEEPS", "0"))  # 0 = forever
 
 
+def trial_id():
+    try:
+        return tune.get_context().get_trial_id()
+    except Exception:  # noqa: BLE001 - a missing context must not fail the sweep
+        return "?"
+
+
 def train_fn(config):
     """A fake training loop: loss falls at a rate set by lr and batch_size."""
     lr, bs = config["lr"], config["batch_size"]
@@ -38,6 +45,8 @@ def train_fn(config):
         loss += rng.uniform(-0.02, 0.02)
         accuracy = max(0.0, min(1.0, 1.0 - loss))
         time.sleep(EPOCH_SECONDS)
+        # A line per epoch in the trial's worker output: what `raytop logs trial` must show.
+        print(f"[trial {trial_id()}] epoch {epoch} loss {loss:.4f}", flush=True)
         tune.report({"loss": loss, "accuracy": accuracy, "epoch": epoch})
 
 

@@ -1051,3 +1051,246 @@ fn kill_a_replica_and_its_health_timeline_dips() {
         }
     });
 }
+
+// ---- Logs (issue 20): through the dashboard, as `raytop logs` and the pane read them ----
+
+/// `raytop logs ARGS…` against the lab: exit status, stdout, stderr.
+fn logs(args: &[&str]) -> (i32, String, String) {
+    let out = common::raytop().args(["logs"]).args(args).args(["--dashboard", &lab_url()]).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// POSTs `body` to the lab's Serve app; returns the pid of the replica that answered.
+fn serve_request(body: &str) -> u64 {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-X", "POST", "--data", body, "http://127.0.0.1:8000/demo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["pid"].as_u64().unwrap()
+}
+
+/// The demo replica with this pid: (replica id, actor id).
+fn demo_replica_by_pid(state: &Value, pid: u64) -> Option<(String, String)> {
+    let reps = state["applications"]["demo"]["deployments"]["Demo"]["replicas"].as_array()?;
+    let r = reps.iter().find(|r| r["pid"].as_u64() == Some(pid))?;
+    Some((r["replica_id"].as_str()?.to_string(), r["actor_id"].as_str()?.to_string()))
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_of_a_trial_show_what_it_printed_on_the_command_line_and_in_the_pane() {
+    let dir = common::lab_tune_dir();
+    let args = ["--dashboard", &lab_url(), "--tune-dir", &dir];
+    let trial = eventually("a RUNNING trial with a result", Duration::from_secs(240), || {
+        let (_, json) = snapshot(&args);
+        json["clusters"][0]["tune"]["experiments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|e| e["trials"].as_array().cloned().unwrap_or_default())
+            .find(|t| t["status"] == "RUNNING" && t["iterations"].as_u64() >= Some(2) && t["pid"].is_u64())
+            .and_then(|t| t["trial_id"].as_str().map(String::from))
+            .ok_or_else(|| "none yet".to_string())
+    });
+    let want = format!("[trial {trial}] epoch");
+    let (code, out, err) = logs(&["trial", &trial, "--tune-dir", &dir, "--tail", "500"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.starts_with(&want)), "no {want:?} in:\n{out}\n{err}");
+    // The pane: the trial filtered to one row, `l`, its lines.
+    let p = Pane::raytop(&["--dashboard", &lab_url(), "--tune-dir", &dir]);
+    p.keys(&["4"]);
+    p.wait_for("metric loss", Duration::from_secs(60));
+    p.keys(&["/"]);
+    p.type_text(&trial);
+    p.keys(&["Enter", "l"]);
+    let s = p.wait(&format!("{want} in the pane"), Duration::from_secs(30), |s| s.contains(&want));
+    assert!(s.contains("● live"), "{s}");
+    p.keys(&["Escape"]);
+    p.wait_for("metric loss", Duration::from_secs(10));
+    p.keys(&["q"]);
+    p.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_of_a_serve_replica_show_the_line_a_request_printed() {
+    let marker = format!("raytop-log-{}", std::process::id());
+    let pid = serve_request(&marker);
+    let (replica, actor) = eventually("the replica that answered", Duration::from_secs(30), || {
+        demo_replica_by_pid(&serve_state(), pid).ok_or_else(|| format!("no replica with pid {pid}"))
+    });
+    let want = format!("[demo] request {marker}");
+    eventually("the request's line in raytop logs replica", Duration::from_secs(20), || {
+        let (code, out, err) = logs(&["replica", &format!("demo/Demo/{replica}"), "--tail", "200"]);
+        if code == 0 && out.contains(&want) { Ok(()) } else { Err(format!("exit {code}: {err}\n{out}")) }
+    });
+    let (code, out, err) = logs(&["actor", &actor, "--tail", "200"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&want), "{out}");
+    // A replica that is not there is one clear line and a failure.
+    let (code, _, err) = logs(&["replica", "demo/Demo/no-such-replica"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no replica \"no-such-replica\" in demo/Demo"), "{err}");
+}
+
+/// Submits a job that prints `count` lines, one a second, each with its time; returns its id.
+fn submit_printing_job(count: u32) -> String {
+    let code = format!(
+        "import time\nfor i in range({count}):\n    print(f'raytop-job {{i}} {{time.time():.3f}}', flush=True)\n    time.sleep(1)"
+    );
+    let body = serde_json::json!({ "entrypoint": format!("python3 -u -c {}", shell_quote(&code)) });
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json", "--data", &body.to_string()])
+        .arg(format!("{}/api/jobs/", lab_url()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["submission_id"].as_str().unwrap().to_string()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_of_a_job_come_in_order_and_follow_shows_a_new_line_within_seconds() {
+    use std::io::BufRead;
+    let id = submit_printing_job(12);
+    // Following from the start: every line once, in order, each soon after it was printed.
+    let mut child = common::raytop()
+        .args(["logs", "job", &id, "--follow", "--dashboard", &lab_url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+            if tx.send((line, now)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen: Vec<(u32, f64)> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while seen.last().map(|s| s.0) != Some(11) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok((line, at)) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("job {id}: only {seen:?} within 90 s");
+        };
+        let mut parts = line.split_whitespace();
+        if parts.next() != Some("raytop-job") {
+            continue; // the job's own preamble
+        }
+        let i: u32 = parts.next().unwrap().parse().unwrap();
+        let printed: f64 = parts.next().unwrap().parse().unwrap();
+        seen.push((i, at - printed));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let order: Vec<u32> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(order, (0..12).collect::<Vec<_>>(), "each line once, in order");
+    // Lines printed after the follow began (the first may wait for the job to start).
+    let delays: Vec<f64> = seen.iter().skip(3).map(|s| s.1).collect();
+    let worst = delays.iter().cloned().fold(0.0, f64::max);
+    eprintln!("figure: --follow of a job: a printed line on raytop's stdout after at most {worst:.2} s ({delays:.2?})");
+    assert!(worst < 4.0, "a followed line took {worst:.2} s: {delays:?}");
+    // Read once when it is over: the same lines, in order.
+    eventually("the job to finish", Duration::from_secs(60), || {
+        let (code, out, err) = logs(&["job", &id]);
+        let got: Vec<u32> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("raytop-job ")?.split_whitespace().next()?.parse().ok())
+            .collect();
+        if code == 0 && got == (0..12).collect::<Vec<_>>() {
+            Ok(())
+        } else {
+            Err(format!("exit {code} {err}: {got:?}"))
+        }
+    });
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_of_a_node_list_its_files_and_read_the_raylets() {
+    let (_, json) = snapshot(&["--dashboard", &lab_url()]);
+    let head = json["clusters"][0]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["nodes"].as_array().cloned().unwrap_or_default())
+        .find(|n| n["is_head"] == true)
+        .and_then(|n| n["node_id"].as_str().map(String::from))
+        .expect("a head node");
+    let (code, out, err) = logs(&["node", &head]);
+    assert_eq!(code, 0, "{err}");
+    for f in ["raylet.out", "gcs_server.out"] {
+        assert!(out.lines().any(|l| l == f), "{f} not listed:\n{out}");
+    }
+    let (code, out, err) = logs(&["node", &head, "--file", "raylet.out", "--tail", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let n = out.lines().count();
+    assert!((1..=20).contains(&n), "{n} lines:\n{out}");
+    // A file the node does not have: Ray's reason, one line, failure.
+    let (code, out, err) = logs(&["node", &head, "--file", "no-such-file.log"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.starts_with("raytop: no-such-file.log on node") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn kill_a_replica_and_its_log_stays_readable() {
+    // A marker from every replica, so the one killed has printed one.
+    let mut by_pid: std::collections::BTreeMap<u64, String> = Default::default();
+    for i in 0..60 {
+        let marker = format!("raytop-killed-{}-{i}", std::process::id());
+        by_pid.entry(serve_request(&marker)).or_insert(marker);
+        if by_pid.len() == 3 {
+            break;
+        }
+    }
+    let before = serve_state();
+    let out = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
+        .arg(format!("{}/lab/kill_replica.py", env!("CARGO_MANIFEST_DIR")))
+        .args(["demo", "Demo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let killed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let reps = before["applications"]["demo"]["deployments"]["Demo"]["replicas"].as_array().unwrap();
+    let r = reps.iter().find(|r| r["replica_id"] == killed.as_str()).expect("the killed replica was listed");
+    let (actor, pid) = (r["actor_id"].as_str().unwrap().to_string(), r["pid"].as_u64().unwrap());
+    let Some(marker) = by_pid.get(&pid) else {
+        panic!("no request reached replica {killed} (pid {pid}) in 60 tries: {by_pid:?}");
+    };
+    eventually("the killed replica's actor DEAD", Duration::from_secs(60), || {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--fail",
+                &format!(
+                    "{}/api/v0/actors?filter_keys=actor_id&filter_predicates=%3D&filter_values={actor}",
+                    lab_url()
+                ),
+            ])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let state = v["data"]["result"]["result"][0]["state"].as_str().unwrap_or("?").to_string();
+        if state == "DEAD" { Ok(()) } else { Err(state) }
+    });
+    let (code, out, err) = logs(&["actor", &actor]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("[demo] request {marker}")), "the dead replica's line is gone:\n{out}");
+}

@@ -19,6 +19,8 @@ class Demo:
 
     async def __call__(self, request: Request) -> dict:
         body = await request.body()
+        # One line per request in the replica's output: what `raytop logs replica` must show.
+        print(f"[demo] request {body.decode(errors='replace')}", flush=True)
         return {"pid": self.pid, "echo": body.decode(errors="replace")}
 
 
