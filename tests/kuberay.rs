@@ -579,3 +579,29 @@ fn a_pods_log_current_previous_and_followed_through_the_api_server() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// A Ray log through the API server's service proxy: the RayCluster opened in the Kube view,
+/// its head node in the Cluster view, `l`: the head's raylet.out, read by the dashboard on the
+/// head pod from the node's agent, as the pane shows it.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn a_ray_nodes_log_through_the_service_proxy_in_the_pane() {
+    let p = open_cluster(160, 45, "raycluster-lab");
+    p.wait_for("headgroup", Duration::from_secs(30));
+    p.keys(&["1"]);
+    p.wait("the head node in the Cluster view", Duration::from_secs(60), |s| s.contains("ALIVE"));
+    // The first row is the head group, the second its node.
+    p.keys(&["g", "j", "l"]);
+    let lines_read = |s: &str| {
+        s.lines().find_map(|l| {
+            l.trim_start().split_once(" lines").and_then(|(n, _)| n.trim().replace(',', "").parse::<u64>().ok())
+        })
+    };
+    let s = p.wait("raylet.out read through the proxy", Duration::from_secs(45), |s| {
+        s.contains("raylet.out on node") && s.contains("● live") && lines_read(s).is_some_and(|n| n > 0)
+    });
+    assert!(!s.contains("✖"), "{s}");
+    p.keys(&["Escape"]);
+    p.wait("the Cluster view back", Duration::from_secs(10), |s| !s.contains("raylet.out on node"));
+    p.close_and_quit();
+}

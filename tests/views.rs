@@ -698,6 +698,11 @@ fn log_pane_opens_on_a_replica_follows_searches_and_closes() {
     });
     assert!(render(&app, now).contains("stream lost"), "the status says so; the lines stay");
     assert!(render(&app, now).contains("handled request 2"));
+    // Help, with the pane open, lists the pane's keys; any key closes it, the pane stays.
+    press(&mut app, KeyCode::Char('?'));
+    assert!(render(&app, now).contains("Jump to the first Traceback or ERROR line"));
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.log.is_some());
     assert_eq!(press(&mut app, KeyCode::Esc), [Effect::CloseLog]);
     assert!(app.log.is_none());
     assert!(render(&app, now).contains("RUNNING"), "the Serve view is back");

@@ -10,18 +10,29 @@ use crate::state::App;
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut lines = Vec::new();
+    let key_line = |b: &crate::config::keymap::Binding| {
+        Line::from(vec![Span::styled(format!("  {:<12}", b.key.label()), t.accent()), Span::raw(b.desc.clone())])
+    };
+    if app.log.is_some() {
+        // The pane takes the keys: its own, then the global moves, help and quit.
+        lines.push(Line::from(Span::styled("log", t.header())));
+        lines.extend(app.keymap.log_bindings().map(key_line));
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled("any key closes this help", t.muted())));
+        return frame(f, area, app, lines);
+    }
     for section in [Some(app.view), None] {
         let name = section.map_or("global", |v| v.section());
         lines.push(Line::from(Span::styled(name.to_string(), t.header())));
-        for b in app.keymap.bindings(section) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<12}", b.key.label()), t.accent()),
-                Span::raw(b.desc.clone()),
-            ]));
-        }
+        lines.extend(app.keymap.bindings(section).map(key_line));
         lines.push(Line::raw(""));
     }
     lines.push(Line::from(Span::styled("any key closes this help", t.muted())));
+    frame(f, area, app, lines);
+}
+
+fn frame(f: &mut Frame, area: Rect, app: &App, lines: Vec<Line<'static>>) {
+    let t = &app.theme;
     let h = (lines.len() as u16 + 2).min(area.height);
     // As wide as the longest description needs, within the screen.
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
