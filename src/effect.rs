@@ -38,6 +38,11 @@ pub enum Effect {
         spec: crate::source::logs::LogSpec,
         reading: crate::source::logs::Reading,
     },
+    /// List a Ray node's log files (the answer is `Msg::LogFiles`), to choose one.
+    ListLogFiles {
+        dashboard: DashKey,
+        node_id: String,
+    },
     /// The pane closed: stop its log source.
     CloseLog,
     /// Write the pane's lines to `name` in raytop's state folder (mode 0600); the answer is

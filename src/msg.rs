@@ -29,6 +29,8 @@ pub enum Msg {
     Access { cluster: ClusterRef, allowed: bool, reason: String },
     /// News from the log source of pane opening `id`.
     Log { id: u64, event: LogEvent },
+    /// A Ray node's log files (sorted), or why they could not be listed.
+    LogFiles { dashboard: DashKey, node_id: String, files: Result<Vec<String>, String> },
     /// Where the pane's lines were saved, or why not.
     LogSaved { id: u64, result: Result<PathBuf, String> },
 }

@@ -30,6 +30,16 @@ pub enum Overlay {
         title: String,
         outcome: crate::action::Outcome,
     },
+    /// Which log to open, when a row has several (a node's files, a deployment's replicas).
+    ChooseLog(LogChoice),
+}
+
+/// A list of logs to choose from, and the one under the cursor.
+#[derive(Debug, Clone)]
+pub struct LogChoice {
+    pub title: String,
+    pub items: Vec<(String, crate::source::logs::LogSpec)>,
+    pub selected: usize,
 }
 
 /// What a typed number is for, and what it applies to.

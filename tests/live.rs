@@ -1294,3 +1294,88 @@ fn kill_a_replica_and_its_log_stays_readable() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("[demo] request {marker}")), "the dead replica's line is gone:\n{out}");
 }
+
+/// `lab/cutproxy.py` in front of the lab's dashboard; killed when dropped.
+struct CutProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl CutProxy {
+    fn start() -> CutProxy {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = std::process::Command::new("python3")
+            .arg(format!("{}/lab/cutproxy.py", env!("CARGO_MANIFEST_DIR")))
+            .args([port.to_string(), common::lab_addr().port().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut first).unwrap();
+        assert_eq!(first.trim(), "ready");
+        CutProxy { child, port }
+    }
+
+    /// Cuts the open connections in the middle of the next line they carry.
+    fn cut(&self) {
+        let status = std::process::Command::new("kill").args(["-USR1", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for CutProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_follow_resumes_after_a_stream_cut_mid_line_with_no_line_lost_or_twice() {
+    use std::io::BufRead;
+    let proxy = CutProxy::start();
+    let id = submit_printing_job(25);
+    let mut child = common::raytop()
+        .args(["logs", "job", &id, "--follow", "--dashboard", &format!("http://127.0.0.1:{}", proxy.port)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let errs = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut seen: Vec<u32> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut cuts = 0;
+    while seen.last() != Some(&24) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("job {id}: only {seen:?} within 120 s");
+        };
+        let Some(i) = line.strip_prefix("raytop-job ").and_then(|r| r.split_whitespace().next()?.parse().ok()) else {
+            assert!(!line.contains("raytop-job"), "a line cut in half reached stdout: {line:?}");
+            continue;
+        };
+        seen.push(i);
+        // Two cuts, each while lines flow.
+        if (i == 5 && cuts == 0) || (i == 12 && cuts == 1) {
+            proxy.cut();
+            cuts += 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = errs.join().unwrap();
+    assert_eq!(seen, (0..25).collect::<Vec<_>>(), "every line once, in order; stderr:\n{stderr}");
+    assert_eq!(stderr.matches("stream lost").count(), 2, "each cut said so:\n{stderr}");
+}

@@ -647,11 +647,21 @@ fn log_pane_opens_on_a_replica_follows_searches_and_closes() {
     use raytop::source::dashboard::logs::RayLog;
     use raytop::source::logs::LogSpec;
     let (mut app, now) = lab_app("v1-busy", View::Serve);
-    // On an application row there is no one log: the toast says what to choose.
+    // On an application row there are several logs: a chooser of its replicas, Esc leaves it.
     let app_row = app.rows.iter().position(|r| matches!(r, Row::App { .. })).unwrap();
     app.selected[View::Serve.index()] = app_row;
     assert!(press(&mut app, KeyCode::Char('l')).is_empty());
-    assert!(app.toast.as_deref().unwrap().contains("choose a deployment or a replica"), "{:?}", app.toast);
+    let raytop::state::Overlay::ChooseLog(choice) = &app.overlay else { panic!("no chooser: {:?}", app.toast) };
+    let Row::App { a, .. } = app.rows[app_row].clone() else { unreachable!() };
+    let replicas: usize = app.cluster().unwrap().serve.applications[a]
+        .deployments
+        .iter()
+        .map(|d| d.replicas.len() + d.recent_dead.len())
+        .sum();
+    assert_eq!(choice.items.len(), replicas);
+    assert!(render(&app, now).contains("log of which replica of"), "{}", render(&app, now));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.log.is_none());
     let at = app.rows.iter().position(|r| matches!(r, Row::Replica { .. })).unwrap();
     let Row::Replica { a, d, r } = app.rows[at].clone() else { unreachable!() };
     let actor = app.cluster().unwrap().serve.applications[a].deployments[d].replicas[r].actor_id.clone();
@@ -706,4 +716,32 @@ fn log_pane_opens_on_a_replica_follows_searches_and_closes() {
     assert_eq!(press(&mut app, KeyCode::Esc), [Effect::CloseLog]);
     assert!(app.log.is_none());
     assert!(render(&app, now).contains("RUNNING"), "the Serve view is back");
+}
+
+#[test]
+fn log_on_a_node_lists_its_files_then_opens_the_one_chosen() {
+    use crossterm::event::KeyCode;
+    use raytop::app::Effect;
+    use raytop::msg::Msg;
+    use raytop::rows::Row;
+    use raytop::source::dashboard::logs::{NodeRef, RayLog};
+    use raytop::source::logs::LogSpec;
+    let (mut app, now) = lab_app("v1-busy", View::Cluster);
+    let at = app.rows.iter().position(|r| matches!(r, Row::Node { .. })).unwrap();
+    app.selected[View::Cluster.index()] = at;
+    let fx = press(&mut app, KeyCode::Char('l'));
+    let [Effect::ListLogFiles { dashboard, node_id }] = &fx[..] else { panic!("{fx:?}") };
+    let (dashboard, node_id) = (dashboard.clone(), node_id.clone());
+    let files =
+        vec!["dashboard_agent.log".to_string(), "gcs_server.out".into(), "raylet.err".into(), "raylet.out".into()];
+    app.on_msg(Msg::LogFiles { dashboard: dashboard.clone(), node_id: node_id.clone(), files: Ok(files) });
+    let screen = render(&app, now);
+    assert!(screen.contains("log file of node") && screen.contains("4 of 4"), "raylet.out chosen first:\n{screen}");
+    press(&mut app, KeyCode::Up);
+    let fx = press(&mut app, KeyCode::Enter);
+    let [Effect::OpenLog { spec: LogSpec::Ray { target, .. }, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!(*target, RayLog::File { node: NodeRef::Id(node_id.clone()), filename: "raylet.err".into() });
+    // A node whose files cannot be listed: the reason, no chooser.
+    app.on_msg(Msg::LogFiles { dashboard, node_id, files: Err("HTTP 404".into()) });
+    assert!(app.toast.as_deref().unwrap().contains("HTTP 404"));
 }

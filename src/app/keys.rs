@@ -102,6 +102,25 @@ impl App {
                 }
                 return Vec::new();
             }
+            Overlay::ChooseLog(choice) => {
+                let last = choice.items.len().saturating_sub(1);
+                match key.code {
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Down | KeyCode::Char('j') => choice.selected = (choice.selected + 1).min(last),
+                    KeyCode::Up | KeyCode::Char('k') => choice.selected = choice.selected.saturating_sub(1),
+                    KeyCode::PageDown => choice.selected = (choice.selected + 10).min(last),
+                    KeyCode::PageUp => choice.selected = choice.selected.saturating_sub(10),
+                    KeyCode::Enter | KeyCode::Char('l') => {
+                        let spec = choice.items.get(choice.selected).map(|(_, s)| s.clone());
+                        self.overlay = Overlay::None;
+                        if let Some(spec) = spec {
+                            return self.open_log(spec);
+                        }
+                    }
+                    _ => {}
+                }
+                return Vec::new();
+            }
             Overlay::None => {}
         }
         if self.log.is_some() {

@@ -13,9 +13,35 @@ use crate::rows::Row;
 use crate::source::dashboard::logs::{NodeRef, RayLog};
 use crate::source::kube::logs::PodLog;
 use crate::source::logs::{LogSpec, Reading};
-use crate::state::App;
+use crate::state::{App, LogChoice, Overlay};
 
 use super::Effect;
+
+/// Why `l` on a row does not open one log at once.
+enum Choice {
+    /// A node: its files are listed first.
+    Files { dashboard: crate::msg::DashKey, node_id: String },
+    /// Several logs: the user picks one.
+    List(LogChoice),
+    /// None: why.
+    Nothing(String),
+}
+
+impl From<&str> for Box<Choice> {
+    fn from(s: &str) -> Box<Choice> {
+        Box::new(Choice::Nothing(s.to_string()))
+    }
+}
+
+impl From<String> for Box<Choice> {
+    fn from(s: String) -> Box<Choice> {
+        Box::new(Choice::Nothing(s))
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
 
 /// The lines a pane asks for first: the log's end, then what is written after.
 pub const PANE_TAIL: i64 = 1000;
@@ -23,13 +49,71 @@ pub const PANE_TAIL: i64 = 1000;
 impl App {
     /// `l`: the log of the selected row, or a toast saying why there is none.
     pub(super) fn open_selected_log(&mut self) -> Vec<Effect> {
-        match self.selected_log() {
+        match self.selected_log().map_err(|c| *c) {
             Ok(spec) => self.open_log(spec),
-            Err(why) => {
+            Err(Choice::Files { dashboard, node_id }) => {
+                self.toast = Some(format!("listing the log files of node {}…", short(&node_id)));
+                vec![Effect::ListLogFiles { dashboard, node_id }]
+            }
+            Err(Choice::List(choice)) => {
+                self.overlay = Overlay::ChooseLog(choice);
+                Vec::new()
+            }
+            Err(Choice::Nothing(why)) => {
                 self.toast = Some(why);
                 Vec::new()
             }
         }
+    }
+
+    /// The replicas of application `a` (of deployment `d` only, when given), live then recently
+    /// dead, to choose one's log.
+    fn replica_choice(&self, a: usize, d: Option<usize>) -> Result<LogChoice, Box<Choice>> {
+        let c = self.cluster().ok_or("no dashboard on screen")?;
+        let app = c.serve.applications.get(a).ok_or("the application is gone")?;
+        let mut items = Vec::new();
+        for (_, dep) in app.deployments.iter().enumerate().filter(|(di, _)| d.is_none_or(|d| d == *di)) {
+            for r in dep.replicas.iter().chain(&dep.recent_dead) {
+                let label = format!("{}/{}/{}  {}  {}", app.name, dep.name, r.replica_id, r.state, r.node_ip);
+                let target = RayLog::Actor { actor_id: r.actor_id.clone(), err: false };
+                items.push((label, LogSpec::Ray { dashboard: c.key.clone(), target }));
+            }
+        }
+        if items.is_empty() {
+            return Err(format!("{} has no replica to read", app.name).into());
+        }
+        let title = match d.and_then(|d| app.deployments.get(d)) {
+            Some(dep) => format!("log of which replica of {}/{}", app.name, dep.name),
+            None => format!("log of which replica of {}", app.name),
+        };
+        Ok(LogChoice { title, items, selected: 0 })
+    }
+
+    /// A node's files came: the chooser, on raylet.out when there is one.
+    pub(super) fn on_log_files(
+        &mut self,
+        dashboard: crate::msg::DashKey,
+        node_id: String,
+        files: Result<Vec<String>, String>,
+    ) -> bool {
+        match files {
+            Ok(files) if !files.is_empty() => {
+                let selected = files.iter().position(|f| f == "raylet.out").unwrap_or(0);
+                let items = files
+                    .into_iter()
+                    .map(|f| {
+                        let target = RayLog::File { node: NodeRef::Id(node_id.clone()), filename: f.clone() };
+                        (f, LogSpec::Ray { dashboard: dashboard.clone(), target })
+                    })
+                    .collect();
+                let title = format!("log file of node {}", short(&node_id));
+                self.toast = None;
+                self.overlay = Overlay::ChooseLog(LogChoice { title, items, selected });
+            }
+            Ok(_) => self.toast = Some(format!("node {} lists no log files", short(&node_id))),
+            Err(e) => self.toast = Some(format!("node {}: {e}", short(&node_id))),
+        }
+        true
     }
 
     /// Opens the pane on `spec`, replacing one open before (its stream stops).
@@ -42,7 +126,7 @@ impl App {
         vec![Effect::OpenLog { id, spec, reading }]
     }
 
-    fn selected_log(&self) -> Result<LogSpec, String> {
+    fn selected_log(&self) -> Result<LogSpec, Box<Choice>> {
         let row = self.rows.get(self.selected()).ok_or("no row selected")?;
         if let Row::K8sPod { c, g, p } = row {
             let pod = self
@@ -69,18 +153,15 @@ impl App {
                 let rep = rep.ok_or("the replica is gone")?;
                 ray(RayLog::Actor { actor_id: rep.actor_id.clone(), err: false })
             }
-            Row::Deployment { a, d } => {
-                let dep =
-                    c.serve.applications.get(*a).and_then(|x| x.deployments.get(*d)).ok_or("the deployment is gone")?;
-                let rep = dep.replicas.first().ok_or_else(|| format!("{} has no replica running", dep.name))?;
-                ray(RayLog::Actor { actor_id: rep.actor_id.clone(), err: false })
-            }
-            Row::App { .. } => Err("choose a deployment or a replica to read its log".into()),
+            Row::Deployment { a, d } => Err(Box::new(Choice::List(self.replica_choice(*a, Some(*d))?))),
+            Row::App { a, .. } => Err(Box::new(Choice::List(self.replica_choice(*a, None)?))),
             Row::Trial { e, t, .. } => {
                 let tr = c.tune.experiments.get(*e).and_then(|x| x.trials.get(*t)).ok_or("the trial is gone")?;
                 match (tr.pid, tr.node_ip.clone()) {
                     (Some(pid), Some(ip)) => ray(RayLog::Pid { node: NodeRef::Ip(ip), pid, err: false }),
-                    _ => Err(format!("trial {} has reported no result yet: its process is unknown", tr.trial_id)),
+                    _ => {
+                        Err(format!("trial {} has reported no result yet: its process is unknown", tr.trial_id).into())
+                    }
                 }
             }
             Row::DashJob { j } => {
@@ -89,12 +170,12 @@ impl App {
                     Some(node) if job.kind == "SUBMISSION" => {
                         ray(RayLog::Submission { submission_id: job.id.clone(), node_id: node.clone() })
                     }
-                    _ => Err(format!("job {}: Ray keeps a driver log only for submitted jobs", job.id)),
+                    _ => Err(format!("job {}: Ray keeps a driver log only for submitted jobs", job.id).into()),
                 }
             }
             Row::Node { g, n } => {
                 let node = c.groups.get(*g).and_then(|x| x.nodes.get(*n)).ok_or("the node is gone")?;
-                ray(RayLog::File { node: NodeRef::Id(node.node_id.clone()), filename: "raylet.out".into() })
+                Err(Box::new(Choice::Files { dashboard: c.key.clone(), node_id: node.node_id.clone() }))
             }
             _ => Err("no log for this row: choose a trial, replica, job, node or pod".into()),
         }
@@ -125,6 +206,23 @@ impl App {
                 return vec![Effect::CloseLog];
             }
             Command::LogFollow => pane.toggle_follow(),
+            Command::LogStream => {
+                let other = match &pane.spec {
+                    LogSpec::Ray { dashboard, target: RayLog::Actor { actor_id, err } } => Some(LogSpec::Ray {
+                        dashboard: dashboard.clone(),
+                        target: RayLog::Actor { actor_id: actor_id.clone(), err: !err },
+                    }),
+                    LogSpec::Ray { dashboard, target: RayLog::Pid { node, pid, err } } => Some(LogSpec::Ray {
+                        dashboard: dashboard.clone(),
+                        target: RayLog::Pid { node: node.clone(), pid: *pid, err: !err },
+                    }),
+                    _ => None,
+                };
+                match other {
+                    Some(spec) => return self.open_log(spec),
+                    None => pane.note = Some("only a worker's log has a stdout and a stderr".into()),
+                }
+            }
             Command::LogWrap => pane.wrap = !pane.wrap,
             Command::LogSearch => pane.typing = Some(Input::new(pane.search.clone().unwrap_or_default())),
             Command::LogNextMatch => pane.next_match(true),

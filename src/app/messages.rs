@@ -20,6 +20,7 @@ impl App {
         match msg {
             Msg::Log { id, event } => self.on_log_event(id, event),
             Msg::LogSaved { id, result } => self.on_log_saved(id, result),
+            Msg::LogFiles { dashboard, node_id, files } => self.on_log_files(dashboard, node_id, files),
             Msg::Dash { key, update } => {
                 let nodes = matches!(
                     &update,

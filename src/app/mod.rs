@@ -172,6 +172,7 @@ impl App {
             Command::Noop => {}
             // The log pane's own commands reach it through `on_log_key`.
             Command::LogFollow
+            | Command::LogStream
             | Command::LogWrap
             | Command::LogSearch
             | Command::LogNextMatch

@@ -65,6 +65,8 @@ pub enum Command {
     /// In the log pane (`[log]`): follow or pause, wrap, search, next and previous match, the
     /// first Traceback/ERROR, save to a file, close.
     LogFollow,
+    /// A worker's stderr instead of its stdout, or back.
+    LogStream,
     LogWrap,
     LogSearch,
     LogNextMatch,
@@ -124,6 +126,7 @@ impl Command {
             | Command::HistoryWindow
             | Command::Logs
             | Command::LogFollow
+            | Command::LogStream
             | Command::LogWrap
             | Command::LogSearch
             | Command::LogNextMatch

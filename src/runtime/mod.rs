@@ -162,6 +162,17 @@ impl Runtime {
                 });
             }
             Effect::OpenLog { id, spec, reading } => self.open_log(id, spec, reading),
+            Effect::ListLogFiles { dashboard, node_id } => {
+                let (tx, clients, timeout, direct) =
+                    (self.tx.clone(), self.clients.clone(), self.timeout, self.direct.clone());
+                tokio::spawn(async move {
+                    let files = match dashboard_client(&dashboard, &direct, &clients, timeout).await {
+                        Some(client) => list_node_files(&client, &node_id).await,
+                        None => Err("this dashboard is not known to the runtime".into()),
+                    };
+                    let _ = tx.send(Msg::LogFiles { dashboard, node_id, files }).await;
+                });
+            }
             Effect::CloseLog => {
                 self.tasks.stop(SourceId::Log);
             }
@@ -204,14 +215,7 @@ impl Runtime {
             let reader = async move {
                 match spec {
                     LogSpec::Ray { dashboard, target } => {
-                        let client = match &dashboard {
-                            DashKey::Url(_) => direct.iter().find(|(k, _)| *k == dashboard).map(|(_, c)| c.clone()),
-                            DashKey::Proxied { context, route } => match clients.get(context.as_deref()).await {
-                                Ok(c) => Some(crate::source::kube::proxied_client(c.client, route, timeout).await),
-                                Err(e) => Some(DashboardClient::refused(e)),
-                            },
-                        };
-                        let Some(client) = client else {
+                        let Some(client) = dashboard_client(&dashboard, &direct, &clients, timeout).await else {
                             let error = Some("this dashboard is not known to the runtime".to_string());
                             let _ = etx.send(crate::msg::LogEvent::Ended { error }).await;
                             return;
@@ -307,6 +311,30 @@ impl Runtime {
         tracing::debug!(?key, "polling dashboard");
         self.dashboard = Some((key, itx));
     }
+}
+
+/// The client of a dashboard: the one given by address, or one through the API server's proxy
+/// (with the cluster's token), made for this use.
+async fn dashboard_client(
+    key: &DashKey,
+    direct: &[(DashKey, DashboardClient)],
+    clients: &KubeClients,
+    timeout: Duration,
+) -> Option<DashboardClient> {
+    match key {
+        DashKey::Url(_) => direct.iter().find(|(k, _)| k == key).map(|(_, c)| c.clone()),
+        DashKey::Proxied { context, route } => match clients.get(context.as_deref()).await {
+            Ok(c) => Some(crate::source::kube::proxied_client(c.client, route, timeout).await),
+            Err(e) => Some(DashboardClient::refused(e)),
+        },
+    }
+}
+
+async fn list_node_files(client: &DashboardClient, node_id: &str) -> Result<Vec<String>, String> {
+    use crate::source::dashboard::logs::{NodeRef, list_path, parse_list};
+    let path = list_path(&NodeRef::Id(node_id.to_string()), None);
+    let answer = client.json(http::Method::GET, &path, None).await.map_err(|e| e.to_string())?;
+    parse_list(&answer)
 }
 
 /// Writes a pane's lines to `dir/name`, readable by the user alone (they can hold secrets).

@@ -235,11 +235,11 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    type Opened = std::pin::Pin<Box<dyn Future<Output = Result<ByteStream, OpenError>> + Send>>;
+
     /// A log served in scripted pieces: each open returns the next script, whose items are
     /// chunks or a break.
-    fn scripted(
-        scripts: Vec<Vec<Result<&'static str, &'static str>>>,
-    ) -> impl Fn(Option<i64>) -> std::pin::Pin<Box<dyn Future<Output = Result<ByteStream, OpenError>> + Send>> {
+    fn scripted(scripts: Vec<Vec<Result<&'static str, &'static str>>>) -> impl Fn(Option<i64>) -> Opened {
         let scripts = Arc::new(Mutex::new(VecDeque::from(scripts)));
         move |_tail| {
             let next = scripts.lock().unwrap().pop_front();

@@ -167,7 +167,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -183,6 +183,7 @@ pub fn hints(app: &App) -> Line<'static> {
         (Command::LogSearch, "search"),
         (Command::LogNextMatch, "next"),
         (Command::LogPrevMatch, "prev"),
+        (Command::LogStream, "stdout/stderr"),
         (Command::LogWrap, "wrap"),
         (Command::LogFirstError, "first error"),
         (Command::LogSave, "save"),

@@ -63,6 +63,7 @@ pub fn draw(f: &mut Frame, app: &App, now: SystemTime) {
         Overlay::Palette(input) => draw_palette(f, area, app, input.value()),
         Overlay::Confirm(c) => popups::draw_confirm(f, area, app, c),
         Overlay::Outcome { title, outcome } => popups::draw_outcome(f, area, app, title, outcome),
+        Overlay::ChooseLog(choice) => popups::draw_log_choice(f, area, app, choice),
         _ => {}
     }
 }

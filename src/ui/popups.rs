@@ -78,3 +78,32 @@ pub fn draw_outcome(f: &mut Frame, area: Rect, app: &App, title: &str, o: &Outco
     let block = Block::bordered().border_style(style).title(Span::styled(format!(" {title} "), t.title()));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }
+
+/// The log chooser: what to pick from, the cursor's item highlighted, as many as fit.
+pub fn draw_log_choice(f: &mut Frame, area: Rect, app: &App, choice: &crate::state::LogChoice) {
+    let t = &app.theme;
+    let room = usize::from(area.height.saturating_sub(6)).max(1);
+    // Scroll so the cursor stays in the box.
+    let first = choice.selected.saturating_sub(room.saturating_sub(1));
+    let mut lines: Vec<Line> = choice
+        .items
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(room)
+        .map(|(i, (label, _))| {
+            let style = if i == choice.selected { t.selected().add_modifier(Modifier::BOLD) } else { t.text() };
+            Line::from(Span::styled(format!(" {label} "), style))
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        format!(" {} of {} · Enter open · Esc cancel", choice.selected + 1, choice.items.len()),
+        t.muted(),
+    )));
+    let rect = centered(area, &lines, 40);
+    f.render_widget(Clear, rect);
+    let block =
+        Block::bordered().border_style(t.border()).title(Span::styled(format!(" {} ", choice.title), t.title()));
+    f.render_widget(Paragraph::new(lines).block(block), rect);
+}
