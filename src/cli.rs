@@ -132,9 +132,10 @@ pub enum LogTarget {
         #[arg(long)]
         file: Option<String>,
     },
-    /// A pod's container log (`pods/log`), in -n / --context.
+    /// A pod's container log (`pods/log`), in -n / --context; `job/NAME` reads the newest pod of
+    /// a Kubernetes Job (a RayJob's submitter is the Job of the RayJob's name).
     Pod {
-        #[arg(value_parser = dns_subdomain)]
+        #[arg(value_parser = pod_name)]
         name: String,
         /// The container; by default the pod's only one, or the first (Ray's, in KubeRay's pods).
         #[arg(long, short = 'c', value_parser = container_name)]
@@ -362,6 +363,11 @@ fn container_name(s: &str) -> Result<String, String> {
 /// `NS/NAME[:PORT]` of a Prometheus Service, checked as Kubernetes names.
 fn prometheus_service(s: &str) -> Result<String, String> {
     crate::source::prometheus::PromSource::service(None, s).map(|_| s.to_string())
+}
+
+/// A pod's name, or `job/NAME`.
+fn pod_name(s: &str) -> Result<String, String> {
+    dns_subdomain(s.strip_prefix("job/").unwrap_or(s)).map(|_| s.to_string())
 }
 
 /// A Ray id (actor, node): hex digits.

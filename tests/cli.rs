@@ -264,6 +264,35 @@ fn logs_of_a_pod_on_an_unreachable_api_server_is_one_line_and_exit_1() {
     assert!(out.stdout.is_empty());
 }
 
+/// `raytop logs actor` against a dashboard that is not there: one line naming what was asked
+/// and why, exit 1, nothing on stdout; following, it says it retries (and is stopped here).
+#[test]
+fn logs_of_an_actor_on_an_unreachable_dashboard_is_one_line_and_exit_1() {
+    let out = common::raytop()
+        .args(["logs", "actor", "abcdef0123456789", "--dashboard", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("raytop: actor abcdef012345 stdout: dashboard unreachable") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // Following: the loss is said, with the retry, until stopped.
+    let mut child = common::raytop()
+        .args(["logs", "actor", "abcdef0123456789", "--follow", "--dashboard", "http://127.0.0.1:9"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut said).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said.starts_with("raytop: stream lost (actor abcdef012345 stdout: dashboard unreachable"), "{said}");
+    assert!(said.contains("reconnecting in 1 s"), "{said}");
+}
+
 #[test]
 fn sigterm_and_sighup_end_raytop_with_the_terminal_restored() {
     let server = common::http::serve(lab_routes());
@@ -425,6 +454,11 @@ fn names_that_could_leave_their_path_are_refused_with_a_message() {
         (vec!["logs", "pod", "../secrets"], "is not a Kubernetes object name"),
         (vec!["logs", "pod", "p", "-c", "a/b"], "is not a container name"),
         (vec!["logs", "pod", "p", "--tail", "x"], "invalid digit"),
+        (vec!["logs", "pod", "job/../x"], "is not a Kubernetes object name"),
+        (vec!["logs", "actor", "../x"], "is not a Ray id"),
+        (vec!["logs", "node", "abc", "--file"], "a value is required"),
+        (vec!["logs", "replica", "demo"], "is not APP/DEPLOYMENT"),
+        (vec!["logs", "replica", "a//b"], "is not APP/DEPLOYMENT"),
         (vec!["--prometheus-service", "../x", "snapshot"], "namespace and name must be Kubernetes names"),
         (vec!["--prometheus-service", "prometheus", "snapshot"], "give the Service as NAMESPACE/NAME[:PORT]"),
     ] {

@@ -453,6 +453,11 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
     });
     assert!(s.contains("python /home/ray/job/train.py"), "{s}");
     p.close_and_quit();
+    // The submitter's log (the pod of the Job KubeRay made, `ray job submit` following the
+    // driver): the driver's last line.
+    let (code, out, err) = raytop_logs(&["job/rayjob-train"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("train finished:"), "{out}");
 }
 
 /// `raytop logs pod …` with the lab's kubeconfig (and CONTEXT when given): exit status, stdout,

@@ -144,6 +144,17 @@ impl App {
             };
             return Ok(LogSpec::Pod { context: self.kube_context(), log });
         }
+        if let Row::RayJob { j } = row {
+            // A RayJob's submitter: the Kubernetes Job of its name, as KubeRay creates it.
+            let job = self.k8s.jobs.get(*j).ok_or("the RayJob is gone")?;
+            let log = PodLog {
+                namespace: job.namespace.clone(),
+                pod: format!("job/{}", job.name),
+                follow: true,
+                ..PodLog::default()
+            };
+            return Ok(LogSpec::Pod { context: self.kube_context(), log });
+        }
         let c = self.cluster().ok_or("no dashboard on screen")?;
         let ray = |target| Ok(LogSpec::Ray { dashboard: c.key.clone(), target });
         match row {
@@ -176,6 +187,14 @@ impl App {
             Row::Node { g, n } => {
                 let node = c.groups.get(*g).and_then(|x| x.nodes.get(*n)).ok_or("the node is gone")?;
                 Err(Box::new(Choice::Files { dashboard: c.key.clone(), node_id: node.node_id.clone() }))
+            }
+            Row::GpuHolder { n, h } => {
+                let holder = c.gpus.nodes.get(*n).and_then(|x| x.holders.get(*h)).ok_or("the GPU holder is gone")?;
+                // Whatever holds the GPU (a trial, a replica, an actor) is an actor: its output.
+                if holder.actor_id.is_empty() {
+                    return Err(format!("{} {}: no actor id to read the log of", holder.kind, holder.name).into());
+                }
+                ray(RayLog::Actor { actor_id: holder.actor_id.clone(), err: false })
             }
             _ => Err("no log for this row: choose a trial, replica, job, node or pod".into()),
         }

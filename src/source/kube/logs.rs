@@ -10,6 +10,8 @@ use kube::api::{Api, LogParams};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodLog {
     pub namespace: String,
+    /// The pod's name, or `job/NAME` for the newest pod of a Kubernetes Job (as `kubectl logs
+    /// job/NAME` reads it): a RayJob's submitter is the Job of the RayJob's name.
     pub pod: String,
     /// None: the pod's only container, or KubeRay's Ray container (`ray-head`/`ray-worker`, the
     /// first) when it has several.
@@ -49,6 +51,22 @@ async fn default_container(api: &Api<Pod>, what: &PodLog) -> Result<Option<Strin
     Ok(if names.len() > 1 { names.into_iter().next() } else { None })
 }
 
+/// The newest pod of Job `job` (its controller labels them `batch.kubernetes.io/job-name`).
+async fn newest_pod_of_job(api: &Api<Pod>, ns: &str, job: &str) -> Result<String, String> {
+    let params = kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
+    let pods = api.list(&params).await.map_err(|e| match e {
+        kube::Error::Api(r) if r.code == 403 => {
+            format!("forbidden: may not list the pods of Job {ns}/{job}: {}", r.message)
+        }
+        other => format!("the pods of Job {ns}/{job}: {other}"),
+    })?;
+    pods.items
+        .into_iter()
+        .max_by_key(|p| p.metadata.creation_timestamp.clone())
+        .and_then(|p| p.metadata.name)
+        .ok_or_else(|| format!("Job {ns}/{job} has no pod (not created yet, or already cleaned up)"))
+}
+
 /// The log as chunks of bytes in the order the kubelet sends them (a chunk may end mid-line;
 /// `model::logs::LogLines` puts lines together). Ends when the log does (or, following, when
 /// the container stops); an error mid-stream is its last item.
@@ -57,6 +75,11 @@ pub async fn stream(
     what: &PodLog,
 ) -> Result<BoxStream<'static, Result<Vec<u8>, String>>, String> {
     let api: Api<Pod> = Api::namespaced(client, &what.namespace);
+    let pod = match what.pod.strip_prefix("job/") {
+        Some(job) => newest_pod_of_job(&api, &what.namespace, job).await?,
+        None => what.pod.clone(),
+    };
+    let what = &PodLog { pod, ..what.clone() };
     let container = default_container(&api, what).await?;
     let params = LogParams {
         container,
