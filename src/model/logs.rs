@@ -256,6 +256,11 @@ impl Resync {
         }
     }
 
+    /// Whether lines of the new stream are held, waiting for the anchor.
+    pub fn holding(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// The stream went quiet before the anchor came (the file was replaced or truncated): what
     /// was held, to be shown after a notice.
     pub fn give_up(self) -> Vec<String> {

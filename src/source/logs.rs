@@ -99,11 +99,12 @@ where
             return;
         }
         let why = loop {
-            let next = match resync {
+            // Quiet while lines are held with the anchor unseen: the old file is gone. (Nothing
+            // held yet: the tail has not come; wait for it as for any line.)
+            let next = match resync.as_ref().filter(|r| r.holding()) {
                 Some(_) => match tokio::time::timeout(RESYNC_WAIT, stream.next()).await {
                     Ok(n) => n,
                     Err(_) => {
-                        // Quiet with the anchor unseen: a new file; what came is all new.
                         let held = resync.take().map(Resync::give_up).unwrap_or_default();
                         if !send_lines(&tx, &mut last, held, Some(REPLACED)).await {
                             return;
