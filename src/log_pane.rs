@@ -36,6 +36,8 @@ pub struct LogPane {
     pub spec: LogSpec,
     pub title: String,
     pub opened: SystemTime,
+    /// Where reading began: the log's last N lines (None: its start).
+    pub tail: Option<i64>,
     pub lines: LogLines,
     pub status: LogStatus,
     /// When the last line came (a live stream that has gone quiet says since when).
@@ -67,6 +69,7 @@ impl LogPane {
             title: spec.describe(),
             spec,
             opened: now,
+            tail: None,
             lines: LogLines::new(Bounds::default()),
             status: LogStatus::Connecting,
             last_line_at: None,

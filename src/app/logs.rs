@@ -122,7 +122,9 @@ impl App {
         let id = self.next_log;
         let reopen_on_end = matches!(spec, LogSpec::Ray { .. });
         let reading = Reading { tail: Some(PANE_TAIL), follow: true, reopen_on_end };
-        self.log = Some(LogPane::new(id, spec.clone(), std::time::SystemTime::now()));
+        let mut pane = LogPane::new(id, spec.clone(), std::time::SystemTime::now());
+        pane.tail = reading.tail;
+        self.log = Some(pane);
         vec![Effect::OpenLog { id, spec, reading }]
     }
 

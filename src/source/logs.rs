@@ -122,17 +122,19 @@ where
                     if lines.is_empty() {
                         continue;
                     }
-                    let (lines, notice) = match resync.as_mut().map(|r| r.offer(lines.clone())) {
+                    let (lines, notice) = match resync.as_mut() {
                         None => (lines, None),
-                        Some(Resumed::Holding) => continue,
-                        Some(Resumed::Found(new)) => {
-                            resync = None;
-                            (new, None)
-                        }
-                        Some(Resumed::Gap(all)) => {
-                            resync = None;
-                            (all, Some(GAP))
-                        }
+                        Some(r) => match r.offer(lines) {
+                            Resumed::Holding => continue,
+                            Resumed::Found(new) => {
+                                resync = None;
+                                (new, None)
+                            }
+                            Resumed::Gap(all) => {
+                                resync = None;
+                                (all, Some(GAP))
+                            }
+                        },
                     };
                     if !send_lines(&tx, &mut last, lines, notice).await {
                         return;

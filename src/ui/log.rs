@@ -59,9 +59,13 @@ fn title(t: &Theme, pane: &LogPane, now: SystemTime) -> Line<'static> {
 }
 
 fn status_line(t: &Theme, pane: &LogPane) -> Line<'static> {
+    let from = match pane.tail {
+        Some(n) => format!(" from the last {}", thousands(n.max(0) as usize)),
+        None => " from the start".to_string(),
+    };
     let mut spans = vec![Span::styled(
         format!(
-            " {} lines{}",
+            " {} lines{from}{}",
             thousands(pane.lines.len()),
             if pane.lines.dropped > 0 {
                 format!(
