@@ -226,7 +226,7 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
             tail: None,
             follow,
         };
-        let how = Reading { tail, follow, reopen_on_end: false };
+        let how = Reading { tail, follow, reopen_on_end: false, quiet_recheck: None };
         let open = |t| open_pod(client.clone(), &log, t);
         return print_log(open, how).await;
     }
@@ -255,7 +255,7 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
             return ExitCode::FAILURE;
         }
     };
-    let how = Reading { tail, follow, reopen_on_end: true };
+    let how = Reading { tail, follow, reopen_on_end: true, quiet_recheck: Some(crate::source::logs::QUIET_RECHECK) };
     print_log(|t| open_ray(&dash, &target, t, follow), how).await
 }
 

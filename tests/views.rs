@@ -692,7 +692,9 @@ fn log_pane_opens_on_a_replica_follows_searches_and_closes() {
     assert_eq!(pane.mark, Some(6), "the newest match first");
     assert!(!pane.follow, "a search pauses where it lands");
     let screen = render(&app, now);
-    for want in ["actor", "● live", "7 lines from the last 1,000", "search \"REQUEST\"", "ValueError: boom", "f follow/pause"] {
+    for want in
+        ["actor", "● live", "7 lines from the last 1,000", "search \"REQUEST\"", "ValueError: boom", "f follow/pause"]
+    {
         assert!(screen.contains(want), "{want:?} missing:\n{screen}");
     }
     assert!(!screen.contains("not mine"), "{screen}");

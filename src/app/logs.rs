@@ -121,7 +121,8 @@ impl App {
         self.next_log += 1;
         let id = self.next_log;
         let reopen_on_end = matches!(spec, LogSpec::Ray { .. });
-        let reading = Reading { tail: Some(PANE_TAIL), follow: true, reopen_on_end };
+        let quiet_recheck = reopen_on_end.then_some(crate::source::logs::QUIET_RECHECK);
+        let reading = Reading { tail: Some(PANE_TAIL), follow: true, reopen_on_end, quiet_recheck };
         let mut pane = LogPane::new(id, spec.clone(), std::time::SystemTime::now());
         pane.tail = reading.tail;
         self.log = Some(pane);

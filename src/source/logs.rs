@@ -48,7 +48,15 @@ pub struct Reading {
     /// file is there (an end is the head or the agent going away); a pod's ends when its
     /// container stops, as `kubectl logs -f` does.
     pub reopen_on_end: bool,
+    /// Reopen a stream quiet this long, and find the place again. Ray's agent follows the file
+    /// it opened: once that file is rotated away or truncated, the stream stays quiet forever
+    /// while the new file grows. Reopening by name reads the new one (said so), or, for a file
+    /// merely quiet, finds nothing new at its end.
+    pub quiet_recheck: Option<Duration>,
 }
+
+/// How long a Ray log stream may be quiet before it is reopened (a rotated or truncated file).
+pub const QUIET_RECHECK: Duration = Duration::from_secs(30);
 
 /// The tail asked for after a cut: lines written while cut off, up to this many, are not lost.
 pub const RESYNC_TAIL: i64 = 1000;
@@ -112,7 +120,14 @@ where
                         continue;
                     }
                 },
-                None => stream.next().await,
+                None => match how.quiet_recheck.filter(|_| how.follow) {
+                    Some(quiet) => match tokio::time::timeout(quiet, stream.next()).await {
+                        Ok(n) => n,
+                        // Quiet: reopen (below) as after a cut, without calling it lost.
+                        Err(_) => break Some(QUIET.to_string()),
+                    },
+                    None => stream.next().await,
+                },
             };
             match next {
                 Some(Ok(chunk)) => {
@@ -160,6 +175,9 @@ where
             resync = Some(Resync::new(last.iter().cloned(), RESYNC_TAIL as usize));
         }
         tail = Some(RESYNC_TAIL);
+        if why.as_deref() == Some(QUIET) {
+            continue;
+        }
         let error = why.unwrap_or_else(|| "the stream ended".into());
         if tx.send(LogEvent::Lost { error, retry_in: backoff }).await.is_err() {
             return;
@@ -168,6 +186,9 @@ where
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
 }
+
+/// Why a quiet stream was reopened (never shown: a reopen for quiet is not a loss).
+const QUIET: &str = "quiet";
 
 const GAP: &str =
     "raytop: more lines than the reconnect's tail were written while the stream was cut: some may be missing above";
@@ -280,7 +301,7 @@ mod tests {
             vec![Ok("one\ntwo\nthree\n"), Ok("four\n")],
         ]);
         let (tx, mut rx) = mpsc::channel(64);
-        let how = Reading { tail: Some(10), follow: true, reopen_on_end: false };
+        let how = Reading { tail: Some(10), follow: true, reopen_on_end: false, quiet_recheck: None };
         tokio::spawn(read(open, how, tx));
         let (lines, events) = collect(&mut rx).await;
         assert_eq!(lines, ["one", "two", "three", "four"]);
@@ -294,7 +315,7 @@ mod tests {
     async fn a_rotated_file_is_said_so_and_read_from_its_start() {
         let open = scripted(vec![vec![Ok("old 1\nold 2\n"), Err("reset")], vec![Ok("new 1\n")]]);
         let (tx, mut rx) = mpsc::channel(64);
-        let how = Reading { tail: None, follow: true, reopen_on_end: false };
+        let how = Reading { tail: None, follow: true, reopen_on_end: false, quiet_recheck: None };
         tokio::spawn(read(open, how, tx));
         let (lines, events) = collect(&mut rx).await;
         assert_eq!(lines, ["old 1", "old 2", "new 1"]);
@@ -302,16 +323,50 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_stream_quiet_past_the_recheck_is_reopened_and_a_truncated_file_read_anew() {
+        // The first stream goes quiet for good (the agent holds the old file); the reopened one
+        // finds the file truncated and rewritten.
+        let scripts = Arc::new(Mutex::new(VecDeque::from(vec![vec!["a\nb\n"], vec!["fresh 1\n"]])));
+        let opened = Arc::new(Mutex::new(0));
+        let (s2, o2) = (scripts.clone(), opened.clone());
+        let open = move |_tail: Option<i64>| {
+            let next = s2.lock().unwrap().pop_front();
+            *o2.lock().unwrap() += 1;
+            Box::pin(async move {
+                let items = next.ok_or(OpenError { message: "refused".into(), retry: false })?;
+                let chunks = futures::stream::iter(items.into_iter().map(|c| Ok(c.as_bytes().to_vec())));
+                Ok(Box::pin(chunks.chain(futures::stream::pending())) as ByteStream)
+            }) as Opened
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let how = Reading { tail: Some(10), follow: true, reopen_on_end: true, quiet_recheck: Some(QUIET_RECHECK) };
+        let task = tokio::spawn(read(open, how, tx));
+        let mut lines = Vec::new();
+        let mut events = Vec::new();
+        while lines.len() < 3 {
+            match rx.recv().await.unwrap() {
+                LogEvent::Lines(l) => lines.extend(l),
+                e => events.push(e),
+            }
+        }
+        task.abort();
+        assert_eq!(lines, ["a", "b", "fresh 1"]);
+        assert!(events.contains(&LogEvent::Notice(REPLACED.into())), "{events:?}");
+        assert!(!events.iter().any(|e| matches!(e, LogEvent::Lost { .. })), "a quiet reopen is not a loss: {events:?}");
+        assert_eq!(*opened.lock().unwrap(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn not_following_reads_once_and_a_refusal_is_final() {
         let open = scripted(vec![vec![Ok("a\nlast without newline")]]);
         let (tx, mut rx) = mpsc::channel(64);
-        tokio::spawn(read(open, Reading { tail: None, follow: false, reopen_on_end: true }, tx));
+        tokio::spawn(read(open, Reading { tail: None, follow: false, reopen_on_end: true, quiet_recheck: None }, tx));
         let (lines, events) = collect(&mut rx).await;
         assert_eq!(lines, ["a", "last without newline"]);
         assert_eq!(events, [LogEvent::Live, LogEvent::Ended { error: None }]);
         let open = scripted(vec![]);
         let (tx, mut rx) = mpsc::channel(64);
-        tokio::spawn(read(open, Reading { tail: None, follow: true, reopen_on_end: true }, tx));
+        tokio::spawn(read(open, Reading { tail: None, follow: true, reopen_on_end: true, quiet_recheck: None }, tx));
         let (lines, events) = collect(&mut rx).await;
         assert!(lines.is_empty());
         assert_eq!(events, [LogEvent::Ended { error: Some("refused".into()) }]);
