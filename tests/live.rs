@@ -1379,3 +1379,66 @@ fn logs_follow_resumes_after_a_stream_cut_mid_line_with_no_line_lost_or_twice() 
     assert_eq!(seen, (0..25).collect::<Vec<_>>(), "every line once, in order; stderr:\n{stderr}");
     assert_eq!(stderr.matches("stream lost").count(), 2, "each cut said so:\n{stderr}");
 }
+
+/// The lab head's id (the node whose logs folder is this machine's /tmp/ray/session_latest/logs).
+fn head_node_id() -> String {
+    let (_, json) = snapshot(&["--dashboard", &lab_url()]);
+    json["clusters"][0]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["nodes"].as_array().cloned().unwrap_or_default())
+        .find(|n| n["is_head"] == true)
+        .and_then(|n| n["node_id"].as_str().map(String::from))
+        .expect("a head node")
+}
+
+/// A file in the head's logs folder, removed when dropped.
+struct LabLogFile(std::path::PathBuf);
+
+impl Drop for LabLogFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn logs_follow_reads_a_truncated_file_anew_after_it_goes_quiet() {
+    use std::io::{BufRead, Write};
+    let name = format!("raytop-rotate-{}.log", std::process::id());
+    let file = LabLogFile(std::path::Path::new("/tmp/ray/session_latest/logs").join(&name));
+    std::fs::write(&file.0, "old 0\nold 1\n").unwrap();
+    let mut child = common::raytop()
+        .args(["logs", "node", &head_node_id(), "--file", &name, "--follow", "--dashboard", &lab_url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let errs = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let next = |what: &str, within: u64| {
+        rx.recv_timeout(Duration::from_secs(within)).unwrap_or_else(|_| panic!("no {what} within {within} s"))
+    };
+    assert_eq!((next("old 0", 30), next("old 1", 5)), ("old 0".to_string(), "old 1".to_string()));
+    // An append is followed as usual.
+    std::fs::OpenOptions::new().append(true).open(&file.0).unwrap().write_all(b"old 2\n").unwrap();
+    assert_eq!(next("old 2", 10), "old 2");
+    // Truncated and rewritten, as a rotation that reuses the name: Ray's agent holds its offset
+    // in the old content and sends nothing more; raytop's quiet recheck reopens it.
+    std::fs::write(&file.0, "new 0\n").unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(next("new 0", 75), "new 0");
+    eprintln!("figure: a truncated log's new content on stdout {:.1} s after the rewrite", t.elapsed().as_secs_f64());
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = errs.join().unwrap();
+    assert!(stderr.contains("the file was replaced or truncated"), "said so: {stderr}");
+    assert!(!stderr.contains("stream lost"), "a quiet reopen is not a loss: {stderr}");
+}
