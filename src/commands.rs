@@ -239,7 +239,10 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
         let listed = dash.json(http::Method::GET, &crate::source::dashboard::logs::list_path(&node, None), None).await;
         return match listed.map_err(|e| e.to_string()).and_then(|v| crate::source::dashboard::logs::parse_list(&v)) {
             Ok(names) => {
-                names.iter().for_each(|n| println!("{n}"));
+                // A reader that went away (`| head`) ends the listing quietly.
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = names.iter().try_for_each(|n| writeln!(out, "{n}"));
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -248,7 +251,7 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
             }
         };
     }
-    let target = match ray_log_target(cli, &dash, what).await {
+    let target = match ray_log_target(cli, &dash, what, follow).await {
         Ok(t) => t,
         Err(e) => {
             eprintln!("raytop: {e}");
@@ -265,6 +268,7 @@ async fn ray_log_target(
     cli: &Cli,
     dash: &crate::source::dashboard::DashboardClient,
     what: &crate::cli::LogTarget,
+    follow: bool,
 ) -> Result<crate::source::dashboard::logs::RayLog, String> {
     use crate::cli::LogTarget;
     use crate::source::dashboard::logs::{NodeRef, RayLog};
@@ -300,8 +304,22 @@ async fn ray_log_target(
         }
         LogTarget::Job { id } => {
             let path = format!("/api/jobs/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
-            let job = dash.json(http::Method::GET, &path, None).await.map_err(|e| format!("job {id}: {e}"))?;
-            let (Some(submission), Some(node)) = (job["submission_id"].as_str(), job["driver_node_id"].as_str()) else {
+            let mut job = dash.json(http::Method::GET, &path, None).await.map_err(|e| format!("job {id}: {e}"))?;
+            // A job just submitted has no driver yet: following, wait for it to start.
+            let mut said = false;
+            while follow && job["status"] == "PENDING" && job["driver_node_id"].as_str().is_none_or(str::is_empty) {
+                if !said {
+                    eprintln!("raytop: job {id} is PENDING: waiting for its driver to start");
+                    said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                job = dash.json(http::Method::GET, &path, None).await.map_err(|e| format!("job {id}: {e}"))?;
+            }
+            let node = job["driver_node_id"].as_str().filter(|n| !n.is_empty());
+            let (Some(submission), Some(node)) = (job["submission_id"].as_str(), node) else {
+                if job["status"] == "PENDING" {
+                    return Err(format!("job {id} is PENDING: its driver has not started (--follow waits for it)"));
+                }
                 return Err(format!(
                     "job {id} has no driver log file: Ray keeps one only for jobs submitted through the \
                      Jobs API (this one is {})",

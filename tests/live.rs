@@ -1362,8 +1362,19 @@ fn logs_follow_resumes_after_a_stream_cut_mid_line_with_no_line_lost_or_twice() 
             let _ = child.kill();
             panic!("job {id}: only {seen:?} within 120 s");
         };
-        let Some(i) = line.strip_prefix("raytop-job ").and_then(|r| r.split_whitespace().next()?.parse().ok()) else {
-            assert!(!line.contains("raytop-job"), "a line cut in half reached stdout: {line:?}");
+        // A job line, whole: its index and its time with three decimals. A half line (what the
+        // cut left) would start like one and fail this.
+        let whole = |l: &str| {
+            let mut p = l.strip_prefix("raytop-job ")?.split_whitespace();
+            let i: u32 = p.next()?.parse().ok()?;
+            let t = p.next()?;
+            (t.len() > 4 && t.as_bytes()[t.len() - 4] == b'.' && t.parse::<f64>().is_ok() && p.next().is_none())
+                .then_some(i)
+        };
+        let looks_like_one =
+            line.starts_with("raytop-j") || (!line.is_empty() && "raytop-job ".starts_with(line.as_str()));
+        let Some(i) = whole(&line) else {
+            assert!(!looks_like_one, "a line cut in half reached stdout: {line:?}");
             continue;
         };
         seen.push(i);
