@@ -738,8 +738,11 @@ fn log_on_a_node_lists_its_files_then_opens_the_one_chosen() {
         vec!["dashboard_agent.log".to_string(), "gcs_server.out".into(), "raylet.err".into(), "raylet.out".into()];
     app.on_msg(Msg::LogFiles { dashboard: dashboard.clone(), node_id: node_id.clone(), files: Ok(files) });
     let screen = render(&app, now);
-    assert!(screen.contains("log file of node") && screen.contains("4 of 4"), "raylet.out chosen first:\n{screen}");
-    press(&mut app, KeyCode::Up);
+    assert!(screen.contains("log file of node") && screen.contains("1 of 4"), "raylet.out first:\n{screen}");
+    let raytop::state::Overlay::ChooseLog(choice) = &app.overlay else { panic!("no chooser") };
+    let order: Vec<&str> = choice.items.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(order, ["raylet.out", "raylet.err", "gcs_server.out", "dashboard_agent.log"]);
+    press(&mut app, KeyCode::Down);
     let fx = press(&mut app, KeyCode::Enter);
     let [Effect::OpenLog { spec: LogSpec::Ray { target, .. }, .. }] = &fx[..] else { panic!("{fx:?}") };
     assert_eq!(*target, RayLog::File { node: NodeRef::Id(node_id.clone()), filename: "raylet.err".into() });

@@ -39,6 +39,32 @@ impl From<String> for Box<Choice> {
     }
 }
 
+/// Where a node's file comes in the chooser: raylet, GCS, dashboard, autoscaler monitor, the
+/// other daemons, then the workers' output, then the core workers' own logs.
+fn file_rank(name: &str) -> u8 {
+    const FIRST: [&str; 9] = [
+        "raylet.out",
+        "raylet.err",
+        "gcs_server.out",
+        "gcs_server.err",
+        "dashboard.log",
+        "dashboard_agent.log",
+        "monitor.log",
+        "monitor.out",
+        "monitor.err",
+    ];
+    if let Some(i) = FIRST.iter().position(|f| *f == name) {
+        return i as u8;
+    }
+    if name.starts_with("worker-") {
+        20
+    } else if name.starts_with("python-core-") {
+        30
+    } else {
+        10
+    }
+}
+
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
@@ -97,8 +123,10 @@ impl App {
         files: Result<Vec<String>, String>,
     ) -> bool {
         match files {
-            Ok(files) if !files.is_empty() => {
-                let selected = files.iter().position(|f| f == "raylet.out").unwrap_or(0);
+            Ok(mut files) if !files.is_empty() => {
+                // The daemons' own logs first (a node lists hundreds of worker files).
+                files.sort_by_key(|f| (file_rank(f), f.clone()));
+                let selected = 0;
                 let items = files
                     .into_iter()
                     .map(|f| {
