@@ -586,8 +586,8 @@ fn a_pods_log_current_previous_and_followed_through_the_api_server() {
 }
 
 /// A Ray log through the API server's service proxy: the RayCluster opened in the Kube view,
-/// its head node in the Cluster view, `l`: the head's raylet.out, read by the dashboard on the
-/// head pod from the node's agent, as the pane shows it.
+/// its head node in the Cluster view, `l`: the node's files, listed through the proxy, then the
+/// head's raylet.out, read by the dashboard on the head pod from the node's agent.
 #[test]
 #[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
 fn a_ray_nodes_log_through_the_service_proxy_in_the_pane() {
@@ -595,8 +595,13 @@ fn a_ray_nodes_log_through_the_service_proxy_in_the_pane() {
     p.wait_for("headgroup", Duration::from_secs(30));
     p.keys(&["1"]);
     p.wait("the head node in the Cluster view", Duration::from_secs(60), |s| s.contains("ALIVE"));
-    // The first row is the head group, the second its node.
+    // The first row is the head group, the second its node: `l` lists its files (through the
+    // proxy too), raylet.out first; Enter opens it.
     p.keys(&["g", "j", "l"]);
+    p.wait("the head node's files listed", Duration::from_secs(30), |s| {
+        s.contains("log file of node") && s.contains("raylet.out")
+    });
+    p.keys(&["Enter"]);
     let lines_read = |s: &str| {
         s.lines().find_map(|l| {
             l.trim_start().split_once(" lines").and_then(|(n, _)| n.trim().replace(',', "").parse::<u64>().ok())
