@@ -53,6 +53,11 @@ impl RayLog {
             q.append_pair(k, &v);
         }
         q.append_pair("lines", &lines.unwrap_or(-1).to_string());
+        if !follow {
+            // Ray ends a file read at its gRPC deadline, 30 s by default: a 1 GiB file (about
+            // 30 s from the agent) was cut there. The stream has no deadline.
+            q.append_pair("timeout", "900");
+        }
         q.append_pair("format", "text");
         let route = if follow { "stream" } else { "file" };
         format!("/api/v0/logs/{route}?{}", q.finish())
@@ -122,12 +127,12 @@ mod tests {
         let pid = RayLog::Pid { node: NodeRef::Ip("10.0.0.7".into()), pid: 4242, err: true };
         assert_eq!(
             pid.path(None, false),
-            "/api/v0/logs/file?node_ip=10.0.0.7&pid=4242&suffix=err&lines=-1&format=text"
+            "/api/v0/logs/file?node_ip=10.0.0.7&pid=4242&suffix=err&lines=-1&timeout=900&format=text"
         );
         let file = RayLog::File { node: NodeRef::Id("n1".into()), filename: "train/a b.log".into() };
         assert_eq!(
             file.path(Some(5), false),
-            "/api/v0/logs/file?node_id=n1&filename=train%2Fa+b.log&lines=5&format=text"
+            "/api/v0/logs/file?node_id=n1&filename=train%2Fa+b.log&lines=5&timeout=900&format=text"
         );
         let job = RayLog::Submission { submission_id: "raysubmit_X".into(), node_id: "n1".into() };
         assert!(job.path(Some(1), true).contains("node_id=n1&submission_id=raysubmit_X"));
