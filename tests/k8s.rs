@@ -559,3 +559,41 @@ fn the_cluster_view_scales_the_raycluster_behind_its_dashboard() {
     assert_eq!((req.target.cluster.as_str(), req.target.group.as_str()), ("raycluster-gpu", "gpu-workers"));
     assert_eq!(c.preview.fields[0].after, "1");
 }
+
+/// `l` on a pod reads its container log through the API server, followed; `p` the container
+/// before its last restart (read whole: it has ended), `p` again the current one; `l` on a
+/// RayJob reads its submitter, the newest pod of the Job of its name.
+#[test]
+fn l_on_a_pod_follows_its_log_and_p_reads_the_previous_container() {
+    use crossterm::event::KeyCode;
+    use raytop::app::Effect;
+    use raytop::source::logs::LogSpec;
+    let (mut app, _) = app_with_lab_objects();
+    let cluster = app.k8s.clusters.iter().find(|c| c.groups.iter().any(|g| !g.pods.is_empty())).unwrap();
+    let (name, group) =
+        (cluster.name.clone(), cluster.groups.iter().find(|g| !g.pods.is_empty()).unwrap().name.clone());
+    select_group(&mut app, &name, &group, true);
+    let fx = key(&mut app, KeyCode::Char('l'));
+    let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, reading, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert!(!log.previous && reading.follow && !reading.reopen_on_end, "{log:?} {reading:?}");
+    let pod = log.pod.clone();
+    let fx = key(&mut app, KeyCode::Char('p'));
+    let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, reading, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert!(log.previous && !reading.follow && log.pod == pod, "{log:?} {reading:?}");
+    assert!(app.log.as_ref().unwrap().title.ends_with("(previous container)"));
+    let fx = key(&mut app, KeyCode::Char('p'));
+    let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, reading, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert!(!log.previous && reading.follow);
+    // `o` has no stderr to switch to on a pod: a note, no new stream.
+    assert!(key(&mut app, KeyCode::Char('o')).is_empty());
+    assert!(app.log.as_ref().unwrap().note.as_deref().unwrap().contains("stdout and a stderr"));
+    assert_eq!(key(&mut app, KeyCode::Esc), [Effect::CloseLog]);
+    // A RayJob's row: its submitter.
+    use raytop::rows::Row;
+    let Some(at) = app.rows.iter().position(|r| matches!(r, Row::RayJob { .. })) else { panic!("no RayJob row") };
+    app.selected[raytop::view::View::Kube.index()] = at;
+    let Row::RayJob { j } = app.rows[at].clone() else { unreachable!() };
+    let fx = key(&mut app, KeyCode::Char('l'));
+    let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!(log.pod, format!("job/{}", app.k8s.jobs[j].name));
+}

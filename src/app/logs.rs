@@ -150,7 +150,9 @@ impl App {
         let id = self.next_log;
         let reopen_on_end = matches!(spec, LogSpec::Ray { .. });
         let quiet_recheck = reopen_on_end.then_some(crate::source::logs::QUIET_RECHECK);
-        let reading = Reading { tail: Some(PANE_TAIL), follow: true, reopen_on_end, quiet_recheck };
+        // A previous container has ended: nothing to follow.
+        let follow = !matches!(&spec, LogSpec::Pod { log, .. } if log.previous);
+        let reading = Reading { tail: Some(PANE_TAIL), follow, reopen_on_end, quiet_recheck };
         let mut pane = LogPane::new(id, spec.clone(), std::time::SystemTime::now());
         pane.tail = reading.tail;
         self.log = Some(pane);
@@ -273,6 +275,19 @@ impl App {
                     None => pane.note = Some("only a worker's log has a stdout and a stderr".into()),
                 }
             }
+            Command::LogPrevious => match &pane.spec {
+                // The container before its last restart, or back to the current one; the
+                // previous one has ended, so its log is read whole and not followed.
+                LogSpec::Pod { context, log } => {
+                    let previous = !log.previous;
+                    let spec = LogSpec::Pod {
+                        context: context.clone(),
+                        log: PodLog { previous, follow: !previous, ..log.clone() },
+                    };
+                    return self.open_log(spec);
+                }
+                LogSpec::Ray { .. } => pane.note = Some("only a pod's container has a previous instance".into()),
+            },
             Command::LogWrap => pane.wrap = !pane.wrap,
             Command::LogSearch => pane.typing = Some(Input::new(pane.search.clone().unwrap_or_default())),
             Command::LogNextMatch => pane.next_match(true),

@@ -173,6 +173,7 @@ impl App {
             // The log pane's own commands reach it through `on_log_key`.
             Command::LogFollow
             | Command::LogStream
+            | Command::LogPrevious
             | Command::LogWrap
             | Command::LogSearch
             | Command::LogNextMatch

@@ -67,6 +67,8 @@ pub enum Command {
     LogFollow,
     /// A worker's stderr instead of its stdout, or back.
     LogStream,
+    /// A pod's previous (restarted) container, or back to the current one.
+    LogPrevious,
     LogWrap,
     LogSearch,
     LogNextMatch,
@@ -127,6 +129,7 @@ impl Command {
             | Command::Logs
             | Command::LogFollow
             | Command::LogStream
+            | Command::LogPrevious
             | Command::LogWrap
             | Command::LogSearch
             | Command::LogNextMatch

@@ -188,6 +188,7 @@ pub fn hints(app: &App) -> Line<'static> {
         (Command::LogNextMatch, "next"),
         (Command::LogPrevMatch, "prev"),
         (Command::LogStream, "stdout/stderr"),
+        (Command::LogPrevious, "previous"),
         (Command::LogWrap, "wrap"),
         (Command::LogFirstError, "first error"),
         (Command::LogSave, "save"),
