@@ -1224,15 +1224,7 @@ fn logs_of_a_job_come_in_order_and_follow_shows_a_new_line_within_seconds() {
 #[test]
 #[ignore = "needs the lab: run ./lab/test.sh"]
 fn logs_of_a_node_list_its_files_and_read_the_raylets() {
-    let (_, json) = snapshot(&["--dashboard", &lab_url()]);
-    let head = json["clusters"][0]["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|g| g["nodes"].as_array().cloned().unwrap_or_default())
-        .find(|n| n["is_head"] == true)
-        .and_then(|n| n["node_id"].as_str().map(String::from))
-        .expect("a head node");
+    let head = head_node_id();
     let (code, out, err) = logs(&["node", &head]);
     assert_eq!(code, 0, "{err}");
     for f in ["raylet.out", "gcs_server.out"] {

@@ -10,7 +10,7 @@ use crate::config::Command;
 use crate::log_pane::LogPane;
 use crate::msg::LogEvent;
 use crate::rows::Row;
-use crate::source::dashboard::logs::{NodeRef, RayLog};
+use crate::source::dashboard::logs::{NodeRef, RayLog, short};
 use crate::source::kube::logs::PodLog;
 use crate::source::logs::{LogSpec, Reading};
 use crate::state::{App, LogChoice, Overlay};
@@ -65,10 +65,6 @@ fn file_rank(name: &str) -> u8 {
     }
 }
 
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
 /// The lines a pane asks for first: the log's end, then what is written after.
 pub const PANE_TAIL: i64 = 1000;
 
@@ -98,7 +94,7 @@ impl App {
         let c = self.cluster().ok_or("no dashboard on screen")?;
         let app = c.serve.applications.get(a).ok_or("the application is gone")?;
         let mut items = Vec::new();
-        for (_, dep) in app.deployments.iter().enumerate().filter(|(di, _)| d.is_none_or(|d| d == *di)) {
+        for (_, dep) in app.deployments.iter().enumerate().filter(|(i, _)| d.is_none_or(|want| want == *i)) {
             for r in dep.replicas.iter().chain(&dep.recent_dead) {
                 let label = format!("{}/{}/{}  {}  {}", app.name, dep.name, r.replica_id, r.state, r.node_ip);
                 let target = RayLog::Actor { actor_id: r.actor_id.clone(), err: false };

@@ -92,6 +92,11 @@ impl LogLines {
         self.lines.len()
     }
 
+    /// The bounds this buffer keeps to.
+    pub fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }

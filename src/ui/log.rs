@@ -68,9 +68,12 @@ fn status_line(t: &Theme, pane: &LogPane) -> Line<'static> {
             " {} lines{from}{}",
             thousands(pane.lines.len()),
             if pane.lines.dropped > 0 {
+                let b = pane.lines.bounds();
                 format!(
-                    " (oldest {} dropped: kept at most 50,000 lines / 16 MiB)",
-                    thousands(pane.lines.dropped as usize)
+                    " (oldest {} dropped: kept at most {} lines / {} MiB)",
+                    thousands(pane.lines.dropped as usize),
+                    thousands(b.lines),
+                    b.bytes >> 20
                 )
             } else {
                 String::new()

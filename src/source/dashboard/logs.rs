@@ -79,8 +79,8 @@ impl RayLog {
     }
 }
 
-/// An id cut to what tells it apart on screen.
-fn short(id: &str) -> &str {
+/// A Ray id cut to what tells it apart on screen.
+pub fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
