@@ -221,6 +221,10 @@ pub enum Cmd {
         /// Only the last N lines (then new ones, with --follow).
         #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(i64).range(0..))]
         tail: Option<i64>,
+        /// Read a Ray log from this RayCluster (in --context, -n), its dashboard reached through
+        /// the API server's service proxy with its token, instead of --dashboard.
+        #[arg(long, value_name = "NAME", global = true, value_parser = dns_label)]
+        ray_cluster: Option<String>,
     },
     /// Print a shell completion script: `raytop completions bash > ~/.local/share/bash-completion/completions/raytop`.
     Completions {

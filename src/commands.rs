@@ -209,7 +209,13 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
 /// `raytop logs …`: the log's lines on stdout as they come, read by the same source the log
 /// pane runs (whole lines, terminal escapes removed; a cut stream resumed without loss or
 /// repeats); notices on stderr; an error is one line on stderr and exit status 1.
-pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: Option<i64>) -> ExitCode {
+pub async fn logs(
+    cli: &Cli,
+    what: &crate::cli::LogTarget,
+    follow: bool,
+    tail: Option<i64>,
+    ray_cluster: Option<&str>,
+) -> ExitCode {
     use crate::cli::LogTarget;
     use crate::source::logs::{Reading, open_pod, open_ray};
     if let LogTarget::Pod { name, container, previous } = what {
@@ -230,9 +236,15 @@ pub async fn logs(cli: &Cli, what: &crate::cli::LogTarget, follow: bool, tail: O
         let open = |t| open_pod(client.clone(), &log, t);
         return print_log(open, how).await;
     }
-    let (_, dash) = match dashboard(cli) {
-        Ok(d) => d,
-        Err(code) => return code,
+    let dash = match ray_cluster {
+        Some(name) => match proxied_dashboard(cli, name).await {
+            Ok(d) => d,
+            Err(code) => return code,
+        },
+        None => match dashboard(cli) {
+            Ok((_, d)) => d,
+            Err(code) => return code,
+        },
     };
     if let LogTarget::Node { id, file: None } = what {
         let node = crate::source::dashboard::logs::NodeRef::Id(id.clone());
@@ -386,6 +398,25 @@ async fn connect(cli: &Cli, clients: &KubeClients) -> Result<(kube::Client, Stri
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// RayCluster `name`'s dashboard through the API server's service proxy, with the cluster's
+/// token when it has token auth: what the TUI reaches a KubeRay cluster by. It wins over
+/// --dashboard (which may come from RAYTOP_DASHBOARD): it is named on this command.
+async fn proxied_dashboard(cli: &Cli, name: &str) -> Result<crate::source::dashboard::DashboardClient, ExitCode> {
+    let clients = KubeClients::default();
+    let (client, namespace) = connect(cli, &clients).await?;
+    let obj = crate::source::kube::ray_api(&client, &namespace, "RayCluster").get(name).await.map_err(|e| {
+        let why = match e {
+            kube::Error::Api(r) => r.message,
+            other => other.to_string(),
+        };
+        eprintln!("raytop: RayCluster {namespace}/{name}: {why}");
+        ExitCode::FAILURE
+    })?;
+    let route = crate::wire::k8s::DashboardRoute::of(&crate::source::kube::convert::ray_cluster(&obj));
+    let timeout = std::time::Duration::from_secs_f64(cli.timeout);
+    Ok(crate::source::kube::secret::proxied_client(client, &route, timeout).await)
 }
 
 /// The dashboard the command line names (with its token), and its address.

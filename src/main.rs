@@ -68,7 +68,9 @@ fn main() -> ExitCode {
                 };
                 Ok(raytop::commands::redeploy(&cli, app, rayservice.as_deref(), change, confirm).await)
             }
-            Some(Cmd::Logs { what, follow, tail }) => Ok(raytop::commands::logs(&cli, what, *follow, *tail).await),
+            Some(Cmd::Logs { what, follow, tail, ray_cluster }) => {
+                Ok(raytop::commands::logs(&cli, what, *follow, *tail, ray_cluster.as_deref()).await)
+            }
             Some(Cmd::Completions { .. } | Cmd::Man) => Ok(ExitCode::SUCCESS),
             None => tui(&cli, started).await,
         }

@@ -264,6 +264,23 @@ fn logs_of_a_pod_on_an_unreachable_api_server_is_one_line_and_exit_1() {
     assert!(out.stdout.is_empty());
 }
 
+/// `raytop logs --ray-cluster` on an API server that is not there: the RayCluster asked for is
+/// named, one line, exit 1 (it is not read from --dashboard instead).
+#[test]
+fn logs_of_a_ray_cluster_on_an_unreachable_api_server_names_the_raycluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
+    let out = common::raytop()
+        .args(["logs", "--ray-cluster", "raycluster-lab", "job", "raysubmit_x", "--dashboard", "http://127.0.0.1:9"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("raytop: RayCluster ray/raycluster-lab: ") && err.lines().count() == 1, "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 /// `raytop logs actor` against a dashboard that is not there: one line naming what was asked
 /// and why, exit 1, nothing on stdout; following, it says it retries (and is stopped here).
 #[test]

@@ -562,7 +562,8 @@ fn the_cluster_view_scales_the_raycluster_behind_its_dashboard() {
 
 /// `l` on a pod reads its container log through the API server, followed; `p` the container
 /// before its last restart (read whole: it has ended), `p` again the current one; `l` on a
-/// RayJob reads its submitter, the newest pod of the Job of its name.
+/// RayJob reads its submitter, the newest pod of the Job of its name; on a pod of two
+/// containers, a chooser of them.
 #[test]
 fn l_on_a_pod_follows_its_log_and_p_reads_the_previous_container() {
     use crossterm::event::KeyCode;
@@ -596,4 +597,16 @@ fn l_on_a_pod_follows_its_log_and_p_reads_the_previous_container() {
     let fx = key(&mut app, KeyCode::Char('l'));
     let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, .. }] = &fx[..] else { panic!("{fx:?}") };
     assert_eq!(log.pod, format!("job/{}", app.k8s.jobs[j].name));
+    assert_eq!(key(&mut app, KeyCode::Esc), [Effect::CloseLog]);
+    // A head with the autoscaler's sidecar: a chooser of its two containers, Ray's first.
+    select_group(&mut app, "raycluster-autoscaler", "headgroup", true);
+    assert!(key(&mut app, KeyCode::Char('l')).is_empty(), "a chooser first, no stream");
+    let raytop::state::Overlay::ChooseLog(choice) = &app.overlay else { panic!("{:?}", app.toast) };
+    let labels: Vec<&str> = choice.items.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["ray-head  (the first: Ray's on KubeRay)", "autoscaler"]);
+    key(&mut app, KeyCode::Char('j'));
+    let fx = key(&mut app, KeyCode::Enter);
+    let [Effect::OpenLog { spec: LogSpec::Pod { log, .. }, .. }] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!((log.pod.as_str(), log.container.as_deref()), ("raycluster-autoscaler-head-mznwn", Some("autoscaler")));
+    assert!(app.log.as_ref().unwrap().title.contains("[autoscaler]"), "{}", app.log.as_ref().unwrap().title);
 }

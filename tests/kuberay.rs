@@ -458,6 +458,15 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
     let (code, out, err) = raytop_logs(&["job/rayjob-train"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("train finished:"), "{out}");
+    // The Ray job's driver log itself, from the RayCluster's dashboard through the proxy.
+    let out = common::raytop()
+        .args(["logs", "-n", "ray-lab", "--ray-cluster", cluster, "job", job_id])
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .unwrap();
+    let (driver, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(driver.contains("train finished:"), "{driver}");
 }
 
 /// `raytop logs pod …` with the lab's kubeconfig (and CONTEXT when given): exit status, stdout,

@@ -171,7 +171,24 @@ impl App {
                 follow: true,
                 ..PodLog::default()
             };
-            return Ok(LogSpec::Pod { context: self.kube_context(), log });
+            let context = self.kube_context();
+            if pod.pod.containers.len() > 1 {
+                // KubeRay's head with the autoscaler's sidecar: which container, Ray's first.
+                let items = pod
+                    .pod
+                    .containers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| {
+                        let label = if i == 0 { format!("{name}  (the first: Ray's on KubeRay)") } else { name.clone() };
+                        let log = PodLog { container: Some(name.clone()), ..log.clone() };
+                        (label, LogSpec::Pod { context: context.clone(), log })
+                    })
+                    .collect();
+                let title = format!("log of which container of {}", pod.pod.name);
+                return Err(Box::new(Choice::List(LogChoice { title, items, selected: 0 })));
+            }
+            return Ok(LogSpec::Pod { context, log });
         }
         if let Row::RayJob { j } = row {
             // A RayJob's submitter: the Kubernetes Job of its name, as KubeRay creates it.

@@ -504,6 +504,7 @@ mod tests {
             created: None,
             gpu_requests: 0.0,
             ready: true,
+            containers: vec!["ray-worker".into()],
         };
         let node = |id: &str, cpu_used: f64| RayNodeRef {
             node_id: id.into(),

@@ -219,6 +219,8 @@ pub struct PodObj {
     pub created: Option<f64>,
     pub gpu_requests: f64,
     pub ready: bool,
+    /// The containers' names in the spec's order (KubeRay puts Ray's first), for the log pane.
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -104,6 +104,7 @@ pub fn pod(p: &Pod) -> PodObj {
         created: unix(p.meta().creation_timestamp.as_ref()),
         gpu_requests: gpus,
         ready: status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"),
+        containers: p.spec.containers.iter().map(|c| c.name.clone()).collect(),
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Resources {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Container {
     #[serde(default, deserialize_with = "or_default")]
+    pub name: String,
+    #[serde(default, deserialize_with = "or_default")]
     pub resources: Resources,
 }
 
