@@ -26,9 +26,10 @@ declare -A ENDPOINTS=(
   [serve_applications]="/api/serve/applications/"
   [jobs]="/api/jobs/"
   [actors]="/api/v0/actors?detail=1&limit=1000"
+  [train_runs]="/api/train/v2/runs/v1"
 )
 ORDER=(version authentication_mode v0_nodes nodes_summary cluster_status
-       cluster_status_format1 cluster_events serve_applications jobs actors)
+       cluster_status_format1 cluster_events serve_applications jobs actors train_runs)
 
 SEND_TOKEN=1 SUFFIX=""
 while [[ $# -gt 0 ]]; do

@@ -76,9 +76,17 @@ pub enum Row {
     RayJob {
         j: usize,
     },
-    /// Jobs view: a job the dashboard lists.
+    /// Jobs view: a job the dashboard lists; a Ray Train run, and worker `w` of its attempt `a`.
     DashJob {
         j: usize,
+    },
+    TrainRun {
+        r: usize,
+    },
+    TrainWorker {
+        r: usize,
+        a: usize,
+        w: usize,
     },
     RayService {
         s: usize,

@@ -109,6 +109,8 @@ pub struct App {
     pub filters: [String; VIEWS],
     pub selected: [usize; VIEWS],
     pub tune: TuneUi,
+    /// Jobs view: the detail of the selected Train run is open.
+    pub run_detail: bool,
     /// What the Kubernetes source reports, and which RayClusters are opened up.
     pub k8s: K8s,
     pub k8s_expanded: BTreeSet<crate::keys::ObjectKey>,

@@ -111,6 +111,37 @@ impl App {
         Ok(LogChoice { title, items, selected: 0 })
     }
 
+    /// The logs of Train run `r`: its driver's (when it was submitted), then each worker's
+    /// output and Ray Train's own log of that worker, rank by rank.
+    fn train_choice(&self, r: usize) -> Result<LogChoice, Box<Choice>> {
+        let c = self.cluster().ok_or("no dashboard on screen")?;
+        let run = c.train.runs.get(r).ok_or("the Train run is gone")?;
+        let spec = |target| LogSpec::Ray { dashboard: c.key.clone(), target };
+        let mut items = Vec::new();
+        let job = c.jobs.iter().find(|j| j.id == run.job && j.kind == "SUBMISSION");
+        if let Some(node) = job.and_then(|j| j.driver_node_id.clone()) {
+            let target = RayLog::Submission { submission_id: run.job.clone(), node_id: node };
+            items.push((format!("driver of job {}", run.job), spec(target)));
+        }
+        if let Some(a) = run.shown_attempt() {
+            for w in &run.attempts[a].workers {
+                let rank = w.world_rank;
+                let target = RayLog::Actor { actor_id: w.actor_id.clone(), err: false };
+                items.push((format!("rank {rank}  output  {}  {}", w.status, w.node_ip), spec(target)));
+                // Train's structured log: a path under the node's log folder.
+                let file = w.log_file_path.as_deref().and_then(|p| p.split_once("/logs/")).map(|(_, f)| f);
+                if let Some(file) = file {
+                    let target = RayLog::File { node: NodeRef::Id(w.node_id.clone()), filename: file.to_string() };
+                    items.push((format!("rank {rank}  Train log  {file}"), spec(target)));
+                }
+            }
+        }
+        if items.is_empty() {
+            return Err(format!("Train run {} has no worker or driver log yet", run.name).into());
+        }
+        Ok(LogChoice { title: format!("log of Train run {}", run.name), items, selected: 0 })
+    }
+
     /// A node's files came: the chooser, on raylet.out when there is one.
     pub(super) fn on_log_files(
         &mut self,
@@ -230,6 +261,12 @@ impl App {
                     _ => Err(format!("job {}: Ray keeps a driver log only for submitted jobs", job.id).into()),
                 }
             }
+            Row::TrainWorker { r, a, w } => {
+                let run = c.train.runs.get(*r).ok_or("the Train run is gone")?;
+                let worker = run.attempts.get(*a).and_then(|x| x.workers.get(*w)).ok_or("the worker is gone")?;
+                ray(RayLog::Actor { actor_id: worker.actor_id.clone(), err: false })
+            }
+            Row::TrainRun { r } => Err(Box::new(Choice::List(self.train_choice(*r)?))),
             Row::Node { g, n } => {
                 let node = c.groups.get(*g).and_then(|x| x.nodes.get(*n)).ok_or("the node is gone")?;
                 Err(Box::new(Choice::Files { dashboard: c.key.clone(), node_id: node.node_id.clone() }))
@@ -242,7 +279,7 @@ impl App {
                 }
                 ray(RayLog::Actor { actor_id: holder.actor_id.clone(), err: false })
             }
-            _ => Err("no log for this row: choose a trial, replica, job, node or pod".into()),
+            _ => Err("no log for this row: choose a trial, replica, job, Train run, node or pod".into()),
         }
     }
 

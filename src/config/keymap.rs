@@ -45,6 +45,8 @@ pub enum Command {
     NextExperiment,
     PrevExperiment,
     TrialDetail,
+    /// Jobs view: open or close the selected Train run's detail.
+    RunDetail,
     /// Kube view: open or close a RayCluster (and show its dashboard in the other views).
     OpenCluster,
     /// History from Prometheus: the next window (15 min, 1 h, 6 h, 24 h).
@@ -124,6 +126,7 @@ impl Command {
             | Command::NextExperiment
             | Command::PrevExperiment
             | Command::TrialDetail
+            | Command::RunDetail
             | Command::OpenCluster
             | Command::HistoryWindow
             | Command::Logs

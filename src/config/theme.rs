@@ -109,12 +109,11 @@ impl Theme {
     /// The style for a Ray status word (node, app, deployment or replica state).
     pub fn status(&self, s: &str) -> Style {
         match s {
-            "ALIVE" | "RUNNING" | "HEALTHY" | "SUCCEEDED" => self.ok(),
-            "DEAD" | "DEPLOY_FAILED" | "UNHEALTHY" | "FAILED" | "ERROR" => self.error(),
+            "ALIVE" | "RUNNING" | "HEALTHY" | "SUCCEEDED" | "FINISHED" => self.ok(),
+            "DEAD" | "DEPLOY_FAILED" | "UNHEALTHY" | "FAILED" | "ERROR" | "ERRORED" | "ABORTED" => self.error(),
             "STOPPED" | "DELETING" | "STOPPING" => self.muted(),
-            "DEPLOYING" | "STARTING" | "UPDATING" | "PENDING" | "RECOVERING" | "UPSCALING" | "DOWNSCALING" => {
-                self.pending()
-            }
+            "DEPLOYING" | "STARTING" | "UPDATING" | "PENDING" | "RECOVERING" | "UPSCALING" | "DOWNSCALING"
+            | "INITIALIZING" | "SCHEDULING" | "RESTARTING" | "RESIZING" => self.pending(),
             "WARNING" => self.warn(),
             _ => self.text(),
         }

@@ -11,6 +11,7 @@ pub mod resources;
 pub mod series;
 pub mod serve;
 pub use crate::wire::text;
+pub mod train;
 pub mod tune;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,8 @@ pub struct Dashboard {
     pub autoscaler: Autoscaler,
     pub serve: Serve,
     pub jobs: Vec<JobSummary>,
+    /// Ray Train runs, from the dashboard's Train V2 state.
+    pub train: train::Train,
     pub tune: tune::Tune,
     pub gpus: gpu::Gpus,
     pub freshness: BTreeMap<Endpoint, Freshness>,
@@ -195,6 +198,7 @@ impl Dashboard {
             autoscaler: Autoscaler::default(),
             serve: Serve::default(),
             jobs: Vec::new(),
+            train: train::Train::default(),
             tune: tune::Tune::default(),
             gpus: gpu::Gpus::default(),
             freshness: BTreeMap::new(),
@@ -328,6 +332,8 @@ impl Dashboard {
                 self.actors = actors;
                 self.rebuild_gpus();
             }
+            DashData::TrainRuns(runs) => self.train = train::Train::from_response(&runs),
+            DashData::TrainUntracked(why) => self.train = train::Train::untracked(why),
         }
     }
 

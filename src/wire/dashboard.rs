@@ -398,7 +398,7 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
 
 /// Treat an explicit JSON `null` like a missing field: Ray sends `null` for many strings and
 /// lists depending on state (an actor without a repr, a replica without a node yet).
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -418,10 +418,12 @@ pub enum Endpoint {
     Serve,
     Jobs,
     Actors,
+    /// Ray Train V2 runs (state tracking on).
+    TrainRuns,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 9] = [
         Endpoint::Version,
         Endpoint::Nodes,
         Endpoint::ClusterStatus,
@@ -430,6 +432,7 @@ impl Endpoint {
         Endpoint::Serve,
         Endpoint::Jobs,
         Endpoint::Actors,
+        Endpoint::TrainRuns,
     ];
 
     pub fn path(self) -> &'static str {
@@ -444,6 +447,8 @@ impl Endpoint {
             Endpoint::Actors => {
                 "/api/v0/actors?detail=1&limit=10000&filter_keys=state&filter_predicates=%3D&filter_values=ALIVE"
             }
+            // The V2 route, whatever its name says (`/api/train/v2/runs` is V1's).
+            Endpoint::TrainRuns => "/api/train/v2/runs/v1",
         }
     }
 
@@ -458,6 +463,7 @@ impl Endpoint {
             Endpoint::Serve => "serve",
             Endpoint::Jobs => "jobs",
             Endpoint::Actors => "actors",
+            Endpoint::TrainRuns => "train",
         }
     }
 }
@@ -473,6 +479,9 @@ pub enum DashData {
     Serve(ServeInstance),
     Jobs(Vec<JobDetails>),
     Actors(Vec<ActorState>),
+    TrainRuns(crate::wire::train::TrainRunsResponse),
+    /// The head says no run is tracked (or Train is not there): why, for the screen.
+    TrainUntracked(String),
 }
 
 /// Parses a body for an endpoint. Kept apart from the client so fixture tests call it directly.
@@ -505,6 +514,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<DashData, String> {
             let l: StateList<ActorState> = envelope(body)?;
             DashData::Actors(l.result.result)
         }
+        Endpoint::TrainRuns => DashData::TrainRuns(bare(body)?),
     })
 }
 

@@ -6,4 +6,5 @@ pub mod dashboard;
 pub mod k8s;
 pub mod prometheus;
 pub mod text;
+pub mod train;
 pub mod tune;

@@ -172,6 +172,14 @@ impl DashboardClient {
                     .map_err(|detail| FetchError::Malformed { path: path.to_string(), detail })?;
                 Ok(Fetched { data: DashData::Events(events), at, bytes: body.len() })
             }
+            // No tracked Train run yet (or no Train on the head): an answer, not a fault.
+            Err(FetchError::Http { status, body, .. })
+                if endpoint == Endpoint::TrainRuns
+                    && crate::wire::train::untracked_reason(status, &body).is_some() =>
+            {
+                let reason = crate::wire::train::untracked_reason(status, &body).unwrap_or_default();
+                Ok(Fetched { data: DashData::TrainUntracked(reason), at: SystemTime::now(), bytes: body.len() })
+            }
             other => other,
         }
     }

@@ -43,7 +43,7 @@ fn floor_period(ep: Endpoint) -> Duration {
         Endpoint::Nodes | Endpoint::ClusterStatus | Endpoint::ClusterStatusText | Endpoint::Serve => {
             Duration::from_secs(2)
         }
-        Endpoint::ClusterEvents | Endpoint::Jobs | Endpoint::Actors => Duration::from_secs(5),
+        Endpoint::ClusterEvents | Endpoint::Jobs | Endpoint::Actors | Endpoint::TrainRuns => Duration::from_secs(5),
     }
 }
 
@@ -84,7 +84,7 @@ pub fn wanted(ep: Endpoint, interest: Interest, autoscaler_v2: bool) -> bool {
         Endpoint::ClusterStatusText => interest.autoscaler && autoscaler_v2,
         Endpoint::ClusterEvents => interest.autoscaler,
         Endpoint::Serve => interest.serve,
-        Endpoint::Jobs => interest.jobs,
+        Endpoint::Jobs | Endpoint::TrainRuns => interest.jobs,
         Endpoint::Actors => interest.actors,
     }
 }
@@ -288,6 +288,7 @@ pub async fn fetch_once(client: &DashboardClient) -> Vec<DashUpdate> {
         Endpoint::Serve,
         Endpoint::Jobs,
         Endpoint::Actors,
+        Endpoint::TrainRuns,
     ];
     let mut results = join_all(first.iter().map(|ep| async move { (*ep, client.fetch(*ep).await) })).await;
     results.insert(0, (Endpoint::Version, version));

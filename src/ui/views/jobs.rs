@@ -1,12 +1,13 @@
 //! Jobs view: the Ray jobs of the dashboard on screen (submission id, type, status, entrypoint,
-//! duration) and, with Kubernetes, every RayJob (job and deployment status, its cluster).
+//! duration), its Ray Train runs with their workers (`train`), and, with Kubernetes, every
+//! RayJob (job and deployment status, its cluster).
 
 use std::time::SystemTime;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, Row as TRow, Table};
+use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table};
 
 use super::{Draw, window};
 use crate::rows::Row;
@@ -17,8 +18,26 @@ use crate::units::fmt_age;
 fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let t = &app.theme;
     let now_s = crate::model::unix_secs(now);
-    let header =
-        TRow::new(["JOB", "SOURCE", "STATUS", "ENTRYPOINT / CLUSTER", "DURATION / AGE", "MESSAGE"]).style(t.header());
+    let header = TRow::new(["JOB", "SOURCE", "STATUS", "ENTRYPOINT / CLUSTER / PROCESS", "DURATION / AGE", "MESSAGE"])
+        .style(t.header());
+    let runs = app.cluster().map(|c| c.train.runs.as_slice()).unwrap_or_default();
+    // The run under the cursor (a run's row or one of its workers'), for the detail.
+    let selected_run = match app.rows.get(app.selected()) {
+        Some(Row::TrainRun { r } | Row::TrainWorker { r, .. }) => runs.get(*r),
+        _ => None,
+    };
+    let not_tracked = app.cluster().and_then(|c| c.train.not_tracked.as_deref());
+    let (area, detail_area, note_area) = {
+        let detail = if app.run_detail { selected_run.map(|_| Constraint::Percentage(50)) } else { None };
+        let note = not_tracked.map(|_| Constraint::Length(1));
+        let [a, b, c] = Layout::vertical([
+            Constraint::Min(3),
+            detail.unwrap_or(Constraint::Length(0)),
+            note.unwrap_or(Constraint::Length(0)),
+        ])
+        .areas(area);
+        (a, detail.map(|_| b), note.map(|_| c))
+    };
     let (range, mut state) = window(app.selected(), app.rows.len(), area);
     let jobs = app.cluster().map(|c| c.jobs.as_slice()).unwrap_or_default();
     let rows: Vec<TRow> = app.rows[range]
@@ -35,6 +54,8 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
                     Cell::from(job.message.clone()),
                 ]))
             }
+            Row::TrainRun { r } => Some(super::train::run_row(runs.get(*r)?, now_s, t)),
+            Row::TrainWorker { r, a, w } => super::train::worker_row(runs.get(*r)?, *a, *w, t),
             Row::RayJob { j } => {
                 let job = app.k8s.jobs.get(*j)?;
                 Some(TRow::new(vec![
@@ -57,7 +78,16 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         })
         .collect();
     let title = match app.cluster() {
-        Some(c) => format!(" Jobs — {} Ray jobs on {}, {} RayJobs ", c.jobs.len(), c.name, app.k8s.jobs.len()),
+        Some(c) if c.train.runs.is_empty() => {
+            format!(" Jobs — {} Ray jobs on {}, {} RayJobs ", c.jobs.len(), c.name, app.k8s.jobs.len())
+        }
+        Some(c) => format!(
+            " Jobs — {} Ray jobs, {} Train runs on {}, {} RayJobs ",
+            c.jobs.len(),
+            c.train.runs.len(),
+            c.name,
+            app.k8s.jobs.len()
+        ),
         None => format!(" Jobs — {} RayJobs (no dashboard chosen: :use NAME) ", app.k8s.jobs.len()),
     };
     let table = Table::new(
@@ -76,6 +106,12 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     .row_highlight_style(t.selected())
     .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
     f.render_stateful_widget(table, area, &mut state);
+    if let (Some(area), Some(run)) = (detail_area, selected_run) {
+        super::train::draw_detail(f, area, run, now_s, t);
+    }
+    if let (Some(area), Some(why)) = (note_area, not_tracked) {
+        f.render_widget(Paragraph::new(Span::styled(format!(" {why}"), t.muted())), area);
+    }
 }
 
 /// How the Jobs view draws.

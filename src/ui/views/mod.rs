@@ -9,6 +9,7 @@ pub mod help;
 pub mod jobs;
 pub mod kube;
 pub mod serve;
+pub mod train;
 pub mod tune;
 
 use std::time::SystemTime;
