@@ -22,7 +22,11 @@ fn app_for(c: Dashboard) -> App {
 }
 
 fn render(app: &App, now: SystemTime) -> String {
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    render_at(app, now, 120, 40)
+}
+
+fn render_at(app: &App, now: SystemTime, width: u16, height: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
     term.draw(|f| raytop::ui::draw(f, app, now)).unwrap();
     term.backend().to_string()
 }
@@ -749,4 +753,74 @@ fn log_on_a_node_lists_its_files_then_opens_the_one_chosen() {
     // A node whose files cannot be listed: the reason, no chooser.
     app.on_msg(Msg::LogFiles { dashboard, node_id, files: Err("HTTP 404".into()) });
     assert!(app.toast.as_deref().unwrap().contains("HTTP 404"));
+}
+
+/// The Jobs view with a Train run applied from a capture of `lab/capture_train.py`, at a
+/// time `secs` after the run started.
+fn jobs_with_train(capture: &str, secs: f64) -> (App, SystemTime) {
+    let (mut app, _) = lab_app("v1-busy", View::Jobs);
+    let body = common::read("train", &format!("{capture}.json"));
+    let data = raytop::source::dashboard::parse(Endpoint::TrainRuns, &body).unwrap();
+    let at = SystemTime::UNIX_EPOCH;
+    app.dashboards[0].apply(DashUpdate::Fetched {
+        endpoint: Endpoint::TrainRuns,
+        at,
+        bytes: body.len(),
+        data: Box::new(data),
+    });
+    app.rebuild_rows();
+    let start = app.dashboards[0].train.runs[0].start_time.unwrap();
+    (app, SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(start + secs))
+}
+
+/// A Train run 3 s after its rank 1 worker was killed: the run SCHEDULING its second attempt,
+/// the first attempt's ranks DEAD with rank 1 marked as the one that failed; Enter: the
+/// attempts (the first's error snippet) and the run's settings.
+#[test]
+fn jobs_view_train_run_with_a_killed_worker() {
+    let (mut app, now) = jobs_with_train("killed", 20.0);
+    let screen = render(&app, now);
+    assert!(screen.contains("SCHEDULING · attempt 2"), "{screen}");
+    assert!(screen.contains("rank 1") && screen.contains("DEAD (failed)"), "{screen}");
+    assert_eq!(screen.matches("(failed)").count(), 1, "only rank 1 failed: {screen}");
+    let at = app.rows.iter().position(|r| matches!(r, raytop::rows::Row::TrainRun { .. })).unwrap();
+    app.selected[View::Jobs.index()] = at;
+    app.run(Command::RunDetail);
+    let screen = render(&app, now);
+    assert!(screen.contains("attempt 1 ERRORED") && screen.contains("[Rank 1 Error Snippet]"), "{screen}");
+    assert!(screen.contains("scaling_config.num_workers = 2"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// Restarted: the second attempt's workers (new pids), the run's message saying why.
+#[test]
+fn jobs_view_train_run_restarted() {
+    let (app, now) = jobs_with_train("restarted", 60.0);
+    let screen = render_at(&app, now, 180, 40);
+    assert!(screen.contains("RUNNING · attempt 2"), "{screen}");
+    assert!(screen.contains("attempt 1 ERRORED (rank 1 failed)"), "{screen}");
+    assert!(!screen.contains("DEAD"), "the new attempt's workers are listed: {screen}");
+    let pids: Vec<i64> = app.dashboards[0].train.runs[0].attempts[1].workers.iter().filter_map(|w| w.pid).collect();
+    assert!(pids.iter().all(|p| screen.contains(&format!("pid {p}"))), "{pids:?} {screen}");
+}
+
+/// No tracked run on the cluster: the view says how to turn tracking on (the head's own 500,
+/// as captured before any run).
+#[test]
+fn jobs_view_says_how_to_turn_train_tracking_on() {
+    let (mut app, now) = lab_app("v1-busy", View::Jobs);
+    let body = String::from_utf8(common::read("train", "untracked.json")).unwrap();
+    let why = raytop::wire::train::untracked_reason(500, &body).unwrap();
+    let data = raytop::source::dashboard::DashData::TrainUntracked(why);
+    app.dashboards[0].apply(DashUpdate::Fetched {
+        endpoint: Endpoint::TrainRuns,
+        at: now,
+        bytes: 190,
+        data: Box::new(data),
+    });
+    let screen = render(&app, now);
+    assert!(
+        screen.contains("Train runs are not tracked on this cluster: set RAY_TRAIN_ENABLE_STATE_TRACKING=1"),
+        "{screen}"
+    );
 }

@@ -211,7 +211,8 @@ impl App {
                     .iter()
                     .enumerate()
                     .map(|(i, name)| {
-                        let label = if i == 0 { format!("{name}  (the first: Ray's on KubeRay)") } else { name.clone() };
+                        let label =
+                            if i == 0 { format!("{name}  (the first: Ray's on KubeRay)") } else { name.clone() };
                         let log = PodLog { container: Some(name.clone()), ..log.clone() };
                         (label, LogSpec::Pod { context: context.clone(), log })
                     })

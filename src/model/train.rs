@@ -193,10 +193,14 @@ impl TrainRun {
         Some((self.end_time.unwrap_or(now) - start).max(0.0))
     }
 
+    /// Whether the run has not ended.
+    pub fn is_active(&self) -> bool {
+        !matches!(self.status.as_str(), "FINISHED" | "ERRORED" | "ABORTED")
+    }
+
     /// Workers of the current attempt that are DEAD while the run is not over: a rank lost.
     pub fn dead_workers(&self) -> usize {
-        let over = matches!(self.status.as_str(), "FINISHED" | "ERRORED" | "ABORTED");
-        if over {
+        if !self.is_active() {
             return 0;
         }
         self.current().map_or(0, |a| a.workers.iter().filter(|w| w.status == "DEAD").count())

@@ -174,8 +174,7 @@ impl DashboardClient {
             }
             // No tracked Train run yet (or no Train on the head): an answer, not a fault.
             Err(FetchError::Http { status, body, .. })
-                if endpoint == Endpoint::TrainRuns
-                    && crate::wire::train::untracked_reason(status, &body).is_some() =>
+                if endpoint == Endpoint::TrainRuns && crate::wire::train::untracked_reason(status, &body).is_some() =>
             {
                 let reason = crate::wire::train::untracked_reason(status, &body).unwrap_or_default();
                 Ok(Fetched { data: DashData::TrainUntracked(reason), at: SystemTime::now(), bytes: body.len() })

@@ -93,12 +93,14 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(28),
-            Constraint::Length(16),
-            Constraint::Length(22),
-            // Entrypoints and "cluster C · job ID" are longer than most messages.
-            Constraint::Fill(2),
+            // A submission id (`raysubmit_` and 16 more) whole.
+            Constraint::Length(26),
             Constraint::Length(14),
+            Constraint::Length(22),
+            // Entrypoints, "cluster C · job ID" and a worker's process are longer than most
+            // messages.
+            Constraint::Fill(2),
+            Constraint::Length(10),
             Constraint::Fill(1),
         ],
     )

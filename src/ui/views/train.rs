@@ -28,12 +28,11 @@ fn why_restarted(run: &TrainRun) -> Option<String> {
 pub fn run_row(run: &TrainRun, now: f64, t: &Theme) -> TRow<'static> {
     let attempts = run.attempts.len();
     let status = if attempts > 1 { format!("{} · attempt {attempts}", run.status) } else { run.status.clone() };
-    let workers = run.current().map_or(0, |a| a.workers.len());
-    let mut what = format!("{workers} workers · job {}", run.job);
-    let dead = run.dead_workers();
-    if dead > 0 {
-        what.push_str(&format!(" · {dead} DEAD"));
-    }
+    // Ranks alive now, of those the run last had (a new attempt has none while scheduled).
+    let alive = run.current().map_or(0, |a| a.workers.iter().filter(|w| w.status == "ALIVE").count());
+    let ranks = run.shown_attempt().map_or(0, |a| run.attempts[a].workers.len());
+    let what = format!("{alive}/{ranks} alive · job {}", run.job);
+    let short_of = run.is_active() && alive < ranks;
     let detail = first_line(&run.status_detail);
     let message = match why_restarted(run) {
         Some(why) if detail.is_empty() => why,
@@ -44,7 +43,7 @@ pub fn run_row(run: &TrainRun, now: f64, t: &Theme) -> TRow<'static> {
         Cell::from(Span::styled(run.name.clone(), t.accent())),
         Cell::from("train run"),
         Cell::from(Span::styled(status, t.status(&run.status))),
-        Cell::from(Span::styled(what, if dead > 0 { t.error() } else { t.text() })),
+        Cell::from(Span::styled(what, if short_of { t.error() } else { t.text() })),
         Cell::from(run.duration(now).map(fmt_age).unwrap_or_else(|| "-".into())),
         Cell::from(message),
     ])
@@ -75,7 +74,8 @@ pub fn worker_row(run: &TrainRun, a: usize, w: usize, t: &Theme) -> Option<TRow<
     let failed = attempt.failed_ranks.contains(&worker.world_rank);
     let status = if failed { format!("{} (failed)", worker.status) } else { worker.status.clone() };
     let last = if w + 1 == attempt.workers.len() { "└" } else { "├" };
-    let source = if a + 1 == run.attempts.len() { "worker".to_string() } else { format!("worker, attempt {}", a + 1) };
+    // Listed from an attempt before the current one (still being scheduled): say which.
+    let source = if a + 1 == run.attempts.len() { "worker".to_string() } else { format!("attempt {}", a + 1) };
     Some(TRow::new(vec![
         Cell::from(format!(" {last} rank {}", worker.world_rank)),
         Cell::from(Span::styled(source, t.muted())),
@@ -93,25 +93,25 @@ pub fn draw_detail(f: &mut Frame, area: Rect, run: &TrainRun, now: f64, t: &Them
         t.header(),
     ))];
     if let Some(d) = run.duration(now) {
-        lines.push(Line::from(Span::styled(format!("running for {}", fmt_age(d)), t.muted())));
+        let verb = if run.is_active() { "running for" } else { "ran for" };
+        lines.push(Line::from(Span::styled(format!("{verb} {}", fmt_age(d)), t.muted())));
     }
     for (i, a) in run.attempts.iter().enumerate() {
         let ended = a.start_time.zip(a.end_time).map(|(s, e)| format!(" after {}", fmt_age((e - s).max(0.0))));
         lines.push(Line::from(vec![
             Span::raw(format!("attempt {} ", i + 1)),
             Span::styled(a.status.clone(), t.status(&a.status)),
-            Span::styled(
-                format!(" · {} workers{}", a.workers.len(), ended.unwrap_or_default()),
-                t.muted(),
-            ),
+            Span::styled(format!(" · {} workers{}", a.workers.len(), ended.unwrap_or_default()), t.muted()),
         ]));
         // An error snippet is long: its first lines say who failed and how.
-        for l in a.status_detail.lines().filter(|l| !l.trim().is_empty()).take(3) {
+        for l in a.status_detail.lines().filter(|l| !l.trim().is_empty()).take(2) {
             lines.push(Line::from(Span::styled(format!("  {l}"), t.muted())));
         }
     }
     if run.settings.is_empty() {
         lines.push(Line::from(Span::styled("no settings reported (Ray before 2.60)", t.muted())));
+    } else {
+        lines.push(Line::from(Span::styled("settings", t.header())));
     }
     for (k, v) in &run.settings {
         lines.push(Line::from(vec![Span::styled(format!("  {k} = "), t.muted()), Span::raw(v.clone())]));
