@@ -150,7 +150,7 @@ pub async fn cancel_trial(cli: &Cli, trial_id: &str, signal: bool, confirm: &Con
         return ExitCode::from(2);
     }
     let mut tune = crate::model::tune::Tune::default();
-    for u in crate::source::tune::Scanner::new(cli.tune_dirs.clone()).pass() {
+    for u in crate::source::tune::read_once(&cli.tune_dirs).await {
         tune.apply(u);
     }
     let found = tune.experiments.iter().find_map(|e| e.trials.iter().find(|t| t.trial_id == trial_id).map(|t| (e, t)));
@@ -294,7 +294,7 @@ async fn ray_log_target(
                 return Err("logs trial needs --tune-dir DIR (the experiment's storage path)".into());
             }
             let mut tune = crate::model::tune::Tune::default();
-            for u in crate::source::tune::Scanner::new(cli.tune_dirs.clone()).pass() {
+            for u in crate::source::tune::read_once(&cli.tune_dirs).await {
                 tune.apply(u);
             }
             let trial = tune.experiments.iter().flat_map(|e| &e.trials).find(|t| t.trial_id == *id);

@@ -60,15 +60,8 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
         state.apply(update);
     }
     if !cli.tune_dirs.is_empty() {
-        let mut scanner = crate::source::tune::Scanner::new(cli.tune_dirs.clone());
-        // Pass after pass until every file is read: one pass reads a bounded amount.
-        loop {
-            for u in scanner.pass() {
-                state.apply_tune(u);
-            }
-            if !scanner.behind {
-                break;
-            }
+        for u in crate::source::tune::read_once(&cli.tune_dirs).await {
+            state.apply_tune(u);
         }
     }
     let mut clusters = vec![serde_json::to_value(&state)?];

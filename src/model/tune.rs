@@ -413,6 +413,29 @@ pub fn error_line(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A storage path in the cloud, mirrored for the scanner: how fresh its copy is, what it costs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StorageCopy {
+    pub url: String,
+    /// The mirror's folder: experiments under it come from `url`.
+    pub local: String,
+    /// Unix seconds: the newest object's upload (Tune uploads every 10–20 s, not per result),
+    /// and the last listing.
+    pub newest_upload: Option<f64>,
+    pub synced_at: Option<f64>,
+    pub requests_last_pass: u64,
+    pub bytes_last_pass: u64,
+    pub requests_total: u64,
+    pub bytes_total: u64,
+}
+
+impl Tune {
+    /// The storage path an experiment folder was mirrored from.
+    pub fn storage_of(&self, e: &Experiment) -> Option<&StorageCopy> {
+        self.storage.iter().find(|s| std::path::Path::new(&e.dir).starts_with(&s.local))
+    }
+}
+
 /// All experiments raytop sees, and the cost of reading them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tune {
@@ -422,6 +445,8 @@ pub struct Tune {
     pub bytes_total: u64,
     /// Files that could not be read or parsed, newest last (the rest goes on).
     pub problems: Vec<String>,
+    /// Storage paths read from the cloud, by URL.
+    pub storage: Vec<StorageCopy>,
     #[serde(skip)]
     pub overrides: BTreeMap<String, Mode>,
 }
@@ -539,6 +564,24 @@ impl Tune {
                 self.problems.push(format!("{prefix}{error}"));
                 let excess = self.problems.len().saturating_sub(20);
                 self.problems.drain(..excess);
+            }
+            TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at } => {
+                let unix = |t: std::time::SystemTime| crate::model::unix_secs(t);
+                let i = match self.storage.iter().position(|s| s.url == url) {
+                    Some(i) => i,
+                    None => {
+                        let local = local.display().to_string();
+                        self.storage.push(StorageCopy { url, local, ..StorageCopy::default() });
+                        self.storage.len() - 1
+                    }
+                };
+                let s = &mut self.storage[i];
+                s.requests_last_pass = requests;
+                s.bytes_last_pass = bytes;
+                s.requests_total += requests;
+                s.bytes_total += bytes;
+                s.newest_upload = newest_upload.map(unix).or(s.newest_upload);
+                s.synced_at = Some(unix(at));
             }
             TuneUpdate::Pass { bytes, .. } => {
                 self.bytes_last_pass = bytes;

@@ -329,10 +329,93 @@ pub fn newest_state_file(dir: &Path) -> Option<PathBuf> {
         .max()
 }
 
-/// Runs passes every `interval`, in a blocking thread (file I/O), sending each update.
-pub async fn run(roots: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) {
-    let mut scanner = Some(Scanner::new(roots));
+/// How often an `s3://` storage path is listed: Tune uploads every 10 s at the soonest.
+pub const STORAGE_PERIOD: Duration = Duration::from_secs(5);
+
+/// The `--tune-dir` roots split into local folders and `s3://` paths, each of the latter with a
+/// mirror under `cache`; a path that cannot be mirrored is a problem to show, not a stop.
+pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<crate::source::tune_s3::Mirror>, Vec<TuneUpdate>) {
+    let (mut local, mut mirrors, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+    for d in dirs {
+        match d.to_str().filter(|s| s.contains("://")) {
+            Some(url) => match crate::source::tune_s3::Mirror::new(url, cache) {
+                Ok(m) => {
+                    local.push(m.local.clone());
+                    mirrors.push(m);
+                }
+                Err(error) => problems.push(TuneUpdate::Problem { path: d.clone(), error }),
+            },
+            None => local.push(d.clone()),
+        }
+    }
+    (local, mirrors, problems)
+}
+
+/// Brings each mirror up to date, as updates to send (what it cost, or why it failed).
+pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror]) -> Vec<TuneUpdate> {
+    let mut updates = Vec::new();
+    for m in mirrors {
+        match m.sync().await {
+            Ok(p) => updates.push(TuneUpdate::Storage {
+                url: m.url.clone(),
+                local: m.local.clone(),
+                requests: p.requests,
+                bytes: p.bytes,
+                newest_upload: p.newest_upload,
+                at: SystemTime::now(),
+            }),
+            Err(error) => updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error }),
+        }
+    }
+    updates
+}
+
+/// Everything under the `--tune-dir` roots, read once to the end (the mirrors synced first):
+/// for the subcommands and `snapshot`.
+pub async fn read_once(dirs: &[PathBuf]) -> Vec<TuneUpdate> {
+    let (roots, mut mirrors, mut updates) = self::roots(dirs, &crate::config::state_dir());
+    for m in &mut mirrors {
+        loop {
+            match m.sync().await {
+                Ok(p) if p.behind => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error });
+                    break;
+                }
+            }
+        }
+    }
+    let mut scanner = Scanner::new(roots);
+    // Pass after pass until every file is read: one pass reads a bounded amount.
     loop {
+        updates.extend(scanner.pass());
+        if !scanner.behind {
+            return updates;
+        }
+    }
+}
+
+/// Runs passes every `interval`, in a blocking thread (file I/O), sending each update; the
+/// `s3://` roots are mirrored first, every `STORAGE_PERIOD` at most.
+pub async fn run(dirs: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) {
+    let (roots, mut mirrors, problems) = self::roots(&dirs, &crate::config::state_dir());
+    for u in problems {
+        if tx.send(Msg::Tune(u)).await.is_err() {
+            return;
+        }
+    }
+    let mut scanner = Some(Scanner::new(roots));
+    let mut synced: Option<tokio::time::Instant> = None;
+    loop {
+        if !mirrors.is_empty() && synced.is_none_or(|t| t.elapsed() >= STORAGE_PERIOD) {
+            synced = Some(tokio::time::Instant::now());
+            for u in sync_mirrors(&mut mirrors).await {
+                if tx.send(Msg::Tune(u)).await.is_err() {
+                    return;
+                }
+            }
+        }
         let Some(mut s) = scanner.take() else { return };
         let Ok((s, updates)) = tokio::task::spawn_blocking(move || {
             let u = s.pass();

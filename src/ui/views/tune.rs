@@ -50,7 +50,7 @@ fn rung_label(t: &Trial) -> String {
     }
 }
 
-fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, _now: SystemTime) {
+fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let ei = app.tune_experiment_index();
     let Some(e) = c.tune.experiments.get(ei) else {
@@ -70,7 +70,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, _now: SystemTime) {
         (area, None)
     };
     let [info_area, table_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(table_area);
-    draw_info(f, info_area, app, c, e, ei);
+    draw_info(f, info_area, app, c, e, ei, now);
 
     let params: Vec<&String> = e.params.iter().collect();
     let mut header: Vec<String> = ["#", "TRIAL", "STATUS", "BEST", "LAST", "ITER", "RUNG", "TIME", "NODE"]
@@ -152,7 +152,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, _now: SystemTime) {
     }
 }
 
-fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment, ei: usize) {
+fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment, ei: usize, now: SystemTime) {
     let t = &app.theme;
     let count = |s: &str| e.trials.iter().filter(|tr| tr.status == s).count();
     let mode = match e.mode {
@@ -192,6 +192,19 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
         Span::styled(format!("mode {mode}"), mode_style.add_modifier(Modifier::BOLD)),
         Span::styled(format!(" — {}", e.mode_source), mode_style),
     ]);
+    let mut line2 = line2;
+    // From cloud storage: how old its copy is (Tune uploads every 10-20 s, not per result).
+    if let Some(s) = c.tune.storage_of(e) {
+        let age = s.newest_upload.map(|u| fmt_age((crate::model::unix_secs(now) - u).max(0.0)));
+        line2.spans.push(Span::styled(
+            format!(
+                " · {}: copy {} old (Tune uploads every 10-20 s)",
+                s.url,
+                age.unwrap_or_else(|| "?".into())
+            ),
+            t.muted(),
+        ));
+    }
     f.render_widget(Paragraph::new(vec![line1, line2]), area);
 }
 
