@@ -56,8 +56,10 @@ run_stage() {
 }
 
 # The lab stages, by filter over the ignored tests (each needs a lab that stage 2 does not start).
-LIVE_READS='binary(live) & !test(/^(redeploy|cancel|kill)_/)'
-LIVE_ACTIONS='binary(live) & test(/^(redeploy|cancel|kill)_/)'
+# Serial: tests that change the lab (redeploy, cancel, kill) or load it (a sweep of their own
+# on S3, `s3_`).
+LIVE_READS='binary(live) & !test(/^(redeploy|cancel|kill|s3)_/)'
+LIVE_ACTIONS='binary(live) & test(/^(redeploy|cancel|kill|s3)_/)'
 AUTH='binary(live_auth) & !test(/^restart_/)'
 AUTH_RESTART='binary(live_auth) & test(/^restart_/)'
 KUBE='binary(kube) & !test(/^fault_/)'

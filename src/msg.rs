@@ -83,7 +83,14 @@ pub enum TuneUpdate {
     Pass { bytes: u64, at: SystemTime },
     /// An `s3://` storage path mirrored to `local` (what the scanner reads): this pass's
     /// requests and body bytes, and when its newest object was uploaded.
-    Storage { url: String, local: PathBuf, requests: u64, bytes: u64, newest_upload: Option<SystemTime>, at: SystemTime },
+    Storage {
+        url: String,
+        local: PathBuf,
+        requests: u64,
+        bytes: u64,
+        newest_upload: Option<SystemTime>,
+        at: SystemTime,
+    },
 }
 
 /// A kind of Kubernetes object raytop watches, named as the API names its resource.

@@ -1558,3 +1558,194 @@ fn kill_a_train_worker_and_the_run_goes_on_in_a_second_attempt() {
         attempts[1]["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_i64().unwrap()).collect();
     assert!(second.iter().all(|p| !first_pids.contains(p)), "new processes: {first_pids:?} then {second:?}");
 }
+
+/// The lab's S3-compatible server (moto, from the lab's venv) on a port of its own, stopped
+/// when dropped; with the variables the AWS tools (and raytop, and Tune) read to reach it.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bin = format!("{}/.lab/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
+        let child = std::process::Command::new(&bin)
+            .args(["-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e} (lab/setup.sh installs it)"));
+        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
+        eventually("moto answering", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| ()).map_err(|e| e.to_string())
+        });
+        server
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+        ]
+    }
+
+    /// Runs a Python snippet with boto3's client for this server as `s3`.
+    fn python(&self, code: &str) -> String {
+        let out = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
+            .args(["-c", &format!("import boto3, os, sys\ns3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'])\n{code}")])
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The trials of `snapshot --json --tune-dir DIR` (id, status, best, iterations), sorted.
+fn tune_trials(dir: &str, env: &[(&str, String)]) -> Vec<(String, String, String, u64)> {
+    let out = common::raytop()
+        .args(["snapshot", "--json", "--dashboard", &lab_url(), "--tune-dir", dir])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tune = &json["clusters"][0]["tune"];
+    assert!(tune["problems"].as_array().is_some_and(Vec::is_empty), "{tune}");
+    let mut trials: Vec<_> = tune["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["trials"].as_array().unwrap().clone())
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            (s("trial_id"), s("status"), t["best"].to_string(), t["iterations"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    trials.sort();
+    trials
+}
+
+/// A real Tune sweep with its storage path in S3 (moto, written by pyarrow from Ray 2.60): its
+/// leaderboard in the TUI from `--tune-dir s3://…` while it runs, with the age of the storage's
+/// copy; when done, the same trials, statuses and best values as a plain download of the
+/// bucket read from disk; a pass with nothing changed costs one listing and no body; a
+/// result.json replaced by a longer one is read from its old length.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
+    let s3 = S3Server::start();
+    let env = s3.env();
+    let name = format!("s3-sweep-{}", std::process::id());
+    let url = "s3://tune/results";
+    let mut sweep = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
+        .args([&format!("{}/lab/tune_s3.py", env!("CARGO_MANIFEST_DIR")), url, &name, "40", "0.5"])
+        .envs(env.clone())
+        .env("RAY_ADDRESS", "auto")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The cost while it runs: a mirror of the storage path synced as the TUI does, every
+    // STORAGE_PERIOD, until the sweep ends.
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let meter = {
+        let (running, vars) = (running.clone(), env.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let cache = tempfile::tempdir().unwrap();
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let mut mirror = raytop::source::tune_s3::Mirror::with_vars(url, cache.path(), &vars).unwrap();
+            let (t0, mut requests, mut bytes) = (std::time::Instant::now(), 0, 0);
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(p) = rt.block_on(mirror.sync()) {
+                    requests += p.requests;
+                    bytes += p.bytes;
+                }
+                std::thread::sleep(raytop::source::tune::STORAGE_PERIOD);
+            }
+            (t0.elapsed().as_secs_f64(), requests, bytes)
+        })
+    };
+    let pane_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = Pane::raytop_env(&pane_env, &["--dashboard", &lab_url(), "--tune-dir", url, "--refresh", "1"]);
+    p.keys(&["4"]);
+    let t0 = std::time::Instant::now();
+    let s = p.wait("the sweep's trials RUNNING, from the bucket", Duration::from_secs(120), |s| {
+        s.contains(&name) && s.contains("2 running")
+    });
+    assert!(s.contains("s3://tune/results: copy"), "the storage copy's age on screen: {s}");
+    eprintln!("figure: first RUNNING leaderboard from S3 {:.1} s after the sweep started", t0.elapsed().as_secs_f64());
+    let status = sweep.wait().unwrap();
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (secs, requests, bytes) = meter.join().unwrap();
+    eprintln!(
+        "figure: while the sweep ran, {requests} requests and {bytes} body bytes in {secs:.0} s \
+         ({:.0} requests/min, {:.0} KB/min)",
+        requests as f64 * 60.0 / secs,
+        bytes as f64 * 60.0 / secs / 1000.0
+    );
+    assert!(status.success(), "{:?}", sweep.stderr.take().map(|e| std::io::read_to_string(e).unwrap_or_default()));
+    p.wait("both trials TERMINATED on screen", Duration::from_secs(60), |s| s.contains("2 terminated"));
+    p.close_and_quit();
+    // The same as the bucket's files downloaded and read from disk.
+    let local = tempfile::tempdir().unwrap();
+    s3.python(&format!(
+        "for o in s3.list_objects_v2(Bucket='tune', Prefix='results/')['Contents']:\n    \
+         p = os.path.join({dir:?}, o['Key'][len('results/'):])\n    \
+         if o['Key'].endswith('/'): continue\n    \
+         os.makedirs(os.path.dirname(p), exist_ok=True); s3.download_file('tune', o['Key'], p)",
+        dir = local.path().display().to_string()
+    ));
+    let from_s3 = tune_trials(url, &env);
+    let from_disk = tune_trials(&local.path().display().to_string(), &[]);
+    assert_eq!(from_s3.len(), 2, "{from_s3:?}");
+    assert!(from_s3.iter().all(|t| t.1 == "TERMINATED" && t.3 == 40), "{from_s3:?}");
+    assert_eq!(from_s3, from_disk);
+    // Incremental, on the mirror itself.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut mirror = raytop::source::tune_s3::Mirror::with_vars(&format!("{url}/{name}"), cache.path(), &vars).unwrap();
+    let first = rt.block_on(mirror.sync()).unwrap();
+    let idle = rt.block_on(mirror.sync()).unwrap();
+    eprintln!(
+        "figure: first sync {} requests {} bytes; unchanged: {} request {} bytes",
+        first.requests, first.bytes, idle.requests, idle.bytes
+    );
+    assert_eq!((first.whole, first.appended), (3, 0), "the state file and two result files: {first:?}");
+    assert_eq!((idle.requests, idle.bytes, idle.whole), (1, 0, 0), "only the listing: {idle:?}");
+    // One result.json replaced by itself plus a line, as Tune's next upload would be.
+    let line = "{\"loss\": 0.0001, \"training_iteration\": 41}\n";
+    s3.python(&format!(
+        "keys = [o['Key'] for o in s3.list_objects_v2(Bucket='tune', Prefix='results/{name}/')['Contents'] if o['Key'].endswith('result.json')]\n\
+         body = s3.get_object(Bucket='tune', Key=keys[0])['Body'].read()\n\
+         s3.put_object(Bucket='tune', Key=keys[0], Body=body + {line:?}.encode())"
+    ));
+    let grown = rt.block_on(mirror.sync()).unwrap();
+    assert_eq!((grown.appended, grown.whole, grown.bytes), (1, 0, line.len() as u64), "{grown:?}");
+    let rows: usize = walk_result_lines(&mirror.local);
+    assert_eq!(rows, 81, "40 + 40 + the new line, each once");
+}
+
+/// Lines in every result.json under `dir`.
+fn walk_result_lines(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            n += walk_result_lines(&e.path());
+        } else if e.file_name() == "result.json" {
+            n += std::fs::read_to_string(e.path()).unwrap().lines().count();
+        }
+    }
+    n
+}

@@ -375,10 +375,19 @@ pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror]) -> Vec
 pub async fn read_once(dirs: &[PathBuf]) -> Vec<TuneUpdate> {
     let (roots, mut mirrors, mut updates) = self::roots(dirs, &crate::config::state_dir());
     for m in &mut mirrors {
+        let (mut requests, mut bytes) = (0, 0);
         loop {
             match m.sync().await {
-                Ok(p) if p.behind => continue,
-                Ok(_) => break,
+                Ok(p) => {
+                    requests += p.requests;
+                    bytes += p.bytes;
+                    if !p.behind {
+                        let (url, local, at) = (m.url.clone(), m.local.clone(), SystemTime::now());
+                        let newest_upload = p.newest_upload;
+                        updates.push(TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at });
+                        break;
+                    }
+                }
                 Err(error) => {
                     updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error });
                     break;

@@ -83,15 +83,40 @@ impl Mirror {
     /// A mirror of `url` under `cache` (raytop's state folder), with credentials from the
     /// environment.
     pub fn new(url: &str, cache: &Path) -> Result<Mirror, String> {
+        Mirror::with_vars(url, cache, &[])
+    }
+
+    /// The same, with `AWS_*` variables given here winning over the environment's.
+    pub fn with_vars(url: &str, cache: &Path, vars: &[(&str, &str)]) -> Result<Mirror, String> {
+        use object_store::aws::AmazonS3ConfigKey;
+        // Its HTTP client is reqwest with rustls, as the dashboard's: the same provider.
+        crate::source::dashboard::client::install_crypto_provider();
         let (bucket, prefix) = parse_url(url).ok_or_else(|| format!("{url}: not an s3://BUCKET/PREFIX path"))?;
         let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        for (k, v) in vars {
+            let key: AmazonS3ConfigKey = k.to_ascii_lowercase().parse().map_err(|e| format!("{k}: {e}"))?;
+            builder = builder.with_config(key, *v);
+        }
         // A local S3 server (moto, MinIO) on plain HTTP: the endpoint says so.
-        let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"].iter().find_map(|k| std::env::var(k).ok());
+        let var =
+            |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()).or_else(|| std::env::var(k).ok());
+        let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"].iter().find_map(|k| var(k));
         if endpoint.is_some_and(|e| e.starts_with("http://")) {
             builder = builder.with_allow_http(true);
         }
         let store = builder.build().map_err(|e| format!("{url}: {e}"))?;
-        let mut local = cache.join("tune-s3").join(&bucket);
+        // Each process its own mirror, begun empty (what a listing no longer has must not
+        // linger); those of processes that are gone are removed.
+        let base = cache.join("tune-s3");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let pid = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok());
+                if pid.is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let mut local = base.join(std::process::id().to_string()).join(&bucket);
         for part in prefix.split('/').filter(|p| !p.is_empty()) {
             if part == "." || part == ".." {
                 return Err(format!("{url}: a prefix with {part:?} in it is not mirrored"));
@@ -101,8 +126,15 @@ impl Mirror {
         if prefix.is_empty() {
             local.push("_");
         }
+        let _ = std::fs::remove_dir_all(&local);
         std::fs::create_dir_all(&local).map_err(|e| format!("{}: {e}", local.display()))?;
-        Ok(Mirror { url: url.to_string(), store: Arc::new(store), prefix: ObjectPath::from(prefix), local, copied: BTreeMap::new() })
+        Ok(Mirror {
+            url: url.to_string(),
+            store: Arc::new(store),
+            prefix: ObjectPath::from(prefix),
+            local,
+            copied: BTreeMap::new(),
+        })
     }
 
     /// Brings the mirror up to date with one listing and a GET per changed object.
@@ -187,6 +219,12 @@ impl Mirror {
             self.copied.remove(&rel);
         }
         Ok(pass)
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.local);
     }
 }
 

@@ -29,7 +29,7 @@ pub fn raytop() -> Raytop {
 }
 
 /// What a test never inherits from the machine it runs on.
-pub const HOST_VARS: [&str; 7] = [
+pub const HOST_VARS: [&str; 14] = [
     "KUBECONFIG",
     "RAY_AUTH_TOKEN",
     "RAY_AUTH_TOKEN_PATH",
@@ -37,6 +37,14 @@ pub const HOST_VARS: [&str; 7] = [
     "RAYTOP_DASHBOARD",
     "RAYTOP_LOG",
     "RAYTOP_MAX_BODY_MIB",
+    // A developer's cloud credentials never reach a test (the S3 tests set their own).
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_DEFAULT_REGION",
 ];
 
 impl std::ops::Deref for Raytop {

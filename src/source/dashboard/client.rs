@@ -459,7 +459,7 @@ fn snippet(body: &[u8]) -> String {
 }
 
 /// rustls needs a process-wide crypto provider; install ring's once (a second call is harmless).
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -197,11 +197,7 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
     if let Some(s) = c.tune.storage_of(e) {
         let age = s.newest_upload.map(|u| fmt_age((crate::model::unix_secs(now) - u).max(0.0)));
         line2.spans.push(Span::styled(
-            format!(
-                " · {}: copy {} old (Tune uploads every 10-20 s)",
-                s.url,
-                age.unwrap_or_else(|| "?".into())
-            ),
+            format!(" · {}: copy {} old (Tune uploads every 10-20 s)", s.url, age.unwrap_or_else(|| "?".into())),
             t.muted(),
         ));
     }
