@@ -119,10 +119,10 @@ fn failed_ranks(detail: &str) -> Vec<i64> {
     let mut ranks = Vec::new();
     for part in detail.split("[Rank ").skip(1) {
         let Some((n, rest)) = part.split_once(' ') else { continue };
-        if let (true, Ok(n)) = (rest.starts_with("Error Snippet]"), n.parse::<i64>()) {
-            if !ranks.contains(&n) {
-                ranks.push(n);
-            }
+        if let (true, Ok(n)) = (rest.starts_with("Error Snippet]"), n.parse::<i64>())
+            && !ranks.contains(&n)
+        {
+            ranks.push(n);
         }
     }
     ranks
