@@ -6,6 +6,7 @@ pub mod logs;
 pub mod prometheus;
 pub mod token;
 pub mod tune;
+pub mod tune_limits;
 pub mod tune_s3;
 
 /// The innermost cause of an error: reqwest's own text hides it ("error sending request"),

@@ -14,16 +14,7 @@ use tokio::sync::mpsc;
 use crate::msg::{Msg, TuneUpdate};
 use crate::wire::tune::{ExperimentState, ResultRow, parse_state};
 
-/// The most a `Tail` reads in one call: a huge file is read over several passes, so memory stays
-/// bounded by this, not by the file.
-pub const READ_CHUNK: u64 = 8 << 20;
-/// The most one pass reads over all files; the scanner goes on at once when it stopped short.
-pub const PASS_BUDGET: u64 = 32 << 20;
-/// A result line longer than this is skipped (Tune's lines are a few KiB): a file without
-/// newlines must not grow the pending buffer without limit.
-pub const MAX_LINE: usize = 1 << 20;
-/// A state file larger than this is refused (Tune's are a few MiB for thousands of trials).
-pub const MAX_STATE_FILE: u64 = 256 << 20;
+pub use crate::source::tune_limits::{MAX_LINE, MAX_STATE_FILE, PASS_BUDGET, READ_CHUNK};
 
 /// Reads a JSON-lines file incrementally: each call returns only the lines completed since the
 /// last one. A half-written last line waits for its newline. A file replaced or truncated (new

@@ -155,13 +155,13 @@ impl Mirror {
         pass.requests += listed.len() as u64 / 1000;
         // Bounded as the local reader is: a state file over its limit is not read, a result
         // file is read in chunks, a pass stops at its byte budget and the next one goes on.
-        let mut budget = crate::source::tune::PASS_BUDGET;
+        let mut budget = crate::source::tune_limits::PASS_BUDGET;
         for (rel, meta) in &listed {
             if budget == 0 {
                 pass.behind = true;
                 break;
             }
-            if !rel.ends_with("result.json") && meta.size > crate::source::tune::MAX_STATE_FILE {
+            if !rel.ends_with("result.json") && meta.size > crate::source::tune_limits::MAX_STATE_FILE {
                 continue;
             }
             let etag = meta.e_tag.clone().unwrap_or_default();
@@ -180,7 +180,7 @@ impl Mirror {
                 .map(|b| b.size)
                 .filter(|n| *n > 0);
             let start = append_from.unwrap_or(0);
-            let chunk = crate::source::tune::READ_CHUNK.min(budget);
+            let chunk = crate::source::tune_limits::READ_CHUNK.min(budget);
             let end = if rel.ends_with("result.json") { meta.size.min(start + chunk) } else { meta.size };
             let options = GetOptions {
                 if_match: (!etag.is_empty()).then(|| etag.clone()),

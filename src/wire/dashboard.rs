@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::lenient::null_as_default;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The env var raytop adds to an application's `runtime_env` to redeploy it (a new code version
@@ -394,16 +395,6 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
         Some(serde_json::Value::String(s)) => s.parse().ok(),
         _ => None,
     })
-}
-
-/// Treat an explicit JSON `null` like a missing field: Ray sends `null` for many strings and
-/// lists depending on state (an actor without a repr, a replica without a node yet).
-pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The dashboard endpoints raytop reads. The paths are the contract with Ray (facts §4).

@@ -4,6 +4,7 @@
 
 pub mod dashboard;
 pub mod k8s;
+pub mod lenient;
 pub mod prometheus;
 pub mod text;
 pub mod train;

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::dashboard::null_as_default;
+use super::lenient::null_as_default;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
