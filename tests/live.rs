@@ -1749,3 +1749,81 @@ fn walk_result_lines(dir: &std::path::Path) -> usize {
     }
     n
 }
+
+/// A Ray node of the test's own joined to the lab (`ray start --block`, no CPUs, a resource
+/// named for the test so nothing else is placed there); stopped when dropped.
+struct ExtraNode {
+    child: std::process::Child,
+    node_id: String,
+}
+
+impl ExtraNode {
+    fn join() -> ExtraNode {
+        let resource = format!("raytop_test_{}", std::process::id());
+        let child = std::process::Command::new(format!("{}/.lab/venv/bin/ray", env!("CARGO_MANIFEST_DIR")))
+            .args(["start", "--address=127.0.0.1:6379", "--num-cpus=0", "--dashboard-agent-listen-port=0", "--block"])
+            .arg(format!("--resources={{\"{resource}\": 1}}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut node = ExtraNode { child, node_id: String::new() };
+        node.node_id = eventually("the extra node ALIVE", Duration::from_secs(90), || {
+            let out = std::process::Command::new("curl")
+                .args(["-sS", "--fail", &format!("{}/api/v0/nodes?detail=1&limit=1000", lab_url())])
+                .output()
+                .map_err(|e| e.to_string())?;
+            let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            let nodes = v["data"]["result"]["result"].as_array().cloned().unwrap_or_default();
+            nodes
+                .iter()
+                .find(|n| n["state"] == "ALIVE" && !n["resources_total"][&resource].is_null())
+                .and_then(|n| n["node_id"].as_str().map(str::to_string))
+                .ok_or_else(|| "not joined yet".to_string())
+        });
+        node
+    }
+
+    /// Stops it as a node going away does: its processes end, its agent with them.
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ExtraNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A node's raylet.out followed with `raytop logs node --follow`; the node goes away: the lines
+/// read stay printed, and the end says the node is gone, one line, exit 1.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn kill_a_node_while_its_log_is_followed_and_the_end_says_the_node_is_gone() {
+    use std::io::BufRead;
+    let mut node = ExtraNode::join();
+    let mut child = common::raytop()
+        .args(["logs", "node", &node.node_id, "--file", "raylet.out", "--tail", "5", "--follow"])
+        .args(["--dashboard", &lab_url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "a line of the node's raylet.out before it goes");
+    let t0 = std::time::Instant::now();
+    node.stop();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    eprintln!("figure: the node stopped to raytop's end in {:.1} s", t0.elapsed().as_secs_f64());
+    assert_eq!(status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.contains("raylet.out on node") && last.contains("the node is gone"), "{err}");
+    eprintln!("its end: {last}");
+}

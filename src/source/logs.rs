@@ -238,6 +238,12 @@ pub async fn open_ray(
 fn explain_ray(e: &crate::wire::dashboard::FetchError, target: &RayLog) -> String {
     use crate::wire::dashboard::FetchError;
     match e {
+        // The node's agent is gone from the GCS: the node died (its files went with it).
+        FetchError::Http { status: 500, body, .. }
+            if body.contains("Agent for node id") && body.contains("doesn't exist") =>
+        {
+            format!("{}: the node is gone (Ray has no agent for it any more: {body})", target.describe())
+        }
         FetchError::Http { status, body, .. } => {
             format!("{}: the dashboard answered {status}: {body}", target.describe())
         }
