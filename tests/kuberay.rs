@@ -441,6 +441,18 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
     let ray_job = dash["jobs"].as_array().unwrap().iter().find(|j| j["id"] == job_id).expect("the same job by id");
     assert_eq!(ray_job["status"], "SUCCEEDED", "{ray_job}");
     assert_eq!(ray_job["entrypoint"], "python /home/ray/job/train.py");
+    // Its Train run (state tracking on in the head's env), through the proxy: finished, both
+    // ranks, the job that drove it.
+    let runs = dash["train"]["runs"].as_array().expect("Train runs in the snapshot");
+    let run = runs.iter().find(|r| r["name"] == "lab-train").unwrap_or_else(|| panic!("{}", dash["train"]));
+    assert_eq!((run["status"].as_str(), run["job"].as_str()), (Some("FINISHED"), Some(job_id)), "{run}");
+    let ranks: Vec<i64> = run["attempts"].as_array().unwrap().last().unwrap()["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["world_rank"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ranks, [0, 1], "{run}");
 
     let p = kube_pane(180, 50, "rayjob-train");
     p.keys(&[":"]);
@@ -452,6 +464,7 @@ fn a_rayjob_and_its_ray_job_are_followed_to_their_end() {
         s.contains("SUCCEEDED / Complete") && s.contains(&format!("job {job_id}")) && s.contains("ray submission")
     });
     assert!(s.contains("python /home/ray/job/train.py"), "{s}");
+    assert!(s.contains("lab-train") && s.contains("train run") && s.contains("FINISHED"), "{s}");
     p.close_and_quit();
     // The submitter's log (the pod of the Job KubeRay made, `ray job submit` following the
     // driver): the driver's last line.

@@ -824,3 +824,21 @@ fn jobs_view_says_how_to_turn_train_tracking_on() {
         "{screen}"
     );
 }
+
+/// A GPU held by a Ray Train worker is named by its run and rank (here the lab's GPU actor
+/// stands in as rank 0 of the captured run: the capture's ranks hold no GPU).
+#[test]
+fn gpu_view_names_a_train_worker_by_run_and_rank() {
+    let mut c = common::load_cluster("gpu-physical", common::lab_config());
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| n.holders.clone()).collect();
+    let actor = held.iter().find(|h| h.kind == "actor").unwrap_or_else(|| panic!("{held:?}")).actor_id.clone();
+    let mut runs: serde_json::Value = serde_json::from_slice(&common::read("train", "running.json")).unwrap();
+    runs["train_runs"][0]["attempts"][0]["workers"][0]["actor_id"] = serde_json::Value::String(actor.clone());
+    let body = serde_json::to_vec(&runs).unwrap();
+    let data = raytop::source::dashboard::parse(Endpoint::TrainRuns, &body).unwrap();
+    let at = SystemTime::UNIX_EPOCH;
+    c.apply(DashUpdate::Fetched { endpoint: Endpoint::TrainRuns, at, bytes: body.len(), data: Box::new(data) });
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
+    let h = held.iter().find(|h| h.actor_id == actor).unwrap();
+    assert_eq!((h.kind, h.name.as_str()), ("train_worker", "fixture-run rank 0"));
+}

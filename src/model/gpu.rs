@@ -83,9 +83,9 @@ pub struct DeviceProcess {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Holder {
-    /// "trial", "serve_replica" or "actor".
+    /// "trial", "serve_replica", "train_worker" or "actor".
     pub kind: &'static str,
-    /// Trial id, `app/deployment#replica`, or the actor's class.
+    /// Trial id, `app/deployment#replica`, `run rank N`, or the actor's class.
     pub name: String,
     pub actor_id: String,
     pub pid: Option<u64>,
@@ -111,10 +111,20 @@ struct Owners<'a> {
     trials: std::collections::HashMap<(u64, &'a str), (usize, usize)>,
     /// Actor id → "app/deployment#replica".
     replicas: std::collections::HashMap<&'a str, String>,
+    /// Actor id → "run rank N", for the workers of each Train run's current attempt.
+    train: std::collections::HashMap<&'a str, String>,
 }
 
 impl<'a> Owners<'a> {
-    fn new(tune: &'a Tune, serve: &'a Serve) -> Self {
+    fn new(tune: &'a Tune, serve: &'a Serve, train: &'a crate::model::train::Train) -> Self {
+        let train = train
+            .runs
+            .iter()
+            .filter_map(|run| run.current().map(|a| (run, a)))
+            .flat_map(|(run, a)| {
+                a.workers.iter().map(move |w| (w.actor_id.as_str(), format!("{} rank {}", run.name, w.world_rank)))
+            })
+            .collect();
         let mut replicas = std::collections::HashMap::new();
         for app in &serve.applications {
             for d in &app.deployments {
@@ -126,7 +136,7 @@ impl<'a> Owners<'a> {
                 }
             }
         }
-        Owners { tune, trials: tune.trials_by_process(), replicas }
+        Owners { tune, trials: tune.trials_by_process(), replicas, train }
     }
 }
 
@@ -148,6 +158,9 @@ fn holder(a: &ActorState, ip: &str, owners: &Owners) -> Holder {
     if let Some(name) = owners.replicas.get(a.actor_id.as_str()) {
         return Holder { kind: "serve_replica", name: name.clone(), actor_id: a.actor_id.clone(), pid: a.pid, gpus };
     }
+    if let Some(name) = owners.train.get(a.actor_id.as_str()) {
+        return Holder { kind: "train_worker", name: name.clone(), actor_id: a.actor_id.clone(), pid: a.pid, gpus };
+    }
     let name = a.repr_name.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| a.class_name.clone());
     Holder { kind: "actor", name, actor_id: a.actor_id.clone(), pid: a.pid, gpus }
 }
@@ -159,13 +172,14 @@ pub fn build(
     actors: &[ActorState],
     tune: &Tune,
     serve: &Serve,
+    train: &crate::model::train::Train,
     autoscaler: &Autoscaler,
     idle_since: &mut BTreeMap<String, f64>,
     now: f64,
 ) -> Gpus {
     let mut out = Gpus::default();
     let mut seen_uuids = Vec::new();
-    let owners = Owners::new(tune, serve);
+    let owners = Owners::new(tune, serve, train);
     // Actors by node, once: a scan of every actor for every node grows with their product (tens of
     // millions of comparisons per update on a large cluster).
     let mut on_node: std::collections::HashMap<&str, Vec<&ActorState>> = std::collections::HashMap::new();

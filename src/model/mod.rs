@@ -230,6 +230,7 @@ impl Dashboard {
             &self.actors,
             &self.tune,
             &self.serve,
+            &self.train,
             &self.autoscaler,
             &mut self.gpu_idle_since,
             self.clock,
@@ -332,7 +333,14 @@ impl Dashboard {
                 self.actors = actors;
                 self.rebuild_gpus();
             }
-            DashData::TrainRuns(runs) => self.train = train::Train::from_response(&runs),
+            DashData::TrainRuns(runs) => {
+                let train = train::Train::from_response(&runs);
+                // Its workers hold GPUs: the GPU view names them by run and rank.
+                if train != self.train {
+                    self.train = train;
+                    self.rebuild_gpus();
+                }
+            }
             DashData::TrainUntracked(why) => self.train = train::Train::untracked(why),
         }
     }
