@@ -140,6 +140,14 @@ impl<'a> Owners<'a> {
     }
 }
 
+/// What can hold a GPU besides a plain actor: the holders are named after these.
+#[derive(Clone, Copy)]
+pub struct Workloads<'a> {
+    pub tune: &'a Tune,
+    pub serve: &'a Serve,
+    pub train: &'a crate::model::train::Train,
+}
+
 /// Names an actor by what it serves: a trial (pid and node match its last result), a Serve
 /// replica (actor id), else its class.
 fn holder(a: &ActorState, ip: &str, owners: &Owners) -> Holder {
@@ -170,16 +178,14 @@ fn holder(a: &ActorState, ip: &str, owners: &Owners) -> Holder {
 pub fn build(
     groups: &[Group],
     actors: &[ActorState],
-    tune: &Tune,
-    serve: &Serve,
-    train: &crate::model::train::Train,
+    what: Workloads,
     autoscaler: &Autoscaler,
     idle_since: &mut BTreeMap<String, f64>,
     now: f64,
 ) -> Gpus {
     let mut out = Gpus::default();
     let mut seen_uuids = Vec::new();
-    let owners = Owners::new(tune, serve, train);
+    let owners = Owners::new(what.tune, what.serve, what.train);
     // Actors by node, once: a scan of every actor for every node grows with their product (tens of
     // millions of comparisons per update on a large cluster).
     let mut on_node: std::collections::HashMap<&str, Vec<&ActorState>> = std::collections::HashMap::new();

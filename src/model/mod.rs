@@ -228,9 +228,7 @@ impl Dashboard {
         self.gpus = gpu::build(
             &self.groups,
             &self.actors,
-            &self.tune,
-            &self.serve,
-            &self.train,
+            gpu::Workloads { tune: &self.tune, serve: &self.serve, train: &self.train },
             &self.autoscaler,
             &mut self.gpu_idle_since,
             self.clock,
