@@ -232,6 +232,7 @@ mod tests {
         // Positive control: another 500 is a fault, not this.
         assert_eq!(crate::wire::train::untracked_reason(500, "Server got itself in trouble"), None);
         assert_eq!(crate::wire::train::untracked_reason(200, &body), None);
+        assert!(crate::wire::train::untracked_reason(404, "Not Found").is_some_and(|w| w.contains("2.44")));
     }
 
     #[test]

@@ -99,9 +99,13 @@ pub struct MemoryInfo {
 }
 
 /// The head's answer when no run has turned state tracking on (no state actor), or Train is not
-/// installed: a 500 whose text says so. Not a fault of the dashboard: the screen says how to
-/// turn tracking on.
+/// installed: a 500 whose text says so; or a Ray older than the route: a 404. Not a fault of
+/// the dashboard: the screen says why there are no runs, and how to turn tracking on.
 pub fn untracked_reason(status: u16, body: &str) -> Option<String> {
+    // Before 2.44 the route is not there at all.
+    if status == 404 {
+        return Some("this Ray serves no Train V2 runs (the route came with Ray 2.44)".into());
+    }
     if status != 500 {
         return None;
     }
