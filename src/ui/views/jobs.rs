@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table};
+use ratatui::widgets::{Block, Cell, Row as TRow, Table};
 
 use super::{Draw, window};
 use crate::rows::Row;
@@ -27,16 +27,12 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
         _ => None,
     };
     let not_tracked = app.cluster().and_then(|c| c.train.not_tracked.as_deref());
-    let (area, detail_area, note_area) = {
-        let detail = if app.run_detail { selected_run.map(|_| Constraint::Percentage(50)) } else { None };
-        let note = not_tracked.map(|_| Constraint::Length(1));
-        let [a, b, c] = Layout::vertical([
-            Constraint::Min(3),
-            detail.unwrap_or(Constraint::Length(0)),
-            note.unwrap_or(Constraint::Length(0)),
-        ])
-        .areas(area);
-        (a, detail.map(|_| b), note.map(|_| c))
+    let (area, detail_area) = match (app.run_detail, selected_run) {
+        (true, Some(_)) => {
+            let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Percentage(50)]).areas(area);
+            (a, Some(b))
+        }
+        _ => (area, None),
     };
     let (range, mut state) = window(app.selected(), app.rows.len(), area);
     let jobs = app.cluster().map(|c| c.jobs.as_slice()).unwrap_or_default();
@@ -106,13 +102,17 @@ fn draw(f: &mut Frame, area: Rect, app: &App, now: SystemTime) {
     )
     .header(header)
     .row_highlight_style(t.selected())
-    .block(Block::bordered().border_style(t.border()).title(Span::styled(title, t.title())));
+    .block({
+        let block = Block::bordered().border_style(t.border()).title(Span::styled(title, t.title()));
+        // Why there are no Train runs, on the box's bottom edge: the layout stays as it is.
+        match not_tracked {
+            Some(why) => block.title_bottom(Span::styled(format!(" {why} "), t.muted())),
+            None => block,
+        }
+    });
     f.render_stateful_widget(table, area, &mut state);
     if let (Some(area), Some(run)) = (detail_area, selected_run) {
         super::train::draw_detail(f, area, run, now_s, t);
-    }
-    if let (Some(area), Some(why)) = (note_area, not_tracked) {
-        f.render_widget(Paragraph::new(Span::styled(format!(" {why}"), t.muted())), area);
     }
 }
 
