@@ -407,11 +407,7 @@ async fn proxied_dashboard(cli: &Cli, name: &str) -> Result<crate::source::dashb
     let clients = KubeClients::default();
     let (client, namespace) = connect(cli, &clients).await?;
     let obj = crate::source::kube::ray_api(&client, &namespace, "RayCluster").get(name).await.map_err(|e| {
-        let why = match e {
-            kube::Error::Api(r) => r.message,
-            other => other.to_string(),
-        };
-        eprintln!("raytop: RayCluster {namespace}/{name}: {why}");
+        eprintln!("raytop: RayCluster {namespace}/{name}: {}", crate::source::kube::reason(e));
         ExitCode::FAILURE
     })?;
     let route = crate::wire::k8s::DashboardRoute::of(&crate::source::kube::convert::ray_cluster(&obj));

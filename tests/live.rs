@@ -1144,7 +1144,11 @@ fn submit_printing_job(count: u32) -> String {
     let code = format!(
         "import time\nfor i in range({count}):\n    print(f'raytop-job {{i}} {{time.time():.3f}}', flush=True)\n    time.sleep(1)"
     );
-    let body = serde_json::json!({ "entrypoint": format!("python3 -u -c {}", shell_quote(&code)) });
+    submit_job(&serde_json::json!({ "entrypoint": format!("python3 -u -c {}", shell_quote(&code)) }))
+}
+
+/// Submits a job to the lab through the Jobs API; returns its submission id.
+fn submit_job(body: &Value) -> String {
     let out = std::process::Command::new("curl")
         .args(["-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json", "--data", &body.to_string()])
         .arg(format!("{}/api/jobs/", lab_url()))
@@ -1451,18 +1455,10 @@ fn logs_follow_reads_a_truncated_file_anew_after_it_goes_quiet() {
 fn submit_train_run(name: &str, workers: u32, steps: u32) -> String {
     let python = format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR"));
     let script = format!("{}/lab/train_run.py", env!("CARGO_MANIFEST_DIR"));
-    let body = serde_json::json!({
+    submit_job(&serde_json::json!({
         "entrypoint": format!("{python} {script} {name} {workers} {steps} 1"),
         "runtime_env": {"env_vars": {"RAY_TRAIN_ENABLE_STATE_TRACKING": "1"}},
-    });
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json", "--data", &body.to_string()])
-        .arg(format!("{}/api/jobs/", lab_url()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["submission_id"].as_str().unwrap().to_string()
+    }))
 }
 
 /// The Train run `name` in `raytop snapshot --json` of the lab.

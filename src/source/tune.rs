@@ -342,20 +342,27 @@ pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<crate::source
     (local, mirrors, problems)
 }
 
-/// Brings each mirror up to date, as updates to send (what it cost, or why it failed).
-pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror]) -> Vec<TuneUpdate> {
+/// Brings each mirror up to date, as updates to send (what it cost, or why it failed); with
+/// `to_end`, pass after pass until nothing is left unread (one pass reads a bounded amount).
+pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror], to_end: bool) -> Vec<TuneUpdate> {
     let mut updates = Vec::new();
     for m in mirrors {
-        match m.sync().await {
-            Ok(p) => updates.push(TuneUpdate::Storage {
-                url: m.url.clone(),
-                local: m.local.clone(),
-                requests: p.requests,
-                bytes: p.bytes,
-                newest_upload: p.newest_upload,
-                at: SystemTime::now(),
-            }),
-            Err(error) => updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error }),
+        let (mut requests, mut bytes) = (0, 0);
+        loop {
+            match m.sync().await {
+                Ok(p) => {
+                    requests += p.requests;
+                    bytes += p.bytes;
+                    if to_end && p.behind {
+                        continue;
+                    }
+                    let (url, local, at) = (m.url.clone(), m.local.clone(), SystemTime::now());
+                    let newest_upload = p.newest_upload;
+                    updates.push(TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at });
+                }
+                Err(error) => updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error }),
+            }
+            break;
         }
     }
     updates
@@ -365,27 +372,7 @@ pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror]) -> Vec
 /// for the subcommands and `snapshot`.
 pub async fn read_once(dirs: &[PathBuf]) -> Vec<TuneUpdate> {
     let (roots, mut mirrors, mut updates) = self::roots(dirs, &crate::config::state_dir());
-    for m in &mut mirrors {
-        let (mut requests, mut bytes) = (0, 0);
-        loop {
-            match m.sync().await {
-                Ok(p) => {
-                    requests += p.requests;
-                    bytes += p.bytes;
-                    if !p.behind {
-                        let (url, local, at) = (m.url.clone(), m.local.clone(), SystemTime::now());
-                        let newest_upload = p.newest_upload;
-                        updates.push(TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at });
-                        break;
-                    }
-                }
-                Err(error) => {
-                    updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error });
-                    break;
-                }
-            }
-        }
-    }
+    updates.extend(sync_mirrors(&mut mirrors, true).await);
     let mut scanner = Scanner::new(roots);
     // Pass after pass until every file is read: one pass reads a bounded amount.
     loop {
@@ -410,7 +397,7 @@ pub async fn run(dirs: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) 
     loop {
         if !mirrors.is_empty() && synced.is_none_or(|t| t.elapsed() >= STORAGE_PERIOD) {
             synced = Some(tokio::time::Instant::now());
-            for u in sync_mirrors(&mut mirrors).await {
+            for u in sync_mirrors(&mut mirrors, false).await {
                 if tx.send(Msg::Tune(u)).await.is_err() {
                     return;
                 }

@@ -44,7 +44,8 @@ pub struct SyncPass {
     pub behind: bool,
 }
 
-/// One `s3://` storage path and its local mirror.
+/// One `s3://` storage path and its local mirror. Its errors do not repeat the URL: they are
+/// shown under it (a Tune problem of that path).
 pub struct Mirror {
     pub url: String,
     store: Arc<dyn ObjectStore>,
@@ -91,7 +92,7 @@ impl Mirror {
         use object_store::aws::AmazonS3ConfigKey;
         // Its HTTP client is reqwest with rustls, as the dashboard's: the same provider.
         crate::source::dashboard::client::install_crypto_provider();
-        let (bucket, prefix) = parse_url(url).ok_or_else(|| format!("{url}: not an s3://BUCKET/PREFIX path"))?;
+        let (bucket, prefix) = parse_url(url).ok_or_else(|| "not an s3://BUCKET/PREFIX path".to_string())?;
         let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
         for (k, v) in vars {
             let key: AmazonS3ConfigKey = k.to_ascii_lowercase().parse().map_err(|e| format!("{k}: {e}"))?;
@@ -104,7 +105,7 @@ impl Mirror {
         if endpoint.is_some_and(|e| e.starts_with("http://")) {
             builder = builder.with_allow_http(true);
         }
-        let store = builder.build().map_err(|e| format!("{url}: {e}"))?;
+        let store = builder.build().map_err(|e| e.to_string())?;
         // Each process its own mirror, begun empty (what a listing no longer has must not
         // linger); those of processes that are gone are removed.
         let base = cache.join("tune-s3");
@@ -119,7 +120,7 @@ impl Mirror {
         let mut local = base.join(std::process::id().to_string()).join(&bucket);
         for part in prefix.split('/').filter(|p| !p.is_empty()) {
             if part == "." || part == ".." {
-                return Err(format!("{url}: a prefix with {part:?} in it is not mirrored"));
+                return Err(format!("a prefix with {part:?} in it is not mirrored"));
             }
             local.push(part);
         }
@@ -143,16 +144,18 @@ impl Mirror {
         let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
         let mut listing = self.store.list(prefix);
         let mut listed = BTreeMap::new();
+        let mut keys = 0u64;
         while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|e| format!("{}: listing: {e}", self.url))?;
+            let meta = meta.map_err(|e| format!("listing: {e}"))?;
+            keys += 1;
             let key = meta.location.as_ref();
             let rel = key.strip_prefix(self.prefix.as_ref()).unwrap_or(key).trim_start_matches('/').to_string();
             if wanted(&rel) {
                 listed.insert(rel, meta);
             }
         }
-        // A listing page holds 1,000 keys.
-        pass.requests += listed.len() as u64 / 1000;
+        // A listing page holds 1,000 keys, those not mirrored (checkpoints, pickles) included.
+        pass.requests += keys.saturating_sub(1) / 1000;
         // Bounded as the local reader is: a state file over its limit is not read, a result
         // file is read in chunks, a pass stops at its byte budget and the next one goes on.
         let mut budget = crate::source::tune_limits::PASS_BUDGET;
@@ -189,10 +192,10 @@ impl Mirror {
             };
             pass.requests += 1;
             let body = match self.store.get_opts(&meta.location, options).await {
-                Ok(r) => r.bytes().await.map_err(|e| format!("{}/{rel}: {e}", self.url))?,
-                // Replaced between the listing and the read: read next pass.
-                Err(object_store::Error::Precondition { .. }) => continue,
-                Err(e) => return Err(format!("{}/{rel}: {e}", self.url)),
+                Ok(r) => r.bytes().await.map_err(|e| format!("{rel}: {e}"))?,
+                // Replaced or deleted between the listing and the read: the next listing says.
+                Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(format!("{rel}: {e}")),
             };
             pass.bytes += body.len() as u64;
             budget = budget.saturating_sub(body.len() as u64);

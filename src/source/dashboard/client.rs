@@ -173,11 +173,13 @@ impl DashboardClient {
                 Ok(Fetched { data: DashData::Events(events), at, bytes: body.len() })
             }
             // No tracked Train run yet (or no Train on the head): an answer, not a fault.
-            Err(FetchError::Http { status, body, .. })
-                if endpoint == Endpoint::TrainRuns && crate::wire::train::untracked_reason(status, &body).is_some() =>
-            {
-                let reason = crate::wire::train::untracked_reason(status, &body).unwrap_or_default();
-                Ok(Fetched { data: DashData::TrainUntracked(reason), at: SystemTime::now(), bytes: body.len() })
+            Err(FetchError::Http { status, path, body }) if endpoint == Endpoint::TrainRuns => {
+                match crate::wire::train::untracked_reason(status, &body) {
+                    Some(why) => {
+                        Ok(Fetched { bytes: body.len(), data: DashData::TrainUntracked(why), at: SystemTime::now() })
+                    }
+                    None => Err(FetchError::Http { status, path, body }),
+                }
             }
             other => other,
         }

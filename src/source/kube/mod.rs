@@ -24,6 +24,14 @@ pub struct Target {
     pub all_namespaces: bool,
 }
 
+/// What the API server said, in its own words when it answered (`r.message`), else the error.
+pub fn reason(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(r) => r.message,
+        other => other.to_string(),
+    }
+}
+
 /// The API of one KubeRay kind (`RayCluster`, `RayService`, …) in a namespace.
 pub fn ray_api(client: &kube::Client, namespace: &str, kind: &str) -> kube::Api<kube::api::DynamicObject> {
     let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("ray.io", "v1", kind));

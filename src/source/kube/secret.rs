@@ -20,10 +20,7 @@ async fn service_belongs(client: &Client, route: &DashboardRoute) -> Result<(), 
     let (ns, svc, rc) = (&route.namespace, &route.service, &route.cluster);
     let api: Api<Service> = Api::namespaced(client.clone(), ns);
     let s = api.get(svc).await.map_err(|e| {
-        let why = match e {
-            kube::Error::Api(r) => r.message,
-            other => other.to_string(),
-        };
+        let why = super::reason(e);
         format!("the token is not sent: Service {ns}/{svc} could not be checked as RayCluster {rc}'s head ({why})")
     })?;
     let label = s.metadata.labels.as_ref().and_then(|l| l.get("ray.io/cluster"));

@@ -186,13 +186,12 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
     ]);
     let metric = e.metric.clone().unwrap_or_else(|| "?".into());
     let mode_style = if e.mode_inferred { t.warn() } else { t.ok() };
-    let line2 = Line::from(vec![
+    let mut line2 = Line::from(vec![
         Span::raw(format!(" metric {metric} ")),
         Span::styled(format!("({}) ", e.metric_source), t.muted()),
         Span::styled(format!("mode {mode}"), mode_style.add_modifier(Modifier::BOLD)),
         Span::styled(format!(" — {}", e.mode_source), mode_style),
     ]);
-    let mut line2 = line2;
     // From cloud storage: how old its copy is (Tune uploads every 10-20 s, not per result).
     if let Some(s) = c.tune.storage_of(e) {
         let age = s.newest_upload.map(|u| fmt_age((crate::model::unix_secs(now) - u).max(0.0)));
