@@ -14,8 +14,10 @@ use crate::wire::tune::{ExperimentState, ResultRow};
 pub enum Msg {
     /// News from one dashboard, named by its key (never by a position, which can change).
     Dash { key: DashKey, update: DashUpdate },
-    /// News from the Tune experiment folders.
+    /// News from the Tune experiment folders given on the command line.
     Tune(TuneUpdate),
+    /// News from the Tune experiments on the head pod of a RayCluster: its dashboard's.
+    HeadTune { dashboard: DashKey, update: TuneUpdate },
     /// News from the Kubernetes API server.
     Kube(KubeUpdate),
     /// History from Prometheus, with where it came from (`PromSource::describe`): an answer of a
@@ -89,6 +91,9 @@ pub enum TuneUpdate {
         requests: u64,
         bytes: u64,
         newest_upload: Option<SystemTime>,
+        /// The experiments found there and their folders, where the source names them (a
+        /// head pod's reader does).
+        found: Vec<(String, String)>,
         at: SystemTime,
     },
 }
@@ -187,6 +192,8 @@ pub struct Interest {
     pub jobs: bool,
     /// Actors: who holds GPUs, which process runs a trial.
     pub actors: bool,
+    /// Tune trials are on screen: a RayCluster's head pod is read for its experiments.
+    pub tune: bool,
     /// Kubernetes Events of Ray objects: watched only while a view shows them.
     pub kube_events: bool,
     /// The history from Prometheus the view shows, if any.
@@ -216,6 +223,7 @@ impl Interest {
         serve: false,
         jobs: false,
         actors: false,
+        tune: false,
         kube_events: false,
         history: None,
         history_window_s: 0,

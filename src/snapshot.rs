@@ -135,13 +135,23 @@ async fn proxied_dashboards(
     let mut states: Vec<Dashboard> = futures::stream::iter(todo)
         .map(|(name, route)| {
             let client = connected.client.clone();
+            let client_for_tune = connected.client.clone();
             let context = connected.context.clone();
+            let (route_ns, route_cluster) = (route.namespace.clone(), route.cluster.clone());
             async move {
                 let dash = crate::source::kube::proxied_client(client, &route, timeout).await;
                 let key = DashKey::Proxied { context, route };
                 let mut state = Dashboard::new(name, key, dash.describe(), ClusterConfig::default());
                 for u in poller::fetch_once(&dash).await {
                     state.apply(u);
+                }
+                // Its Tune experiments, from its head pod, when its dashboard answered.
+                if state.freshness.values().any(|f| f.fetched_at.is_some()) {
+                    let limit = timeout.max(Duration::from_secs(30));
+                    let (ns, cluster) = (&route_ns, &route_cluster);
+                    for u in crate::source::tune_head::read_once(client_for_tune, ns, cluster, limit).await {
+                        state.apply_tune(u);
+                    }
                 }
                 state
             }

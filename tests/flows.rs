@@ -40,6 +40,7 @@ const ACTIVE: Interest = Interest {
     serve: false,
     jobs: false,
     actors: false,
+    tune: false,
     kube_events: false,
     history: None,
     history_window_s: 0,
@@ -71,7 +72,7 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     assert_eq!(a.view, View::Kube);
     let fx = press(&mut a, KeyCode::Char('4'));
     assert_eq!(a.view, View::Tune);
-    let tune = Interest { nodes: true, actors: true, ..ACTIVE };
+    let tune = Interest { nodes: true, actors: true, tune: true, ..ACTIVE };
     assert_eq!(fx, vec![Effect::Poll { dashboard: lab, interest: tune }]);
 }
 
@@ -82,7 +83,7 @@ fn each_view_asks_for_exactly_the_data_it_shows() {
     let want = [
         ('2', View::Autoscaler, Interest { autoscaler: true, history: Some(HistoryTopic::Autoscaler), ..ACTIVE }),
         ('3', View::Serve, Interest { serve: true, history: Some(HistoryTopic::Serve), ..ACTIVE }),
-        ('4', View::Tune, Interest { nodes: true, actors: true, ..ACTIVE }),
+        ('4', View::Tune, Interest { nodes: true, actors: true, tune: true, ..ACTIVE }),
         (
             '5',
             View::Gpu,
@@ -92,6 +93,7 @@ fn each_view_asks_for_exactly_the_data_it_shows() {
                 autoscaler: true,
                 serve: true,
                 actors: true,
+                tune: true,
                 history: Some(HistoryTopic::Gpu),
                 ..ACTIVE
             },

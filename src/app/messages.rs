@@ -112,6 +112,16 @@ impl App {
                 }
                 pass_done
             }
+            Msg::HeadTune { dashboard, update } => {
+                let pass_done = matches!(update, crate::msg::TuneUpdate::Pass { .. });
+                if let Some(c) = self.dashboards.iter_mut().find(|d| d.key == dashboard) {
+                    c.apply_tune(update);
+                }
+                if pass_done {
+                    self.rebuild_rows();
+                }
+                pass_done
+            }
         }
     }
 

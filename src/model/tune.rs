@@ -427,6 +427,22 @@ pub struct StorageCopy {
     pub bytes_last_pass: u64,
     pub requests_total: u64,
     pub bytes_total: u64,
+    /// The experiments found there, where the source names them (a head pod's reader does).
+    pub found: Vec<FoundExperiment>,
+}
+
+/// An experiment a storage source found: its name and its folder there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FoundExperiment {
+    pub name: String,
+    pub dir: String,
+}
+
+impl StorageCopy {
+    /// Read from a RayCluster's head pod (through exec), not from cloud storage.
+    pub fn is_head(&self) -> bool {
+        !self.url.contains("://")
+    }
 }
 
 impl Tune {
@@ -565,7 +581,7 @@ impl Tune {
                 let excess = self.problems.len().saturating_sub(20);
                 self.problems.drain(..excess);
             }
-            TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at } => {
+            TuneUpdate::Storage { url, local, requests, bytes, newest_upload, found, at } => {
                 let unix = |t: std::time::SystemTime| crate::model::unix_secs(t);
                 let i = match self.storage.iter().position(|s| s.url == url) {
                     Some(i) => i,
@@ -582,6 +598,7 @@ impl Tune {
                 s.bytes_total += bytes;
                 s.newest_upload = newest_upload.map(unix).or(s.newest_upload);
                 s.synced_at = Some(unix(at));
+                s.found = found.into_iter().map(|(name, dir)| FoundExperiment { name, dir }).collect();
             }
             TuneUpdate::Pass { bytes, .. } => {
                 self.bytes_last_pass = bytes;

@@ -39,6 +39,8 @@ pub struct Runtime {
     history: Option<(u64, crate::msg::HistoryTopic)>,
     /// The dashboard the Dashboard source polls, and how to tell it what the screen needs.
     dashboard: Option<(DashKey, watch::Sender<Interest>)>,
+    /// The RayCluster whose head pod the HeadTune source reads (while a view shows trials).
+    head_tune: Option<DashKey>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
     /// Runs actions; `None` with --readonly, so nothing can be sent.
@@ -59,6 +61,7 @@ impl Runtime {
             prom_source: None,
             history: None,
             dashboard: None,
+            head_tune: None,
             refresh_seq: 0,
             executor: None,
         }
@@ -112,7 +115,8 @@ impl Runtime {
     }
 
     pub fn start_tune(&mut self, dirs: Vec<std::path::PathBuf>) {
-        self.tasks.start(SourceId::Tune, crate::source::tune::run(dirs, self.refresh, self.tx.clone()));
+        let task = crate::source::tune::run(dirs, None, self.refresh, Msg::Tune, self.tx.clone());
+        self.tasks.start(SourceId::Tune, task);
     }
 
     /// Watches a context and namespace, replacing what was watched before.
@@ -266,6 +270,7 @@ impl Runtime {
         self.events_wanted = interest.kube_events;
         self.watch_events();
         self.query_history(interest.history, interest.history_window_s);
+        self.read_head_tune(dashboard.as_ref().filter(|_| interest.tune));
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         let polling = self.tasks.is_running(SourceId::Dashboard);
         match (&self.dashboard, dashboard) {
@@ -285,6 +290,44 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    /// Reads the Tune experiments on the head pod of the RayCluster on screen (a dashboard
+    /// reached through the API server), while a view shows trials; one given by address has its
+    /// `--tune-dir` instead.
+    fn read_head_tune(&mut self, dashboard: Option<&DashKey>) {
+        let want = dashboard.filter(|k| matches!(k, DashKey::Proxied { .. })).cloned();
+        if want == self.head_tune {
+            return;
+        }
+        self.tasks.stop(SourceId::HeadTune);
+        self.head_tune = want.clone();
+        let Some(key) = want else { return };
+        let DashKey::Proxied { context, route } = key.clone() else { return };
+        let (clients, tx, refresh) = (self.clients.clone(), self.tx.clone(), self.refresh);
+        let task = async move {
+            let wrap = move |update| Msg::HeadTune { dashboard: key.clone(), update };
+            let label = crate::source::tune_head::label(&route.namespace, &route.cluster);
+            let problem = |error| crate::msg::TuneUpdate::Problem { path: label.clone().into(), error };
+            let client = match clients.get(context.as_deref()).await {
+                Ok(c) => c.client,
+                Err(e) => {
+                    let _ = tx.send(wrap(problem(e))).await;
+                    return;
+                }
+            };
+            let connect =
+                crate::source::tune_head::exec_connector(client, route.namespace.clone(), route.cluster.clone());
+            let parts = [route.namespace.as_str(), route.cluster.as_str()];
+            match crate::source::tune_head::HeadMirror::new(label.clone(), &crate::config::state_dir(), &parts, connect)
+            {
+                Ok(head) => crate::source::tune::run(Vec::new(), Some(head), refresh, wrap, tx).await,
+                Err(e) => {
+                    let _ = tx.send(wrap(problem(e))).await;
+                }
+            }
+        };
+        self.tasks.start(SourceId::HeadTune, task);
     }
 
     fn start_poller(&mut self, key: DashKey, interest: Interest) {

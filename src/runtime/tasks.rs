@@ -15,6 +15,8 @@ pub enum SourceId {
     Events,
     /// Tune experiment folders.
     Tune,
+    /// The Tune experiments on the head pod of the RayCluster on screen.
+    HeadTune,
     /// Prometheus history for one topic and window.
     History,
     /// The one dashboard the screen needs.
@@ -30,6 +32,7 @@ impl SourceId {
             SourceId::Kube => "kube watcher",
             SourceId::Events => "events watcher",
             SourceId::Tune => "tune reader",
+            SourceId::HeadTune => "head tune reader",
             SourceId::History => "history querier",
             SourceId::Dashboard => "dashboard poller",
             SourceId::Log => "log reader",

@@ -35,6 +35,8 @@ pub const SLICE: Slice = Slice {
         usage: true,
         actors: true,
         serve: true,
+        // A GPU held by a trial is named by it.
+        tune: true,
         autoscaler: true,
         history: Some(crate::msg::HistoryTopic::Gpu),
         ..Interest::ACTIVE

@@ -48,7 +48,7 @@ pub fn rows(c: Option<&Dashboard>, o: &Options) -> Vec<Row> {
 pub const SLICE: Slice = Slice {
     view: View::Tune,
     // Trials are read from disk; the dashboard adds the actor behind each trial.
-    interest: Interest { nodes: true, actors: true, ..Interest::ACTIVE },
+    interest: Interest { nodes: true, actors: true, tune: true, ..Interest::ACTIVE },
     hints: &[
         (C::TrialDetail, "detail"),
         (C::SortNext, "sort"),

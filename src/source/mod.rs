@@ -3,9 +3,11 @@
 pub mod dashboard;
 pub mod kube;
 pub mod logs;
+pub mod mirror_dir;
 pub mod prometheus;
 pub mod token;
 pub mod tune;
+pub mod tune_head;
 pub mod tune_limits;
 pub mod tune_s3;
 

@@ -323,16 +323,55 @@ pub fn newest_state_file(dir: &Path) -> Option<PathBuf> {
 /// How often an `s3://` storage path is listed: Tune uploads every 10 s at the soonest.
 pub const STORAGE_PERIOD: Duration = Duration::from_secs(5);
 
+/// A storage path whose files are copied here for the scanner: an `s3://` prefix, or the
+/// experiments on a RayCluster's head pod.
+pub enum StorageMirror {
+    S3(crate::source::tune_s3::Mirror),
+    Head(crate::source::tune_head::HeadMirror),
+}
+
+impl StorageMirror {
+    /// How the screen names where its experiments come from.
+    pub fn url(&self) -> &str {
+        match self {
+            StorageMirror::S3(m) => &m.url,
+            StorageMirror::Head(m) => &m.label,
+        }
+    }
+
+    pub fn local(&self) -> &Path {
+        match self {
+            StorageMirror::S3(m) => &m.local,
+            StorageMirror::Head(m) => &m.local,
+        }
+    }
+
+    async fn sync(&mut self) -> Result<crate::source::tune_s3::SyncPass, String> {
+        match self {
+            StorageMirror::S3(m) => m.sync().await,
+            StorageMirror::Head(m) => m.sync().await,
+        }
+    }
+
+    /// The experiments found and where, when the source says (the head's reader does).
+    fn found(&self) -> Vec<(String, String)> {
+        match self {
+            StorageMirror::S3(_) => Vec::new(),
+            StorageMirror::Head(m) => m.found.clone(),
+        }
+    }
+}
+
 /// The `--tune-dir` roots split into local folders and `s3://` paths, each of the latter with a
 /// mirror under `cache`; a path that cannot be mirrored is a problem to show, not a stop.
-pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<crate::source::tune_s3::Mirror>, Vec<TuneUpdate>) {
+pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<StorageMirror>, Vec<TuneUpdate>) {
     let (mut local, mut mirrors, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for d in dirs {
         match d.to_str().filter(|s| s.contains("://")) {
             Some(url) => match crate::source::tune_s3::Mirror::new(url, cache) {
                 Ok(m) => {
                     local.push(m.local.clone());
-                    mirrors.push(m);
+                    mirrors.push(StorageMirror::S3(m));
                 }
                 Err(error) => problems.push(TuneUpdate::Problem { path: d.clone(), error }),
             },
@@ -344,7 +383,7 @@ pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<crate::source
 
 /// Brings each mirror up to date, as updates to send (what it cost, or why it failed); with
 /// `to_end`, pass after pass until nothing is left unread (one pass reads a bounded amount).
-pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror], to_end: bool) -> Vec<TuneUpdate> {
+pub async fn sync_mirrors(mirrors: &mut [StorageMirror], to_end: bool) -> Vec<TuneUpdate> {
     let mut updates = Vec::new();
     for m in mirrors {
         let (mut requests, mut bytes) = (0, 0);
@@ -356,11 +395,21 @@ pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror], to_end
                     if to_end && p.behind {
                         continue;
                     }
-                    let (url, local, at) = (m.url.clone(), m.local.clone(), SystemTime::now());
+                    let (url, local, at) = (m.url().to_string(), m.local().to_path_buf(), SystemTime::now());
                     let newest_upload = p.newest_upload;
-                    updates.push(TuneUpdate::Storage { url, local, requests, bytes, newest_upload, at });
+                    let found = m.found();
+                    updates.push(TuneUpdate::Storage { url, local, requests, bytes, newest_upload, found, at });
+                    if let StorageMirror::Head(h) = m {
+                        for (key, size) in std::mem::take(&mut h.refused) {
+                            let error = format!("{size} bytes: over raytop's limit of {MAX_STATE_FILE}, not read");
+                            updates.push(TuneUpdate::Problem {
+                                path: PathBuf::from(format!("{}: {key}", h.label)),
+                                error,
+                            });
+                        }
+                    }
                 }
-                Err(error) => updates.push(TuneUpdate::Problem { path: PathBuf::from(&m.url), error }),
+                Err(error) => updates.push(TuneUpdate::Problem { path: PathBuf::from(m.url()), error }),
             }
             break;
         }
@@ -371,7 +420,17 @@ pub async fn sync_mirrors(mirrors: &mut [crate::source::tune_s3::Mirror], to_end
 /// Everything under the `--tune-dir` roots, read once to the end (the mirrors synced first):
 /// for the subcommands and `snapshot`.
 pub async fn read_once(dirs: &[PathBuf]) -> Vec<TuneUpdate> {
-    let (roots, mut mirrors, mut updates) = self::roots(dirs, &crate::config::state_dir());
+    let (roots, mirrors, updates) = self::roots(dirs, &crate::config::state_dir());
+    read_mirrored(roots, mirrors, updates).await
+}
+
+/// The local `roots` and the `mirrors`, read once to the end, after the updates given.
+pub async fn read_mirrored(
+    mut roots: Vec<PathBuf>,
+    mut mirrors: Vec<StorageMirror>,
+    mut updates: Vec<TuneUpdate>,
+) -> Vec<TuneUpdate> {
+    roots.extend(mirrors.iter().filter(|m| matches!(m, StorageMirror::Head(_))).map(|m| m.local().to_path_buf()));
     updates.extend(sync_mirrors(&mut mirrors, true).await);
     let mut scanner = Scanner::new(roots);
     // Pass after pass until every file is read: one pass reads a bounded amount.
@@ -383,12 +442,23 @@ pub async fn read_once(dirs: &[PathBuf]) -> Vec<TuneUpdate> {
     }
 }
 
-/// Runs passes every `interval`, in a blocking thread (file I/O), sending each update; the
-/// `s3://` roots are mirrored first, every `STORAGE_PERIOD` at most.
-pub async fn run(dirs: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) {
-    let (roots, mut mirrors, problems) = self::roots(&dirs, &crate::config::state_dir());
+/// Runs passes every `interval`, in a blocking thread (file I/O), sending each update wrapped
+/// by `wrap` (which dashboard it belongs to); the `s3://` roots and the `head` mirror, if any,
+/// are synced first, every `STORAGE_PERIOD` at most.
+pub async fn run(
+    dirs: Vec<PathBuf>,
+    head: Option<crate::source::tune_head::HeadMirror>,
+    interval: Duration,
+    wrap: impl Fn(TuneUpdate) -> Msg + Send,
+    tx: mpsc::Sender<Msg>,
+) {
+    let (mut roots, mut mirrors, problems) = self::roots(&dirs, &crate::config::state_dir());
+    if let Some(h) = head {
+        roots.push(h.local.clone());
+        mirrors.push(StorageMirror::Head(h));
+    }
     for u in problems {
-        if tx.send(Msg::Tune(u)).await.is_err() {
+        if tx.send(wrap(u)).await.is_err() {
             return;
         }
     }
@@ -398,7 +468,7 @@ pub async fn run(dirs: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) 
         if !mirrors.is_empty() && synced.is_none_or(|t| t.elapsed() >= STORAGE_PERIOD) {
             synced = Some(tokio::time::Instant::now());
             for u in sync_mirrors(&mut mirrors, false).await {
-                if tx.send(Msg::Tune(u)).await.is_err() {
+                if tx.send(wrap(u)).await.is_err() {
                     return;
                 }
             }
@@ -415,7 +485,7 @@ pub async fn run(dirs: Vec<PathBuf>, interval: Duration, tx: mpsc::Sender<Msg>) 
         let behind = s.behind;
         scanner = Some(s);
         for u in updates {
-            if tx.send(Msg::Tune(u)).await.is_err() {
+            if tx.send(wrap(u)).await.is_err() {
                 return;
             }
         }

@@ -63,23 +63,6 @@ pub fn parse_url(url: &str) -> Option<(String, String)> {
     (!bucket.is_empty()).then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
-/// Whether an object (its key relative to the storage path) is one the scanner reads, and safe
-/// to write under the mirror: an experiment state file at depth 1 or 2, a trial's result or
-/// error file at depth 2 or 3; no `.`/`..` parts.
-fn wanted(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\')) {
-        return false;
-    }
-    let name = parts[parts.len() - 1];
-    let state = name.starts_with("experiment_state-") && name.ends_with(".json");
-    match parts.len() {
-        1 | 2 => state || (parts.len() == 2 && (name == "result.json" || name == "error.txt")),
-        3 => name == "result.json" || name == "error.txt",
-        _ => false,
-    }
-}
-
 impl Mirror {
     /// A mirror of `url` under `cache` (raytop's state folder), with credentials from the
     /// environment.
@@ -106,29 +89,12 @@ impl Mirror {
             builder = builder.with_allow_http(true);
         }
         let store = builder.build().map_err(|e| e.to_string())?;
-        // Each process its own mirror, begun empty (what a listing no longer has must not
-        // linger); those of processes that are gone are removed.
-        let base = cache.join("tune-s3");
-        if let Ok(entries) = std::fs::read_dir(&base) {
-            for e in entries.flatten() {
-                let pid = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok());
-                if pid.is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()) {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        let mut local = base.join(std::process::id().to_string()).join(&bucket);
-        for part in prefix.split('/').filter(|p| !p.is_empty()) {
-            if part == "." || part == ".." {
-                return Err(format!("a prefix with {part:?} in it is not mirrored"));
-            }
-            local.push(part);
-        }
+        let mut parts: Vec<&str> = vec![&bucket];
+        parts.extend(prefix.split('/').filter(|p| !p.is_empty()));
         if prefix.is_empty() {
-            local.push("_");
+            parts.push("_");
         }
-        let _ = std::fs::remove_dir_all(&local);
-        std::fs::create_dir_all(&local).map_err(|e| format!("{}: {e}", local.display()))?;
+        let local = crate::source::mirror_dir::private_dir(cache, "tune-s3", &parts)?;
         Ok(Mirror {
             url: url.to_string(),
             store: Arc::new(store),
@@ -150,7 +116,7 @@ impl Mirror {
             keys += 1;
             let key = meta.location.as_ref();
             let rel = key.strip_prefix(self.prefix.as_ref()).unwrap_or(key).trim_start_matches('/').to_string();
-            if wanted(&rel) {
+            if crate::source::mirror_dir::wanted(&rel) {
                 listed.insert(rel, meta);
             }
         }
@@ -206,7 +172,7 @@ impl Mirror {
                 }
                 None => {
                     pass.whole += 1;
-                    replace(&path, &body)
+                    crate::source::mirror_dir::replace(&path, &body)
                 }
             };
             written.map_err(|e| format!("{}: {e}", path.display()))?;
@@ -231,19 +197,10 @@ impl Drop for Mirror {
     }
 }
 
-/// Writes a file whole through a temporary one, so the scanner never reads half of it.
-fn replace(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("raytop-part");
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::mirror_dir::wanted;
 
     #[test]
     fn urls_and_the_objects_worth_mirroring() {
