@@ -17,6 +17,8 @@ pub enum Verb {
     Use,
     /// `prom`, `prom NS/NAME[:PORT]`, `prom URL`: find or choose where history comes from.
     Prometheus,
+    /// `tune`: the Tune view and the experiments found; `tune NAME`: that experiment's board.
+    Tune,
 }
 
 /// One command of the palette.
@@ -34,7 +36,7 @@ pub const COMMANDS: &[Entry] = &[
     entry("cluster", &["nodes"], "Cluster view: groups and nodes", Verb::Run(Command::ViewCluster)),
     entry("autoscaler", &["as"], "Autoscaler view: decisions, demands, verdicts", Verb::Run(Command::ViewAutoscaler)),
     entry("serve", &[], "Serve view: applications, deployments, replicas", Verb::Run(Command::ViewServe)),
-    entry("tune", &["trials"], "Tune leaderboard: trials of each experiment", Verb::Run(Command::ViewTune)),
+    entry("tune", &["trials"], "tune: Tune leaderboard and the experiments found | tune NAME: that one", Verb::Tune),
     entry("gpu", &["gpus"], "GPU allocation: who holds each GPU, how busy", Verb::Run(Command::ViewGpu)),
     entry("jobs", &["job"], "Jobs: Ray jobs of the dashboard, RayJobs of Kubernetes", Verb::Run(Command::ViewJobs)),
     entry("kube", &["k8s", "clusters"], "Kubernetes: RayClusters, RayJobs, RayServices", Verb::Run(Command::ViewKube)),

@@ -842,3 +842,71 @@ fn gpu_view_names_a_train_worker_by_run_and_rank() {
     let h = held.iter().find(|h| h.actor_id == actor).unwrap();
     assert_eq!((h.kind, h.name.as_str()), ("train_worker", "fixture-run rank 0"));
 }
+
+/// The grid fixture as a head pod holds it (`~/ray_results/grid`), read by the real reader
+/// (run here as a local process, the same protocol as through `pods/exec`) into the head's copy.
+async fn with_tune_from_a_head(home: &std::path::Path, cache: &std::path::Path) -> (App, SystemTime) {
+    use raytop::source::tune::{StorageMirror, read_mirrored};
+    use raytop::source::tune_head::{HeadMirror, label, process_connector};
+    let mut c = common::load_cluster("v1-busy", common::lab_config());
+    let home_dir = home.to_path_buf();
+    let connect = process_connector(move || {
+        let mut cmd = tokio::process::Command::new("python3");
+        cmd.env("HOME", &home_dir).env("RAY_TMPDIR", &home_dir).env("TMPDIR", &home_dir);
+        cmd
+    });
+    let head =
+        HeadMirror::new(label("ray-lab", "raycluster-lab"), cache, &["ray-lab", "raycluster-lab"], connect).unwrap();
+    let updates = read_mirrored(Vec::new(), vec![StorageMirror::Head(head)], Vec::new()).await;
+    for u in updates {
+        c.apply_tune(u);
+    }
+    (app_for(c), common::capture_clock("v1-busy"))
+}
+
+fn palette(app: &mut App, line: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    app.on_key(&KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE));
+    for ch in line.chars() {
+        app.on_key(&KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE));
+    }
+    app.on_key(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+/// Tune from a RayCluster's head: the same leaderboard as the folder read on disk, where it
+/// lies on the head and what the last read moved on the info line, `:tune` naming it; a head
+/// with no experiment says where it looked.
+#[tokio::test]
+async fn tune_view_from_a_head_pod_shows_the_same_board_and_where_it_lies() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("ray_results")).unwrap();
+    let grid = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune/grid");
+    std::os::unix::fs::symlink(&grid, home.path().join("ray_results/grid")).unwrap();
+    let (mut app, now) = with_tune_from_a_head(home.path(), cache.path()).await;
+    let (local, _) = with_tune("v1-busy", &["grid"]);
+    let board = |a: &App| {
+        let e = a.dashboards[0].tune.experiments.iter().find(|e| e.name == "grid").expect("grid read");
+        e.trials.iter().map(|t| (t.trial_id.clone(), t.status.clone(), t.iterations, t.best)).collect::<Vec<_>>()
+    };
+    assert_eq!(board(&app).len(), 6);
+    assert_eq!(board(&app), board(&local), "the same trials, statuses, iterations and best values");
+    palette(&mut app, "tune");
+    assert_eq!(app.view, View::Tune);
+    let where_ = format!("grid (head of ray-lab/raycluster-lab: {}/ray_results/grid)", home.path().display());
+    assert!(app.toast.as_deref().unwrap_or_default().contains(&where_), "{:?}", app.toast);
+    let screen = render_at(&app, now, 240, 40);
+    assert!(screen.contains("★1"), "{screen}");
+    assert!(screen.contains("head of ray-lab/raycluster-lab: ") && screen.contains("(read through exec, "), "{screen}");
+    palette(&mut app, "tune nosuch");
+    assert_eq!(app.toast.as_deref(), Some("no experiment \"nosuch\": there are grid"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let (mut app, now) = with_tune_from_a_head(empty.path(), cache.path()).await;
+    app.run(Command::ViewTune);
+    let screen = render_at(&app, now, 240, 40);
+    assert!(
+        screen.contains("No Tune experiments on the head of ray-lab/raycluster-lab (looked in the drivers'"),
+        "{screen}"
+    );
+}

@@ -28,7 +28,44 @@ impl App {
             Parsed::Known { verb: Verb::Namespace, arg } => self.switch_kube(KubeSwitch::Namespace, arg, line),
             Parsed::Known { verb: Verb::Use, arg } => self.use_cluster(arg.unwrap_or_default()),
             Parsed::Known { verb: Verb::Prometheus, arg } => self.use_prometheus(arg),
+            Parsed::Known { verb: Verb::Tune, arg } => self.choose_experiment(arg),
         }
+    }
+
+    /// `tune`: the Tune view, and which experiments there are and where they were found;
+    /// `tune NAME`: the view on that experiment.
+    fn choose_experiment(&mut self, name: Option<&str>) -> Vec<Effect> {
+        let mut effects = self.run(crate::config::Command::ViewTune);
+        let Some(c) = self.cluster() else { return effects };
+        let names: Vec<String> = c.tune.experiments.iter().map(|e| e.name.clone()).collect();
+        match name {
+            Some(n) if names.iter().any(|e| e == n) => {
+                self.tune.experiment = Some(n.to_string());
+                self.rebuild_rows();
+                effects.push(self.poll_effect());
+            }
+            Some(n) => self.toast = Some(format!("no experiment {n:?}: there are {}", list_or_none(&names))),
+            None => {
+                // Where each came from: a head pod's folder, a storage path, a local folder.
+                let said: Vec<String> = c
+                    .tune
+                    .experiments
+                    .iter()
+                    .map(|e| {
+                        let found = c.tune.storage_of(e).map(|s| {
+                            let dir = s.found.iter().find(|f| f.name == e.name).map(|f| f.dir.clone());
+                            format!("{}: {}", s.url, dir.unwrap_or_else(|| s.url.clone()))
+                        });
+                        format!("{} ({})", e.name, found.unwrap_or_else(|| e.dir.clone()))
+                    })
+                    .collect();
+                self.toast = Some(match said.is_empty() {
+                    true => "no Tune experiments found".to_string(),
+                    false => format!("experiments: {} — :tune NAME shows one", said.join(", ")),
+                });
+            }
+        }
+        effects
     }
 
     /// `ctx NAME`, `ns NAME`, `ns all`: a new target for the Kubernetes source.
@@ -120,4 +157,8 @@ impl App {
         self.toast = Some(format!("showing {name}"));
         fx
     }
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "none".to_string() } else { names.join(", ") }
 }

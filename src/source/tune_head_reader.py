@@ -2,7 +2,9 @@
 # `python3 -c <this text>`, with nothing interpolated into it: names travel only as data.
 #
 # It stays running and answers one request per line on stdin (JSON):
-#   {"held": {KEY: [inode, size, mtime_ns]}, "budget": N, "chunk": N, "max_state": N}
+#   {"roots": [DIR, ...], "held": {KEY: [inode, size, mtime_ns]}, "budget": N, "chunk": N,
+#    "max_state": N}
+# "roots" are storage paths to look in besides the drivers' staging folders ("~" expanded).
 # "held" (on a new session only) is what raytop's copy already holds, so a reconnect resends
 # nothing; the reader then keeps it up to date itself. Each answer is a run of records, each a
 # JSON header line, some followed by exactly "n" bytes of a file:
@@ -32,7 +34,7 @@ def state_file(d):
     return max(names) if names else None
 
 
-def experiments():
+def experiments(roots):
     """Experiment folders, by name: a driver's staging folder (written first, per result) wins
     over a storage path's copy of the same experiment."""
     found = {}
@@ -42,7 +44,7 @@ def experiments():
     for d in staging:
         if state_file(d):
             found[os.path.basename(os.path.dirname(d))] = d
-    for base in (os.path.expanduser("~/ray_results"), "/tmp/ray_results"):
+    for base in (os.path.expanduser(r) for r in roots):
         if state_file(base):
             found.setdefault(os.path.basename(base), base)
             continue
@@ -81,7 +83,7 @@ def answer(req):
         held = {k: list(v) for k, v in req["held"].items()}
     budget, chunk, max_state = req["budget"], req["chunk"], req["max_state"]
     behind = False
-    exps = experiments()
+    exps = experiments(req["roots"])
     seen = set()
     for name, d in exps:
         for key, path, appended in files(name, d):

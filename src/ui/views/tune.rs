@@ -54,7 +54,13 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
     let t = &app.theme;
     let ei = app.tune_experiment_index();
     let Some(e) = c.tune.experiments.get(ei) else {
-        let msg = if c.tune.problems.is_empty() {
+        let head = c.tune.storage.iter().find(|s| s.is_head());
+        let msg = if let Some(h) = head.filter(|_| c.tune.problems.is_empty()) {
+            format!(
+                "No Tune experiments on the {} (looked in the drivers' staging folders under the Ray session, ~/ray_results and /tmp/ray_results). Elsewhere, point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX or DIR.",
+                h.url
+            )
+        } else if c.tune.problems.is_empty() {
             "No Tune experiments found. Point raytop at a storage path with --tune-dir DIR (the folder holding experiment folders, e.g. ~/ray_results).".to_string()
         } else {
             format!("No readable Tune experiment. Problems:\n{}", c.tune.problems.join("\n"))
@@ -193,7 +199,18 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
         Span::styled(format!(" — {}", e.mode_source), mode_style),
     ]);
     // From cloud storage: how old its copy is (Tune uploads every 10-20 s, not per result).
-    if let Some(s) = c.tune.storage_of(e) {
+    if let Some(s) = c.tune.storage_of(e).filter(|s| s.is_head()) {
+        // From a head pod, through exec: where it lies there, and what the last read moved.
+        let dir = s.found.iter().find(|f| f.name == e.name).map(|f| f.dir.as_str()).unwrap_or("?");
+        line2.spans.push(Span::styled(
+            format!(
+                " · {}: {dir} (read through exec, {} last pass)",
+                s.url,
+                crate::units::fmt_bytes(s.bytes_last_pass as f64)
+            ),
+            t.muted(),
+        ));
+    } else if let Some(s) = c.tune.storage_of(e) {
         let age = s.newest_upload.map(|u| fmt_age((crate::model::unix_secs(now) - u).max(0.0)));
         line2.spans.push(Span::styled(
             format!(" · {}: copy {} old (Tune uploads every 10-20 s)", s.url, age.unwrap_or_else(|| "?".into())),
