@@ -637,3 +637,167 @@ fn a_ray_nodes_log_through_the_service_proxy_in_the_pane() {
     p.wait("the Cluster view back", Duration::from_secs(10), |s| !s.contains("raylet.out on node"));
     p.close_and_quit();
 }
+
+/// A Tune driver on a RayCluster's head (lab/kuberay/tune_head.py, storage on the head), run
+/// through `kubectl exec` as a user's script would be; stopped when dropped.
+struct HeadSweep {
+    driver: Option<std::process::Child>,
+}
+
+const TUNE_HEAD: &str = include_str!("../lab/kuberay/tune_head.py");
+
+impl HeadSweep {
+    fn start(head: &str, name: &str) -> HeadSweep {
+        let driver = kubectl()
+            .args(["exec", head, "-c", "ray-head", "--", "python", "-c", TUNE_HEAD, name])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        HeadSweep { driver: Some(driver) }
+    }
+
+    /// Waits for the driver's end: its output.
+    fn wait(&mut self) -> String {
+        let out = self.driver.take().unwrap().wait_with_output().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+}
+
+impl Drop for HeadSweep {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.driver.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+/// A trial as the leaderboard has it: id, status, iterations, best value.
+type BoardRow = (String, String, u64, Option<f64>);
+
+/// The trials of EXPERIMENT in a snapshot's cluster, sorted by id.
+fn board(cluster: &Value, experiment: &str) -> Result<Vec<BoardRow>, String> {
+    let exps = cluster["tune"]["experiments"].as_array().ok_or("no tune")?;
+    let e = exps
+        .iter()
+        .find(|e| e["name"] == experiment)
+        .ok_or_else(|| format!("{experiment} not read: {}", cluster["tune"]))?;
+    let mut rows: Vec<_> = e["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let id = t["trial_id"].as_str().unwrap_or_default().to_string();
+            (
+                id,
+                t["status"].as_str().unwrap_or_default().to_string(),
+                t["iterations"].as_u64().unwrap_or(0),
+                t["best"].as_f64(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// Tune from the head pod with no `--tune-dir`: opening raycluster-lab finds the sweep its head
+/// runs (through `pods/exec`, the reader raytop sends), its leaderboard grows live in the Tune
+/// view, and once it ends `snapshot` gives the same trials, statuses, iterations and best values
+/// as the experiment's files copied off the head and read from disk. The viewer, who may not
+/// exec (nor list pods), is told so.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
+    let head =
+        kubectl_ok_ns(&["get", "pod", "-l", "ray.io/cluster=raycluster-lab,ray.io/node-type=head", "-o", "name"]);
+    let head = head.trim().trim_start_matches("pod/").to_string();
+    let name = format!("lab-tune-{}", std::process::id());
+    let t0 = Instant::now();
+    let mut sweep = HeadSweep::start(&head, &name);
+
+    let p = open_cluster(200, 50, "raycluster-lab");
+    p.wait_for("headgroup", Duration::from_secs(30));
+    p.keys(&["4"]);
+    let running = |s: &str| s.lines().filter(|l| l.contains("RUNNING")).count();
+    let s = p.wait("the sweep's leaderboard from the head", Duration::from_secs(150), |s| {
+        s.contains(&name) && running(s) > 0
+    });
+    eprintln!(
+        "figure: first RUNNING leaderboard from the head {} ms after the driver started",
+        t0.elapsed().as_millis()
+    );
+    assert!(s.contains("head of ray-lab/raycluster-lab: ") && s.contains("(read through exec, "), "{s}");
+    assert!(s.contains("driver_artifacts"), "read from the driver's staging folder, the freshest: {s}");
+    // Live: a trial's iterations go up while it runs.
+    let iterations = |s: &str| -> u64 {
+        s.lines()
+            .filter(|l| l.contains("RUNNING"))
+            .filter_map(|l| l.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
+            .sum()
+    };
+    let before = iterations(&s);
+    p.wait("more iterations on screen", Duration::from_secs(60), |s| {
+        iterations(s) > before || s.contains("TERMINATED")
+    });
+    p.keys(&[":"]);
+    p.type_text("tune");
+    p.keys(&["Enter"]);
+    p.wait(":tune names the experiment and where it lies", Duration::from_secs(10), |s| {
+        s.contains(&format!("experiments: {name} (head of ray-lab/raycluster-lab: /tmp/ray/session_latest/artifacts/"))
+            || s.contains(&format!("{name} (head of ray-lab/raycluster-lab: /tmp/ray_results/{name})"))
+    });
+    p.close_and_quit();
+
+    let out = sweep.wait();
+    assert!(out.contains(&format!("tune_head {name} finished")), "{out}");
+    eprintln!("figure: the sweep ran {} ms in all", t0.elapsed().as_millis());
+
+    // The files on the head, copied off it, read from disk: the same board.
+    let copy = tempfile::tempdir().unwrap();
+    let tar = kubectl()
+        .args(["exec", &head, "-c", "ray-head", "--", "tar", "-C", "/tmp/ray_results", "-cf", "-", &name])
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", String::from_utf8_lossy(&tar.stderr));
+    let mut untar = std::process::Command::new("tar")
+        .args(["-C", copy.path().to_str().unwrap(), "-xf", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(untar.stdin.as_mut().unwrap(), &tar.stdout).unwrap();
+    drop(untar.stdin.take());
+    assert!(untar.wait().unwrap().success());
+    let on_disk = common::raytop()
+        .args(["snapshot", "--json", "--dashboard", "http://127.0.0.1:9", "--timeout", "2", "--tune-dir"])
+        .arg(copy.path())
+        .output()
+        .unwrap();
+    let on_disk: Value = serde_json::from_slice(&on_disk.stdout).unwrap();
+    let expected = board(&on_disk["clusters"][0], &name).unwrap();
+    assert_eq!(expected.len(), 4, "{expected:?}");
+    assert!(expected.iter().all(|t| t.1 == "TERMINATED"), "{expected:?}");
+    let t1 = Instant::now();
+    let json = snapshot();
+    eprintln!("figure: snapshot with the head's Tune read {} ms", t1.elapsed().as_millis());
+    let dash = find(&json, "raycluster-lab", "dashboard").expect("its dashboard");
+    assert_eq!(board(dash, &name).unwrap(), expected, "the head's board through exec equals the files' on disk");
+    let storage = dash["tune"]["storage"].as_array().unwrap();
+    assert_eq!(storage[0]["url"], "head of ray-lab/raycluster-lab", "{storage:?}");
+
+    // The viewer may not list pods, so cannot find the head to exec into: said, with the way out.
+    let (code, json) = common::kuberay::snapshot(&["--context", "lab-viewer"]);
+    assert_eq!(code, 0, "{json}");
+    let dash = find(&json, "raycluster-lab", "dashboard").expect("its dashboard, through the proxy the viewer may use");
+    let problems = dash["tune"]["problems"].to_string();
+    assert!(problems.contains("head of ray-lab/raycluster-lab: forbidden: may not list the pods"), "{problems}");
+    assert!(problems.contains("--tune-dir s3://"), "{problems}");
+    // Positive control: the admin's snapshot above read the head with no problem.
+    assert!(json != Value::Null);
+}
+
+fn kubectl_ok_ns(args: &[&str]) -> String {
+    let out = kubectl().args(args).output().unwrap();
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

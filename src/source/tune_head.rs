@@ -334,7 +334,10 @@ async fn exec_session(client: kube::Client, ns: &str, cluster: &str) -> Result<S
     let select = ListParams::default().labels(&format!("ray.io/cluster={cluster},ray.io/node-type=head"));
     let pods = api.list(&select).await.map_err(|e| match e {
         kube::Error::Api(r) if r.code == 403 => {
-            format!("forbidden: may not list the pods of RayCluster {ns}/{cluster}: {}", r.message)
+            format!(
+                "forbidden: may not list the pods of RayCluster {ns}/{cluster}, to find its head and read its Tune files through pods/exec ({}); ask for list on pods and create on pods/exec, or point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX",
+                r.message
+            )
         }
         other => format!("the head pod of {ns}/{cluster}: {}", crate::source::kube::reason(other)),
     })?;
