@@ -801,3 +801,108 @@ fn kubectl_ok_ns(args: &[&str]) -> String {
     assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// Figures of reading Tune through exec, on the real head: a 1,000-trial experiment (the rig's,
+/// built from the grid capture) put on raycluster-lab's head; the first pass (connect, copy,
+/// scan: the first leaderboard), an idle pass, and a pass after 10 trials reported, with the
+/// bytes each moved. Asserts what was read, prints how long and how much.
+#[test]
+#[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
+fn figures_a_thousand_trial_experiment_on_the_head_read_through_exec() {
+    use raytop::source::tune::Scanner;
+    use raytop::source::tune_head::{HeadMirror, exec_connector, label};
+    let head =
+        kubectl_ok_ns(&["get", "pod", "-l", "ray.io/cluster=raycluster-lab,ray.io/node-type=head", "-o", "name"]);
+    let head = head.trim().trim_start_matches("pod/").to_string();
+    let built = tempfile::tempdir().unwrap();
+    let rig = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/rig");
+    let make = format!(
+        "import sys; sys.path.insert(0, {rig:?}); from ray_rig import Experiment; Experiment(sys.argv[1], 1000)"
+    );
+    let out = std::process::Command::new("python3").args(["-c", &make]).arg(built.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tar = std::process::Command::new("tar")
+        .args(["-C"])
+        .arg(built.path())
+        .args(["-cf", "-", "rig_experiment"])
+        .output()
+        .unwrap();
+    let _ = kubectl()
+        .args(["exec", &head, "-c", "ray-head", "--", "rm", "-rf", "/tmp/ray_results/rig_experiment"])
+        .output();
+    let mut put = kubectl()
+        .args([
+            "exec",
+            "-i",
+            &head,
+            "-c",
+            "ray-head",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p /tmp/ray_results && tar -C /tmp/ray_results -xf -",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(put.stdin.as_mut().unwrap(), &tar.stdout).unwrap();
+    drop(put.stdin.take());
+    assert!(put.wait().unwrap().success(), "the experiment put on the head");
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = kubectl()
+                .args(["exec", &self.0, "-c", "ray-head", "--", "rm", "-rf", "/tmp/ray_results/rig_experiment"])
+                .output();
+        }
+    }
+    let _cleanup = Cleanup(head.clone());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let target = raytop::source::kube::Target { namespace: Some("ray-lab".into()), ..Default::default() };
+        let kc = std::path::PathBuf::from(kubeconfig());
+        let (client, ..) = raytop::source::kube::clients::client_from(&target, Some(&kc)).await.unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let connect = exec_connector(client, "ray-lab".into(), "raycluster-lab".into());
+        let mut m = HeadMirror::new(label("ray-lab", "raycluster-lab"), cache.path(), &["ray-lab", "raycluster-lab"], connect).unwrap();
+        let t0 = Instant::now();
+        let (mut bytes, mut passes) = (0, 0);
+        loop {
+            let p = m.sync().await.unwrap();
+            bytes += p.bytes;
+            passes += 1;
+            if !p.behind {
+                break;
+            }
+        }
+        let copied = t0.elapsed();
+        let mut scanner = Scanner::new(vec![m.local.clone()]);
+        let mut tune = raytop::model::tune::Tune::default();
+        loop {
+            for u in scanner.pass() {
+                tune.apply(u);
+            }
+            if !scanner.behind {
+                break;
+            }
+        }
+        let e = tune.experiments.iter().find(|e| e.name == "rig_experiment").expect("the rig's experiment read");
+        assert_eq!(e.trials.len(), 1000);
+        eprintln!(
+            "figure: 1,000-trial experiment on the head: first leaderboard {} ms after connecting (copy {} ms, {passes} pass(es), {bytes} bytes through exec)",
+            t0.elapsed().as_millis(),
+            copied.as_millis()
+        );
+        let idle = m.sync().await.unwrap();
+        assert_eq!((idle.whole, idle.appended), (0, 0), "{idle:?}");
+        eprintln!("figure: an idle pass through exec: {} bytes", idle.bytes);
+        // 10 trials report one result each, there.
+        let report = "import glob,json\nfor p in sorted(glob.glob('/tmp/ray_results/rig_experiment/*/result.json'))[:10]:\n    last = json.loads(open(p).read().splitlines()[-1]); last['training_iteration'] += 1\n    open(p, 'a').write(json.dumps(last) + '\\n')\n";
+        let out = kubectl().args(["exec", &head, "-c", "ray-head", "--", "python", "-c", report]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ten = m.sync().await.unwrap();
+        assert_eq!((ten.whole, ten.appended), (0, 10), "{ten:?}");
+        eprintln!("figure: a pass after 10 trials reported, through exec: {} bytes", ten.bytes);
+    });
+}
