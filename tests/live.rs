@@ -1707,6 +1707,19 @@ fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
     assert_eq!(from_s3.len(), 2, "{from_s3:?}");
     assert!(from_s3.iter().all(|t| t.1 == "TERMINATED" && t.3 == 40), "{from_s3:?}");
     assert_eq!(from_s3, from_disk);
+    // The same with no AWS_* variable at all: credentials, region and endpoint from a profile
+    // in ~/.aws, as the AWS CLI would find them.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[lab]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    )
+    .unwrap();
+    let config = format!("[profile lab]\nregion = us-east-1\nendpoint_url = {}\n", s3.endpoint);
+    std::fs::write(home.path().join(".aws/config"), config).unwrap();
+    let profile_env = [("HOME", home.path().display().to_string()), ("AWS_PROFILE", "lab".to_string())];
+    assert_eq!(tune_trials(url, &profile_env), from_s3, "read with the lab profile of ~/.aws");
     // Incremental, on the mirror itself.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let cache = tempfile::tempdir().unwrap();

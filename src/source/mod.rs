@@ -1,5 +1,6 @@
 //! Data sources: tasks that talk to the outside world and only send messages to the app loop.
 
+pub mod aws_profile;
 pub mod dashboard;
 pub mod kube;
 pub mod logs;

@@ -77,6 +77,14 @@ impl Mirror {
         crate::source::dashboard::client::install_crypto_provider();
         let (bucket, prefix) = parse_url(url).ok_or_else(|| "not an s3://BUCKET/PREFIX path".to_string())?;
         let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        // `~/.aws` profiles, as the AWS CLI reads them, for what neither the variables given nor
+        // the environment set.
+        let given =
+            |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()).or_else(|| std::env::var(k).ok());
+        let profile = crate::source::aws_profile::profile_vars(&given);
+        let profile_pairs: Vec<(&str, &str)> = profile.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let vars: Vec<(&str, &str)> = profile_pairs.iter().chain(vars.iter()).copied().collect();
+        let vars = vars.as_slice();
         for (k, v) in vars {
             let key: AmazonS3ConfigKey = k.to_ascii_lowercase().parse().map_err(|e| format!("{k}: {e}"))?;
             builder = builder.with_config(key, *v);
