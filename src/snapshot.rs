@@ -149,7 +149,7 @@ async fn proxied_dashboards(
                 if state.freshness.values().any(|f| f.fetched_at.is_some()) {
                     let limit = timeout.max(Duration::from_secs(30));
                     let (ns, cluster) = (&route_ns, &route_cluster);
-                    for u in crate::source::tune_head::read_once(client_for_tune, ns, cluster, limit).await {
+                    for u in crate::source::tune::read_head_once(client_for_tune, ns, cluster, limit).await {
                         state.apply_tune(u);
                     }
                 }

@@ -442,6 +442,35 @@ pub async fn read_mirrored(
     }
 }
 
+/// The Tune experiments on the head pod of RayCluster `cluster`, read once to the end (for
+/// `snapshot`), within `limit`.
+pub async fn read_head_once(
+    client: kube::Client,
+    namespace: &str,
+    cluster: &str,
+    limit: Duration,
+) -> Vec<crate::msg::TuneUpdate> {
+    let name = crate::source::tune_head::label(namespace, cluster);
+    let connect = crate::source::tune_head::exec_connector(client, namespace.to_string(), cluster.to_string());
+    let head = match crate::source::tune_head::HeadMirror::new(
+        name.clone(),
+        &crate::config::state_dir(),
+        &[namespace, cluster],
+        connect,
+    ) {
+        Ok(h) => h,
+        Err(error) => return vec![crate::msg::TuneUpdate::Problem { path: name.into(), error }],
+    };
+    let mirrors = vec![StorageMirror::Head(head)];
+    match tokio::time::timeout(limit, read_mirrored(Vec::new(), mirrors, Vec::new())).await {
+        Ok(updates) => updates,
+        Err(_) => {
+            let error = format!("not read in {} s", limit.as_secs());
+            vec![crate::msg::TuneUpdate::Problem { path: name.into(), error }]
+        }
+    }
+}
+
 /// Runs passes every `interval`, in a blocking thread (file I/O), sending each update wrapped
 /// by `wrap` (which dashboard it belongs to); the `s3://` roots and the `head` mirror, if any,
 /// are synced first, every `STORAGE_PERIOD` at most.

@@ -238,30 +238,6 @@ pub fn label(namespace: &str, cluster: &str) -> String {
     format!("head of {namespace}/{cluster}")
 }
 
-/// The Tune experiments on the head pod of RayCluster `cluster`, read once to the end (for
-/// `snapshot`), within `limit`.
-pub async fn read_once(
-    client: kube::Client,
-    namespace: &str,
-    cluster: &str,
-    limit: Duration,
-) -> Vec<crate::msg::TuneUpdate> {
-    let name = label(namespace, cluster);
-    let connect = exec_connector(client, namespace.to_string(), cluster.to_string());
-    let head = match HeadMirror::new(name.clone(), &crate::config::state_dir(), &[namespace, cluster], connect) {
-        Ok(h) => h,
-        Err(error) => return vec![crate::msg::TuneUpdate::Problem { path: name.into(), error }],
-    };
-    let mirrors = vec![crate::source::tune::StorageMirror::Head(head)];
-    match tokio::time::timeout(limit, crate::source::tune::read_mirrored(Vec::new(), mirrors, Vec::new())).await {
-        Ok(updates) => updates,
-        Err(_) => {
-            let error = format!("not read in {} s", limit.as_secs());
-            vec![crate::msg::TuneUpdate::Problem { path: name.into(), error }]
-        }
-    }
-}
-
 /// A reader that ended, in words that say what to do: no Python in the container, no right
 /// to exec into it.
 pub fn explain_end(why: &str) -> String {
