@@ -792,8 +792,55 @@ fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
     let problems = dash["tune"]["problems"].to_string();
     assert!(problems.contains("head of ray-lab/raycluster-lab: forbidden: may not list the pods"), "{problems}");
     assert!(problems.contains("--tune-dir s3://"), "{problems}");
-    // Positive control: the admin's snapshot above read the head with no problem.
-    assert!(json != Value::Null);
+    // Allowed to list pods in ray-lab, still not to exec: the API server's 403 on the exec, said.
+    let _reader = PodsReader::grant();
+    let problems = common::eventually("the viewer's 403 on pods/exec", Duration::from_secs(30), || {
+        let (code, json) = common::kuberay::snapshot(&["--context", "lab-viewer"]);
+        let dash = find(&json, "raycluster-lab", "dashboard").ok_or("no dashboard")?;
+        let problems = dash["tune"]["problems"].to_string();
+        if code == 0 && problems.contains("not allowed to exec into the head pod") {
+            Ok(problems)
+        } else {
+            Err(problems)
+        }
+    });
+    assert!(problems.contains("RBAC: create on pods/exec in its namespace") && problems.contains("403"), "{problems}");
+}
+
+/// A Role that lets the lab's viewer list and get pods in ray-lab (not exec), removed on drop.
+struct PodsReader;
+
+const PODS_READER: &str = "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: raytop-test-pods-reader, namespace: ray-lab}
+rules:
+- apiGroups: [\"\"]
+  resources: [pods]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: raytop-test-pods-reader, namespace: ray-lab}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: raytop-test-pods-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}
+";
+
+impl PodsReader {
+    fn grant() -> PodsReader {
+        let mut apply = kubectl().args(["apply", "-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(apply.stdin.as_mut().unwrap(), PODS_READER.as_bytes()).unwrap();
+        drop(apply.stdin.take());
+        assert!(apply.wait().unwrap().success(), "the pods reader Role applied");
+        PodsReader
+    }
+}
+
+impl Drop for PodsReader {
+    fn drop(&mut self) {
+        let _ =
+            kubectl().args(["delete", "role,rolebinding", "raytop-test-pods-reader", "--ignore-not-found"]).output();
+    }
 }
 
 fn kubectl_ok_ns(args: &[&str]) -> String {
