@@ -83,6 +83,9 @@ pub enum TuneUpdate {
     Problem { path: PathBuf, error: String },
     /// Bytes read from disk in this pass (state files and appended results).
     Pass { bytes: u64, at: SystemTime },
+    /// The source starts over (a head pod read anew): what it sent before is dropped, so its
+    /// results are not counted twice.
+    Restart,
     /// An `s3://` storage path mirrored to `local` (what the scanner reads): this pass's
     /// requests and body bytes, and when its newest object was uploaded.
     Storage {

@@ -857,7 +857,7 @@ async fn with_tune_from_a_head(home: &std::path::Path, cache: &std::path::Path) 
     });
     let head =
         HeadMirror::new(label("ray-lab", "raycluster-lab"), cache, &["ray-lab", "raycluster-lab"], connect).unwrap();
-    let updates = read_mirrored(Vec::new(), vec![StorageMirror::Head(head)], Vec::new()).await;
+    let updates = read_mirrored(Vec::new(), vec![StorageMirror::Head(Box::new(head))], Vec::new()).await;
     for u in updates {
         c.apply_tune(u);
     }

@@ -582,6 +582,9 @@ impl Tune {
                 self.problems.drain(..excess);
             }
             TuneUpdate::Storage { url, local, requests, bytes, newest_upload, found, at } => {
+                // Read again: what went wrong with this storage path before is over.
+                let prefix = format!("{url}: ");
+                self.problems.retain(|p| !p.starts_with(&prefix));
                 let unix = |t: std::time::SystemTime| crate::model::unix_secs(t);
                 let i = match self.storage.iter().position(|s| s.url == url) {
                     Some(i) => i,
@@ -600,6 +603,7 @@ impl Tune {
                 s.synced_at = Some(unix(at));
                 s.found = found.into_iter().map(|(name, dir)| FoundExperiment { name, dir }).collect();
             }
+            TuneUpdate::Restart => *self = Tune::with_overrides(std::mem::take(&mut self.overrides)),
             TuneUpdate::Pass { bytes, .. } => {
                 self.bytes_last_pass = bytes;
                 self.bytes_total += bytes;
@@ -615,6 +619,32 @@ impl Tune {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A storage path read again clears its earlier problem; a restarted source drops what it
+    /// sent before (so no result is counted twice), keeping the modes set by the user.
+    #[test]
+    fn a_storage_read_again_clears_its_problem_and_a_restart_starts_over() {
+        let mut tune = Tune::with_overrides(BTreeMap::from([("exp".to_string(), Mode::Max)]));
+        let head = "head of ray-lab/c";
+        tune.apply(TuneUpdate::Problem { path: head.into(), error: "forbidden".into() });
+        tune.apply(TuneUpdate::Problem { path: "/other".into(), error: "gone".into() });
+        assert_eq!(tune.problems.len(), 2);
+        let storage = |found: Vec<(String, String)>| TuneUpdate::Storage {
+            url: head.into(),
+            local: "/tmp/x".into(),
+            requests: 1,
+            bytes: 10,
+            newest_upload: None,
+            found,
+            at: std::time::SystemTime::now(),
+        };
+        tune.apply(storage(vec![("exp".into(), "/tmp/ray_results/exp".into())]));
+        assert_eq!(tune.problems, ["/other: gone"], "only the head's problem is over");
+        assert_eq!(tune.storage[0].found, [FoundExperiment { name: "exp".into(), dir: "/tmp/ray_results/exp".into() }]);
+        tune.apply(TuneUpdate::Restart);
+        assert!(tune.storage.is_empty() && tune.problems.is_empty() && tune.experiments.is_empty());
+        assert_eq!(tune.overrides.get("exp"), Some(&Mode::Max));
+    }
 
     #[test]
     fn names_suggest_a_mode() {

@@ -327,7 +327,7 @@ pub const STORAGE_PERIOD: Duration = Duration::from_secs(5);
 /// experiments on a RayCluster's head pod.
 pub enum StorageMirror {
     S3(crate::source::tune_s3::Mirror),
-    Head(crate::source::tune_head::HeadMirror),
+    Head(Box<crate::source::tune_head::HeadMirror>),
 }
 
 impl StorageMirror {
@@ -461,7 +461,7 @@ pub async fn read_head_once(
         Ok(h) => h,
         Err(error) => return vec![crate::msg::TuneUpdate::Problem { path: name.into(), error }],
     };
-    let mirrors = vec![StorageMirror::Head(head)];
+    let mirrors = vec![StorageMirror::Head(Box::new(head))];
     match tokio::time::timeout(limit, read_mirrored(Vec::new(), mirrors, Vec::new())).await {
         Ok(updates) => updates,
         Err(_) => {
@@ -481,10 +481,12 @@ pub async fn run(
     wrap: impl Fn(TuneUpdate) -> Msg + Send,
     tx: mpsc::Sender<Msg>,
 ) {
-    let (mut roots, mut mirrors, problems) = self::roots(&dirs, &crate::config::state_dir());
+    let (mut roots, mut mirrors, mut problems) = self::roots(&dirs, &crate::config::state_dir());
     if let Some(h) = head {
         roots.push(h.local.clone());
-        mirrors.push(StorageMirror::Head(h));
+        mirrors.push(StorageMirror::Head(Box::new(h)));
+        // Read anew from the head: what an earlier reading sent is dropped first.
+        problems.insert(0, TuneUpdate::Restart);
     }
     for u in problems {
         if tx.send(wrap(u)).await.is_err() {

@@ -91,6 +91,10 @@ pub struct HeadMirror {
     pub refused: Vec<(String, u64)>,
     /// The storage paths looked in besides the drivers' staging folders.
     pub roots: Vec<String>,
+    /// After a session could not be made: not before this, and why (a refused exec is not
+    /// asked again every pass).
+    retry: Option<(tokio::time::Instant, String)>,
+    failures: u32,
 }
 
 impl HeadMirror {
@@ -107,6 +111,8 @@ impl HeadMirror {
             connect,
             refused: Vec::new(),
             roots: DEFAULT_ROOTS.iter().map(|r| r.to_string()).collect(),
+            retry: None,
+            failures: 0,
         })
     }
 
@@ -115,7 +121,15 @@ impl HeadMirror {
     pub async fn sync(&mut self) -> Result<SyncPass, String> {
         let fresh = self.session.is_none();
         if fresh {
-            self.session = Some((self.connect)().await?);
+            if let Some((at, why)) = &self.retry
+                && tokio::time::Instant::now() < *at
+            {
+                return Err(why.clone());
+            }
+            match (self.connect)().await {
+                Ok(s) => self.session = Some(s),
+                Err(why) => return Err(self.back_off(why)),
+            }
         }
         let held = fresh.then(|| self.held.clone());
         let Some(mut session) = self.session.take() else { return Err("no reader session".into()) };
@@ -123,6 +137,8 @@ impl HeadMirror {
         match pass {
             Ok(Ok(pass)) => {
                 self.session = Some(session);
+                self.retry = None;
+                self.failures = 0;
                 Ok(pass)
             }
             Ok(Err(e)) => {
@@ -131,10 +147,21 @@ impl HeadMirror {
                     Some(ended) => tokio::time::timeout(Duration::from_secs(5), ended).await.ok().flatten(),
                     None => None,
                 };
-                Err(why.map(|w| explain_end(&w)).unwrap_or(e))
+                let why = why.map(|w| explain_end(&w)).unwrap_or(e);
+                // A reader that ends on its first request (no python3 there) is not started
+                // again every pass either.
+                Err(if fresh { self.back_off(why) } else { why })
             }
             Err(_) => Err(format!("the reader did not answer in {} s", PASS_TIMEOUT.as_secs())),
         }
+    }
+
+    /// Waits 5 s, 10 s, 20 s … (at most a minute) before the next try; returns `why`.
+    fn back_off(&mut self, why: String) -> String {
+        let wait = Duration::from_secs(5 << self.failures.min(4)).min(Duration::from_secs(60));
+        self.failures += 1;
+        self.retry = Some((tokio::time::Instant::now() + wait, why.clone()));
+        why
     }
 
     async fn exchange(&mut self, s: &mut Session, held: Option<BTreeMap<String, Held>>) -> Result<SyncPass, String> {
@@ -463,6 +490,33 @@ mod tests {
         let local = m.local.clone();
         drop(m);
         assert!(!local.exists(), "the copy is removed with its mirror");
+    }
+
+    /// A session that cannot be made is not tried again every pass: 5 s, then 10 s … (paused
+    /// clock), the same reason said meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_session_is_retried_with_backoff() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let tries = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = tries.clone();
+        let connect: Connector = Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err("forbidden: may not list the pods".to_string()) })
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let mut m = HeadMirror::new("head of test/z".into(), cache.path(), &["test", "z"], connect).unwrap();
+        assert_eq!(m.sync().await.unwrap_err(), "forbidden: may not list the pods");
+        assert_eq!(m.sync().await.unwrap_err(), "forbidden: may not list the pods");
+        assert_eq!(tries.load(Ordering::SeqCst), 1, "not asked again within 5 s");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(m.sync().await.is_err());
+        assert_eq!(tries.load(Ordering::SeqCst), 2, "asked again after 5 s");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(m.sync().await.is_err());
+        assert_eq!(tries.load(Ordering::SeqCst), 2, "the next wait is 10 s");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(m.sync().await.is_err());
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
     }
 
     /// A reader that cannot start says what to do.
