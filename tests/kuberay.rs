@@ -642,6 +642,8 @@ fn a_ray_nodes_log_through_the_service_proxy_in_the_pane() {
 /// through `kubectl exec` as a user's script would be; stopped when dropped.
 struct HeadSweep {
     driver: Option<std::process::Child>,
+    head: String,
+    name: String,
 }
 
 const TUNE_HEAD: &str = include_str!("../lab/kuberay/tune_head.py");
@@ -654,7 +656,7 @@ impl HeadSweep {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        HeadSweep { driver: Some(driver) }
+        HeadSweep { driver: Some(driver), head: head.to_string(), name: name.to_string() }
     }
 
     /// Waits for the driver's end: its output.
@@ -667,6 +669,8 @@ impl HeadSweep {
 impl Drop for HeadSweep {
     fn drop(&mut self) {
         if let Some(mut d) = self.driver.take() {
+            // The driver runs on in the pod when kubectl goes: ended there too.
+            let _ = kubectl().args(["exec", &self.head, "-c", "ray-head", "--", "pkill", "-f", &self.name]).output();
             let _ = d.kill();
             let _ = d.wait();
         }
@@ -712,7 +716,12 @@ fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
     let head =
         kubectl_ok_ns(&["get", "pod", "-l", "ray.io/cluster=raycluster-lab,ray.io/node-type=head", "-o", "name"]);
     let head = head.trim().trim_start_matches("pod/").to_string();
-    let name = format!("lab-tune-{}", std::process::id());
+    // Unique across runs (pids repeat in the lab's fresh namespaces): Tune would resume a name.
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let name = format!("lab-tune-{stamp}");
+    // Earlier runs' experiments (none is running: the stage runs one test at a time).
+    let rm = "rm -rf /tmp/ray_results/lab-tune-* /tmp/ray/session_latest/artifacts/*/lab-tune-*";
+    let _ = kubectl().args(["exec", &head, "-c", "ray-head", "--", "sh", "-c", rm]).output();
     let t0 = Instant::now();
     let mut sweep = HeadSweep::start(&head, &name);
 
@@ -720,20 +729,38 @@ fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
     p.wait_for("headgroup", Duration::from_secs(30));
     p.keys(&["4"]);
     let running = |s: &str| s.lines().filter(|l| l.contains("RUNNING")).count();
-    let s = p.wait("the sweep's leaderboard from the head", Duration::from_secs(150), |s| {
-        s.contains(&name) && running(s) > 0
-    });
+    // `:tune NAME` once it is found (the view opens on the last experiment by name).
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let s = loop {
+        p.keys(&[":"]);
+        p.type_text(&format!("tune {name}"));
+        p.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(500));
+        let s = p.screen();
+        let title = s.lines().nth(1).unwrap_or_default().to_string();
+        if title.contains(&name) && running(&s) > 0 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the sweep's leaderboard from the head, not in 150 s: {s}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
     eprintln!(
         "figure: first RUNNING leaderboard from the head {} ms after the driver started",
         t0.elapsed().as_millis()
     );
-    assert!(s.contains("head of ray-lab/raycluster-lab: ") && s.contains("(read through exec, "), "{s}");
-    assert!(s.contains("driver_artifacts"), "read from the driver's staging folder, the freshest: {s}");
-    // Live: a trial's iterations go up while it runs.
+    assert!(s.contains("head of ray-lab/raycluster-lab through exec (") && s.contains("last pass): "), "{s}");
+    assert!(
+        s.contains("last pass): /tmp/ray/session_latest/artifacts/"),
+        "read from the driver's staging folder, the freshest: {s}"
+    );
+    // Live: the running trials' iterations (the column after BEST and LAST) go up.
     let iterations = |s: &str| -> u64 {
         s.lines()
-            .filter(|l| l.contains("RUNNING"))
-            .filter_map(|l| l.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
+            .filter_map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "RUNNING")?;
+                words.get(at + 3)?.parse::<u64>().ok()
+            })
             .sum()
     };
     let before = iterations(&s);

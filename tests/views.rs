@@ -897,7 +897,10 @@ async fn tune_view_from_a_head_pod_shows_the_same_board_and_where_it_lies() {
     assert!(app.toast.as_deref().unwrap_or_default().contains(&where_), "{:?}", app.toast);
     let screen = render_at(&app, now, 240, 40);
     assert!(screen.contains("★1"), "{screen}");
-    assert!(screen.contains("head of ray-lab/raycluster-lab: ") && screen.contains("(read through exec, "), "{screen}");
+    assert!(
+        screen.contains("head of ray-lab/raycluster-lab through exec (") && screen.contains("last pass): "),
+        "{screen}"
+    );
     palette(&mut app, "tune nosuch");
     assert_eq!(app.toast.as_deref(), Some("no experiment \"nosuch\": there are grid"));
 

@@ -3,7 +3,8 @@ itself (`/tmp/ray_results`, as the seed's example has it): for raytop's Tune-fro
 The test runs it through `kubectl exec HEAD -- python -c "<this file>" NAME`.
 
 Four trials (x = 1..4), each reporting `score` = x * step 30 times, 0.5 s apart; ASHA (grace 10)
-stops the weaker ones early. A quarter of a CPU each, so all four run on the lab's one worker.
+stops the weaker ones early. Two at a time on the lab's one worker (a quarter of a CPU each; its
+768 MiB hold two trial processes, and Ray's memory monitor kills a fourth).
 """
 
 import sys
@@ -27,7 +28,10 @@ def main():
         tune.with_resources(trial, {"CPU": 0.25}),
         param_space={"x": tune.grid_search([1, 2, 3, 4])},
         tune_config=tune.TuneConfig(
-            metric="score", mode="max", scheduler=ASHAScheduler(max_t=30, grace_period=10, reduction_factor=2)
+            metric="score",
+            mode="max",
+            scheduler=ASHAScheduler(max_t=30, grace_period=10, reduction_factor=2),
+            max_concurrent_trials=2,
         ),
         run_config=tune.RunConfig(name=name, storage_path="/tmp/ray_results"),
     )

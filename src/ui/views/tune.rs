@@ -204,7 +204,7 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
         let dir = s.found.iter().find(|f| f.name == e.name).map(|f| f.dir.as_str()).unwrap_or("?");
         line2.spans.push(Span::styled(
             format!(
-                " · {}: {dir} (read through exec, {} last pass)",
+                " · {} through exec ({} last pass): {dir}",
                 s.url,
                 crate::units::fmt_bytes(s.bytes_last_pass as f64)
             ),
