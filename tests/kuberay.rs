@@ -713,9 +713,7 @@ fn board(cluster: &Value, experiment: &str) -> Result<Vec<BoardRow>, String> {
 #[test]
 #[ignore = "needs the KubeRay lab: run ./lab/test.sh"]
 fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
-    let head =
-        kubectl_ok_ns(&["get", "pod", "-l", "ray.io/cluster=raycluster-lab,ray.io/node-type=head", "-o", "name"]);
-    let head = head.trim().trim_start_matches("pod/").to_string();
+    let head = lab_head();
     // Unique across runs (pids repeat in the lab's fresh namespaces): Tune would resume a name.
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let name = format!("lab-tune-{stamp}");
@@ -748,7 +746,7 @@ fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
         "figure: first RUNNING leaderboard from the head {} ms after the driver started",
         t0.elapsed().as_millis()
     );
-    assert!(s.contains("head of ray-lab/raycluster-lab through exec (") && s.contains("last pass): "), "{s}");
+    assert!(s.contains("head of ray-lab/raycluster-lab through exec (read ") && s.contains("last pass): "), "{s}");
     assert!(
         s.contains("last pass): /tmp/ray/session_latest/artifacts/"),
         "read from the driver's staging folder, the freshest: {s}"
@@ -870,10 +868,12 @@ impl Drop for PodsReader {
     }
 }
 
-fn kubectl_ok_ns(args: &[&str]) -> String {
-    let out = kubectl().args(args).output().unwrap();
-    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
+/// The head pod of raycluster-lab (KubeRay labels it `ray.io/node-type=head`).
+fn lab_head() -> String {
+    let select = "ray.io/cluster=raycluster-lab,ray.io/node-type=head";
+    let out = kubectl().args(["get", "pod", "-l", select, "-o", "name"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().trim_start_matches("pod/").to_string()
 }
 
 /// Figures of reading Tune through exec, on the real head: a 1,000-trial experiment (the rig's,
@@ -885,9 +885,7 @@ fn kubectl_ok_ns(args: &[&str]) -> String {
 fn figures_a_thousand_trial_experiment_on_the_head_read_through_exec() {
     use raytop::source::tune::Scanner;
     use raytop::source::tune_head::{HeadMirror, exec_connector, label};
-    let head =
-        kubectl_ok_ns(&["get", "pod", "-l", "ray.io/cluster=raycluster-lab,ray.io/node-type=head", "-o", "name"]);
-    let head = head.trim().trim_start_matches("pod/").to_string();
+    let head = lab_head();
     let built = tempfile::tempdir().unwrap();
     let rig = concat!(env!("CARGO_MANIFEST_DIR"), "/lab/rig");
     let make = format!(

@@ -898,7 +898,7 @@ async fn tune_view_from_a_head_pod_shows_the_same_board_and_where_it_lies() {
     let screen = render_at(&app, now, 240, 40);
     assert!(screen.contains("★1"), "{screen}");
     assert!(
-        screen.contains("head of ray-lab/raycluster-lab through exec (") && screen.contains("last pass): "),
+        screen.contains("head of ray-lab/raycluster-lab through exec (read ") && screen.contains("last pass): "),
         "{screen}"
     );
     palette(&mut app, "tune nosuch");

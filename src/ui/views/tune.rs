@@ -198,19 +198,22 @@ fn draw_info(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, e: &Experiment
         Span::styled(format!("mode {mode}"), mode_style.add_modifier(Modifier::BOLD)),
         Span::styled(format!(" — {}", e.mode_source), mode_style),
     ]);
-    // From cloud storage: how old its copy is (Tune uploads every 10-20 s, not per result).
     if let Some(s) = c.tune.storage_of(e).filter(|s| s.is_head()) {
-        // From a head pod, through exec: where it lies there, and what the last read moved.
+        // From a head pod, through exec: how old the last good read is (a failing exec keeps
+        // the board), what it moved, and where the experiment lies there.
         let dir = s.found.iter().find(|f| f.name == e.name).map(|f| f.dir.as_str()).unwrap_or("?");
+        let age = s.synced_at.map(|at| fmt_age((crate::model::unix_secs(now) - at).max(0.0)));
         line2.spans.push(Span::styled(
             format!(
-                " · {} through exec ({} last pass): {dir}",
+                " · {} through exec (read {} ago, {} last pass): {dir}",
                 s.url,
+                age.unwrap_or_else(|| "?".into()),
                 crate::units::fmt_bytes(s.bytes_last_pass as f64)
             ),
             t.muted(),
         ));
     } else if let Some(s) = c.tune.storage_of(e) {
+        // From cloud storage: how old its copy is (Tune uploads every 10-20 s, not per result).
         let age = s.newest_upload.map(|u| fmt_age((crate::model::unix_secs(now) - u).max(0.0)));
         line2.spans.push(Span::styled(
             format!(" · {}: copy {} old (Tune uploads every 10-20 s)", s.url, age.unwrap_or_else(|| "?".into())),
