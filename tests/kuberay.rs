@@ -723,11 +723,11 @@ fn a_tune_sweep_on_the_head_is_watched_through_exec_with_no_tune_dir() {
     let t0 = Instant::now();
     let mut sweep = HeadSweep::start(&head, &name);
 
-    let p = open_cluster(200, 50, "raycluster-lab");
+    let p = open_cluster(260, 50, "raycluster-lab");
     p.wait_for("headgroup", Duration::from_secs(30));
     p.keys(&["4"]);
     let running = |s: &str| s.lines().filter(|l| l.contains("RUNNING")).count();
-    // `:tune NAME` once it is found (the view opens on the last experiment by name).
+    // 260 columns: the info line's folder on the head is long. `:tune NAME` once it is found (the view opens on the last experiment by name).
     let deadline = Instant::now() + Duration::from_secs(150);
     let s = loop {
         p.keys(&[":"]);
