@@ -57,9 +57,9 @@ run_stage() {
 
 # The lab stages, by filter over the ignored tests (each needs a lab that stage 2 does not start).
 # Serial: tests that change the lab (redeploy, cancel, kill) or load it (a sweep of their own
-# on S3, `s3_`).
-LIVE_READS='binary(live) & !test(/^(redeploy|cancel|kill|s3)_/)'
-LIVE_ACTIONS='binary(live) & test(/^(redeploy|cancel|kill|s3)_/)'
+# in cloud storage: `s3_`, `gs_`, `az_`).
+LIVE_READS='binary(live) & !test(/^(redeploy|cancel|kill|s3|gs|az)_/)'
+LIVE_ACTIONS='binary(live) & test(/^(redeploy|cancel|kill|s3|gs|az)_/)'
 AUTH='binary(live_auth) & !test(/^restart_/)'
 AUTH_RESTART='binary(live_auth) & test(/^restart_/)'
 KUBE='binary(kube) & !test(/^fault_/)'
@@ -117,6 +117,9 @@ trap '"$LAB_SCRIPTS/prom/down.sh"; "$LAB_SCRIPTS/down.sh"' EXIT
 export RAYTOP_LAB_URL="$DASHBOARD_URL" RAYTOP_LAB_CONFIG="$LAB/cluster.yaml" RAYTOP_LAB_TOKEN_FILE="$TOKEN_FILE"
 
 log "3/5 live tests against the lab"
+# The GCS and Azure emulators the gs:// and az:// sweeps write to (built once, cached).
+eval "$("$LAB_SCRIPTS/cloud.sh")"
+export RAYTOP_LAB_FAKE_GCS_BIN="$FAKE_GCS_BIN" RAYTOP_LAB_AZURITE_BIN="$AZURITE_BIN"
 if [[ -f "$STATE_FILE" ]]; then
   log "a lab is already up: stopping it, the live tests need a fresh one"
   "$LAB_SCRIPTS/down.sh"

@@ -68,7 +68,8 @@ pub struct Cli {
     pub cluster_config: Option<PathBuf>,
 
     /// A Tune storage path (a folder of experiment folders, e.g. ~/ray_results) or one experiment
-    /// folder. Repeatable.
+    /// folder; or one in cloud storage: s3://BUCKET/PREFIX, gs://BUCKET/PREFIX,
+    /// az://CONTAINER/PREFIX (abfs[s]:// too). Repeatable.
     #[arg(long = "tune-dir", value_name = "DIR", global = true)]
     pub tune_dirs: Vec<PathBuf>,
 

@@ -86,7 +86,7 @@ pub enum TuneUpdate {
     /// The source starts over (a head pod read anew): what it sent before is dropped, so its
     /// results are not counted twice.
     Restart,
-    /// An `s3://` storage path mirrored to `local` (what the scanner reads): this pass's
+    /// A cloud storage path (or a head pod's experiments) mirrored to `local` (what the scanner reads): this pass's
     /// requests and body bytes, and when its newest object was uploaded.
     Storage {
         url: String,

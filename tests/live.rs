@@ -1563,43 +1563,108 @@ fn kill_a_train_worker_and_the_run_goes_on_in_a_second_attempt() {
     assert!(second.iter().all(|p| !first_pids.contains(p)), "new processes: {first_pids:?} then {second:?}");
 }
 
-/// The lab's S3-compatible server (moto, from the lab's venv) on a port of its own, stopped
-/// when dropped; with the variables the AWS tools (and raytop, and Tune) read to reach it.
-struct S3Server {
-    child: std::process::Child,
-    endpoint: String,
+/// The cloud a lab storage server stands in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cloud {
+    S3,
+    Gcs,
+    Azure,
 }
 
-impl S3Server {
-    fn start() -> S3Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bin = format!("{}/.lab/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
+/// Azurite's well-known account and key (the emulator's own, published with it).
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// One of the lab's cloud-storage servers (moto from the lab's venv; fake-gcs-server and Azurite
+/// from lab/cloud.sh) on a port of its own, its data in a folder of its own; stopped when
+/// dropped; with the variables each cloud's own tools (and raytop, and Tune) read to reach it.
+struct CloudServer {
+    child: std::process::Child,
+    cloud: Cloud,
+    endpoint: String,
+    _data: tempfile::TempDir,
+}
+
+impl CloudServer {
+    fn start(cloud: Cloud) -> CloudServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+        let data = tempfile::tempdir().unwrap();
+        let installed = |var: &str| {
+            std::env::var(var).unwrap_or_else(|_| panic!("{var} unset: lab/test.sh sets it from lab/cloud.sh"))
+        };
+        let (bin, args): (String, Vec<String>) = match cloud {
+            Cloud::S3 => {
+                (format!("{}/.lab/venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")), vec!["-p".into(), port.clone()])
+            }
+            Cloud::Gcs => (
+                installed("RAYTOP_LAB_FAKE_GCS_BIN"),
+                ["-scheme", "http", "-host", "127.0.0.1", "-port", &port, "-backend", "memory", "-log-level", "error"]
+                    .iter()
+                    .map(|a| a.to_string())
+                    .chain(["-public-host".to_string(), format!("127.0.0.1:{port}")])
+                    .collect(),
+            ),
+            Cloud::Azure => (
+                installed("RAYTOP_LAB_AZURITE_BIN"),
+                ["--blobHost", "127.0.0.1", "--blobPort", &port, "--skipApiVersionCheck", "--loose", "--silent"]
+                    .iter()
+                    .map(|a| a.to_string())
+                    .chain(["--location".to_string(), data.path().display().to_string()])
+                    .collect(),
+            ),
+        };
         let child = std::process::Command::new(&bin)
-            .args(["-p", &port.to_string()])
+            .args(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e} (lab/setup.sh installs it)"));
-        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
-        eventually("moto answering", Duration::from_secs(30), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).map(|_| ()).map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{bin}: {e} (lab/setup.sh and lab/cloud.sh install it)"));
+        let server = CloudServer { child, cloud, endpoint: format!("http://127.0.0.1:{port}"), _data: data };
+        eventually(&format!("{cloud:?} server answering"), Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap()))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         });
         server
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-        ]
+        match self.cloud {
+            Cloud::S3 => vec![
+                ("AWS_ACCESS_KEY_ID", "test".into()),
+                ("AWS_SECRET_ACCESS_KEY", "test".into()),
+                ("AWS_DEFAULT_REGION", "us-east-1".into()),
+                ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ],
+            // What Google's client libraries read for an emulator: no credentials.
+            Cloud::Gcs => vec![("STORAGE_EMULATOR_HOST", self.endpoint.clone())],
+            // A connection string, as the portal and `az storage account show-connection-string`
+            // hand it out; an emulator's endpoint is path-style (host:port/ACCOUNT).
+            Cloud::Azure => vec![(
+                "AZURE_STORAGE_CONNECTION_STRING",
+                format!(
+                    "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};\
+                     BlobEndpoint={}/{AZURITE_ACCOUNT};",
+                    self.endpoint
+                ),
+            )],
+        }
     }
 
-    /// Runs a Python snippet with boto3's client for this server as `s3`.
-    fn python(&self, code: &str) -> String {
+    /// The storage path the sweeps write under.
+    fn url(&self) -> &'static str {
+        match self.cloud {
+            Cloud::S3 => "s3://tune/results",
+            Cloud::Gcs => "gs://tune/results",
+            Cloud::Azure => "az://tune/results",
+        }
+    }
+
+    /// `lab/tune_cloud.py ARGS` against this server, to its end; its output.
+    fn script(&self, args: &[&str]) -> String {
         let out = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
-            .args(["-c", &format!("import boto3, os, sys\ns3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'])\n{code}")])
+            .arg(format!("{}/lab/tune_cloud.py", env!("CARGO_MANIFEST_DIR")))
+            .args(args)
             .envs(self.env())
             .output()
             .unwrap();
@@ -1608,7 +1673,7 @@ impl S3Server {
     }
 }
 
-impl Drop for S3Server {
+impl Drop for CloudServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -1639,20 +1704,19 @@ fn tune_trials(dir: &str, env: &[(&str, String)]) -> Vec<(String, String, String
     trials
 }
 
-/// A real Tune sweep with its storage path in S3 (moto, written by pyarrow from Ray 2.60): its
-/// leaderboard in the TUI from `--tune-dir s3://…` while it runs, with the age of the storage's
-/// copy; when done, the same trials, statuses and best values as a plain download of the
-/// bucket read from disk; a pass with nothing changed costs one listing and no body; a
-/// result.json replaced by a longer one is read from its old length.
-#[test]
-#[ignore = "needs the lab: run ./lab/test.sh"]
-fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
-    let s3 = S3Server::start();
-    let env = s3.env();
-    let name = format!("s3-sweep-{}", std::process::id());
-    let url = "s3://tune/results";
+/// A real Tune sweep with its storage path in cloud storage (written by pyarrow from Ray 2.60 to
+/// the lab's server for that cloud): its leaderboard in the TUI from `--tune-dir URL` while it
+/// runs, with the age of the storage's copy; when done, the same trials, statuses and best
+/// values as a plain download of the storage path read from disk; a pass with nothing changed
+/// costs one listing and no body; a result.json replaced by a longer one is read from its old
+/// length. Returns the server, for what a cloud checks besides.
+fn a_sweep_in_cloud_storage_is_watched_live_and_read_incrementally(cloud: Cloud) -> CloudServer {
+    let server = CloudServer::start(cloud);
+    let env = server.env();
+    let name = format!("{cloud:?}-sweep-{}", std::process::id()).to_lowercase();
+    let url = server.url();
     let mut sweep = std::process::Command::new(format!("{}/.lab/venv/bin/python", env!("CARGO_MANIFEST_DIR")))
-        .args([&format!("{}/lab/tune_s3.py", env!("CARGO_MANIFEST_DIR")), url, &name, "40", "0.5"])
+        .args([&format!("{}/lab/tune_cloud.py", env!("CARGO_MANIFEST_DIR")), url, &name, "40", "0.5"])
         .envs(env.clone())
         .env("RAY_ADDRESS", "auto")
         .stdout(std::process::Stdio::null())
@@ -1668,7 +1732,7 @@ fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let cache = tempfile::tempdir().unwrap();
             let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let mut mirror = raytop::source::tune_s3::Mirror::with_vars(url, cache.path(), &vars).unwrap();
+            let mut mirror = raytop::source::tune_cloud::Mirror::with_vars(url, cache.path(), &vars).unwrap();
             let (t0, mut requests, mut bytes) = (std::time::Instant::now(), 0, 0);
             while running.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(p) = rt.block_on(mirror.sync()) {
@@ -1684,16 +1748,19 @@ fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
     let p = Pane::raytop_env(&pane_env, &["--dashboard", &lab_url(), "--tune-dir", url, "--refresh", "1"]);
     p.keys(&["4"]);
     let t0 = std::time::Instant::now();
-    let s = p.wait("the sweep's trials RUNNING, from the bucket", Duration::from_secs(120), |s| {
+    let s = p.wait("the sweep's trials RUNNING, from the storage path", Duration::from_secs(120), |s| {
         s.contains(&name) && s.contains("2 running")
     });
-    assert!(s.contains("s3://tune/results: copy"), "the storage copy's age on screen: {s}");
-    eprintln!("figure: first RUNNING leaderboard from S3 {:.1} s after the sweep started", t0.elapsed().as_secs_f64());
+    assert!(s.contains(&format!("{url}: copy")), "the storage copy's age on screen: {s}");
+    eprintln!(
+        "figure: {cloud:?}: first RUNNING leaderboard {:.1} s after the sweep started",
+        t0.elapsed().as_secs_f64()
+    );
     let status = sweep.wait().unwrap();
     running.store(false, std::sync::atomic::Ordering::Relaxed);
     let (secs, requests, bytes) = meter.join().unwrap();
     eprintln!(
-        "figure: while the sweep ran, {requests} requests and {bytes} body bytes in {secs:.0} s \
+        "figure: {cloud:?}: while the sweep ran, {requests} requests and {bytes} body bytes in {secs:.0} s \
          ({:.0} requests/min, {:.0} KB/min)",
         requests as f64 * 60.0 / secs,
         bytes as f64 * 60.0 / secs / 1000.0
@@ -1701,22 +1768,46 @@ fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
     assert!(status.success(), "{:?}", sweep.stderr.take().map(|e| std::io::read_to_string(e).unwrap_or_default()));
     p.wait("both trials TERMINATED on screen", Duration::from_secs(60), |s| s.contains("2 terminated"));
     p.close_and_quit();
-    // The same as the bucket's files downloaded and read from disk.
+    // The same as the storage path's files downloaded and read from disk.
     let local = tempfile::tempdir().unwrap();
-    s3.python(&format!(
-        "for o in s3.list_objects_v2(Bucket='tune', Prefix='results/')['Contents']:\n    \
-         p = os.path.join({dir:?}, o['Key'][len('results/'):])\n    \
-         if o['Key'].endswith('/'): continue\n    \
-         os.makedirs(os.path.dirname(p), exist_ok=True); s3.download_file('tune', o['Key'], p)",
-        dir = local.path().display().to_string()
-    ));
-    let from_s3 = tune_trials(url, &env);
+    server.script(&["--download", url, &local.path().display().to_string()]);
+    let from_cloud = tune_trials(url, &env);
     let from_disk = tune_trials(&local.path().display().to_string(), &[]);
+    assert_eq!(from_cloud.len(), 2, "{from_cloud:?}");
+    assert!(from_cloud.iter().all(|t| t.1 == "TERMINATED" && t.3 == 40), "{from_cloud:?}");
+    assert_eq!(from_cloud, from_disk);
+    // Incremental, on the mirror itself.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let experiment = format!("{url}/{name}");
+    let mut mirror = raytop::source::tune_cloud::Mirror::with_vars(&experiment, cache.path(), &vars).unwrap();
+    let first = rt.block_on(mirror.sync()).unwrap();
+    let idle = rt.block_on(mirror.sync()).unwrap();
+    eprintln!(
+        "figure: {cloud:?}: first sync {} requests {} bytes; unchanged: {} request {} bytes",
+        first.requests, first.bytes, idle.requests, idle.bytes
+    );
+    assert_eq!((first.whole, first.appended), (3, 0), "the state file and two result files: {first:?}");
+    assert_eq!((idle.requests, idle.bytes, idle.whole), (1, 0, 0), "only the listing: {idle:?}");
+    // One result.json replaced by itself plus a line, as Tune's next upload would be.
+    let line = "{\"loss\": 0.0001, \"training_iteration\": 41}\n";
+    server.script(&["--append", &experiment, line]);
+    let grown = rt.block_on(mirror.sync()).unwrap();
+    assert_eq!((grown.appended, grown.whole, grown.bytes), (1, 0, line.len() as u64), "{grown:?}");
+    let rows: usize = walk_result_lines(&mirror.local);
+    assert_eq!(rows, 81, "40 + 40 + the new line, each once");
+    server
+}
+
+/// S3 (moto), and the same read with no AWS_* variable at all: credentials, region and
+/// endpoint from a profile in ~/.aws, as the AWS CLI would find them.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
+    let s3 = a_sweep_in_cloud_storage_is_watched_live_and_read_incrementally(Cloud::S3);
+    let from_s3 = tune_trials(s3.url(), &s3.env());
     assert_eq!(from_s3.len(), 2, "{from_s3:?}");
-    assert!(from_s3.iter().all(|t| t.1 == "TERMINATED" && t.3 == 40), "{from_s3:?}");
-    assert_eq!(from_s3, from_disk);
-    // The same with no AWS_* variable at all: credentials, region and endpoint from a profile
-    // in ~/.aws, as the AWS CLI would find them.
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
@@ -1727,31 +1818,36 @@ fn s3_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
     let config = format!("[profile lab]\nregion = us-east-1\nendpoint_url = {}\n", s3.endpoint);
     std::fs::write(home.path().join(".aws/config"), config).unwrap();
     let profile_env = [("HOME", home.path().display().to_string()), ("AWS_PROFILE", "lab".to_string())];
-    assert_eq!(tune_trials(url, &profile_env), from_s3, "read with the lab profile of ~/.aws");
-    // Incremental, on the mirror itself.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut mirror = raytop::source::tune_s3::Mirror::with_vars(&format!("{url}/{name}"), cache.path(), &vars).unwrap();
-    let first = rt.block_on(mirror.sync()).unwrap();
-    let idle = rt.block_on(mirror.sync()).unwrap();
-    eprintln!(
-        "figure: first sync {} requests {} bytes; unchanged: {} request {} bytes",
-        first.requests, first.bytes, idle.requests, idle.bytes
-    );
-    assert_eq!((first.whole, first.appended), (3, 0), "the state file and two result files: {first:?}");
-    assert_eq!((idle.requests, idle.bytes, idle.whole), (1, 0, 0), "only the listing: {idle:?}");
-    // One result.json replaced by itself plus a line, as Tune's next upload would be.
-    let line = "{\"loss\": 0.0001, \"training_iteration\": 41}\n";
-    s3.python(&format!(
-        "keys = [o['Key'] for o in s3.list_objects_v2(Bucket='tune', Prefix='results/{name}/')['Contents'] if o['Key'].endswith('result.json')]\n\
-         body = s3.get_object(Bucket='tune', Key=keys[0])['Body'].read()\n\
-         s3.put_object(Bucket='tune', Key=keys[0], Body=body + {line:?}.encode())"
-    ));
-    let grown = rt.block_on(mirror.sync()).unwrap();
-    assert_eq!((grown.appended, grown.whole, grown.bytes), (1, 0, line.len() as u64), "{grown:?}");
-    let rows: usize = walk_result_lines(&mirror.local);
-    assert_eq!(rows, 81, "40 + 40 + the new line, each once");
+    assert_eq!(tune_trials(s3.url(), &profile_env), from_s3, "read with the lab profile of ~/.aws");
+}
+
+/// Google Cloud Storage (fake-gcs-server), found through STORAGE_EMULATOR_HOST as Google's own
+/// client libraries find an emulator.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn gs_tune_sweep_is_watched_live_from_the_bucket_and_read_incrementally() {
+    a_sweep_in_cloud_storage_is_watched_live_and_read_incrementally(Cloud::Gcs);
+}
+
+/// Azure Blob Storage (Azurite), reached with a connection string; the same experiments read
+/// through the abfs:// form of the URL that names the account, and a wrong key said as such.
+#[test]
+#[ignore = "needs the lab: run ./lab/test.sh"]
+fn az_tune_sweep_is_watched_live_from_the_container_and_read_incrementally() {
+    let azure = a_sweep_in_cloud_storage_is_watched_live_and_read_incrementally(Cloud::Azure);
+    let env = azure.env();
+    let from_az = tune_trials(azure.url(), &env);
+    assert_eq!(from_az.len(), 2, "{from_az:?}");
+    assert_eq!(tune_trials("abfs://tune/results", &env), from_az, "abfs://CONTAINER/PREFIX, as fsspec names it");
+    let wrong = env[0].1.replace(AZURITE_KEY, "d3Jvbmcta2V5");
+    let out = common::raytop()
+        .args(["snapshot", "--json", "--dashboard", &lab_url(), "--tune-dir", azure.url()])
+        .env("AZURE_STORAGE_CONNECTION_STRING", wrong)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = json["clusters"][0]["tune"]["problems"].to_string();
+    assert!(problems.contains("az://tune/results") && problems.contains("403"), "{problems}");
 }
 
 /// Lines in every result.json under `dir`.

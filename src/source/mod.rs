@@ -1,6 +1,7 @@
 //! Data sources: tasks that talk to the outside world and only send messages to the app loop.
 
 pub mod aws_profile;
+pub mod azure_connection;
 pub mod dashboard;
 pub mod kube;
 pub mod logs;
@@ -8,9 +9,9 @@ pub mod mirror_dir;
 pub mod prometheus;
 pub mod token;
 pub mod tune;
+pub mod tune_cloud;
 pub mod tune_head;
 pub mod tune_limits;
-pub mod tune_s3;
 
 /// The innermost cause of an error: reqwest's own text hides it ("error sending request"),
 /// the source chain names it ("Connection refused").

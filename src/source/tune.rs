@@ -320,13 +320,13 @@ pub fn newest_state_file(dir: &Path) -> Option<PathBuf> {
         .max()
 }
 
-/// How often an `s3://` storage path is listed: Tune uploads every 10 s at the soonest.
+/// How often a cloud storage path is listed: Tune uploads every 10 s at the soonest.
 pub const STORAGE_PERIOD: Duration = Duration::from_secs(5);
 
-/// A storage path whose files are copied here for the scanner: an `s3://` prefix, or the
+/// A storage path whose files are copied here for the scanner: a prefix in cloud storage, or the
 /// experiments on a RayCluster's head pod.
 pub enum StorageMirror {
-    S3(crate::source::tune_s3::Mirror),
+    Cloud(crate::source::tune_cloud::Mirror),
     Head(Box<crate::source::tune_head::HeadMirror>),
 }
 
@@ -334,21 +334,21 @@ impl StorageMirror {
     /// How the screen names where its experiments come from.
     pub fn url(&self) -> &str {
         match self {
-            StorageMirror::S3(m) => &m.url,
+            StorageMirror::Cloud(m) => &m.url,
             StorageMirror::Head(m) => &m.label,
         }
     }
 
     pub fn local(&self) -> &Path {
         match self {
-            StorageMirror::S3(m) => &m.local,
+            StorageMirror::Cloud(m) => &m.local,
             StorageMirror::Head(m) => &m.local,
         }
     }
 
-    async fn sync(&mut self) -> Result<crate::source::tune_s3::SyncPass, String> {
+    async fn sync(&mut self) -> Result<crate::source::tune_cloud::SyncPass, String> {
         match self {
-            StorageMirror::S3(m) => m.sync().await,
+            StorageMirror::Cloud(m) => m.sync().await,
             StorageMirror::Head(m) => m.sync().await,
         }
     }
@@ -356,22 +356,22 @@ impl StorageMirror {
     /// The experiments found and where, when the source says (the head's reader does).
     fn found(&self) -> Vec<(String, String)> {
         match self {
-            StorageMirror::S3(_) => Vec::new(),
+            StorageMirror::Cloud(_) => Vec::new(),
             StorageMirror::Head(m) => m.found.clone(),
         }
     }
 }
 
-/// The `--tune-dir` roots split into local folders and `s3://` paths, each of the latter with a
+/// The `--tune-dir` roots split into local folders and cloud storage paths, each of the latter with a
 /// mirror under `cache`; a path that cannot be mirrored is a problem to show, not a stop.
 pub fn roots(dirs: &[PathBuf], cache: &Path) -> (Vec<PathBuf>, Vec<StorageMirror>, Vec<TuneUpdate>) {
     let (mut local, mut mirrors, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for d in dirs {
         match d.to_str().filter(|s| s.contains("://")) {
-            Some(url) => match crate::source::tune_s3::Mirror::new(url, cache) {
+            Some(url) => match crate::source::tune_cloud::Mirror::new(url, cache) {
                 Ok(m) => {
                     local.push(m.local.clone());
-                    mirrors.push(StorageMirror::S3(m));
+                    mirrors.push(StorageMirror::Cloud(m));
                 }
                 Err(error) => problems.push(TuneUpdate::Problem { path: d.clone(), error }),
             },
@@ -472,7 +472,7 @@ pub async fn read_head_once(
 }
 
 /// Runs passes every `interval`, in a blocking thread (file I/O), sending each update wrapped
-/// by `wrap` (which dashboard it belongs to); the `s3://` roots and the `head` mirror, if any,
+/// by `wrap` (which dashboard it belongs to); the cloud storage roots and the `head` mirror, if any,
 /// are synced first, every `STORAGE_PERIOD` at most.
 pub async fn run(
     dirs: Vec<PathBuf>,

@@ -17,8 +17,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
+use crate::source::tune_cloud::SyncPass;
 use crate::source::tune_limits::{MAX_STATE_FILE, PASS_BUDGET, READ_CHUNK};
-use crate::source::tune_s3::SyncPass;
 
 /// The reader, run on the head as `python3 -c READER`: its text is fixed, names travel as data.
 pub const READER: &str = include_str!("tune_head_reader.py");
@@ -271,11 +271,11 @@ pub fn explain_end(why: &str) -> String {
     let lower = why.to_ascii_lowercase();
     if lower.contains("executable file not found") || lower.contains("no such file or directory") {
         format!(
-            "no python3 in the head container, so its Tune files cannot be read there ({why}); point raytop at the storage path instead: --tune-dir s3://BUCKET/PREFIX or a local copy"
+            "no python3 in the head container, so its Tune files cannot be read there ({why}); point raytop at the storage path instead: --tune-dir s3://BUCKET/PREFIX (or gs://, az://) or a local copy"
         )
     } else if lower.contains("403") || lower.contains("forbidden") {
         format!(
-            "not allowed to exec into the head pod (RBAC: create on pods/exec in its namespace) ({why}); ask for that right, or point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX"
+            "not allowed to exec into the head pod (RBAC: create on pods/exec in its namespace) ({why}); ask for that right, or point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX (or gs://, az://)"
         )
     } else {
         why.to_string()
@@ -338,7 +338,7 @@ async fn exec_session(client: kube::Client, ns: &str, cluster: &str) -> Result<S
     let pods = api.list(&select).await.map_err(|e| match e {
         kube::Error::Api(r) if r.code == 403 => {
             format!(
-                "forbidden: may not list the pods of RayCluster {ns}/{cluster}, to find its head and read its Tune files through pods/exec ({}); ask for list on pods and create on pods/exec, or point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX",
+                "forbidden: may not list the pods of RayCluster {ns}/{cluster}, to find its head and read its Tune files through pods/exec ({}); ask for list on pods and create on pods/exec, or point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX (or gs://, az://)",
                 r.message
             )
         }

@@ -29,7 +29,7 @@ pub fn raytop() -> Raytop {
 }
 
 /// What a test never inherits from the machine it runs on.
-pub const HOST_VARS: [&str; 14] = [
+pub const HOST_VARS: [&str; 24] = [
     "KUBECONFIG",
     "RAY_AUTH_TOKEN",
     "RAY_AUTH_TOKEN_PATH",
@@ -45,6 +45,17 @@ pub const HOST_VARS: [&str; 14] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_S3",
     "AWS_DEFAULT_REGION",
+    // Nor Google's or Azure's (the gs:// and az:// tests set an emulator's).
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_SERVICE_ACCOUNT",
+    "GOOGLE_SERVICE_ACCOUNT_KEY",
+    "STORAGE_EMULATOR_HOST",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_ACCOUNT_NAME",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_KEY",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
 ];
 
 impl std::ops::Deref for Raytop {

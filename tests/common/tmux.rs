@@ -24,7 +24,8 @@ impl Pane {
     pub fn raytop_env(env: &[(&str, &str)], args: &[&str]) -> Pane {
         let dirs = tempfile::tempdir().unwrap();
         let session = format!("raytop-test-{}-{}", std::process::id(), rand_suffix());
-        let extra: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        // Quoted: a value may hold ';' (an Azure connection string) or spaces.
+        let extra: String = env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
         // A home of its own, nothing inherited that reaches real clusters; `env` lets the
         // test's own variables (after ours) win.
         let unset: String = super::HOST_VARS.iter().map(|v| format!("-u {v} ")).collect();

@@ -57,7 +57,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, c: &Dashboard, now: SystemTime) {
         let head = c.tune.storage.iter().find(|s| s.is_head());
         let msg = if let Some(h) = head.filter(|_| c.tune.problems.is_empty()) {
             format!(
-                "No Tune experiments on the {} (looked in the drivers' staging folders under the Ray session, ~/ray_results and /tmp/ray_results). Elsewhere, point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX or DIR.",
+                "No Tune experiments on the {} (looked in the drivers' staging folders under the Ray session, ~/ray_results and /tmp/ray_results). Elsewhere, point raytop at the storage path: --tune-dir s3://BUCKET/PREFIX (or gs://, az://) or DIR.",
                 h.url
             )
         } else if c.tune.problems.is_empty() {
