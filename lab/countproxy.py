@@ -1,6 +1,6 @@
 """A counting TCP proxy: forwards LISTEN_PORT to TARGET_PORT on 127.0.0.1 and keeps, in
 STATS_FILE (rewritten every second as JSON), how many HTTP requests went through and how many
-bytes each way. Used by lab/figures.sh to measure what a tool asks of the dashboard."""
+bytes each way, and requests per path. Used by lab/figures.sh to measure what a tool asks of the dashboard."""
 
 import asyncio
 import json
@@ -8,8 +8,8 @@ import re
 import sys
 import time
 
-REQUEST_LINE = re.compile(rb"(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) \S+ HTTP/1\.[01]\r\n")
-stats = {"requests": 0, "bytes_up": 0, "bytes_down": 0, "connections": 0, "since": time.time()}
+REQUEST_LINE = re.compile(rb"(?:^|\r\n)(?:GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) (\S+) HTTP/1\.[01]\r\n")
+stats = {"requests": 0, "bytes_up": 0, "bytes_down": 0, "connections": 0, "since": time.time(), "paths": {}}
 
 
 async def pipe(reader, writer, up):
@@ -20,7 +20,13 @@ async def pipe(reader, writer, up):
                 stats["bytes_up"] += len(data)
                 # Keep a short tail so a request line split across reads still counts once.
                 window = tail + data
-                stats["requests"] += len(REQUEST_LINE.findall(window)) - len(REQUEST_LINE.findall(tail))
+                seen = REQUEST_LINE.findall(window)
+                new = seen[len(REQUEST_LINE.findall(tail)) :]
+                stats["requests"] += len(new)
+                for target in new:
+                    # Requests per path, without the query (one line per endpoint).
+                    path = target.split(b"?")[0].decode(errors="replace")
+                    stats["paths"][path] = stats["paths"].get(path, 0) + 1
                 tail = window[-256:]
             else:
                 stats["bytes_down"] += len(data)

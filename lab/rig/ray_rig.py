@@ -14,7 +14,8 @@ the counts anew. --slow S (or /rig/slow?s=S while running) delays every answer b
 overloaded head does.
 
 With --tune-dir DIR it also writes a Tune experiment of --trials T trials there (the lab's `grid`
-capture, its trials repeated), and on every churn tick 100 of them report one more result.
+capture, its trials repeated, a tenth of them RUNNING), and on every churn tick 100 of the
+RUNNING ones report one more result.
 
 usage: ray_rig.py [--port P] [--nodes N] [--actors M] [--replicas K] [--churn S] [--slow S]
                   [--slow-path PATH=S ...] [--tune-dir DIR --trials T]
@@ -201,6 +202,7 @@ class Experiment:
         os.makedirs(self.dir, exist_ok=True)
         self.rng = random.Random(seed)
         self.results = []
+        self.live = max(1, trials // 10)
         trial_data = []
         for i in range(trials):
             pair = pairs[i % len(pairs)]
@@ -209,6 +211,9 @@ class Experiment:
             tid = f"rig_{i:05d}"
             logdir = f"trial_{tid}"
             t["trial_id"], t["relative_logdir"] = tid, logdir
+            # A sweep of this size runs a tenth of its trials at once; the rest are over.
+            if i < self.live:
+                t["status"] = "RUNNING"
             trial_data.append([json.dumps(t), pair[1]])
             with open(os.path.join(src, old_dir, "result.json")) as f:
                 text = f.read().replace(old_id, tid)
@@ -222,8 +227,8 @@ class Experiment:
             json.dump(state, f)
 
     def report(self, n=100):
-        """`n` trials report one more result, as running trials do."""
-        for k in self.rng.sample(range(len(self.results)), min(n, len(self.results))):
+        """`n` of the RUNNING trials report one more result."""
+        for k in self.rng.sample(range(self.live), min(n, self.live)):
             path, last = self.results[k]
             last = dict(last, training_iteration=last.get("training_iteration", 0) + 1, timestamp=int(time.time()))
             with open(path, "a") as f:

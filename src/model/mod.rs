@@ -112,6 +112,10 @@ pub struct Dashboard {
     pod_gpu_requests: Option<BTreeMap<String, f64>>,
     #[serde(skip)]
     clock: f64,
+    /// Tune news since the last source pass that can move a GPU holder (a trial's node, pid or
+    /// status): the GPU picture is joined again at the pass only then.
+    #[serde(skip)]
+    tune_moved: bool,
 }
 
 /// Every group's logical resources and live nodes, added up.
@@ -210,17 +214,27 @@ impl Dashboard {
             gpu_idle_since: BTreeMap::new(),
             pod_gpu_requests: None,
             clock: 0.0,
+            tune_moved: false,
         }
     }
 
-    /// Folds in news from the Tune source; GPU holders are re-joined after each pass.
+    /// Folds in news from the Tune source; GPU holders are re-joined after a pass that brought
+    /// trial news (a pass that read nothing, every second, joins nothing).
     pub fn apply_tune(&mut self, u: TuneUpdate) {
-        if let TuneUpdate::Pass { at, .. } = &u {
-            self.clock = self.clock.max(unix_secs(*at));
-            self.tune.apply(u);
-            self.rebuild_gpus();
-        } else {
-            self.tune.apply(u);
+        match &u {
+            TuneUpdate::Pass { at, .. } => {
+                self.clock = self.clock.max(unix_secs(*at));
+                self.tune.apply(u);
+                if std::mem::take(&mut self.tune_moved) {
+                    self.rebuild_gpus();
+                }
+            }
+            // What the info line and problems say: no trial moved.
+            TuneUpdate::Problem { .. } | TuneUpdate::Storage { .. } => self.tune.apply(u),
+            _ => {
+                self.tune_moved = true;
+                self.tune.apply(u);
+            }
         }
     }
 
@@ -319,8 +333,12 @@ impl Dashboard {
                 self.autoscaler.events = autoscaler::fold_events(&events);
             }
             DashData::Serve(inst) => {
-                self.serve = Serve::from_instance(&inst);
-                self.rebuild_gpus();
+                let serve = Serve::from_instance(&inst);
+                // The same answer again (most are): its replicas hold the same GPUs.
+                if serve != self.serve {
+                    self.serve = serve;
+                    self.rebuild_gpus();
+                }
             }
             DashData::Jobs(jobs) => {
                 self.jobs = jobs.iter().map(JobSummary::from).collect();
@@ -328,8 +346,10 @@ impl Dashboard {
                 self.jobs.sort_by(|a, b| b.start_time.unwrap_or(0.0).total_cmp(&a.start_time.unwrap_or(0.0)));
             }
             DashData::Actors(actors) => {
-                self.actors = actors;
-                self.rebuild_gpus();
+                if actors != self.actors {
+                    self.actors = actors;
+                    self.rebuild_gpus();
+                }
             }
             DashData::TrainRuns(runs) => {
                 let train = train::Train::from_response(&runs);

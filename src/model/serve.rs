@@ -5,13 +5,13 @@ use serde::Serialize;
 use super::text::clean;
 use crate::wire::dashboard::{ServeInstance, ServeReplica};
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Serve {
     pub proxy_location: Option<String>,
     pub applications: Vec<Application>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Application {
     pub name: String,
     pub route_prefix: Option<String>,
@@ -26,7 +26,7 @@ pub struct Application {
     pub redeploy_nonce: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Deployment {
     pub name: String,
     pub status: String,
@@ -38,7 +38,7 @@ pub struct Deployment {
     pub recent_dead: Vec<Replica>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Replica {
     pub replica_id: String,
     pub state: String,

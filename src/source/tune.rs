@@ -119,6 +119,12 @@ struct Experiment {
     running: Vec<(String, String)>,
     /// RUNNING trials reported as ended by their error file (until they report again).
     ended: std::collections::BTreeSet<String>,
+    /// Folders of the trials the last state file says are over for good (TERMINATED, or ERROR
+    /// with no retry left): their results can no longer grow.
+    over: std::collections::BTreeSet<String>,
+    /// Of those, the ones read to the end since the state said so: never looked at again (no
+    /// stat), until a newer state file says otherwise. At 5,000 trials, most of a pass's stats.
+    settled: std::collections::BTreeSet<String>,
 }
 
 /// Scans tune directories: remembers what it read so each pass reads only what changed.
@@ -177,6 +183,8 @@ impl Scanner {
                 errors_read: Default::default(),
                 running: Vec::new(),
                 ended: Default::default(),
+                over: Default::default(),
+                settled: Default::default(),
             });
             let mut state_now: Option<ExperimentState> = None;
             if let Some(path) = newest_state_file(&dir)
@@ -226,6 +234,16 @@ impl Scanner {
                         .filter(|t| t.status == "ERROR")
                         .map(|t| (t.trial_id.clone(), t.logdir.clone(), false)),
                 );
+                // Tune writes a trial's last result before the snapshot that calls it over, so
+                // one read after this state file was parsed holds all of it.
+                exp.over = s
+                    .trials
+                    .iter()
+                    .filter(|t| t.status == "TERMINATED" || t.status == "ERROR" && !may_restart(t))
+                    .map(|t| t.logdir.clone())
+                    .collect();
+                let over = &exp.over;
+                exp.settled.retain(|d| over.contains(d));
             }
             to_check.extend(exp.running.iter().map(|(id, dir)| (id.clone(), dir.clone(), true)));
             for (trial_id, logdir, running) in to_check {
@@ -261,6 +279,9 @@ impl Scanner {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for e in entries.flatten() {
                 let trial_dir = e.file_name().to_string_lossy().into_owned();
+                if exp.settled.contains(&trial_dir) {
+                    continue;
+                }
                 let path = e.path().join("result.json");
                 if !path.is_file() {
                     continue;
@@ -277,6 +298,9 @@ impl Scanner {
                         bytes += got;
                         results_budget = results_budget.saturating_sub(got);
                         self.behind |= read.more;
+                        if !read.more && exp.over.contains(&trial_dir) {
+                            exp.settled.insert(trial_dir.clone());
+                        }
                         if read.skipped > 0 {
                             let error = format!("{} line(s) over {MAX_LINE} bytes skipped", tail.skipped_total);
                             updates.push(TuneUpdate::Problem { path: path.clone(), error });
@@ -530,6 +554,73 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The grid fixture copied to `dir`, with the state file's statuses as `status(trial_id)`
+    /// says, written under a new session name (a newer state file); its trial folders.
+    fn grid_with(dir: &Path, session: &str, status: &dyn Fn(&str) -> &'static str) -> Vec<String> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tune/grid");
+        let mut folders = Vec::new();
+        for e in std::fs::read_dir(&src).unwrap().flatten() {
+            if e.path().is_dir() {
+                let to = dir.join(e.file_name());
+                if !to.exists() {
+                    std::fs::create_dir_all(&to).unwrap();
+                    std::fs::copy(e.path().join("result.json"), to.join("result.json")).unwrap();
+                }
+                folders.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        let state_path = newest_state_file(&src).unwrap();
+        let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_path).unwrap()).unwrap();
+        for pair in state["trial_data"].as_array_mut().unwrap() {
+            let mut t: serde_json::Value = serde_json::from_str(pair[0].as_str().unwrap()).unwrap();
+            t["status"] = status(t["trial_id"].as_str().unwrap()).into();
+            pair[0] = t.to_string().into();
+        }
+        std::fs::write(dir.join(format!("experiment_state-{session}.json")), state.to_string()).unwrap();
+        folders.sort();
+        folders
+    }
+
+    fn results_read(updates: &[TuneUpdate]) -> Vec<(String, usize)> {
+        let mut read: Vec<(String, usize)> = updates
+            .iter()
+            .filter_map(|u| match u {
+                TuneUpdate::Results { trial_dir, rows, .. } => Some((trial_dir.clone(), rows.len())),
+                _ => None,
+            })
+            .collect();
+        read.sort();
+        read
+    }
+
+    /// At 5,000 trials the stats were most of a pass: a trial the state calls over is read to
+    /// its end once and then not looked at, until a newer state calls it live again.
+    #[test]
+    fn a_trial_the_state_calls_over_is_read_once_then_left_until_it_is_live_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("grid");
+        std::fs::create_dir_all(&dir).unwrap();
+        let live = "76515_00000";
+        let folders = grid_with(&dir, "2026-11-26_07-17-39", &|id| if id == live { "RUNNING" } else { "TERMINATED" });
+        let live_dir = folders.iter().find(|f| f.contains("_00000_")).unwrap().clone();
+        let over_dir = folders.iter().find(|f| f.contains("_00001_")).unwrap().clone();
+        let mut scanner = Scanner::new(vec![dir.clone()]);
+        let first = results_read(&scanner.pass());
+        assert_eq!(first.len(), 6, "every trial read once: {first:?}");
+        let line = "{\"loss\": 0.5, \"training_iteration\": 99, \"trial_id\": \"x\"}\n";
+        let append = |folder: &str| {
+            let mut f = std::fs::OpenOptions::new().append(true).open(dir.join(folder).join("result.json")).unwrap();
+            std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
+        };
+        append(&live_dir);
+        append(&over_dir);
+        // Positive control: the live trial's line is read; the one over is not looked at.
+        assert_eq!(results_read(&scanner.pass()), vec![(live_dir.clone(), 1)]);
+        // A newer state calls every trial live (an experiment resumed): the line is read then.
+        grid_with(&dir, "2026-11-26_08-00-00", &|_| "RUNNING");
+        assert_eq!(results_read(&scanner.pass()), vec![(over_dir.clone(), 1)]);
+    }
 
     #[test]
     fn tail_reads_only_appended_complete_lines_and_survives_replacement() {

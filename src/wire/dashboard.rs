@@ -364,7 +364,7 @@ pub struct JobDetails {
 }
 
 /// One `GET /api/v0/actors` item.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ActorState {
     #[serde(deserialize_with = "null_as_default")]
