@@ -116,6 +116,10 @@ pub struct Dashboard {
     /// status): the GPU picture is joined again at the pass only then.
     #[serde(skip)]
     tune_moved: bool,
+    /// The clock when the GPU picture was last joined: how long a held GPU has idled is said
+    /// in it, so a pass joins it again when that has moved on (at most every 10 s).
+    #[serde(skip)]
+    gpus_clock: f64,
 }
 
 /// Every group's logical resources and live nodes, added up.
@@ -178,6 +182,10 @@ impl From<&JobDetails> for JobSummary {
     }
 }
 
+/// Seconds of the clock after which a Tune pass joins the GPU picture again though no trial moved:
+/// the idle times it states move on.
+const GPU_AGES_EVERY: f64 = 10.0;
+
 impl Dashboard {
     pub fn with_tune_modes(mut self, overrides: BTreeMap<String, tune::Mode>) -> Self {
         self.tune = tune::Tune::with_overrides(overrides);
@@ -215,6 +223,7 @@ impl Dashboard {
             pod_gpu_requests: None,
             clock: 0.0,
             tune_moved: false,
+            gpus_clock: 0.0,
         }
     }
 
@@ -225,7 +234,7 @@ impl Dashboard {
             TuneUpdate::Pass { at, .. } => {
                 self.clock = self.clock.max(unix_secs(*at));
                 self.tune.apply(u);
-                if std::mem::take(&mut self.tune_moved) {
+                if std::mem::take(&mut self.tune_moved) || self.clock - self.gpus_clock >= GPU_AGES_EVERY {
                     self.rebuild_gpus();
                 }
             }
@@ -239,6 +248,7 @@ impl Dashboard {
     }
 
     fn rebuild_gpus(&mut self) {
+        self.gpus_clock = self.clock;
         self.gpus = gpu::build(
             &self.groups,
             &self.actors,

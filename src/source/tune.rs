@@ -46,6 +46,11 @@ impl Tail {
         Tail { path, offset: 0, inode: None, pending: Vec::new(), skipping: false, bytes_read: 0, skipped_total: 0 }
     }
 
+    /// Everything read so far ended with a whole line: nothing waits for its end.
+    pub fn ends_whole(&self) -> bool {
+        self.pending.is_empty() && !self.skipping
+    }
+
     /// Reads at most `max` new bytes (and at least one when the file grew).
     pub fn read(&mut self, max: u64) -> std::io::Result<TailRead> {
         let nothing = |reset| TailRead { lines: Vec::new(), reset, skipped: 0, more: false };
@@ -298,7 +303,8 @@ impl Scanner {
                         bytes += got;
                         results_budget = results_budget.saturating_sub(got);
                         self.behind |= read.more;
-                        if !read.more && exp.over.contains(&trial_dir) {
+                        // Read to its end, no line left half-written.
+                        if !read.more && tail.ends_whole() && exp.over.contains(&trial_dir) {
                             exp.settled.insert(trial_dir.clone());
                         }
                         if read.skipped > 0 {

@@ -108,8 +108,9 @@ pub struct ReportPace {
     tight: bool,
     /// How much earlier than the write the next fetch goes, while the moment is not known.
     lead: Duration,
-    /// Between the last two writes (the head's clock).
-    interval: Option<Duration>,
+    /// Between the last writes (the head's clock), the newest last: the shortest is the
+    /// monitor's own interval, a longer one a slow write or one missed.
+    intervals: std::collections::VecDeque<Duration>,
     /// The request before this one saw the report held (it was asked for too early).
     missed_at: Option<Instant>,
     /// Since when fetches have found the same report: a monitor that stopped writing is not
@@ -119,7 +120,7 @@ pub struct ReportPace {
 
 impl ReportPace {
     fn interval(&self) -> Duration {
-        self.interval.unwrap_or(MONITOR_INTERVAL)
+        self.intervals.iter().min().copied().unwrap_or(MONITOR_INTERVAL)
     }
 
     /// Folds in a report written at `time` (the head's clock), from a request sent at `sent`
@@ -145,8 +146,11 @@ impl ReportPace {
                         self.tight = false;
                     }
                     written_by = written_by.min(at + delta);
-                    if delta >= Duration::from_secs(1) {
-                        self.interval = Some(delta.min(Duration::from_secs(60)));
+                    if delta >= Duration::from_millis(100) {
+                        if self.intervals.len() == 4 {
+                            self.intervals.pop_front();
+                        }
+                        self.intervals.push_back(delta.min(Duration::from_secs(60)));
                     }
                 }
                 let interval = self.interval();
@@ -508,6 +512,38 @@ mod tests {
         // 12 writes in the minute: about one fetch each once the phase is found, not one per
         // 1.6 s (38) as before.
         assert!(fetches <= 16, "{fetches} fetches for 13 writes");
+    }
+
+    /// The rig stamps a report when it starts building it and serves it when built, 0.2 to 1.4 s
+    /// later: a slow build is not taken for the interval, and no gap between two fetches grows
+    /// past the interval and a refresh.
+    #[test]
+    fn a_report_served_late_now_and_then_does_not_stretch_the_pace() {
+        let refresh = Duration::from_secs(1);
+        let t0 = Instant::now();
+        // Write k is stamped at 5k s and served from 5k + delay(k).
+        let delay = |k: i64| if k % 3 == 0 { 1.4 } else { 0.2 };
+        let served = |at: f64| -> f64 {
+            let mut k = (at / 5.0).floor() as i64;
+            while k >= 0 && at < k as f64 * 5.0 + delay(k) {
+                k -= 1;
+            }
+            k as f64 * 5.0
+        };
+        let mut pace = ReportPace::default();
+        let (mut at, mut worst_gap) = (0.3f64, 0.0f64);
+        while at < 120.0 {
+            let stamp = served(at);
+            let sent = t0 + Duration::from_secs_f64(at);
+            // As settle does: never faster than the usage pace (1.6 s here).
+            let next = pace.next(stamp, sent, sent, refresh).max(sent + Duration::from_millis(1600));
+            let last_at = at;
+            at = next.duration_since(t0).as_secs_f64();
+            if last_at > 30.0 {
+                worst_gap = worst_gap.max(at - last_at);
+            }
+        }
+        assert!(worst_gap <= 5.0 + 1.0, "the longest gap between fetches: {worst_gap:.2} s");
     }
 
     #[test]
