@@ -41,6 +41,8 @@ pub struct Runtime {
     dashboard: Option<(DashKey, watch::Sender<Interest>)>,
     /// The RayCluster whose head pod the HeadTune source reads (while a view shows trials).
     head_tune: Option<DashKey>,
+    /// Whether a view shows trials: the `--tune-dir` source lists cloud storage only then.
+    tune_shown: watch::Sender<bool>,
     /// Bumped by "refresh now", carried over when the poller changes.
     refresh_seq: u32,
     /// Runs actions; `None` with --readonly, so nothing can be sent.
@@ -62,6 +64,7 @@ impl Runtime {
             history: None,
             dashboard: None,
             head_tune: None,
+            tune_shown: watch::Sender::new(false),
             refresh_seq: 0,
             executor: None,
         }
@@ -115,7 +118,8 @@ impl Runtime {
     }
 
     pub fn start_tune(&mut self, dirs: Vec<std::path::PathBuf>) {
-        let task = crate::source::tune::run(dirs, None, self.refresh, Msg::Tune, self.tx.clone());
+        let shown = Some(self.tune_shown.subscribe());
+        let task = crate::source::tune::run(dirs, None, shown, self.refresh, Msg::Tune, self.tx.clone());
         self.tasks.start(SourceId::Tune, task);
     }
 
@@ -271,6 +275,7 @@ impl Runtime {
         self.watch_events();
         self.query_history(interest.history, interest.history_window_s);
         self.read_head_tune(dashboard.as_ref().filter(|_| interest.tune));
+        self.tune_shown.send_if_modified(|shown| std::mem::replace(shown, interest.tune) != interest.tune);
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         let polling = self.tasks.is_running(SourceId::Dashboard);
         match (&self.dashboard, dashboard) {
@@ -321,7 +326,7 @@ impl Runtime {
             let parts = [route.namespace.as_str(), route.cluster.as_str()];
             match crate::source::tune_head::HeadMirror::new(label.clone(), &crate::config::state_dir(), &parts, connect)
             {
-                Ok(head) => crate::source::tune::run(Vec::new(), Some(head), refresh, wrap, tx).await,
+                Ok(head) => crate::source::tune::run(Vec::new(), Some(head), None, refresh, wrap, tx).await,
                 Err(e) => {
                     let _ = tx.send(wrap(problem(e))).await;
                 }

@@ -503,10 +503,12 @@ pub async fn read_head_once(
 
 /// Runs passes every `interval`, in a blocking thread (file I/O), sending each update wrapped
 /// by `wrap` (which dashboard it belongs to); the cloud storage roots and the `head` mirror, if any,
-/// are synced first, every `STORAGE_PERIOD` at most.
+/// are synced first, every `STORAGE_PERIOD` at most, and only while `shown` says a view shows
+/// trials (none: always), so storage is not listed for a view off screen.
 pub async fn run(
     dirs: Vec<PathBuf>,
     head: Option<crate::source::tune_head::HeadMirror>,
+    shown: Option<tokio::sync::watch::Receiver<bool>>,
     interval: Duration,
     wrap: impl Fn(TuneUpdate) -> Msg + Send,
     tx: mpsc::Sender<Msg>,
@@ -526,7 +528,8 @@ pub async fn run(
     let mut scanner = Some(Scanner::new(roots));
     let mut synced: Option<tokio::time::Instant> = None;
     loop {
-        if !mirrors.is_empty() && synced.is_none_or(|t| t.elapsed() >= STORAGE_PERIOD) {
+        let on_screen = shown.as_ref().is_none_or(|s| *s.borrow());
+        if on_screen && !mirrors.is_empty() && synced.is_none_or(|t| t.elapsed() >= STORAGE_PERIOD) {
             synced = Some(tokio::time::Instant::now());
             for u in sync_mirrors(&mut mirrors, false).await {
                 if tx.send(wrap(u)).await.is_err() {
