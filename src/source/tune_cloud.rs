@@ -79,7 +79,7 @@ pub struct StorageUrl {
     pub prefix: String,
 }
 
-/// The schemes `--tune-dir` reads as storage paths, and what each says.
+/// The schemes `--tune-dir` reads as cloud storage paths, for messages.
 pub const SCHEMES: &str = "s3://, gs://, az://, abfs:// or abfss://";
 
 /// `SCHEME://BUCKET[/PREFIX]` → its parts; `None` for another scheme or no bucket.
@@ -240,7 +240,8 @@ impl Mirror {
     pub fn with_vars(url: &str, cache: &Path, vars: &[(&str, &str)]) -> Result<Mirror, String> {
         // Its HTTP client is reqwest with rustls, as the dashboard's: the same provider.
         crate::source::dashboard::client::install_crypto_provider();
-        let path = parse_url(url).ok_or_else(|| format!("not a storage path raytop reads ({SCHEMES}BUCKET/PREFIX)"))?;
+        let path =
+            parse_url(url).ok_or_else(|| format!("not a storage path raytop reads: {SCHEMES}, then BUCKET/PREFIX"))?;
         let store = match path.cloud {
             Cloud::S3 => s3_store(&path.bucket, vars)?,
             Cloud::Gcs => gcs_store(&path.bucket, vars)?,
