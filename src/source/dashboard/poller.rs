@@ -11,6 +11,10 @@
 //! report (`/api/cluster_status`, 7 KB on the lab and 0.4 MB at 2,000 nodes), fetched at that
 //! pace; the summary then only brings host stats and the node list, at their own slow cadence.
 //! Under v2 the report has no per-node usage and the summary stays the source.
+//!
+//! The v1 report is written by the autoscaler's monitor once per interval and carries the moment
+//! of its write: it is fetched once per write, just after it (`ReportPace`), and never faster than
+//! the usage pace above, so usage on screen is at most one write interval plus a refresh old.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
