@@ -125,7 +125,9 @@ lab_python -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$CONFIG" \
   || die "generated $CONFIG is not valid YAML"
 
 # --- Start the head ------------------------------------------------------
-export RAY_FAKE_CLUSTER=1 AUTOSCALER_UPDATE_INTERVAL_S=1 RAY_USAGE_STATS_ENABLED=0
+# The monitor writes every second here so tests see scaling soon (Ray's default is 5 s; set
+# LAB_MONITOR_INTERVAL_S=5 to measure at the default, as lab/head_figures.py's figures do).
+export RAY_FAKE_CLUSTER=1 AUTOSCALER_UPDATE_INTERVAL_S="${LAB_MONITOR_INTERVAL_S:-1}" RAY_USAGE_STATS_ENABLED=0
 # Head identity as KubeRay gives it (instance id, node type name); the fake
 # provider sets the same three variables for each worker node it launches.
 export RAY_OVERRIDE_NODE_ID_FOR_TESTING="$HEAD_ID" RAY_CLOUD_INSTANCE_ID="$HEAD_ID" \
