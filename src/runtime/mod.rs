@@ -275,7 +275,8 @@ impl Runtime {
         self.watch_events();
         self.query_history(interest.history, interest.history_window_s);
         self.read_head_tune(dashboard.as_ref().filter(|_| interest.tune));
-        self.tune_shown.send_if_modified(|shown| std::mem::replace(shown, interest.tune) != interest.tune);
+        // Read by the source at each pass: no one waits on a change.
+        self.tune_shown.send_replace(interest.tune);
         let want = Interest { refresh_seq: self.refresh_seq, ..interest };
         let polling = self.tasks.is_running(SourceId::Dashboard);
         match (&self.dashboard, dashboard) {
