@@ -14,9 +14,14 @@ use crate::runtime::Runtime;
 use crate::state::App;
 use crate::view::View;
 
+/// How long one turn of the loop folds a burst of messages before it looks at the keys again: a
+/// Tune folder of 5,000 trials read at launch is thousands of messages, and a key pressed meanwhile
+/// is answered within this, plus one message and one frame.
+const FOLD_TURN: Duration = Duration::from_millis(8);
 /// The shortest time between two frames: a burst of keys or messages costs one frame per slot.
 const MIN_FRAME: Duration = Duration::from_millis(16);
-/// A frame that took longer than this to render is logged (at debug), to find what it was.
+/// A frame that took longer than this to render, or a message to fold, is logged (at debug), to
+/// find what it was.
 const SLOW_RENDER: Duration = Duration::from_millis(8);
 
 /// Runs until the user quits or the terminal goes away. `started` is the process start, to log
@@ -75,6 +80,8 @@ async fn run_loop(
         }
         let mut effects = Vec::new();
         tokio::select! {
+            // Keys first, then a due frame, then sources: a burst never holds a key behind it.
+            biased;
             ev = events.next() => {
                 let mut next = ev;
                 // Take every event already queued before drawing: a held key or a paste is one
@@ -99,30 +106,38 @@ async fn run_loop(
                     }
                 }
             },
-            msg = rx.recv() => {
-                let Some(msg) = msg else { return Ok(()) };
-                let t0 = Instant::now();
-                let mut fold = |msg| {
-                    let u = app.on_msg(msg);
-                    effects.extend(u.effects);
-                    u.redraw
-                };
-                dirty |= fold(msg);
-                let mut n = 1;
-                // Coalesce a burst (a batch of fetches) into one frame.
-                while let Ok(more) = rx.try_recv() {
-                    dirty |= fold(more);
-                    n += 1;
-                }
-                stats.update(t0, n);
-            }
+            _ = term_signals.recv() => return Ok(()),
             _ = tick.tick() => {
                 // Redraw only when a label on screen ages ("data 3 s ago", uptimes).
                 dirty |= app.ages_on_screen();
                 stats.maybe_log();
             }
             _ = tokio::time::sleep_until(frame_due.into()), if dirty => {}
-            _ = term_signals.recv() => return Ok(()),
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return Ok(()) };
+                let t0 = Instant::now();
+                let mut fold = |msg: Msg| {
+                    let label = tracing::enabled!(tracing::Level::DEBUG).then(|| msg.label());
+                    let (f0, c0) = (Instant::now(), crate::loop_stats::thread_cpu_time());
+                    let u = app.on_msg(msg);
+                    if let Some(label) = label.filter(|_| f0.elapsed() > SLOW_RENDER) {
+                        let cpu = crate::loop_stats::thread_cpu_time().saturating_sub(c0);
+                        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                        tracing::debug!(msg = %label, fold_ms = ms(f0.elapsed()), fold_cpu_ms = ms(cpu), "slow fold");
+                    }
+                    effects.extend(u.effects);
+                    u.redraw
+                };
+                dirty |= fold(msg);
+                let mut n = 1;
+                // Coalesce a burst (a batch of fetches) into one frame, for one turn at most.
+                while t0.elapsed() < FOLD_TURN {
+                    let Ok(more) = rx.try_recv() else { break };
+                    dirty |= fold(more);
+                    n += 1;
+                }
+                stats.update(t0, n);
+            }
         }
         for e in effects {
             if !runtime.apply(e) {

@@ -37,6 +37,27 @@ pub enum Msg {
     LogSaved { id: u64, result: Result<PathBuf, String> },
 }
 
+impl Msg {
+    /// What kind of news this is, for the log of a slow fold.
+    pub fn label(&self) -> String {
+        match self {
+            Msg::Dash { update: DashUpdate::Fetched { endpoint, bytes, .. }, .. } => {
+                format!("dashboard {} ({bytes} bytes)", endpoint.label())
+            }
+            Msg::Dash { update: DashUpdate::Failed { endpoint, .. }, .. } => {
+                format!("dashboard {} failed", endpoint.label())
+            }
+            Msg::Tune(u) | Msg::HeadTune { update: u, .. } => format!("tune {}", u.label()),
+            Msg::Kube(u) => format!("kube {}", u.resource()),
+            Msg::History { .. } => "history".into(),
+            Msg::PromFound(_) => "prometheus services".into(),
+            Msg::ActionDone { .. } => "action done".into(),
+            Msg::Access { .. } => "access review".into(),
+            Msg::Log { .. } | Msg::LogFiles { .. } | Msg::LogSaved { .. } => "logs".into(),
+        }
+    }
+}
+
 /// What a log source says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogEvent {
@@ -59,6 +80,21 @@ pub struct ClusterRef {
     pub context: Option<String>,
     pub namespace: String,
     pub name: String,
+}
+
+impl TuneUpdate {
+    fn label(&self) -> &'static str {
+        match self {
+            TuneUpdate::State(_) => "state",
+            TuneUpdate::Results { .. } => "results",
+            TuneUpdate::Error { .. } => "error",
+            TuneUpdate::Resumed { .. } => "resumed",
+            TuneUpdate::Problem { .. } => "problem",
+            TuneUpdate::Pass { .. } => "pass",
+            TuneUpdate::Restart => "restart",
+            TuneUpdate::Storage { .. } => "storage",
+        }
+    }
 }
 
 /// What a source sends about one dashboard.
@@ -146,6 +182,22 @@ pub enum KubeUpdate {
     Events(Vec<EventObj>, SystemTime),
     Nodes(Vec<NodeObj>, SystemTime),
     Failed { kind: Resource, error: String, forbidden: bool, at: SystemTime },
+}
+
+impl KubeUpdate {
+    /// The resource this news is about ("connected" for a new connection).
+    pub fn resource(&self) -> &'static str {
+        match self {
+            KubeUpdate::Connected { .. } => "connected",
+            KubeUpdate::RayClusters(..) => Resource::RayClusters.plural(),
+            KubeUpdate::RayJobs(..) => Resource::RayJobs.plural(),
+            KubeUpdate::RayServices(..) => Resource::RayServices.plural(),
+            KubeUpdate::Pods(..) => Resource::Pods.plural(),
+            KubeUpdate::Events(..) => Resource::Events.plural(),
+            KubeUpdate::Nodes(..) => Resource::Nodes.plural(),
+            KubeUpdate::Failed { kind, .. } => kind.plural(),
+        }
+    }
 }
 
 /// What the Prometheus source reports.

@@ -247,7 +247,7 @@ fn gpu_lab_with_a_trial() -> (Dashboard, SystemTime) {
 #[test]
 fn gpu_view_joins_gpus_to_trials() {
     let (mut c, now) = gpu_lab_with_a_trial();
-    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| n.holders.iter()).collect();
     assert!(held.iter().any(|h| h.kind == "trial" && h.name == "asha-sweep/abc12_00003"), "{held:?}");
     assert_eq!(c.gpus.totals.physical, 2);
     assert_eq!(c.gpus.totals.busy, 1);
@@ -825,12 +825,65 @@ fn jobs_view_says_how_to_turn_train_tracking_on() {
     );
 }
 
+/// The holders of the GPUs are joined (20,000 actors at 2,000 nodes) only when what names them
+/// moves: not on an autoscaler report, nor on a trial's new result; again when a trial moves to
+/// another actor's process, and when the actors change.
+#[test]
+fn gpu_holders_are_joined_again_only_when_what_names_them_moves() {
+    let (mut c, now) = gpu_lab_with_a_trial();
+    let held = |c: &Dashboard| c.gpus.nodes.iter().find(|n| !n.holders.is_empty()).unwrap().holders.clone();
+    let before = held(&c);
+    let trial_holder = before.iter().find(|h| h.kind == "trial").expect("the trial holds a GPU").clone();
+    let body = common::read("gpu-physical", "cluster_status.json");
+    let report = raytop::source::dashboard::parse(Endpoint::ClusterStatus, &body).unwrap();
+    let at = now + std::time::Duration::from_secs(5);
+    c.apply(DashUpdate::Fetched { endpoint: Endpoint::ClusterStatus, at, bytes: body.len(), data: Box::new(report) });
+    assert!(std::sync::Arc::ptr_eq(&before, &held(&c)), "a report joined the holders again");
+    // A new result of the same trial, same process: nothing to join.
+    let result = |pid: u64, it: u32| {
+        raytop::wire::tune::ResultRow::parse(&format!(
+            r#"{{"trial_id": "abc12_00003", "training_iteration": {it}, "loss": 0.2, "pid": {pid}, "node_ip": "192.0.2.2"}}"#
+        ))
+        .unwrap()
+    };
+    let results = |row| raytop::msg::TuneUpdate::Results {
+        experiment: "asha-sweep".into(),
+        trial_dir: "t3".into(),
+        reset: false,
+        rows: vec![row],
+    };
+    c.apply_tune(results(result(31630, 5)));
+    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at });
+    assert!(std::sync::Arc::ptr_eq(&before, &held(&c)), "a result in the same process joined the holders again");
+    // Positive control: the trial now reports from another process (a restarted trial): the
+    // actor that ran it is a plain actor again.
+    c.apply_tune(results(result(4_000_000, 6)));
+    c.apply_tune(raytop::msg::TuneUpdate::Pass { bytes: 0, at });
+    let after = held(&c);
+    assert!(!std::sync::Arc::ptr_eq(&before, &after));
+    let was = after.iter().find(|h| h.actor_id == trial_holder.actor_id).expect("the actor still holds its GPU");
+    assert_eq!(was.kind, "actor", "{after:?}");
+    // The actors change: joined again, from the new list (that actor gone).
+    let mut actors = c.actors.clone();
+    actors.retain(|a| a.actor_id != trial_holder.actor_id);
+    let before_actors = held(&c);
+    c.apply(DashUpdate::Fetched {
+        endpoint: Endpoint::Actors,
+        at,
+        bytes: 0,
+        data: Box::new(raytop::wire::dashboard::DashData::Actors(actors)),
+    });
+    let after = held(&c);
+    assert!(!std::sync::Arc::ptr_eq(&before_actors, &after), "new actors, the same holders");
+    assert!(after.iter().all(|h| h.actor_id != trial_holder.actor_id), "{after:?}");
+}
+
 /// A GPU held by a Ray Train worker is named by its run and rank (here the lab's GPU actor
 /// stands in as rank 0 of the captured run: the capture's ranks hold no GPU).
 #[test]
 fn gpu_view_names_a_train_worker_by_run_and_rank() {
     let mut c = common::load_cluster("gpu-physical", common::lab_config());
-    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| n.holders.clone()).collect();
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| n.holders.iter().cloned()).collect();
     let actor = held.iter().find(|h| h.kind == "actor").unwrap_or_else(|| panic!("{held:?}")).actor_id.clone();
     let mut runs: serde_json::Value = serde_json::from_slice(&common::read("train", "running.json")).unwrap();
     runs["train_runs"][0]["attempts"][0]["workers"][0]["actor_id"] = serde_json::Value::String(actor.clone());
@@ -838,7 +891,7 @@ fn gpu_view_names_a_train_worker_by_run_and_rank() {
     let data = raytop::source::dashboard::parse(Endpoint::TrainRuns, &body).unwrap();
     let at = SystemTime::UNIX_EPOCH;
     c.apply(DashUpdate::Fetched { endpoint: Endpoint::TrainRuns, at, bytes: body.len(), data: Box::new(data) });
-    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| &n.holders).collect();
+    let held: Vec<_> = c.gpus.nodes.iter().flat_map(|n| n.holders.iter()).collect();
     let h = held.iter().find(|h| h.actor_id == actor).unwrap();
     assert_eq!((h.kind, h.name.as_str()), ("train_worker", "fixture-run rank 0"));
 }

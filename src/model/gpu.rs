@@ -2,7 +2,8 @@
 //! stats where the node reports them, and who holds them — actors, mapped to Tune trials and Serve
 //! replicas. Plus cluster totals and the waste worth flagging.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -55,8 +56,9 @@ pub struct GpuNode {
     /// GPUs the node's pod requests from Kubernetes (`nvidia.com/gpu`…), when known.
     pub k8s_requested: Option<f64>,
     pub devices: Vec<Device>,
-    /// Actors holding logical GPUs on this node.
-    pub holders: Vec<Holder>,
+    /// Actors holding logical GPUs on this node (shared with the holder index: a build that
+    /// joins nothing new copies none of them).
+    pub holders: Arc<[Holder]>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,36 +175,152 @@ fn holder(a: &ActorState, ip: &str, owners: &Owners) -> Holder {
     Holder { kind: "actor", name, actor_id: a.actor_id.clone(), pid: a.pid, gpus }
 }
 
+/// Who holds the GPUs of each GPU node: the actors there, named after what they serve. Joining
+/// them is most of the GPU picture's cost (20,000 actors at 2,000 nodes: a fifth of a frame's
+/// budget and more), and its inputs move far less often than the picture is built (every
+/// autoscaler report, every 10 s for idle ages): a node is joined again only when the actors or
+/// what they serve changed, or when it is new, moved, or its GPUs run other processes.
+#[derive(Debug, Clone, Default)]
+pub struct HolderIndex {
+    /// Whether the actors and what they serve are the ones it was joined from.
+    current: bool,
+    /// The actors (positions in the list) on each node, while the list is the same.
+    on_node: HashMap<String, Vec<usize>>,
+    by_node: HashMap<String, NodeHolders>,
+    /// The trials that name an actor of a GPU node, as (pid, node IP, experiment, trial)
+    /// positions: Tune's news moves a holder only when this moves.
+    trials: Vec<(u64, String, usize, usize)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct NodeHolders {
+    /// The node's IP and its GPUs' process ids when it was joined.
+    ip: String,
+    device_pids: Vec<u64>,
+    holders: Arc<[Holder]>,
+    /// The actors behind the processes on the node's GPUs, by pid.
+    by_pid: HashMap<u64, Holder>,
+    /// The (pid, IP) of every actor of the node: the processes a trial could name.
+    processes: Vec<u64>,
+}
+
+/// A GPU node as the index joins it: id, IP, GPUs.
+type GpuNodeRef<'a> = (&'a str, &'a str, &'a [crate::wire::dashboard::GpuStat]);
+
+fn device_pids(devices: &[crate::wire::dashboard::GpuStat]) -> Vec<u64> {
+    devices.iter().flat_map(|d| &d.processes_pids).map(|p| p.pid).collect()
+}
+
+impl HolderIndex {
+    /// The actors, or what they serve (Serve replicas, Train workers), changed.
+    pub fn invalidate(&mut self) {
+        self.current = false;
+    }
+
+    /// The trials that run in a process of a GPU node's actors, sorted.
+    fn trials_here(&self, tune: &Tune) -> Vec<(u64, String, usize, usize)> {
+        let here: HashSet<(u64, &str)> =
+            self.by_node.values().flat_map(|n| n.processes.iter().map(move |pid| (*pid, n.ip.as_str()))).collect();
+        let mut v: Vec<_> = tune
+            .trials_by_process()
+            .into_iter()
+            .filter(|(k, _)| here.contains(k))
+            .map(|((pid, ip), (e, t))| (pid, ip.to_string(), e, t))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether Tune's news leaves the trials that name GPU holders where they were; when not,
+    /// the index is joined anew at the next build.
+    pub fn keeps_trials(&mut self, tune: &Tune) -> bool {
+        let same = self.trials_here(tune) == self.trials;
+        if !same {
+            self.current = false;
+        }
+        same
+    }
+
+    fn refresh(&mut self, gpu_nodes: &[GpuNodeRef], actors: &[ActorState], what: Workloads) {
+        if !self.current {
+            self.by_node.clear();
+            self.on_node.clear();
+            for (i, a) in actors.iter().enumerate() {
+                self.on_node.entry(a.node_id.clone()).or_default().push(i);
+            }
+        }
+        let stale = |n: &GpuNodeRef, joined: Option<&NodeHolders>| {
+            joined.is_none_or(|j| j.ip != n.1 || j.device_pids != device_pids(n.2))
+        };
+        let mut changed = self.by_node.len() != gpu_nodes.len();
+        let mut owners = None;
+        for n in gpu_nodes {
+            if !stale(n, self.by_node.get(n.0)) {
+                continue;
+            }
+            changed = true;
+            let owners = owners.get_or_insert_with(|| Owners::new(what.tune, what.serve, what.train));
+            let (node_id, ip, devices) = *n;
+            let here: Vec<&ActorState> = self
+                .on_node
+                .get(node_id)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter_map(|i| actors.get(*i))
+                .collect();
+            let holders = here
+                .iter()
+                .filter(|a| a.state == "ALIVE" && actor_gpus(a) > 0.0)
+                .map(|a| holder(a, ip, owners))
+                .collect();
+            let by_pid = devices
+                .iter()
+                .flat_map(|d| &d.processes_pids)
+                .filter_map(|p| here.iter().find(|a| a.pid == Some(p.pid)).map(|a| (p.pid, holder(a, ip, owners))))
+                .collect();
+            let joined = NodeHolders {
+                ip: ip.to_string(),
+                device_pids: device_pids(devices),
+                holders,
+                by_pid,
+                processes: here.iter().filter_map(|a| a.pid).collect(),
+            };
+            self.by_node.insert(node_id.to_string(), joined);
+        }
+        if changed {
+            let live: HashSet<&str> = gpu_nodes.iter().map(|n| n.0).collect();
+            self.by_node.retain(|id, _| live.contains(id.as_str()));
+            self.trials = self.trials_here(what.tune);
+        }
+        self.current = true;
+    }
+}
+
 /// Builds the GPU picture. `idle_since` carries, per GPU uuid, when it was first seen idle while
-/// held (kept by the caller across refreshes); `now` is unix seconds.
+/// held (kept by the caller across refreshes); `index` the holders joined before, joined again
+/// here only if its inputs moved; `now` is unix seconds.
 pub fn build(
     groups: &[Group],
     actors: &[ActorState],
     what: Workloads,
     autoscaler: &Autoscaler,
     idle_since: &mut BTreeMap<String, f64>,
+    index: &mut HolderIndex,
     now: f64,
 ) -> Gpus {
     let mut out = Gpus::default();
-    let mut seen_uuids = Vec::new();
-    let owners = Owners::new(what.tune, what.serve, what.train);
-    // Actors by node, once: a scan of every actor for every node grows with their product (tens of
-    // millions of comparisons per update on a large cluster).
-    let mut on_node: std::collections::HashMap<&str, Vec<&ActorState>> = std::collections::HashMap::new();
-    for a in actors {
-        on_node.entry(a.node_id.as_str()).or_default().push(a);
-    }
+    let mut seen_uuids = HashSet::new();
+    let gpu_nodes: Vec<GpuNodeRef> = groups
+        .iter()
+        .flat_map(|g| g.nodes.iter())
+        .filter(|n| n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty()))
+        .map(|n| (n.node_id.as_str(), n.ip.as_str(), n.gpus.as_slice()))
+        .collect();
+    index.refresh(&gpu_nodes, actors, what);
+    let none = NodeHolders::default();
     for g in groups {
         for n in g.nodes.iter().filter(|n| n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty())) {
-            let here = on_node.get(n.node_id.as_str()).map_or(&[][..], Vec::as_slice);
-            let holders: Vec<Holder> = here
-                .iter()
-                .filter(|a| a.state == "ALIVE" && actor_gpus(a) > 0.0)
-                .map(|a| holder(a, &n.ip, &owners))
-                .collect();
-            let by_pid = |pid: u64| -> Option<Holder> {
-                here.iter().find(|a| a.pid == Some(pid)).map(|a| holder(a, &n.ip, &owners))
-            };
+            let joined = index.by_node.get(&n.node_id).unwrap_or(&none);
             let devices: Vec<Device> = n
                 .gpus
                 .iter()
@@ -210,18 +328,22 @@ pub fn build(
                     let processes: Vec<DeviceProcess> = d
                         .processes_pids
                         .iter()
-                        .map(|p| DeviceProcess { pid: p.pid, memory_mb: p.gpu_memory_usage, holder: by_pid(p.pid) })
+                        .map(|p| DeviceProcess {
+                            pid: p.pid,
+                            memory_mb: p.gpu_memory_usage,
+                            holder: joined.by_pid.get(&p.pid).cloned(),
+                        })
                         .collect();
                     let held = !processes.is_empty();
                     let idle = d.utilization_gpu.is_some_and(|u| u < IDLE_UTIL_PCT);
                     let key = d.uuid.clone().unwrap_or_else(|| format!("{}#{}", n.node_id, d.index.unwrap_or(0)));
-                    seen_uuids.push(key.clone());
                     let idle_for_s = if held && idle {
-                        Some(now - *idle_since.entry(key).or_insert(now))
+                        Some(now - *idle_since.entry(key.clone()).or_insert(now))
                     } else {
                         idle_since.remove(&key);
                         None
                     };
+                    seen_uuids.insert(key);
                     Device {
                         index: d.index,
                         name: d.name.clone(),
@@ -256,7 +378,7 @@ pub fn build(
                 ray: n.gpu,
                 k8s_requested: None,
                 devices,
-                holders,
+                holders: joined.holders.clone(),
             });
         }
     }

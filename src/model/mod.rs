@@ -106,6 +106,9 @@ pub struct Dashboard {
     /// Per GPU, since when it has been idle while held (unix seconds), across refreshes.
     #[serde(skip)]
     gpu_idle_since: BTreeMap<String, f64>,
+    /// The actors holding GPUs on each node, joined when the actors or what they serve change.
+    #[serde(skip)]
+    holder_index: gpu::HolderIndex,
     /// GPUs each pod of this cluster requests from Kubernetes, by pod name (= Ray instanceId),
     /// when the Kubernetes source knows the RayCluster behind this dashboard.
     #[serde(skip)]
@@ -220,6 +223,7 @@ impl Dashboard {
             reported: None,
             actors: Vec::new(),
             gpu_idle_since: BTreeMap::new(),
+            holder_index: gpu::HolderIndex::default(),
             pod_gpu_requests: None,
             clock: 0.0,
             tune_moved: false,
@@ -234,7 +238,9 @@ impl Dashboard {
             TuneUpdate::Pass { at, .. } => {
                 self.clock = self.clock.max(unix_secs(*at));
                 self.tune.apply(u);
-                if std::mem::take(&mut self.tune_moved) || self.clock - self.gpus_clock >= GPU_AGES_EVERY {
+                // Trial news moves a holder only when it moves which trial runs in which process.
+                let holders_moved = std::mem::take(&mut self.tune_moved) && !self.holder_index.keeps_trials(&self.tune);
+                if holders_moved || self.clock - self.gpus_clock >= GPU_AGES_EVERY {
                     self.rebuild_gpus();
                 }
             }
@@ -255,6 +261,7 @@ impl Dashboard {
             gpu::Workloads { tune: &self.tune, serve: &self.serve, train: &self.train },
             &self.autoscaler,
             &mut self.gpu_idle_since,
+            &mut self.holder_index,
             self.clock,
         );
         if let Some(req) = &self.pod_gpu_requests {
@@ -347,6 +354,7 @@ impl Dashboard {
                 // The same answer again (most are): its replicas hold the same GPUs.
                 if serve != self.serve {
                     self.serve = serve;
+                    self.holder_index.invalidate();
                     self.rebuild_gpus();
                 }
             }
@@ -358,6 +366,7 @@ impl Dashboard {
             DashData::Actors(actors) => {
                 if actors != self.actors {
                     self.actors = actors;
+                    self.holder_index.invalidate();
                     self.rebuild_gpus();
                 }
             }
@@ -366,6 +375,7 @@ impl Dashboard {
                 // Its workers hold GPUs: the GPU view names them by run and rank.
                 if train != self.train {
                     self.train = train;
+                    self.holder_index.invalidate();
                     self.rebuild_gpus();
                 }
             }

@@ -166,6 +166,12 @@ pub struct Experiment {
     /// other folder is an earlier run's.
     #[serde(skip)]
     named: Option<std::collections::BTreeSet<String>>,
+    /// Trials by folder and by id (the first of each): a state file of 5,000 trials is folded
+    /// in with a look-up per trial, not a scan of all of them per trial.
+    #[serde(skip)]
+    by_logdir: std::collections::HashMap<String, usize>,
+    #[serde(skip)]
+    by_id: std::collections::HashMap<String, usize>,
 }
 
 /// Names that say which way is better.
@@ -225,19 +231,58 @@ impl Experiment {
             recorded_metric: None,
             dirty: true,
             named: None,
+            by_logdir: std::collections::HashMap::new(),
+            by_id: std::collections::HashMap::new(),
         }
     }
 
     fn trial_mut(&mut self, trial_id: &str, logdir: &str) -> &mut Trial {
-        let idx = self.trials.iter().position(|t| {
-            (!logdir.is_empty() && t.logdir == logdir) || (!trial_id.is_empty() && t.trial_id == trial_id)
-        });
-        match idx {
-            Some(i) => &mut self.trials[i],
+        let i = self.trial_index(trial_id, logdir);
+        &mut self.trials[i]
+    }
+
+    /// The first trial with this folder or this id; a new one at the end when there is none.
+    fn trial_index(&mut self, trial_id: &str, logdir: &str) -> usize {
+        let trials = &self.trials;
+        let by_dir = self.by_logdir.get(logdir).copied().filter(|_| !logdir.is_empty());
+        let by_id = self.by_id.get(trial_id).copied().filter(|_| !trial_id.is_empty());
+        let holds = |i: Option<usize>, field: fn(&Trial) -> &str, key: &str| {
+            i.is_none_or(|i| trials.get(i).is_some_and(|t| field(t) == key))
+        };
+        let found = if holds(by_dir, |t| &t.logdir, logdir) && holds(by_id, |t| &t.trial_id, trial_id) {
+            by_dir.into_iter().chain(by_id).min()
+        } else {
+            // A trial renamed behind the index's back: the scan is always right.
+            self.trials.iter().position(|t| {
+                (!logdir.is_empty() && t.logdir == logdir) || (!trial_id.is_empty() && t.trial_id == trial_id)
+            })
+        };
+        match found {
+            Some(i) => i,
             None => {
                 self.trials.push(Trial::new(trial_id.to_string(), logdir.to_string()));
-                let last = self.trials.len() - 1;
-                &mut self.trials[last]
+                let i = self.trials.len() - 1;
+                self.index_names(i);
+                i
+            }
+        }
+    }
+
+    /// Indexes trial `i` under its folder and id, unless an earlier trial holds them.
+    fn index_names(&mut self, i: usize) {
+        let Some(t) = self.trials.get(i) else { return };
+        let trials = &self.trials;
+        for (map, key, field) in [
+            (&mut self.by_logdir, &t.logdir, (|t: &Trial| t.logdir.as_str()) as fn(&Trial) -> &str),
+            (&mut self.by_id, &t.trial_id, |t: &Trial| t.trial_id.as_str()),
+        ] {
+            if key.is_empty() {
+                continue;
+            }
+            let earlier =
+                map.get(key.as_str()).is_some_and(|&j| j < i && trials.get(j).is_some_and(|o| field(o) == key));
+            if !earlier {
+                map.insert(key.clone(), i);
             }
         }
     }
@@ -252,9 +297,14 @@ impl Experiment {
         }
         self.named = Some(named);
         for info in &s.trials {
-            let t = self.trial_mut(&info.trial_id, &info.logdir);
-            t.trial_id = info.trial_id.clone();
-            t.logdir = info.logdir.clone();
+            let i = self.trial_index(&info.trial_id, &info.logdir);
+            let t = &mut self.trials[i];
+            if t.trial_id != info.trial_id || t.logdir != info.logdir {
+                t.trial_id = info.trial_id.clone();
+                t.logdir = info.logdir.clone();
+                self.index_names(i);
+            }
+            let t = &mut self.trials[i];
             // The folder's error file outranks a RUNNING the state file kept.
             t.status =
                 if info.status == "RUNNING" && t.ended_per_folder { "ERROR".into() } else { info.status.clone() };
@@ -537,10 +587,12 @@ impl Tune {
                 let metric = e.recorded_metric.clone().or_else(|| e.metric.clone());
                 let id = rows.first().map(|r| r.trial_id.clone()).unwrap_or_default();
                 let earlier = e.named.as_ref().is_some_and(|n| !n.contains(&trial_dir));
-                let t = e.trial_mut(&id, &trial_dir);
-                if t.trial_id.is_empty() {
-                    t.trial_id = id;
+                let i = e.trial_index(&id, &trial_dir);
+                if e.trials[i].trial_id.is_empty() && !id.is_empty() {
+                    e.trials[i].trial_id = id;
+                    e.index_names(i);
                 }
+                let t = &mut e.trials[i];
                 if earlier {
                     t.status = EARLIER_RUN.into();
                 } else if t.status == "PENDING" {
@@ -721,6 +773,26 @@ mod tests {
         let (_, why) = e.mode_from_asha().unwrap();
         let agree = lower.max(higher);
         assert!(why.ends_with(&format!("({agree}/{} comparisons)", lower + higher)), "{why}");
+    }
+
+    #[test]
+    fn a_trial_is_found_by_folder_or_id_as_a_scan_would_find_it() {
+        let mut e = Experiment::new("x");
+        let a = e.trial_index("t1", ""); // an error file names the id only
+        assert_eq!(e.trial_index("t1", "dir1"), a, "results of the same id");
+        e.trials[a].logdir = "dir1".into();
+        e.index_names(a);
+        assert_eq!(e.trial_index("", "dir1"), a);
+        let b = e.trial_index("t2", "dir2");
+        assert_ne!(b, a);
+        // The folder of one and the id of the other: the earlier trial, as the scan chose.
+        assert_eq!(e.trial_index("t2", "dir1"), a);
+        // Renamed: the old folder names nobody now (a new trial), the new one the renamed trial.
+        e.trials[b].logdir = "dir3".into();
+        e.index_names(b);
+        assert_eq!(e.trial_index("", "dir3"), b);
+        assert_eq!(e.trial_index("", "dir2"), 2);
+        assert_eq!(e.trials.len(), 3);
     }
 
     #[test]
