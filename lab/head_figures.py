@@ -10,7 +10,10 @@ module processes), less what they spent in a window with nothing watching (the q
 own Tune sweep, Serve app and autoscaler still run).
 
 usage: lab/up.sh && .lab/venv/bin/python lab/head_figures.py --raytop BIN [--raytop BIN2 ...]
-           [--view KEY] [--seconds S] [--settle S] [--out FILE]
+           [--view KEYS] [--seconds S] [--settle S] [--out FILE]
+
+--view takes one key or several (1,2,3,4,5,6): each binary is measured in each view, alone. At the
+end, each raytop row as a ratio of the peer's and of the tab's figures from this same run.
 """
 
 import argparse
@@ -134,7 +137,7 @@ def measure(name, start, seconds, settle, quiet_cpu):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raytop", action="append", required=True, help="a raytop binary (repeatable)")
-    ap.add_argument("--view", default="1", help="raytop's view key (1 Cluster, 2 Autoscaler, ...)")
+    ap.add_argument("--view", default="1", help="raytop's view keys, comma-separated (1 Cluster, 2 Autoscaler, ...)")
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--settle", type=int, default=8)
     ap.add_argument("--out")
@@ -145,16 +148,18 @@ def main():
     rows.append(quiet)
     quiet_cpu = quiet["head_cpu_s_per_min"]
 
+    views = [v for v in args.view.split(",") if v]
     for i, binary in enumerate(args.raytop):
-        def start(url, binary=binary, i=i):
-            home = tempfile.mkdtemp()
-            stop = tmux_subject(f"raytop{i}", f"env -i PATH={os.environ['PATH']} HOME={home} TERM=xterm-256color "
-                                f"{binary} --dashboard {url} --refresh 1")
-            time.sleep(1)
-            subprocess.run(["tmux", "send-keys", "-t", f"head-figures-raytop{i}", args.view])
-            return stop
-        rows.append(measure(f"raytop {binary} (view {args.view}, --refresh 1)", start, args.seconds, args.settle,
-                            quiet_cpu))
+        for view in views:
+            def start(url, binary=binary, i=i, view=view):
+                home = tempfile.mkdtemp()
+                stop = tmux_subject(f"raytop{i}", f"env -i PATH={os.environ['PATH']} HOME={home} TERM=xterm-256color "
+                                    f"{binary} --dashboard {url} --refresh 1")
+                time.sleep(1)
+                subprocess.run(["tmux", "send-keys", "-t", f"head-figures-raytop{i}", view])
+                return stop
+            rows.append(measure(f"raytop {binary} (view {view}, --refresh 1)", start, args.seconds, args.settle,
+                                quiet_cpu))
 
     peer = os.path.join(ROOT, ".lab", "peer", "bin", "raytop")
     if os.access(peer, os.X_OK):
@@ -181,6 +186,21 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             json.dump(rows, f, indent=1)
+    ratios(rows)
+
+
+def ratios(rows):
+    """Each raytop row against the peer and the tab's pages, figure by figure."""
+    anchors = {r["subject"].split(" (")[0].split(",")[-1].strip(): r for r in rows
+               if r["subject"].startswith(("raytop 0.1", "web dashboard"))}
+    keys = ("requests_per_min", "kb_per_min", "head_cpu_s_per_min_over_quiet")
+    print(f"\n{'raytop row / anchor':<60}" + "".join(f"{k:>32}" for k in keys))
+    for r in rows:
+        if not r["subject"].startswith("raytop ") or r["subject"].startswith("raytop 0.1"):
+            continue
+        for name, a in anchors.items():
+            cells = "".join(f"{(r[k] / a[k] if a[k] else float('nan')):>32.3f}" for k in keys)
+            print(f"{r['subject'][-40:] + ' / ' + name:<60}{cells}")
 
 
 if __name__ == "__main__":

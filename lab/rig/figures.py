@@ -250,7 +250,8 @@ def run(args):
         stats = loop_stats(log)
         first_logged = [line for line in open(log) if "first populated frame" in line]
         r = figs["raytop"]
-        r["keys_outside_ms"] = {"n": len(outside), "median": round(statistics.median(outside), 1), "p99": round(p99(outside), 1)}
+        r["keys_outside_ms"] = {"n": len(outside), "median": round(statistics.median(outside), 1), "p99": round(p99(outside), 1),
+                                "max": round(max(outside), 1)}
         r["loop_stats"] = stats
         r["first_frame_logged"] = first_logged[-1].split("ms=")[-1].strip() if first_logged else None
         r["slow"] = {"delay_s": args.slow, "requests_per_min": round(sum(p["requests"] for p in slow_stats.values()) / slow_minutes, 1),

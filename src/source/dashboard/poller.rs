@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::client::Fetched;
 use super::{DashData, DashboardClient, Endpoint, FetchError};
-use crate::msg::{DashKey, DashUpdate, Interest, Msg};
+use crate::msg::{DashKey, DashUpdate, HistoryTopic, Interest, Msg};
 use crate::wire::dashboard::ReportKind;
 
 /// Bytes per second one endpoint may pull on average before its period stretches.
@@ -36,6 +36,9 @@ const MAX_PERIOD: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Host stats (CPU %, memory, GPUs) and the node list, when logical usage comes from elsewhere.
 const HOST_STATS_FLOOR: Duration = Duration::from_secs(30);
+/// The summary, when the view's host figures come from Prometheus and usage from the report: it
+/// brings only what neither has (hostnames, cores, start times), which change slowly.
+const HOST_STATS_FROM_PROMETHEUS: Duration = Duration::from_secs(60);
 /// Margin in the usage age budget for the frame that shows an answer, a loop busy with a large
 /// fold and a busy machine: at 2,000 nodes with 5,000 pods watched and the peer running, 150 ms
 /// still left the longest gap between usage answers at 2.065 s (50 ms had left it at 2.06 s).
@@ -74,6 +77,12 @@ pub fn period_for(
 ) -> Duration {
     match ep {
         Endpoint::ClusterStatus if interest.usage => usage_period(refresh, took),
+        // The Cluster view with Prometheus shows host CPU and memory from its history.
+        Endpoint::Nodes
+            if usage_in_report && interest.history_window_s > 0 && interest.history == Some(HistoryTopic::Cluster) =>
+        {
+            HOST_STATS_FROM_PROMETHEUS.max(period(ep, refresh, last_bytes))
+        }
         Endpoint::Nodes if usage_in_report => HOST_STATS_FLOOR.max(period(ep, refresh, last_bytes)),
         _ => period(ep, refresh, last_bytes),
     }
@@ -460,6 +469,23 @@ mod tests {
         assert_eq!(period_for(Endpoint::Nodes, cluster, false, one, lab_summary, Duration::ZERO).as_secs(), 14);
         assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, lab_summary, Duration::ZERO).as_secs(), 30);
         assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, 27_000_000, Duration::ZERO).as_secs(), 60);
+    }
+
+    #[test]
+    fn with_prometheus_host_history_the_summary_is_asked_once_a_minute() {
+        let one = Duration::from_secs(1);
+        let lab_summary = 57_540;
+        let mut cluster =
+            Interest { nodes: true, usage: true, history: Some(HistoryTopic::Cluster), ..Interest::default() };
+        // No Prometheus (window 0): the summary's host figures are on screen, every 30 s.
+        assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, lab_summary, Duration::ZERO).as_secs(), 30);
+        cluster.history_window_s = 900;
+        assert_eq!(period_for(Endpoint::Nodes, cluster, true, one, lab_summary, Duration::ZERO).as_secs(), 60);
+        // Usage from the summary (no v1 report): as often as before, Prometheus or not.
+        assert_eq!(period_for(Endpoint::Nodes, cluster, false, one, lab_summary, Duration::ZERO).as_secs(), 14);
+        // The GPU view shows each GPU's processes, which only the summary has.
+        let gpu = Interest { history: Some(HistoryTopic::Gpu), ..cluster };
+        assert_eq!(period_for(Endpoint::Nodes, gpu, true, one, lab_summary, Duration::ZERO).as_secs(), 30);
     }
 
     #[test]
