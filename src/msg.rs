@@ -243,6 +243,8 @@ pub struct Interest {
     /// lightest answer that carries it.
     pub usage: bool,
     pub autoscaler: bool,
+    /// The autoscaler's decisions (cluster events) are on screen.
+    pub events: bool,
     pub serve: bool,
     pub jobs: bool,
     /// Actors: who holds GPUs, which process runs a trial.
@@ -275,6 +277,7 @@ impl Interest {
         nodes: false,
         usage: false,
         autoscaler: false,
+        events: false,
         serve: false,
         jobs: false,
         actors: false,

@@ -37,6 +37,7 @@ const ACTIVE: Interest = Interest {
     nodes: false,
     usage: false,
     autoscaler: false,
+    events: false,
     serve: false,
     jobs: false,
     actors: false,
@@ -54,7 +55,7 @@ fn number_keys_and_tab_switch_views_and_ask_for_their_data() {
     let fx = press(&mut a, KeyCode::Char('2'));
     assert_eq!(a.view, View::Autoscaler);
     let lab = Some(a.dashboards[0].key.clone());
-    let autoscaler = Interest { autoscaler: true, history: Some(HistoryTopic::Autoscaler), ..ACTIVE };
+    let autoscaler = Interest { autoscaler: true, events: true, history: Some(HistoryTopic::Autoscaler), ..ACTIVE };
     assert_eq!(fx, vec![Effect::Poll { dashboard: lab.clone(), interest: autoscaler }]);
     press(&mut a, KeyCode::Tab);
     assert_eq!(a.view, View::Serve);
@@ -81,7 +82,11 @@ fn each_view_asks_for_exactly_the_data_it_shows() {
     let mut a = app();
     let lab = Some(a.dashboards[0].key.clone());
     let want = [
-        ('2', View::Autoscaler, Interest { autoscaler: true, history: Some(HistoryTopic::Autoscaler), ..ACTIVE }),
+        (
+            '2',
+            View::Autoscaler,
+            Interest { autoscaler: true, events: true, history: Some(HistoryTopic::Autoscaler), ..ACTIVE },
+        ),
         ('3', View::Serve, Interest { serve: true, history: Some(HistoryTopic::Serve), ..ACTIVE }),
         ('4', View::Tune, Interest { nodes: true, actors: true, tune: true, ..ACTIVE }),
         (

@@ -24,7 +24,12 @@ pub fn rows(c: Option<&Dashboard>, o: &Options) -> Vec<Row> {
 /// The Autoscaler view's slice: what it fetches, hints and lists.
 pub const SLICE: Slice = Slice {
     view: View::Autoscaler,
-    interest: Interest { autoscaler: true, history: Some(crate::msg::HistoryTopic::Autoscaler), ..Interest::ACTIVE },
+    interest: Interest {
+        autoscaler: true,
+        events: true,
+        history: Some(crate::msg::HistoryTopic::Autoscaler),
+        ..Interest::ACTIVE
+    },
     hints: &[],
     rows,
 };

@@ -47,9 +47,9 @@ const USAGE_SLACK: Duration = Duration::from_millis(250);
 fn floor_period(ep: Endpoint) -> Duration {
     match ep {
         Endpoint::Version => Duration::from_secs(30),
-        Endpoint::Nodes | Endpoint::ClusterStatus | Endpoint::ClusterStatusText | Endpoint::Serve => {
-            Duration::from_secs(2)
-        }
+        Endpoint::Nodes | Endpoint::ClusterStatus | Endpoint::ClusterStatusText => Duration::from_secs(2),
+        // The web dashboard's own pace for Serve; an action's outcome is fetched at once anyway.
+        Endpoint::Serve => Duration::from_secs(4),
         Endpoint::ClusterEvents | Endpoint::Jobs | Endpoint::Actors | Endpoint::TrainRuns => Duration::from_secs(5),
     }
 }
@@ -95,7 +95,7 @@ pub fn wanted(ep: Endpoint, interest: Interest, autoscaler_v2: bool) -> bool {
         Endpoint::Nodes => interest.nodes || interest.usage || interest.autoscaler,
         Endpoint::ClusterStatus => (interest.autoscaler || interest.usage) && !autoscaler_v2,
         Endpoint::ClusterStatusText => interest.autoscaler && autoscaler_v2,
-        Endpoint::ClusterEvents => interest.autoscaler,
+        Endpoint::ClusterEvents => interest.events,
         Endpoint::Serve => interest.serve,
         Endpoint::Jobs | Endpoint::TrainRuns => interest.jobs,
         Endpoint::Actors => interest.actors,
@@ -607,5 +607,16 @@ mod tests {
         assert!(wanted(Endpoint::ClusterStatus, usage, false), "usage comes from the v1 report");
         assert!(!wanted(Endpoint::ClusterStatus, usage, true), "a v2 report has none");
         assert!(wanted(Endpoint::Nodes, usage, true));
+        // The report for verdicts (the GPU view's "GPU demand waits"), the events only where shown.
+        assert!(!wanted(Endpoint::ClusterEvents, autoscaler, false));
+        let decisions = Interest { autoscaler: true, events: true, ..Interest::default() };
+        assert!(wanted(Endpoint::ClusterEvents, decisions, false));
+    }
+
+    #[test]
+    fn serve_is_asked_at_the_web_dashboards_pace() {
+        let one = Duration::from_secs(1);
+        assert_eq!(period(Endpoint::Serve, one, 5_000).as_secs(), 4);
+        assert_eq!(period(Endpoint::Serve, Duration::from_secs(10), 5_000).as_secs(), 10);
     }
 }
