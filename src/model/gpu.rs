@@ -200,8 +200,13 @@ struct NodeHolders {
     holders: Arc<[Holder]>,
     /// The actors behind the processes on the node's GPUs, by pid.
     by_pid: HashMap<u64, Holder>,
-    /// The (pid, IP) of every actor of the node: the processes a trial could name.
+    /// The pid of every actor of the node: the processes a trial could name (with `ip`).
     processes: Vec<u64>,
+}
+
+/// Whether the GPU picture lists a node: alive, with GPUs Ray counts or the agent reports.
+fn is_gpu_node(n: &super::cluster::Node) -> bool {
+    n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty())
 }
 
 /// A GPU node as the index joins it: id, IP, GPUs.
@@ -313,13 +318,13 @@ pub fn build(
     let gpu_nodes: Vec<GpuNodeRef> = groups
         .iter()
         .flat_map(|g| g.nodes.iter())
-        .filter(|n| n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty()))
+        .filter(|n| is_gpu_node(n))
         .map(|n| (n.node_id.as_str(), n.ip.as_str(), n.gpus.as_slice()))
         .collect();
     index.refresh(&gpu_nodes, actors, what);
     let none = NodeHolders::default();
     for g in groups {
-        for n in g.nodes.iter().filter(|n| n.alive && (n.gpu.total > 0.0 || !n.gpus.is_empty())) {
+        for n in g.nodes.iter().filter(|n| is_gpu_node(n)) {
             let joined = index.by_node.get(&n.node_id).unwrap_or(&none);
             let devices: Vec<Device> = n
                 .gpus

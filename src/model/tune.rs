@@ -298,10 +298,9 @@ impl Experiment {
         self.named = Some(named);
         for info in &s.trials {
             let i = self.trial_index(&info.trial_id, &info.logdir);
-            let t = &mut self.trials[i];
-            if t.trial_id != info.trial_id || t.logdir != info.logdir {
-                t.trial_id = info.trial_id.clone();
-                t.logdir = info.logdir.clone();
+            if self.trials[i].trial_id != info.trial_id || self.trials[i].logdir != info.logdir {
+                self.trials[i].trial_id = info.trial_id.clone();
+                self.trials[i].logdir = info.logdir.clone();
                 self.index_names(i);
             }
             let t = &mut self.trials[i];
